@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// The one CLI entry. Each subcommand lives with its component (tracker/cli, node/cli) and
+// is imported only when it runs, so `--help` stays instant.
+
+interface Command {
+  summary: string
+  load: () => Promise<{ main: (argv: string[]) => Promise<number | void> }>
+}
+
+const COMMANDS: Record<string, Command> = {
+  tracker: { summary: 'run the tracker (management server + built-in origin)', load: async () => await import('../tracker/cli/tracker.ts') },
+  demo: { summary: 'tracker + sample image + several nodes in two sites, then the offload summary', load: async () => await import('../node/cli/demo.ts') }
+}
+
+function usage (): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length))
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`)
+  return `Usage: branchcast <command> [options]
+
+Branchcast delivers VM images to branch offices, peer-assisted.
+
+Commands:
+${lines.join('\n')}
+
+Run "branchcast <command> --help" for a command's options.`
+}
+
+const [name, ...rest] = process.argv.slice(2)
+if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  console.log(usage())
+  process.exit(name === undefined ? 2 : 0)
+}
+const command = COMMANDS[name]
+if (command === undefined) {
+  console.error(`branchcast: unknown command "${name}"\n\n${usage()}`)
+  process.exit(2)
+}
+const mod = await command.load()
+const code = await mod.main(rest)
+process.exitCode = typeof code === 'number' ? code : 0

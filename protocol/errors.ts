@@ -1,0 +1,100 @@
+/**
+ * Typed errors with stable codes. Callers `switch (err.code)`; hostile input throws one of
+ * these, caller mistakes throw `TypeError`. `peerFault: false` marks failures that are not
+ * the remote side's fault (our disk, our clock), so nobody gets banned for them.
+ */
+
+export type ErrorCode =
+  | 'ERR_MANIFEST_MALFORMED'
+  | 'ERR_MANIFEST_TAMPERED'
+  | 'ERR_MANIFEST_WRONG_KEY'
+  | 'ERR_MANIFEST_EXPIRED'
+  | 'ERR_MANIFEST_ROLLBACK'
+  | 'ERR_CHUNK_NOT_FOUND'
+  | 'ERR_CHUNK_CORRUPT'
+  | 'ERR_CHUNK_TOO_LARGE'
+  | 'ERR_DISK_FULL'
+  | 'ERR_STORE_WRITE'
+  | 'ERR_TOKEN_MALFORMED'
+  | 'ERR_TOKEN_INVALID'
+  | 'ERR_TOKEN_EXPIRED'
+
+export interface BranchcastErrorOptions {
+  cause?: unknown
+  /** false when the failure is ours, not the remote peer's or client's */
+  peerFault?: boolean
+}
+
+export class BranchcastError extends Error {
+  readonly code: ErrorCode
+  readonly peerFault: boolean
+
+  constructor (code: ErrorCode, message: string, options: BranchcastErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = new.target.name
+    this.code = code
+    this.peerFault = options.peerFault ?? true
+  }
+}
+
+/** The manifest bytes do not parse, or parse to something inconsistent. */
+export class ManifestMalformedError extends BranchcastError {
+  constructor (message: string, options?: BranchcastErrorOptions) { super('ERR_MANIFEST_MALFORMED', message, options) }
+}
+
+/** The signature does not match the signed bytes under the pinned key. */
+export class ManifestTamperedError extends BranchcastError {
+  constructor (message = 'manifest signature does not verify', options?: BranchcastErrorOptions) { super('ERR_MANIFEST_TAMPERED', message, options) }
+}
+
+/** The manifest names a signing key other than the pinned repository key. */
+export class ManifestWrongKeyError extends BranchcastError {
+  constructor (message = 'manifest is signed by a key other than the pinned repository key', options?: BranchcastErrorOptions) { super('ERR_MANIFEST_WRONG_KEY', message, options) }
+}
+
+export class ManifestExpiredError extends BranchcastError {
+  constructor (message = 'manifest has expired', options?: BranchcastErrorOptions) { super('ERR_MANIFEST_EXPIRED', message, options) }
+}
+
+/** A version lower than one already accepted: a replay of an old manifest. */
+export class ManifestRollbackError extends BranchcastError {
+  constructor (message = 'manifest version is lower than the last accepted one', options?: BranchcastErrorOptions) { super('ERR_MANIFEST_ROLLBACK', message, options) }
+}
+
+export class ChunkNotFoundError extends BranchcastError {
+  constructor (message = 'chunk not found', options?: BranchcastErrorOptions) { super('ERR_CHUNK_NOT_FOUND', message, { peerFault: false, ...options }) }
+}
+
+/** Bytes whose SHA-256 is not the chunk id they were offered or stored as. */
+export class ChunkCorruptError extends BranchcastError {
+  constructor (message = 'chunk bytes do not match their id', options?: BranchcastErrorOptions) { super('ERR_CHUNK_CORRUPT', message, options) }
+}
+
+export class ChunkTooLargeError extends BranchcastError {
+  constructor (message = 'chunk exceeds the size limit', options?: BranchcastErrorOptions) { super('ERR_CHUNK_TOO_LARGE', message, options) }
+}
+
+/** ENOSPC / EDQUOT while writing; nothing half-written is left behind. */
+export class DiskFullError extends BranchcastError {
+  constructor (message = 'no space left for the chunk store', options?: BranchcastErrorOptions) { super('ERR_DISK_FULL', message, { peerFault: false, ...options }) }
+}
+
+export class StoreWriteError extends BranchcastError {
+  constructor (message = 'chunk store write failed', options?: BranchcastErrorOptions) { super('ERR_STORE_WRITE', message, { peerFault: false, ...options }) }
+}
+
+export class TokenMalformedError extends BranchcastError {
+  constructor (message = 'token is malformed', options?: BranchcastErrorOptions) { super('ERR_TOKEN_MALFORMED', message, options) }
+}
+
+export class TokenInvalidError extends BranchcastError {
+  constructor (message = 'token signature or binding is invalid', options?: BranchcastErrorOptions) { super('ERR_TOKEN_INVALID', message, options) }
+}
+
+export class TokenExpiredError extends BranchcastError {
+  constructor (message = 'token has expired', options?: BranchcastErrorOptions) { super('ERR_TOKEN_EXPIRED', message, options) }
+}
+
+export function isBranchcastError (err: unknown, code?: ErrorCode): err is BranchcastError {
+  return err instanceof BranchcastError && (code === undefined || err.code === code)
+}
