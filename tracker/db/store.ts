@@ -1,0 +1,432 @@
+/**
+ * The tracker's storage interface: domain-shaped, async, one implementation per SQL
+ * dialect (SQLite through `node:sqlite`, SQL Server through `mssql`), both checked by
+ * `tests/integration/tracker/store.contract.ts`.
+ *
+ * Conventions:
+ * - Every time is an integer of milliseconds since the epoch (`…Ms`); the store never
+ *   reads a clock, so every write that stamps a time takes `nowMs`.
+ * - Chunk ids and manifest ids are lowercase hex SHA-256 (64 characters).
+ * - Failures the database decides (a name taken, a row gone, a forbidden transition)
+ *   reject with `StoreError` (`./errors.ts`) and a stable `code`; caller mistakes
+ *   (malformed ids, negative sizes) reject with `TypeError`.
+ * - "Absent" is `undefined`, never `null`; nullable columns map to optional-or-null
+ *   fields as documented per field.
+ */
+
+export type VersionState = 'draft' | 'published' | 'retired'
+export type TokenKind = 'user' | 'machine'
+export type SubjectKind = 'user' | 'group'
+
+export interface ImageRecord {
+  id: number
+  name: string
+  description: string
+  createdAtMs: number
+}
+
+export interface VersionRecord {
+  id: number
+  imageId: number
+  imageName: string
+  /** unique per image; each new draft gets a number higher than any before it */
+  number: number
+  state: VersionState
+  /** signed manifest root bytes; null while a draft is still being uploaded */
+  manifestRoot: Uint8Array | null
+  /** sha256 hex of `manifestRoot`; null while a draft is still being uploaded */
+  manifestId: string | null
+  totalBytes: number
+  chunkCount: number
+  /** bytes this version added to the chunk store (not already stored at publish) */
+  newBytes: number
+  /** a rollback: the version number whose content this one republishes */
+  sourceOf: number | null
+  /** the upload lease that is writing this draft; null once finalized */
+  uploadId: string | null
+  createdAtMs: number
+  publishedAtMs: number | null
+  retiredAtMs: number | null
+  expiresAtMs: number | null
+  createdBy: string
+}
+
+export interface CreateDraftInput {
+  imageId: number
+  createdBy: string
+  nowMs: number
+  /** the upload lease writing it: an abandoned draft is found through its dead lease */
+  uploadId?: string | null
+  sourceOf?: number | null
+  expiresAtMs?: number | null
+}
+
+/** What a finished upload knows: set once, then the draft can be published. */
+export interface FinalizeDraftInput {
+  manifestRoot: Uint8Array
+  manifestId: string
+  totalBytes: number
+  chunkCount: number
+  newBytes: number
+  expiresAtMs?: number | null
+}
+
+export interface UploadLease {
+  id: string
+  imageName: string
+  startedAtMs: number
+  heartbeatAtMs: number
+  /** the lease is dead (its upload crashed) once `nowMs > expiresAtMs` */
+  expiresAtMs: number
+}
+
+export interface TokenRecord {
+  id: number
+  /** sha256 hex of the plaintext token; the plaintext is never stored */
+  tokenHash: string
+  user: string
+  groups: string[]
+  isAdmin: boolean
+  kind: TokenKind
+  label: string
+  createdAtMs: number
+  expiresAtMs: number | null
+  revokedAtMs: number | null
+  lastUsedAtMs: number | null
+}
+
+export interface CreateTokenInput {
+  tokenHash: string
+  user: string
+  groups?: string[]
+  isAdmin?: boolean
+  kind?: TokenKind
+  label?: string
+  expiresAtMs?: number | null
+  nowMs: number
+}
+
+/** `findTokenByHash` says why a token does not authenticate, so routes can log it. */
+export type TokenLookup =
+  | { status: 'valid', token: TokenRecord }
+  | { status: 'revoked' | 'expired', token: TokenRecord }
+  | { status: 'unknown' }
+
+export interface PublishedApp {
+  name: string
+  command: string
+  icon?: string
+}
+
+export interface StartupBehaviour {
+  mode: 'auto' | 'manual'
+  fullscreen?: boolean
+  [key: string]: unknown
+}
+
+export interface DownloadWindow {
+  /** minutes after local midnight, 0–1439; a window may wrap past midnight (start > end) */
+  startMinute: number
+  endMinute: number
+}
+
+export interface PolicyFields {
+  imageName: string
+  /** a pinned version number; null = the latest published version */
+  pinnedVersion: number | null
+  /** the workspace may not be used after this time; null = no expiry */
+  expiresAtMs: number | null
+  offlineGraceSeconds: number
+  p2pAllowed: boolean
+  /** null = no cap */
+  originRateBytesPerSec: number | null
+  /** null = any time */
+  downloadWindow: DownloadWindow | null
+  vmMemoryMb: number
+  vmCpus: number
+  publishedApps: PublishedApp[]
+  startup: StartupBehaviour
+  /** higher wins when several assigned policies name the same image */
+  priority: number
+}
+
+export interface PolicyRecord extends PolicyFields {
+  id: number
+  name: string
+  createdAtMs: number
+  updatedAtMs: number
+}
+
+export interface CreatePolicyInput extends Partial<PolicyFields> {
+  name: string
+  imageName: string
+  nowMs: number
+}
+
+export interface AssignmentRecord {
+  id: number
+  policyId: number
+  subjectKind: SubjectKind
+  subject: string
+  createdAtMs: number
+}
+
+/** One policy that applies to a subject, with the assignment that made it apply. */
+export interface PolicyMatch {
+  policy: PolicyRecord
+  /** 'user' when a user assignment matched (it wins over a group one for the same policy) */
+  via: { kind: SubjectKind, subject: string }
+}
+
+export interface ClientRecord {
+  /** the node's libp2p peer id, or an id the tracker generated */
+  id: string
+  user: string
+  hostname: string
+  site: string
+  agentVersion: string
+  lastSeenAtMs: number
+  createdAtMs: number
+}
+
+export interface UpsertClientInput {
+  id: string
+  user: string
+  hostname?: string
+  site?: string
+  agentVersion?: string
+  nowMs: number
+}
+
+export interface SwarmMember {
+  image: string
+  version: number
+  peerId: string
+  clientId: string
+  site: string
+  addrs: string[]
+  /** bitfield over the version's chunk indexes (bit i of byte i>>3, most significant first) */
+  have: Uint8Array
+  haveCount: number
+  /** when this membership began; kept across announces, reset after an expiry */
+  joinedAtMs: number
+  announcedAtMs: number
+  expiresAtMs: number
+}
+
+export interface UpsertMemberInput {
+  image: string
+  version: number
+  peerId: string
+  clientId: string
+  site: string
+  addrs: string[]
+  have: Uint8Array
+  haveCount: number
+  nowMs: number
+  /** membership lapses `ttlMs` after this announce unless renewed */
+  ttlMs: number
+}
+
+export interface MembersForOptions {
+  /** the asking peer, left out of the answer */
+  excludePeerId?: string
+  /** members of this site come first */
+  site?: string
+  /** members whose `expiresAtMs < nowMs` are left out */
+  nowMs: number
+  limit?: number
+}
+
+export interface SwarmSize {
+  image: string
+  version: number
+  members: number
+}
+
+export interface EventInput {
+  /** client-supplied UUID: the idempotency key */
+  id: string
+  clientId: string
+  user: string
+  type: string
+  atMs: number
+  payload: unknown
+}
+
+export interface EventRecord extends EventInput {
+  receivedAtMs: number
+}
+
+export interface EventQuery {
+  type?: string
+  clientId?: string
+  user?: string
+  /** inclusive */
+  fromMs?: number
+  /** exclusive */
+  toMs?: number
+  /** default 1000, at most 10000 */
+  limit?: number
+  /** default 'desc' (newest first); ties broken by id */
+  order?: 'asc' | 'desc'
+}
+
+export interface TrackerStore {
+  readonly dialect: 'sqlite' | 'mssql'
+
+  // ---- images ----------------------------------------------------------------------
+  /** Rejects `ERR_DB_CONFLICT` when the name is taken. */
+  createImage (input: { name: string, description?: string, nowMs: number }): Promise<ImageRecord>
+  getImage (name: string): Promise<ImageRecord | undefined>
+  getImageById (id: number): Promise<ImageRecord | undefined>
+  listImages (): Promise<ImageRecord[]>
+  /** `ERR_DB_NOT_FOUND` if absent. */
+  updateImage (id: number, patch: { description: string }): Promise<ImageRecord>
+  /**
+   * Deletes the image with its drafts and retired versions. Rejects `ERR_DB_IN_USE` while a
+   * version is published (retire it first); resolves false when there was no such image.
+   */
+  deleteImage (id: number): Promise<boolean>
+
+  // ---- versions --------------------------------------------------------------------
+  /**
+   * Reserves and returns the next version number of an image: every call, from any
+   * process on the same database, gets a number higher than every number returned before
+   * (gaps are possible when a reserved number is never used). `ERR_DB_NOT_FOUND` if no
+   * such image. `createDraft` calls it itself; use it alone only to learn a number early.
+   */
+  nextVersionNumber (imageId: number): Promise<number>
+  /**
+   * Creates a draft under a freshly reserved number (so its manifest can be signed with
+   * it). Manifest fields stay null until `finalizeDraft`.
+   */
+  createDraft (input: CreateDraftInput): Promise<VersionRecord>
+  /**
+   * Records every chunk id the version references — image chunks and chunk-list parts —
+   * in batches; duplicates (zero blocks) and repeats across calls are absorbed. Safe to
+   * call many times while an upload streams. `ERR_DB_NOT_FOUND` / `ERR_DB_INVALID_STATE`
+   * unless the version is a draft.
+   */
+  addVersionChunks (versionId: number, chunkIds: Iterable<string>): Promise<void>
+  /** Sets the manifest of a draft and clears its upload id; `ERR_DB_INVALID_STATE` unless a draft. */
+  finalizeDraft (versionId: number, input: FinalizeDraftInput): Promise<VersionRecord>
+  /**
+   * draft → published. Rejects `ERR_DB_INVALID_STATE` unless a finalized draft, and
+   * `ERR_DB_STALE_VERSION` when a higher-numbered version of the image has ever been
+   * published (clients that saw it would refuse this one as a rollback).
+   */
+  publish (versionId: number, nowMs: number): Promise<VersionRecord>
+  /** published → retired (idempotent for retired); `ERR_DB_INVALID_STATE` for a draft. */
+  retire (versionId: number, nowMs: number): Promise<VersionRecord>
+  /** Deletes a draft and its chunk references; false if there was none. `ERR_DB_INVALID_STATE` if not a draft. */
+  deleteDraft (versionId: number): Promise<boolean>
+  /**
+   * Deletes drafts whose upload lease is gone or expired at `nowMs` (their upload
+   * crashed), with their chunk references; returns the deleted version ids.
+   */
+  deleteAbandonedDrafts (nowMs: number): Promise<number[]>
+  getVersion (imageId: number, number: number): Promise<VersionRecord | undefined>
+  getVersionById (id: number): Promise<VersionRecord | undefined>
+  /** Highest-numbered published version, if any. */
+  latestPublished (imageId: number): Promise<VersionRecord | undefined>
+  /** Ascending by number. */
+  listVersions (imageId: number, filter?: { state?: VersionState }): Promise<VersionRecord[]>
+  /** The chunk ids a version references, in id order (for rollback: copy them to the new version). */
+  versionChunkIds (versionId: number): Promise<string[]>
+
+  // ---- garbage collection (see tracker/db/README.md for the full rule) ---------------
+  /**
+   * Of the given chunk ids, those referenced by no version that protects its chunks: every
+   * draft and published version protects; a retired version protects while
+   * `retiredAtMs > retiredCutoffMs` (so it can still be rolled back to).
+   */
+  unreferencedChunks (chunkIds: readonly string[], opts: { retiredCutoffMs: number }): Promise<string[]>
+  /**
+   * The GC horizon: the `startedAtMs` of the oldest upload lease alive at `nowMs`, or
+   * `nowMs` when none is. A chunk file modified at or after the horizon is never deleted.
+   */
+  gcHorizonMs (nowMs: number): Promise<number>
+
+  // ---- upload leases ----------------------------------------------------------------
+  /** Take the lease BEFORE writing the first chunk file. `ERR_DB_CONFLICT` if the id is taken. */
+  beginUpload (input: { id: string, imageName: string, nowMs: number, ttlMs: number }): Promise<UploadLease>
+  /** Extends a live lease; false when it has expired or ended (the upload must abort). */
+  heartbeatUpload (id: string, nowMs: number, ttlMs: number): Promise<boolean>
+  /** Ends a lease (after the draft is finalized or deleted); false if it was not there. */
+  endUpload (id: string): Promise<boolean>
+  activeUploads (nowMs: number): Promise<UploadLease[]>
+
+  // ---- API tokens -------------------------------------------------------------------
+  /** `ERR_DB_CONFLICT` when the hash exists. */
+  createToken (input: CreateTokenInput): Promise<TokenRecord>
+  /** Looks a hash up and says whether it authenticates at `nowMs`. */
+  findTokenByHash (tokenHash: string, nowMs: number): Promise<TokenLookup>
+  /** Records use; callers may throttle it (one write per token per minute is plenty). */
+  markTokenUsed (id: number, nowMs: number): Promise<void>
+  /** Idempotent (keeps the first revocation time); false if no such token. */
+  revokeToken (id: number, nowMs: number): Promise<boolean>
+  getToken (id: number): Promise<TokenRecord | undefined>
+  /** Ascending by id. */
+  listTokens (filter?: { user?: string }): Promise<TokenRecord[]>
+
+  // ---- policies and assignments -------------------------------------------------------
+  /** `ERR_DB_CONFLICT` when the name is taken. Unset fields get the defaults in README.md. */
+  createPolicy (input: CreatePolicyInput): Promise<PolicyRecord>
+  getPolicy (id: number): Promise<PolicyRecord | undefined>
+  getPolicyByName (name: string): Promise<PolicyRecord | undefined>
+  /** Ascending by name. */
+  listPolicies (filter?: { imageName?: string }): Promise<PolicyRecord[]>
+  /** `ERR_DB_NOT_FOUND` / `ERR_DB_CONFLICT` (renamed onto a taken name). */
+  updatePolicy (id: number, patch: Partial<PolicyFields> & { name?: string }, nowMs: number): Promise<PolicyRecord>
+  /** Deletes the policy and its assignments; false if there was none. */
+  deletePolicy (id: number): Promise<boolean>
+  /** `ERR_DB_NOT_FOUND` (no such policy) / `ERR_DB_CONFLICT` (already assigned). */
+  assign (input: { policyId: number, subjectKind: SubjectKind, subject: string, nowMs: number }): Promise<AssignmentRecord>
+  unassign (input: { policyId: number, subjectKind: SubjectKind, subject: string }): Promise<boolean>
+  listAssignments (filter?: { policyId?: number, subjectKind?: SubjectKind, subject?: string }): Promise<AssignmentRecord[]>
+  /**
+   * Every policy assigned to the user or one of the groups, once each, ordered by
+   * priority (highest first), then user assignments before group ones, then policy id.
+   * The precedence rule that picks one per image is the caller's.
+   */
+  policiesForSubject (user: string, groups: readonly string[]): Promise<PolicyMatch[]>
+
+  // ---- clients (nodes) ----------------------------------------------------------------
+  /** Inserts or updates; `createdAtMs` is kept from the first call. */
+  upsertClient (input: UpsertClientInput): Promise<ClientRecord>
+  getClient (id: string): Promise<ClientRecord | undefined>
+  /** Most recently seen first. */
+  listClients (filter?: { user?: string, site?: string }): Promise<ClientRecord[]>
+
+  // ---- swarm --------------------------------------------------------------------------
+  /** Inserts or refreshes a membership; `joinedAtMs` is kept unless the old one had expired. */
+  upsertMember (input: UpsertMemberInput): Promise<SwarmMember>
+  /**
+   * Live members of (image, version): same site first, then most chunks held, then most
+   * recent announce, then peer id.
+   */
+  membersFor (image: string, version: number, opts: MembersForOptions): Promise<SwarmMember[]>
+  /**
+   * Live members of one site, ordered by join time then peer id: the stable order the
+   * origin-work split is computed from (member i of n takes the chunks whose index ≡ i mod n).
+   */
+  siteMembers (image: string, version: number, site: string, nowMs: number): Promise<SwarmMember[]>
+  removeMember (image: string, version: number, peerId: string): Promise<boolean>
+  /** Deletes memberships expired at `nowMs`; returns how many. */
+  expireMembers (nowMs: number): Promise<number>
+  /** Live members per (image, version), for metrics. */
+  swarmSizes (nowMs: number): Promise<SwarmSize[]>
+
+  // ---- events -------------------------------------------------------------------------
+  /**
+   * Stores each event once by id: a repeated id (in this batch or stored before) counts as
+   * a duplicate and changes nothing.
+   */
+  insertEvents (events: readonly EventInput[], receivedAtMs: number): Promise<{ inserted: number, duplicates: number }>
+  /** Filters are bound parameters, never spliced into SQL. */
+  queryEvents (query?: EventQuery): Promise<EventRecord[]>
+
+  /** Closes the connection (pool); idempotent. */
+  close (): Promise<void>
+}
