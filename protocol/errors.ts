@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'ERR_MANIFEST_WRONG_KEY'
   | 'ERR_MANIFEST_EXPIRED'
   | 'ERR_MANIFEST_ROLLBACK'
+  | 'ERR_MANIFEST_WRONG_IMAGE'
   | 'ERR_CHUNK_NOT_FOUND'
   | 'ERR_CHUNK_CORRUPT'
   | 'ERR_CHUNK_TOO_LARGE'
@@ -59,6 +60,11 @@ export class ManifestExpiredError extends BranchcastError {
 /** A version lower than one already accepted: a replay of an old manifest. */
 export class ManifestRollbackError extends BranchcastError {
   constructor (message = 'manifest version is lower than the last accepted one', options?: BranchcastErrorOptions) { super('ERR_MANIFEST_ROLLBACK', message, options) }
+}
+
+/** A valid manifest for another image than the one asked for (a swapped response). */
+export class ManifestWrongImageError extends BranchcastError {
+  constructor (message = 'manifest is for another image', options?: BranchcastErrorOptions) { super('ERR_MANIFEST_WRONG_IMAGE', message, options) }
 }
 
 export class ChunkNotFoundError extends BranchcastError {
