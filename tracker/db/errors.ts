@@ -7,17 +7,17 @@
 
 export type StoreErrorCode =
   /** a unique constraint: image name, version number, policy name, token hash, assignment */
-  | 'ERR_DB_CONFLICT'
+  | 'ERR_STORE_CONFLICT'
   /** the row the call names does not exist */
-  | 'ERR_DB_NOT_FOUND'
+  | 'ERR_STORE_NOT_FOUND'
   /** the row exists but its state forbids the transition (publish a retired version, …) */
-  | 'ERR_DB_INVALID_STATE'
+  | 'ERR_STORE_INVALID_STATE'
   /** publishing a version lower than one already published: clients would refuse it */
-  | 'ERR_DB_STALE_VERSION'
+  | 'ERR_STORE_STALE_VERSION'
   /** the row is still referenced (delete an image with live versions) */
-  | 'ERR_DB_IN_USE'
+  | 'ERR_STORE_IN_USE'
   /** `openStore` got a URL it does not understand */
-  | 'ERR_DB_URL'
+  | 'ERR_STORE_URL'
 
 export class StoreError extends Error {
   readonly code: StoreErrorCode

@@ -276,15 +276,15 @@ export interface TrackerStore {
   readonly dialect: 'sqlite' | 'mssql'
 
   // ---- images ----------------------------------------------------------------------
-  /** Rejects `ERR_DB_CONFLICT` when the name is taken. */
+  /** Rejects `ERR_STORE_CONFLICT` when the name is taken. */
   createImage (input: { name: string, description?: string, nowMs: number }): Promise<ImageRecord>
   getImage (name: string): Promise<ImageRecord | undefined>
   getImageById (id: number): Promise<ImageRecord | undefined>
   listImages (): Promise<ImageRecord[]>
-  /** `ERR_DB_NOT_FOUND` if absent. */
+  /** `ERR_STORE_NOT_FOUND` if absent. */
   updateImage (id: number, patch: { description: string }): Promise<ImageRecord>
   /**
-   * Deletes the image with its drafts and retired versions. Rejects `ERR_DB_IN_USE` while a
+   * Deletes the image with its drafts and retired versions. Rejects `ERR_STORE_IN_USE` while a
    * version is published (retire it first); resolves false when there was no such image.
    */
   deleteImage (id: number): Promise<boolean>
@@ -293,7 +293,7 @@ export interface TrackerStore {
   /**
    * Reserves and returns the next version number of an image: every call, from any
    * process on the same database, gets a number higher than every number returned before
-   * (gaps are possible when a reserved number is never used). `ERR_DB_NOT_FOUND` if no
+   * (gaps are possible when a reserved number is never used). `ERR_STORE_NOT_FOUND` if no
    * such image. `createDraft` calls it itself; use it alone only to learn a number early.
    */
   nextVersionNumber (imageId: number): Promise<number>
@@ -305,21 +305,21 @@ export interface TrackerStore {
   /**
    * Records every chunk id the version references — image chunks and chunk-list parts —
    * in batches; duplicates (zero blocks) and repeats across calls are absorbed. Safe to
-   * call many times while an upload streams. `ERR_DB_NOT_FOUND` / `ERR_DB_INVALID_STATE`
+   * call many times while an upload streams. `ERR_STORE_NOT_FOUND` / `ERR_STORE_INVALID_STATE`
    * unless the version is a draft.
    */
   addVersionChunks (versionId: number, chunkIds: Iterable<string>): Promise<void>
-  /** Sets the manifest of a draft and clears its upload id; `ERR_DB_INVALID_STATE` unless a draft. */
+  /** Sets the manifest of a draft and clears its upload id; `ERR_STORE_INVALID_STATE` unless a draft. */
   finalizeDraft (versionId: number, input: FinalizeDraftInput): Promise<VersionRecord>
   /**
-   * draft → published. Rejects `ERR_DB_INVALID_STATE` unless a finalized draft, and
-   * `ERR_DB_STALE_VERSION` when a higher-numbered version of the image has ever been
+   * draft → published. Rejects `ERR_STORE_INVALID_STATE` unless a finalized draft, and
+   * `ERR_STORE_STALE_VERSION` when a higher-numbered version of the image has ever been
    * published (clients that saw it would refuse this one as a rollback).
    */
   publish (versionId: number, nowMs: number): Promise<VersionRecord>
-  /** published → retired (idempotent for retired); `ERR_DB_INVALID_STATE` for a draft. */
+  /** published → retired (idempotent for retired); `ERR_STORE_INVALID_STATE` for a draft. */
   retire (versionId: number, nowMs: number): Promise<VersionRecord>
-  /** Deletes a draft and its chunk references; false if there was none. `ERR_DB_INVALID_STATE` if not a draft. */
+  /** Deletes a draft and its chunk references; false if there was none. `ERR_STORE_INVALID_STATE` if not a draft. */
   deleteDraft (versionId: number): Promise<boolean>
   /**
    * Deletes drafts whose upload lease is gone or expired at `nowMs` (their upload
@@ -349,7 +349,7 @@ export interface TrackerStore {
   gcHorizonMs (nowMs: number): Promise<number>
 
   // ---- upload leases ----------------------------------------------------------------
-  /** Take the lease BEFORE writing the first chunk file. `ERR_DB_CONFLICT` if the id is taken. */
+  /** Take the lease BEFORE writing the first chunk file. `ERR_STORE_CONFLICT` if the id is taken. */
   beginUpload (input: { id: string, imageName: string, nowMs: number, ttlMs: number }): Promise<UploadLease>
   /** Extends a live lease; false when it has expired or ended (the upload must abort). */
   heartbeatUpload (id: string, nowMs: number, ttlMs: number): Promise<boolean>
@@ -358,10 +358,12 @@ export interface TrackerStore {
   activeUploads (nowMs: number): Promise<UploadLease[]>
 
   // ---- API tokens -------------------------------------------------------------------
-  /** `ERR_DB_CONFLICT` when the hash exists. */
+  /** `ERR_STORE_CONFLICT` when the hash exists. */
   createToken (input: CreateTokenInput): Promise<TokenRecord>
   /** Looks a hash up and says whether it authenticates at `nowMs`. */
   findTokenByHash (tokenHash: string, nowMs: number): Promise<TokenLookup>
+  /** The token when it authenticates at `nowMs` (exists, not revoked, not expired). */
+  findActiveToken (tokenHash: string, nowMs: number): Promise<TokenRecord | undefined>
   /** Records use; callers may throttle it (one write per token per minute is plenty). */
   markTokenUsed (id: number, nowMs: number): Promise<void>
   /** Idempotent (keeps the first revocation time); false if no such token. */
@@ -371,17 +373,17 @@ export interface TrackerStore {
   listTokens (filter?: { user?: string }): Promise<TokenRecord[]>
 
   // ---- policies and assignments -------------------------------------------------------
-  /** `ERR_DB_CONFLICT` when the name is taken. Unset fields get the defaults in README.md. */
+  /** `ERR_STORE_CONFLICT` when the name is taken. Unset fields get the defaults in README.md. */
   createPolicy (input: CreatePolicyInput): Promise<PolicyRecord>
   getPolicy (id: number): Promise<PolicyRecord | undefined>
   getPolicyByName (name: string): Promise<PolicyRecord | undefined>
   /** Ascending by name. */
   listPolicies (filter?: { imageName?: string }): Promise<PolicyRecord[]>
-  /** `ERR_DB_NOT_FOUND` / `ERR_DB_CONFLICT` (renamed onto a taken name). */
+  /** `ERR_STORE_NOT_FOUND` / `ERR_STORE_CONFLICT` (renamed onto a taken name). */
   updatePolicy (id: number, patch: Partial<PolicyFields> & { name?: string }, nowMs: number): Promise<PolicyRecord>
   /** Deletes the policy and its assignments; false if there was none. */
   deletePolicy (id: number): Promise<boolean>
-  /** `ERR_DB_NOT_FOUND` (no such policy) / `ERR_DB_CONFLICT` (already assigned). */
+  /** `ERR_STORE_NOT_FOUND` (no such policy) / `ERR_STORE_CONFLICT` (already assigned). */
   assign (input: { policyId: number, subjectKind: SubjectKind, subject: string, nowMs: number }): Promise<AssignmentRecord>
   unassign (input: { policyId: number, subjectKind: SubjectKind, subject: string }): Promise<boolean>
   listAssignments (filter?: { policyId?: number, subjectKind?: SubjectKind, subject?: string }): Promise<AssignmentRecord[]>
@@ -427,6 +429,8 @@ export interface TrackerStore {
   /** Filters are bound parameters, never spliced into SQL. */
   queryEvents (query?: EventQuery): Promise<EventRecord[]>
 
+  /** Resolves when the database answers a trivial query (for `/healthz`). */
+  ping (): Promise<void>
   /** Closes the connection (pool); idempotent. */
   close (): Promise<void>
 }
