@@ -163,8 +163,6 @@ export async function createChunkStore (init: ChunkStoreInit): Promise<ChunkStor
   await fs.mkdir(chunksDir, { recursive: true })
   await fs.mkdir(tmpDir, { recursive: true })
   await fs.mkdir(quarantineDir, { recursive: true })
-  // All 256 fan-out directories up front, so a write never races another's mkdir.
-  await Promise.all(Array.from({ length: 256 }, (_, i) => fs.mkdir(join(chunksDir, i.toString(16).padStart(2, '0')), { recursive: true })))
 
   await removeLeftoverTemps()
 
@@ -370,7 +368,14 @@ export async function createChunkStore (init: ChunkStoreInit): Promise<ChunkStor
         await handle.close()
       }
       signal?.throwIfAborted()
-      await fs.rename(tmpPath, finalPath)
+      try {
+        await fs.rename(tmpPath, finalPath)
+      } catch (err) {
+        if (errnoCode(err) !== 'ENOENT') throw err
+        // fan-out directories are made on first use (recursive mkdir tolerates a racing writer)
+        await fs.mkdir(join(chunksDir, id.slice(0, 2)), { recursive: true })
+        await fs.rename(tmpPath, finalPath)
+      }
       created = false
       if (fsyncDirs) await syncDir(join(chunksDir, id.slice(0, 2)))
     } catch (err) {
