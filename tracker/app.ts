@@ -1,0 +1,65 @@
+/**
+ * The tracker's HTTP app, composed of one sub-app per API area. Separate from `serve()`
+ * (server.ts) so tests can call `app.request()` as well as go over a real socket.
+ */
+import { OpenAPIHono } from '@hono/zod-openapi'
+import type { TrackerComponents, TrackerEnv } from './env.ts'
+import { authenticate } from './auth.ts'
+import { HttpError, toHttpError } from './errors.ts'
+import { healthRoutes } from './routes/health.ts'
+import { consolePlaceholder } from './routes/console.ts'
+
+export const API_PREFIX = '/api/v1'
+
+/** Validation failures from route schemas answer 400 with the first issue named. */
+export function newRouter (): OpenAPIHono<TrackerEnv> {
+  return new OpenAPIHono<TrackerEnv>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        const issue = result.error.issues[0]
+        const where = issue?.path.join('.') ?? ''
+        throw new HttpError(400, 'ERR_BAD_REQUEST', `${where === '' ? '' : `${where}: `}${issue?.message ?? 'invalid request'}`)
+      }
+    }
+  })
+}
+
+export function createApp (components: TrackerComponents): OpenAPIHono<TrackerEnv> {
+  const { logger, metrics } = components
+  const log = logger.forComponent('tracker:http')
+  const requests = metrics.counter('branchcast_http_requests_total', 'HTTP requests by route and status')
+  const durations = metrics.histogram('branchcast_http_request_seconds', 'HTTP request duration', [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30])
+
+  const app = newRouter()
+
+  app.use(async (c, next) => {
+    const started = performance.now()
+    await next()
+    const route = c.req.routePath
+    requests.inc({ method: c.req.method, route, status: String(c.res.status) })
+    durations.observe((performance.now() - started) / 1000, { route })
+  })
+
+  app.onError((err, c) => {
+    const http = toHttpError(err)
+    if (http.status >= 500) log.error('request failed', { method: c.req.method, path: c.req.path, err: (http.cause as Error | undefined) ?? err })
+    for (const [k, v] of Object.entries(http.headers)) c.header(k, v)
+    return c.json({ error: { code: http.code, message: http.message } }, http.status as 400)
+  })
+  app.notFound((c) => c.json({ error: { code: 'ERR_NOT_FOUND', message: 'no such route' } }, 404))
+
+  app.route('/', healthRoutes(components))
+  app.route('/console', consolePlaceholder())
+
+  app.use(`${API_PREFIX}/*`, authenticate(components))
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', description: 'Branchcast API token (bct_…)' })
+
+  app.doc31(`${API_PREFIX}/openapi.json`, {
+    openapi: '3.1.0',
+    info: { title: 'Branchcast tracker API', version: '1' },
+    security: [{ bearer: [] }]
+  })
+  return app
+}
+
+export type TrackerApp = ReturnType<typeof createApp>

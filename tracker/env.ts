@@ -1,0 +1,38 @@
+/**
+ * What every route sees: the authenticated principal on the context, and the components
+ * passed in at start-up (no module-level state).
+ */
+import type { Logger } from '../protocol/logger.ts'
+import type { ChunkStore } from '../protocol/chunk-store.ts'
+import type { TrackerConfig } from './config.ts'
+import type { Metrics } from './metrics.ts'
+import type { TrackerStore } from './db/store.ts'
+import type { TrackerKeys } from './keys.ts'
+
+/** Who is calling: resolved from an API token by the auth middleware. */
+export interface Principal {
+  tokenId: number
+  user: string
+  groups: string[]
+  admin: boolean
+  kind: 'user' | 'machine'
+}
+
+export interface TrackerEnv {
+  Variables: {
+    principal: Principal
+  }
+}
+
+export interface TrackerComponents {
+  config: TrackerConfig
+  store: TrackerStore
+  chunks: ChunkStore
+  keys: TrackerKeys
+  logger: Logger
+  metrics: Metrics
+  /** the clock, injectable for tests of expiry */
+  now: () => number
+  /** aborted when the tracker stops: long work (uploads) rolls back on it */
+  shutdown: AbortSignal
+}

@@ -1,0 +1,81 @@
+/**
+ * Starting and stopping a tracker: config → keys, database, chunk store → app → HTTP
+ * server. `stop()` stops accepting, lets in-flight requests (uploads included) finish for
+ * a grace period, then aborts the rest (an aborted upload rolls itself back) and closes
+ * the database.
+ */
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { AddressInfo } from 'node:net'
+import { createAdaptorServer } from '@hono/node-server'
+import type { Server } from 'node:http'
+import { createChunkStore } from '../protocol/chunk-store.ts'
+import { createLogger } from '../protocol/logger.ts'
+import type { Logger } from '../protocol/logger.ts'
+import type { TrackerConfig } from './config.ts'
+import type { TrackerComponents } from './env.ts'
+import { createApp } from './app.ts'
+import { loadTrackerKeys } from './keys.ts'
+import { createMetrics } from './metrics.ts'
+import { openStore } from './db/index.ts'
+
+export interface RunningTracker {
+  /** base URL, e.g. http://127.0.0.1:8470 */
+  url: string
+  components: TrackerComponents
+  stop: (options?: { graceMs?: number }) => Promise<void>
+}
+
+export interface StartTrackerOptions {
+  logger?: Logger
+  now?: () => number
+}
+
+export async function startTracker (config: TrackerConfig, options: StartTrackerOptions = {}): Promise<RunningTracker> {
+  const logger = options.logger ?? createLogger({ level: config.logLevel }, 'tracker')
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 })
+  const keys = await loadTrackerKeys(config.dataDir)
+  const store = await openStore({ url: config.db })
+  const chunks = await createChunkStore({ dir: join(config.dataDir, 'store'), logger: logger.forComponent('tracker:chunks') })
+  const shutdown = new AbortController()
+  const components: TrackerComponents = {
+    config,
+    store,
+    chunks,
+    keys,
+    logger,
+    metrics: createMetrics(),
+    now: options.now ?? Date.now,
+    shutdown: shutdown.signal
+  }
+  const app = createApp(components)
+  const server = createAdaptorServer({ fetch: app.fetch, hostname: config.host, port: config.port }) as Server
+  server.requestTimeout = 0 // uploads of many GiB run longer than Node's default 5 min
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(config.port, config.host, () => { server.off('error', reject); resolve() })
+  })
+  const { port } = server.address() as AddressInfo
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`
+  if (config.publicUrl === undefined) components.config = { ...config, publicUrl: url }
+  logger.info('tracker listening', { url, dataDir: config.dataDir, db: config.db.startsWith('sqlite:') ? config.db : 'mssql' })
+
+  let stopping: Promise<void> | undefined
+  async function stop ({ graceMs = 10_000 }: { graceMs?: number } = {}): Promise<void> {
+    stopping ??= (async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      server.closeIdleConnections()
+      const timer = setTimeout(() => {
+        shutdown.abort(new Error('tracker shutting down'))
+        server.closeAllConnections()
+      }, graceMs)
+      await closed
+      clearTimeout(timer)
+      shutdown.abort(new Error('tracker stopped'))
+      await store.close()
+      logger.info('tracker stopped')
+    })()
+    await stopping
+  }
+  return { url, components, stop }
+}
