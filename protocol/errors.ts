@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'ERR_TOKEN_MALFORMED'
   | 'ERR_TOKEN_INVALID'
   | 'ERR_TOKEN_EXPIRED'
+  | 'ERR_CHUNK_PROTOCOL'
 
 export interface BranchcastErrorOptions {
   cause?: unknown

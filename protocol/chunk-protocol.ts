@@ -1,0 +1,176 @@
+/**
+ * `/branchcast/chunks/1`: the peer-to-peer chunk protocol, wire format and codec.
+ *
+ * A stream carries frames: `varint(length) ‖ type byte ‖ body`. The requester sends
+ * REQUEST frames (a capability token and up to MAX_IDS_PER_REQUEST chunk ids); the server
+ * answers each, in order, with one CHUNK or MISSING frame per id and then DONE, or with
+ * REFUSED and closes. Several requests may be pipelined on one stream. Chunks travel in
+ * their stored form (raw or one zstd frame): the receiver decodes with a size cap and
+ * verifies the SHA-256 before it keeps or serves a byte.
+ */
+import { readVarint, varintLength, writeVarint } from './varint.ts'
+import { BranchcastError } from './errors.ts'
+import type { ChunkId } from './chunk-id.ts'
+import { MAX_CHUNK_BYTES_CEILING } from './chunking-params.ts'
+
+export const CHUNK_PROTOCOL = '/branchcast/chunks/1'
+
+/** A batch big enough to keep a peer's pipe full at ~64 KiB chunks, small enough to cancel. */
+export const MAX_IDS_PER_REQUEST = 64
+/** The largest chunk any manifest may name, plus framing. Bigger frames end the stream. */
+export const MAX_FRAME_BYTES = MAX_CHUNK_BYTES_CEILING + 64
+/** Capability tokens are small (see capability.ts). */
+export const MAX_TOKEN_BYTES = 2048
+const MAX_TEXT_BYTES = 512
+
+export const FRAME = { REQUEST: 1, CHUNK: 2, MISSING: 3, REFUSED: 4, DONE: 5 } as const
+
+export type RefusalCode = 'invalid-token' | 'busy' | 'bad-request'
+const REFUSAL_CODES: ReadonlySet<string> = new Set<RefusalCode>(['invalid-token', 'busy', 'bad-request'])
+
+export type ChunkMessage =
+  | { type: 'request', token: string, ids: ChunkId[] }
+  | { type: 'chunk', id: ChunkId, compressed: boolean, data: Uint8Array }
+  | { type: 'missing', id: ChunkId }
+  | { type: 'refused', code: RefusalCode, message: string }
+  | { type: 'done' }
+
+/** A peer broke the wire format: the stream is dropped and the peer may be banned. */
+export class ChunkProtocolError extends BranchcastError {
+  constructor (message: string, options?: { cause?: unknown }) { super('ERR_CHUNK_PROTOCOL', message, options) }
+}
+
+const textEncoder = new TextEncoder()
+const textDecoder = new TextDecoder('utf-8', { fatal: true })
+
+function frame (type: number, bodyBytes: number, fill: (buf: Uint8Array, offset: number) => void): Uint8Array {
+  const len = 1 + bodyBytes
+  const buf = new Uint8Array(varintLength(len) + len)
+  let o = writeVarint(buf, 0, len)
+  buf[o++] = type
+  fill(buf, o)
+  return buf
+}
+
+function idBytes (id: ChunkId): Uint8Array {
+  if (!/^[0-9a-f]{64}$/.test(id)) throw new TypeError('not a chunk id')
+  return Buffer.from(id, 'hex')
+}
+
+export function encodeRequest (token: string, ids: readonly ChunkId[]): Uint8Array {
+  const t = textEncoder.encode(token)
+  if (t.length > MAX_TOKEN_BYTES) throw new TypeError('token too long')
+  if (ids.length === 0 || ids.length > MAX_IDS_PER_REQUEST) throw new TypeError(`a request carries 1..${MAX_IDS_PER_REQUEST} ids`)
+  const body = varintLength(t.length) + t.length + varintLength(ids.length) + 32 * ids.length
+  return frame(FRAME.REQUEST, body, (buf, o) => {
+    o = writeVarint(buf, o, t.length)
+    buf.set(t, o); o += t.length
+    o = writeVarint(buf, o, ids.length)
+    for (const id of ids) { buf.set(idBytes(id), o); o += 32 }
+  })
+}
+
+/** `data` is the chunk in its stored form; `compressed` says whether it is a zstd frame. */
+export function encodeChunk (id: ChunkId, data: Uint8Array, compressed: boolean): Uint8Array {
+  if (data.length > MAX_CHUNK_BYTES_CEILING) throw new TypeError('chunk too large for the protocol')
+  return frame(FRAME.CHUNK, 33 + data.length, (buf, o) => {
+    buf.set(idBytes(id), o)
+    buf[o + 32] = compressed ? 1 : 0
+    buf.set(data, o + 33)
+  })
+}
+
+export function encodeMissing (id: ChunkId): Uint8Array {
+  return frame(FRAME.MISSING, 32, (buf, o) => { buf.set(idBytes(id), o) })
+}
+
+export function encodeRefused (code: RefusalCode, message: string): Uint8Array {
+  const c = textEncoder.encode(code)
+  const m = textEncoder.encode(message).subarray(0, MAX_TEXT_BYTES)
+  return frame(FRAME.REFUSED, varintLength(c.length) + c.length + varintLength(m.length) + m.length, (buf, o) => {
+    o = writeVarint(buf, o, c.length); buf.set(c, o); o += c.length
+    o = writeVarint(buf, o, m.length); buf.set(m, o)
+  })
+}
+
+export function encodeDone (): Uint8Array {
+  return frame(FRAME.DONE, 0, () => {})
+}
+
+function readText (body: Uint8Array, o: number, max: number): [string, number] {
+  const [len, p] = readVarint(body, o, max)
+  if (p + len > body.length) throw new RangeError('text runs past the frame')
+  return [textDecoder.decode(body.subarray(p, p + len)), p + len]
+}
+
+/** Decodes one frame body (type byte first). Throws ChunkProtocolError on anything off. */
+export function decodeFrame (body: Uint8Array): ChunkMessage {
+  try {
+    const type = body[0]
+    switch (type) {
+      case FRAME.REQUEST: {
+        const [token, p] = readText(body, 1, MAX_TOKEN_BYTES)
+        const [count, q] = readVarint(body, p, MAX_IDS_PER_REQUEST)
+        if (count === 0 || q + 32 * count !== body.length) throw new RangeError('request ids do not fill the frame')
+        const ids: ChunkId[] = []
+        for (let i = 0; i < count; i++) ids.push(Buffer.from(body.subarray(q + 32 * i, q + 32 * (i + 1))).toString('hex'))
+        return { type: 'request', token, ids }
+      }
+      case FRAME.CHUNK: {
+        if (body.length < 34 || body[33]! > 1) throw new RangeError('chunk frame too short or bad encoding flag')
+        return { type: 'chunk', id: Buffer.from(body.subarray(1, 33)).toString('hex'), compressed: body[33] === 1, data: body.subarray(34) }
+      }
+      case FRAME.MISSING:
+        if (body.length !== 33) throw new RangeError('missing frame must hold one id')
+        return { type: 'missing', id: Buffer.from(body.subarray(1, 33)).toString('hex') }
+      case FRAME.REFUSED: {
+        const [code, p] = readText(body, 1, 64)
+        const [message, q] = readText(body, p, MAX_TEXT_BYTES)
+        if (q !== body.length || !REFUSAL_CODES.has(code)) throw new RangeError('bad refusal')
+        return { type: 'refused', code: code as RefusalCode, message }
+      }
+      case FRAME.DONE:
+        if (body.length !== 1) throw new RangeError('done frame has a body')
+        return { type: 'done' }
+      default:
+        throw new RangeError(`unknown frame type ${String(type)}`)
+    }
+  } catch (err) {
+    if (err instanceof ChunkProtocolError) throw err
+    throw new ChunkProtocolError(`malformed frame: ${(err as Error).message}`, { cause: err })
+  }
+}
+
+type Bytes = Uint8Array | { subarray: () => Uint8Array }
+
+/**
+ * Reads frames from a byte stream (a libp2p stream yields `Uint8Array | Uint8ArrayList`).
+ * Refuses a frame over `maxFrameBytes` as soon as its length prefix arrives, and a stream
+ * that ends inside a frame — silent truncation never passes for a clean end.
+ */
+export async function * readFrames (source: AsyncIterable<Bytes>, options: { maxFrameBytes?: number } = {}): AsyncGenerator<ChunkMessage> {
+  const max = options.maxFrameBytes ?? MAX_FRAME_BYTES
+  let buf: Uint8Array = new Uint8Array(0)
+  for await (const piece of source) {
+    const bytes = piece instanceof Uint8Array ? piece : piece.subarray()
+    buf = buf.length === 0 ? bytes : Buffer.concat([buf, bytes])
+    let o = 0
+    while (o < buf.length) {
+      let len: number, start: number
+      try {
+        [len, start] = readVarint(buf, o)
+      } catch (err) {
+        if (buf.length - o < 8) break // the prefix itself may be split across pieces
+        throw new ChunkProtocolError('malformed frame length', { cause: err })
+      }
+      if (len === 0) throw new ChunkProtocolError('empty frame')
+      if (len > max) throw new ChunkProtocolError(`frame of ${len} bytes exceeds ${max}`)
+      if (start + len > buf.length) break
+      yield decodeFrame(buf.subarray(start, start + len))
+      o = start + len
+    }
+    buf = o === 0 ? buf : buf.subarray(o)
+    // A partial frame waits for more bytes; it can never exceed max + prefix.
+  }
+  if (buf.length > 0) throw new ChunkProtocolError('stream ended inside a frame')
+}

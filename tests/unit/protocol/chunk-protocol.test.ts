@@ -1,0 +1,71 @@
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { chunkId } from '../../../protocol/chunk-id.ts'
+import {
+  decodeFrame, encodeChunk, encodeDone, encodeMissing, encodeRefused, encodeRequest, readFrames,
+  MAX_IDS_PER_REQUEST
+} from '../../../protocol/chunk-protocol.ts'
+import type { ChunkMessage } from '../../../protocol/chunk-protocol.ts'
+import { rejects, throwsCode } from '../../helpers/rejects.ts'
+
+const data = new TextEncoder().encode('hello chunk')
+const id = chunkId(data)
+const ids = Array.from({ length: 3 }, (_, i) => chunkId(Uint8Array.of(i)))
+
+async function collect (pieces: Uint8Array[], maxFrameBytes?: number): Promise<ChunkMessage[]> {
+  async function * src (): AsyncGenerator<Uint8Array> { for (const p of pieces) yield p }
+  const out: ChunkMessage[] = []
+  for await (const m of readFrames(src(), { maxFrameBytes })) out.push(m)
+  return out
+}
+
+const ALL = Buffer.concat([encodeRequest('tok.en', ids), encodeChunk(id, data, false), encodeMissing(ids[0]!), encodeRefused('busy', 'upload slots full'), encodeDone()])
+const EXPECTED: ChunkMessage[] = [
+  { type: 'request', token: 'tok.en', ids },
+  { type: 'chunk', id, compressed: false, data },
+  { type: 'missing', id: ids[0]! },
+  { type: 'refused', code: 'busy', message: 'upload slots full' },
+  { type: 'done' }
+]
+
+test('every message round-trips', async () => {
+  const got = await collect([ALL])
+  assert.equal(got.map((m) => m.type === 'chunk' ? { ...m, data: new Uint8Array(m.data) } : m), EXPECTED)
+})
+
+test('frames split at every byte boundary decode the same', async () => {
+  for (let cut = 1; cut < ALL.length; cut += 7) {
+    const got = await collect([ALL.subarray(0, cut), ALL.subarray(cut)])
+    assert.is(got.length, EXPECTED.length, `cut at ${cut}`)
+  }
+  const bytewise = await collect([...ALL].map((b) => Uint8Array.of(b)))
+  assert.is(bytewise.length, EXPECTED.length)
+})
+
+const BAD: Array<[string, Uint8Array[]]> = [
+  ['a stream that ends inside a frame (truncation)', [encodeChunk(id, data, false).subarray(0, 10)]],
+  ['an oversized frame announced by its length prefix', [Uint8Array.of(0xff, 0xff, 0xff, 0x7f)]],
+  ['an empty frame', [Uint8Array.of(0)]],
+  ['an unknown frame type', [Uint8Array.of(1, 99)]],
+  ['a request whose ids do not fill the frame', [(() => { const f = encodeRequest('t', ids); f[0] = f[0]! - 1; return f.subarray(0, f.length - 1) })()] // one id byte short],
+  ['a refusal with an unknown code', [(() => { const f = encodeRefused('busy', 'x'); f[3] = 'x'.charCodeAt(0); return f })()]],
+  ['a done frame with a body', [Uint8Array.of(2, 5, 0)]],
+  ['a chunk frame with a bad encoding flag', [(() => { const f = encodeChunk(id, data, false); f[34] = 7 // prefix, type, 32-byte id, then the flag; return f })()]]
+]
+for (const [name, pieces] of BAD) {
+  test(`refuses ${name}`, async () => {
+    await rejects(collect(pieces, 1024), { code: 'ERR_CHUNK_PROTOCOL' })
+  })
+}
+
+test('decodeFrame refuses invalid UTF-8 in a token', () => {
+  throwsCode(() => decodeFrame(Uint8Array.of(1, 1, 0xff, 1, ...new Uint8Array(32))), 'ERR_CHUNK_PROTOCOL')
+})
+
+test('caller mistakes are TypeErrors', () => {
+  assert.throws(() => encodeRequest('t', []), TypeError)
+  assert.throws(() => encodeRequest('t', Array.from({ length: MAX_IDS_PER_REQUEST + 1 }, () => id)), TypeError)
+  assert.throws(() => encodeMissing('../etc'), TypeError)
+})
+
+test.run()
