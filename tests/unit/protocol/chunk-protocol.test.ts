@@ -47,10 +47,10 @@ const BAD: Array<[string, Uint8Array[]]> = [
   ['an oversized frame announced by its length prefix', [Uint8Array.of(0xff, 0xff, 0xff, 0x7f)]],
   ['an empty frame', [Uint8Array.of(0)]],
   ['an unknown frame type', [Uint8Array.of(1, 99)]],
-  ['a request whose ids do not fill the frame', [(() => { const f = encodeRequest('t', ids); f[0] = f[0]! - 1; return f.subarray(0, f.length - 1) })()] // one id byte short],
+  ['a request whose ids do not fill the frame', [(() => { const f = encodeRequest('t', ids); f[0] = f[0]! - 1; return f.subarray(0, f.length - 1) })()]], // one id byte short
   ['a refusal with an unknown code', [(() => { const f = encodeRefused('busy', 'x'); f[3] = 'x'.charCodeAt(0); return f })()]],
   ['a done frame with a body', [Uint8Array.of(2, 5, 0)]],
-  ['a chunk frame with a bad encoding flag', [(() => { const f = encodeChunk(id, data, false); f[34] = 7 // prefix, type, 32-byte id, then the flag; return f })()]]
+  ['a chunk frame with a bad encoding flag', [(() => { const f = encodeChunk(id, data, false); f[34] = 7; return f })()]] // byte 34: after prefix, type and the 32-byte id
 ]
 for (const [name, pieces] of BAD) {
   test(`refuses ${name}`, async () => {
