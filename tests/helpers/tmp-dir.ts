@@ -11,3 +11,8 @@ export async function withTmpDir<T> (fn: (dir: string) => Promise<T>, prefix = '
     await rm(dir, { recursive: true, force: true })
   }
 }
+
+/** A fresh empty directory that outlives the call; the caller removes it (`rm -r`) when done. */
+export async function makeTmpDir (prefix = 'branchcast-'): Promise<string> {
+  return await mkdtemp(join(tmpdir(), prefix))
+}
