@@ -2,9 +2,9 @@
  * The ordered chunk list of an image, stored as content-defined "list parts".
  *
  * A 64 GiB image at ~64 KiB per chunk has about a million entries (~35 MB of list), too
- * much to fetch again for every update. So the list is cut into parts at entries whose
- * chunk id has its leading `PART_CUT_BITS` bits zero (ids are SHA-256, hence uniform):
- * a boundary depends only on the entry itself, so an edit to the image changes the parts
+ * much to fetch again for every update. So the list is cut into parts after entries whose
+ * chunk id has enough leading zero bits (ids are SHA-256, hence uniform): a boundary
+ * depends only on the entry and the count since the last cut, so an edit changes the parts
  * around it and every later part is byte-identical. Each part is an ordinary chunk in the
  * chunk store (id = SHA-256 of its bytes) and the signed manifest names the parts in order.
  *
@@ -20,21 +20,29 @@ import type { Manifest } from './manifest.ts'
 import { readVarint, varintLength, writeVarint } from './varint.ts'
 
 export const LIST_PART_MAGIC: Readonly<Uint8Array> = Uint8Array.of(0x42, 0x43, 0x4c, 0x01) // "BCL" v1
-/** Cut after an entry whose id starts with this many zero bits: one in 512 entries. */
-export const PART_CUT_BITS = 9
-/** No cut before this many entries, so runs of cut-matching ids cannot make tiny parts. */
-export const MIN_PART_ENTRIES = 64
 /**
- * Forced cut; also the most entries a decoder accepts in one part. With p = 1/512 past the
- * minimum, a forced cut happens for ~0.03% of parts (mostly repeated ids, e.g. zero runs).
- * Average part: ~64 + 512 = 576 entries ≈ 20 KiB, the same scale as an image chunk.
+ * Normalized cutting, as FastCDC does for bytes: past `MIN_PART_ENTRIES` a part closes
+ * after an id with `PART_CUT_BITS_SMALL` leading zero bits (1 in 1024) until it reaches
+ * `TARGET_PART_ENTRIES`, then after one with `PART_CUT_BITS_LARGE` (1 in 64). Sizes bunch
+ * around ~280 entries (~10 KiB): an edit lands in a part of about average size (a single
+ * mask makes the part an edit hits twice the mean, since long parts catch more edits).
+ * bench/RESULTS.md "Manifests" has the measurements behind these numbers.
  */
-export const MAX_PART_ENTRIES = 4096
+export const PART_CUT_BITS_SMALL = 10
+export const PART_CUT_BITS_LARGE = 6
+/** No cut before this many entries, so runs of cut-matching ids cannot make tiny parts. */
+export const MIN_PART_ENTRIES = 32
+export const TARGET_PART_ENTRIES = 256
+/**
+ * Forced cut; also the most entries a decoder accepts in one part. Random ids reach it
+ * about never (< 10^-6 of parts); runs of one repeated id (zero-filled disk) do.
+ */
+export const MAX_PART_ENTRIES = 1024
 const ID_BYTES = 32
 /** An id plus the varint of a length up to `MAX_CHUNK_BYTES_CEILING` (4 MiB → 4 bytes). */
 export const MAX_ENTRY_BYTES = ID_BYTES + varintLength(MAX_CHUNK_BYTES_CEILING)
 export const MIN_ENTRY_BYTES = ID_BYTES + 1
-/** Largest part a reader accepts (~144 KiB): callers cap their fetch at this. */
+/** Largest part a reader accepts (~36 KiB): callers cap their fetch at this. */
 export const MAX_PART_BYTES = LIST_PART_MAGIC.length + MAX_PART_ENTRIES * MAX_ENTRY_BYTES
 
 /** A chunk as the list names it. */
@@ -86,7 +94,7 @@ export function createChunkListBuilder (): ChunkListBuilder {
       buf.set(Buffer.from(ref.id, 'hex'), pos)
       pos = writeVarint(buf, pos + ID_BYTES, ref.length)
       entries++
-      if (entries >= MAX_PART_ENTRIES || (entries >= MIN_PART_ENTRIES && isCutPoint(ref.id))) return close()
+      if (isCutPoint(ref.id, entries)) return close()
       return undefined
     },
     finish () {
@@ -96,10 +104,13 @@ export function createChunkListBuilder (): ChunkListBuilder {
   }
 }
 
-/** Whether a part ends after this id (leading `PART_CUT_BITS` bits zero). */
-export function isCutPoint (id: ChunkId): boolean {
-  // The first 3 hex digits are 12 bits; keep the top PART_CUT_BITS of them.
-  return (Number.parseInt(id.slice(0, 3), 16) >>> (12 - PART_CUT_BITS)) === 0
+/** Whether a part holding `entries` entries, the last with this id, closes here. Depends on nothing else, so cuts resynchronise. */
+export function isCutPoint (id: ChunkId, entries: number): boolean {
+  if (entries >= MAX_PART_ENTRIES) return true
+  if (entries < MIN_PART_ENTRIES) return false
+  // The first 3 hex digits are 12 bits; the cut wants the top `bits` of them zero.
+  const bits = entries < TARGET_PART_ENTRIES ? PART_CUT_BITS_SMALL : PART_CUT_BITS_LARGE
+  return (Number.parseInt(id.slice(0, 3), 16) >>> (12 - bits)) === 0
 }
 
 /**

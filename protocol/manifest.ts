@@ -40,14 +40,14 @@ export const MANIFEST_FORMAT_VERSION = 1
 /** Image names are path and URL components on the tracker, the origin and the node. */
 export const MAX_IMAGE_NAME_BYTES = 128
 export const IMAGE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/
-/** ~75 M entries at ~576 per part: about 4.6 TiB of image at 64 KiB chunks. */
-export const MAX_MANIFEST_PARTS = 1 << 17
-/** 2^27 chunks: 8 TiB at 64 KiB. More is a hostile or broken manifest. */
-export const MAX_CHUNK_COUNT = 1 << 27
+/** 2^26 chunks: 4 TiB of image at 64 KiB. More is a hostile or broken manifest. */
+export const MAX_CHUNK_COUNT = 1 << 26
+/** Room for MAX_CHUNK_COUNT at the ~280 entries a part averages, with margin. */
+export const MAX_MANIFEST_PARTS = 1 << 18
 const ID_BYTES = 32
 const HAS_IMAGE_SHA256 = 0x01
 const MAX_PART_RECORD_BYTES = ID_BYTES + varintLength(MAX_PART_BYTES) + varintLength(MAX_PART_ENTRIES)
-/** The largest root a reader accepts (~4.9 MB): cap the HTTP read of a manifest at this. */
+/** The largest root a reader accepts (~9.4 MiB): cap the HTTP read of a manifest at this. */
 export const MAX_MANIFEST_BYTES = MANIFEST_MAGIC.length + 1 + 1 + MAX_IMAGE_NAME_BYTES + 10 * MAX_VARINT_BYTES +
   KEY_ID_BYTES + MAX_MANIFEST_PARTS * MAX_PART_RECORD_BYTES + 1 + 32 + SIGNATURE_BYTES
 

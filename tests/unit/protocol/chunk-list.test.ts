@@ -3,8 +3,8 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { chunkId } from '../../../protocol/chunk-id.ts'
 import {
-  LIST_PART_MAGIC, MAX_PART_BYTES, MAX_PART_ENTRIES, MIN_PART_ENTRIES, createChunkListBuilder, decodeListPart,
-  isCutPoint, readChunkList
+  LIST_PART_MAGIC, MAX_PART_BYTES, MAX_PART_ENTRIES, MIN_PART_ENTRIES, TARGET_PART_ENTRIES, createChunkListBuilder,
+  decodeListPart, isCutPoint, readChunkList
 } from '../../../protocol/chunk-list.ts'
 import type { ChunkRef, FetchPart, ListPart } from '../../../protocol/chunk-list.ts'
 import { DEFAULT_CHUNKING, MAX_CHUNK_BYTES_CEILING } from '../../../protocol/chunking-params.ts'
@@ -77,29 +77,32 @@ test('parts decode back to the same list, each named by its SHA-256', () => {
   assert.equal(back, LIST)
 })
 
-test('a part ends at a cut-point id past the minimum, and nowhere else', () => {
+test('a part ends where the cut rule says, and nowhere earlier', () => {
   for (const [i, p] of PARTS.entries()) {
     const entries = decodeListPart(p.bytes)
-    if (i < PARTS.length - 1) {
-      assert.ok(entries.length >= MIN_PART_ENTRIES)
-      assert.ok(isCutPoint(entries[entries.length - 1].id) || entries.length === MAX_PART_ENTRIES)
-    }
-    for (let j = MIN_PART_ENTRIES - 1; j < entries.length - 1; j++) assert.not.ok(isCutPoint(entries[j].id), `early cut in part ${i} at ${j}`)
+    if (i < PARTS.length - 1) assert.ok(isCutPoint(entries[entries.length - 1].id, entries.length), `part ${i} ends off a cut`)
+    for (let j = 0; j < entries.length - 1; j++) assert.not.ok(isCutPoint(entries[j].id, j + 1), `early cut in part ${i} at ${j}`)
   }
   const avg = LIST.length / PARTS.length
-  assert.ok(avg > 256 && avg < 1024, `average ${avg} entries per part`)
+  assert.ok(avg > 200 && avg < 400, `average ${avg} entries per part`)
 })
 
-test('a run of one non-cut id is cut at MAX_PART_ENTRIES; a run of a cut id at MIN_PART_ENTRIES', () => {
-  const nonCut = refs(100, 'z').find((r) => !isCutPoint(r.id)) as ChunkRef
-  const parts = build(Array.from({ length: MAX_PART_ENTRIES * 2 + 5 }, () => nonCut))
-  assert.equal(parts.map((p) => p.entries), [MAX_PART_ENTRIES, MAX_PART_ENTRIES, 5])
-  assert.is(parts[0].id, parts[1].id, 'identical runs give identical parts')
-  assert.ok(parts[0].bytes.length <= MAX_PART_BYTES)
-  const cut = { id: '000' + 'f'.repeat(61), length: 65536 }
-  assert.ok(isCutPoint(cut.id))
-  assert.equal(build(Array.from({ length: MIN_PART_ENTRIES * 3 }, () => cut)).map((p) => p.entries), [MIN_PART_ENTRIES, MIN_PART_ENTRIES, MIN_PART_ENTRIES])
-})
+const ofLeadingZeroBits = (bits: number): ChunkRef => ({ id: (0x800 >>> bits).toString(16).padStart(3, '0') + 'f'.repeat(61), length: 65536 })
+const PART_SIZES: Array<[string, ChunkRef, number]> = [
+  ['no leading zero bits: forced at MAX_PART_ENTRIES', ofLeadingZeroBits(0), MAX_PART_ENTRIES],
+  ['5 zero bits: still forced at MAX_PART_ENTRIES', ofLeadingZeroBits(5), MAX_PART_ENTRIES],
+  ['6 zero bits: at TARGET_PART_ENTRIES', ofLeadingZeroBits(6), TARGET_PART_ENTRIES],
+  ['9 zero bits: at TARGET_PART_ENTRIES', ofLeadingZeroBits(9), TARGET_PART_ENTRIES],
+  ['10 zero bits: at MIN_PART_ENTRIES', ofLeadingZeroBits(10), MIN_PART_ENTRIES]
+]
+for (const [name, ref, size] of PART_SIZES) {
+  test(`a run of one id with ${name}`, () => {
+    const parts = build(Array.from({ length: size * 2 + 5 }, () => ref))
+    assert.equal(parts.map((p) => p.entries), [size, size, 5])
+    assert.is(parts[0].id, parts[1].id, 'identical runs give identical parts')
+    assert.ok(parts[0].bytes.length <= MAX_PART_BYTES)
+  })
+}
 
 test('boundaries resynchronise: inserting or deleting one entry near the start of a 100k list changes few parts', () => {
   const base = refs(100_000)
