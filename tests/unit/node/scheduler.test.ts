@@ -1,0 +1,204 @@
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { Scheduler } from '../../../node/scheduler.ts'
+import type { Assignment, SchedulerInit, Source } from '../../../node/scheduler.ts'
+
+const L = 1000
+/** End game off unless a test is about it, so each test sees one rule at a time. */
+const mk = (init: SchedulerInit): Scheduler => new Scheduler({ endGameChunks: 0, ...init })
+const lengths = (n: number): number[] => Array.from({ length: n }, () => L)
+const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i)
+function bits (n: number, holds: (i: number) => boolean): Uint8Array {
+  const b = new Uint8Array(Math.ceil(n / 8))
+  for (let i = 0; i < n; i++) if (holds(i)) b[i >> 3]! |= 0x80 >> (i & 7)
+  return b
+}
+const peer = (peerId: string): Source => ({ kind: 'peer', peerId })
+const flat = (as: Assignment[]): Array<[string, number]> =>
+  as.flatMap((a) => a.indexes.map((i): [string, number] => [a.source.kind === 'peer' ? a.source.peerId : `origin:${a.source.reason}`, i]))
+
+test('alone in the swarm without a share: everything from the origin, reason no-peer', () => {
+  const s = mk({ lengths: lengths(4), needed: range(4), nowMs: 0, maxInflightOrigin: 8 })
+  assert.equal(flat(s.next(0)), [['origin:no-peer', 0], ['origin:no-peer', 1], ['origin:no-peer', 2], ['origin:no-peer', 3]])
+})
+
+test('policy forbids peers: origin with reason policy even when peers hold the chunks', () => {
+  const s = mk({ lengths: lengths(2), needed: range(2), nowMs: 0, p2pAllowed: false })
+  s.setPeerHave('A', bits(2, () => true), 0)
+  assert.equal(flat(s.next(0)), [['origin:policy', 0], ['origin:policy', 1]])
+})
+
+test('only the assigned share goes to the origin; the rest waits for peers', () => {
+  const s = mk({ lengths: lengths(6), needed: range(6), nowMs: 0, originShare: { index: 1, of: 3 } })
+  s.setPeerHave('A', bits(6, () => false), 0)
+  assert.equal(flat(s.next(0)), [['origin:assigned', 1], ['origin:assigned', 4]])
+})
+
+test('rarest first, spread over the least loaded holder', () => {
+  const s = mk({ lengths: lengths(3), needed: range(3), nowMs: 0, originShare: { index: 0, of: 1000 } })
+  s.setPeerHave('A', bits(3, () => true), 0)
+  s.setPeerHave('B', bits(3, (i) => i !== 2), 0)
+  const got = flat(s.next(0))
+  // chunk 2 is the rarest (one holder), so it is scheduled first, on A.
+  assert.equal(got[0], ['A', 2])
+  assert.is(got.length, 3)
+  assert.ok(got.some(([p]) => p === 'B'), 'load spread to B')
+})
+
+test('pipelining is capped per peer', () => {
+  const s = mk({ lengths: lengths(50), needed: range(50), nowMs: 0, maxInflightPerPeer: 4, originShare: { index: 0, of: 1000 } })
+  s.setPeerHave('A', bits(50, () => true), 0)
+  const first = flat(s.next(0))
+  assert.is(first.length, 4)
+  assert.is(flat(s.next(0)).length, 0, 'nothing more until a slot frees')
+  s.received(first[0]![1], peer('A'), 1)
+  assert.is(flat(s.next(1)).length, 1, 'one slot freed, one more request')
+})
+
+test('a corrupt piece goes to another holder, then to the origin with reason bad-piece', () => {
+  const s = mk({ lengths: lengths(1), needed: [0], nowMs: 0, originShare: { index: 1, of: 2 } })
+  s.setPeerHave('A', bits(1, () => true), 0)
+  s.setPeerHave('B', bits(1, () => true), 0)
+  const [[first]] = [flat(s.next(0))]
+  s.failed(0, peer(first![0]), 'corrupt', 1)
+  const [[second]] = [flat(s.next(1))]
+  assert.is.not(second![0], first![0])
+  s.failed(0, peer(second![0]), 'corrupt', 2)
+  assert.equal(flat(s.next(2)), [['origin:bad-piece', 0]])
+  assert.ok(s.received(0, { kind: 'origin', reason: 'bad-piece' }, 3))
+  assert.is(s.stats.originBytesByReason['bad-piece'], L)
+  assert.ok(s.done)
+})
+
+test('a request past its deadline is reported, and a slow sole holder sends the chunk to the origin (peers-slow)', () => {
+  const s = mk({ lengths: lengths(1), needed: [0], nowMs: 0, requestTimeoutMs: 100, originShare: { index: 1, of: 2 } })
+  s.setPeerHave('A', bits(1, () => true), 0)
+  assert.equal(flat(s.next(0)), [['A', 0]])
+  assert.equal(s.expired(50), [])
+  assert.is(s.nextWakeMs(0), 100)
+  const late = s.expired(100)
+  assert.equal(late, [{ index: 0, source: peer('A') }])
+  s.failed(0, peer('A'), 'timeout', 100)
+  assert.equal(flat(s.next(100)), [['origin:peers-slow', 0]])
+})
+
+test('nobody holds a chunk and the swarm stalls: origin with reason waited, not before', () => {
+  const s = mk({ lengths: lengths(2), needed: range(2), nowMs: 0, stallMs: 1000, originShare: { index: 0, of: 2 } })
+  s.setPeerHave('A', bits(2, () => false), 0)
+  assert.equal(flat(s.next(0)), [['origin:assigned', 0]])
+  assert.equal(flat(s.next(999)), [])
+  assert.is(s.nextWakeMs(999), 1000)
+  assert.equal(flat(s.next(1000)), [['origin:waited', 1]])
+})
+
+test('progress in the swarm defers the stall', () => {
+  const s = mk({ lengths: lengths(3), needed: range(3), nowMs: 0, stallMs: 1000, originShare: { index: 0, of: 3 } })
+  s.setPeerHave('A', bits(3, () => false), 0)
+  s.next(0)
+  s.setPeerHave('A', bits(3, (i) => i === 1), 900) // A got chunk 1: the swarm moves
+  assert.equal(flat(s.next(1500)), [['A', 1]])
+  assert.equal(flat(s.next(1899)), [])
+  assert.equal(flat(s.next(1900)), [['origin:waited', 2]])
+})
+
+test('a departed peer\'s requests fail over', () => {
+  const s = mk({ lengths: lengths(1), needed: [0], nowMs: 0, originShare: { index: 1, of: 2 } })
+  s.setPeerHave('A', bits(1, () => true), 0)
+  s.setPeerHave('B', bits(1, () => true), 0)
+  const [[first]] = [flat(s.next(0))]
+  s.removePeer(first![0], 1)
+  const got = flat(s.next(1))
+  assert.is(got.length, 1)
+  assert.is.not(got[0]![0], first![0])
+})
+
+test('end game asks a second holder; the first copy wins and the second is a duplicate', () => {
+  const s = new Scheduler({ lengths: lengths(1), needed: [0], nowMs: 0, endGameChunks: 4, originShare: { index: 1, of: 2 } })
+  s.setPeerHave('A', bits(1, () => true), 0)
+  s.setPeerHave('B', bits(1, () => true), 0)
+  const got = flat(s.next(0))
+  assert.is(got.length, 2, 'the same chunk asked of both holders')
+  assert.is(new Set(got.map(([p]) => p)).size, 2)
+  assert.ok(s.received(0, peer(got[0]![0]), 5))
+  assert.not.ok(s.received(0, peer(got[1]![0]), 6))
+  assert.is(s.stats.duplicates, 1)
+  assert.is(s.stats.bytesFromPeers, L)
+})
+
+test('origin errors halve its allowance and back off; successes restore it', () => {
+  const s = new Scheduler({ lengths: lengths(64), needed: range(64), nowMs: 0, maxInflightOrigin: 8 })
+  const first = flat(s.next(0))
+  assert.is(first.length, 8)
+  s.failed(first[0]![1], { kind: 'origin', reason: 'no-peer' }, 'error', 10)
+  assert.is(s.originHealth.allowed, 4)
+  assert.ok(s.originHealth.blockedUntilMs > 10)
+  assert.equal(flat(s.next(11)), [], 'backing off')
+  for (const [, i] of first.slice(1)) s.received(i, { kind: 'origin', reason: 'no-peer' }, 20, 5)
+  assert.is(s.originHealth.allowed, 8)
+})
+
+test('bad input from callers is a TypeError', () => {
+  assert.throws(() => new Scheduler({ lengths: lengths(2), needed: [5], nowMs: 0 }), TypeError)
+  assert.throws(() => new Scheduler({ lengths: lengths(2), needed: [0], nowMs: 0, originShare: { index: 2, of: 2 } }), TypeError)
+})
+
+/**
+ * A site of N nodes starting together, simulated in discrete time: the origin serves one
+ * chunk per `originMsPerChunk` in total (a WAN link), peers answer after `peerMs`, haves
+ * spread through the tracker every `announceMs`. Each chunk must come from the origin
+ * about once.
+ */
+function simulate (n: number, chunks: number): { originChunks: number, doneAtMs: number[] } {
+  const originMsPerChunk = 10
+  const peerMs = 2
+  const announceMs = 50
+  const nodes = Array.from({ length: n }, (_, k) => ({
+    id: `n${k}`,
+    s: new Scheduler({ lengths: lengths(chunks), needed: range(chunks), nowMs: 0, originShare: { index: k, of: n }, stallMs: 2000 }),
+    have: new Uint8Array(Math.ceil(chunks / 8)),
+    doneAt: -1
+  }))
+  const byId = new Map(nodes.map((x) => [x.id, x]))
+  type Ev = { at: number, node: number, index: number, source: Source }
+  const events: Ev[] = []
+  let originFreeAt = 0
+  let originChunks = 0
+  for (let now = 0; now < 200_000 && nodes.some((x) => x.doneAt < 0); now++) {
+    if (now % announceMs === 0) for (const a of nodes) for (const b of nodes) if (a !== b) a.s.setPeerHave(b.id, b.have.slice(), now)
+    for (let e = events.findIndex((x) => x.at <= now); e >= 0; e = events.findIndex((x) => x.at <= now)) {
+      const [ev] = events.splice(e, 1)
+      const node = nodes[ev!.node]!
+      if (ev!.source.kind === 'peer' && (byId.get(ev!.source.peerId)!.have[ev!.index >> 3]! & (0x80 >> (ev!.index & 7))) === 0) {
+        node.s.failed(ev!.index, ev!.source, 'missing', now)
+      } else if (node.s.received(ev!.index, ev!.source, now, 1)) {
+        node.have[ev!.index >> 3]! |= 0x80 >> (ev!.index & 7)
+        if (node.s.done && node.doneAt < 0) node.doneAt = now
+      }
+    }
+    nodes.forEach((node, k) => {
+      for (const a of node.s.next(now)) {
+        for (const i of a.indexes) {
+          if (a.source.kind === 'origin') {
+            originChunks++
+            originFreeAt = Math.max(originFreeAt, now) + originMsPerChunk
+            events.push({ at: originFreeAt, node: k, index: i, source: a.source })
+          } else {
+            events.push({ at: now + peerMs, node: k, index: i, source: a.source })
+          }
+        }
+      }
+    })
+  }
+  return { originChunks, doneAtMs: nodes.map((x) => x.doneAt) }
+}
+
+for (const n of [1, 4, 8]) {
+  test(`simulated site of ${n}: every node finishes, the origin serves each chunk about once`, () => {
+    const chunks = 400
+    const { originChunks, doneAtMs } = simulate(n, chunks)
+    assert.ok(doneAtMs.every((t) => t >= 0), `all done: ${doneAtMs.join(',')}`)
+    assert.ok(originChunks <= chunks * 1.05, `origin chunks ${originChunks} for ${chunks}`)
+  })
+}
+
+test.run()
