@@ -9,6 +9,7 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   tracker: { summary: 'run the tracker (management server + built-in origin)', load: async () => await import('../tracker/cli/tracker.ts') },
+  origin: { summary: 'origin helpers: "origin nginx-config" prints an nginx server block serving the chunk store', load: async () => await import('../tracker/cli/origin.ts') },
   demo: { summary: 'tracker + sample image + several nodes in two sites, then the offload summary', load: async () => await import('../node/cli/demo.ts') }
 }
 

@@ -188,8 +188,9 @@ export class Scheduler {
     const failed = this.failedBy.get(i)
     if (this.availability[i]! > 0) {
       // Holders exist: the origin only when every one of them has failed this chunk.
+      if (failed === undefined) return undefined
       const holders = this.holders(i)
-      if (failed !== undefined && holders.every((h) => failed.has(h))) {
+      if (holders.every((h) => failed.has(h))) {
         return holders.some((h) => failed.get(h) === 'corrupt') ? 'bad-piece' : 'peers-slow'
       }
       return undefined

@@ -94,7 +94,7 @@ export interface ChunkStore {
   /** sum of the stored file sizes */
   readonly usedBytes: number
   readonly count: number
-  /** the chunks accounted for, least recently used first */
+  /** a snapshot of the chunks accounted for, least recently used first */
   ids: () => IterableIterator<ChunkId>
   /** absolute path of a chunk's stored file, for serving it; TypeError for a malformed id */
   pathOf: (id: ChunkId) => string
@@ -458,7 +458,8 @@ export async function createChunkStore (init: ChunkStoreInit): Promise<ChunkStor
     protect,
     get usedBytes () { return usedBytes },
     get count () { return entries.size },
-    ids: () => entries.keys(),
+    // a snapshot: reads reorder the live map, so iterating it while reading would never end
+    ids: () => [...entries.keys()][Symbol.iterator](),
     pathOf: (id) => pathOf(id),
     evict
   }

@@ -19,6 +19,8 @@ export type ErrorCode =
   | 'ERR_TOKEN_MALFORMED'
   | 'ERR_TOKEN_INVALID'
   | 'ERR_TOKEN_EXPIRED'
+  | 'ERR_ORIGIN_STATUS'
+  | 'ERR_ORIGIN_TRANSFER'
   | 'ERR_CHUNK_PROTOCOL'
 
 export interface BranchcastErrorOptions {
@@ -104,4 +106,24 @@ export class TokenExpiredError extends BranchcastError {
 
 export function isBranchcastError (err: unknown, code?: ErrorCode): err is BranchcastError {
   return err instanceof BranchcastError && (code === undefined || err.code === code)
+}
+
+/**
+ * An HTTP origin answered something other than the chunk: `status` says what (401/403/410:
+ * our origin token is missing, forged or expired — ask the tracker for a new one; 404: the
+ * origin lacks the chunk; 5xx: the origin is failing, try later or elsewhere).
+ */
+export class OriginStatusError extends BranchcastError {
+  readonly status: number
+
+  constructor (status: number, message = `origin answered HTTP ${status}`, options: BranchcastErrorOptions = {}) {
+    // a refused or expired token is our side's problem, not the origin's misbehaviour
+    super('ERR_ORIGIN_STATUS', message, { peerFault: status >= 500, ...options })
+    this.status = status
+  }
+}
+
+/** The connection to an origin failed or the body ended before its declared length. */
+export class OriginTransferError extends BranchcastError {
+  constructor (message = 'origin transfer failed', options?: BranchcastErrorOptions) { super('ERR_ORIGIN_TRANSFER', message, options) }
 }

@@ -4,7 +4,8 @@ import { execFileSync, spawnSync } from 'node:child_process'
 
 /** binary to look for → Debian package that provides it */
 export const SYSTEM_PACKAGES: ReadonlyArray<{ bin: string, pkg: string }> = [
-  { bin: 'zstd', pkg: 'zstd' }
+  { bin: 'zstd', pkg: 'zstd' },
+  { bin: 'nginx', pkg: 'nginx' }
 ]
 
 function has (bin: string): boolean {

@@ -8,6 +8,14 @@ import { authenticate } from './auth.ts'
 import { HttpError, toHttpError } from './errors.ts'
 import { healthRoutes } from './routes/health.ts'
 import { consolePlaceholder } from './routes/console.ts'
+import { tokensRoutes } from './routes/tokens.ts'
+import { policiesRoutes } from './routes/policies.ts'
+import { assignmentsRoutes } from './routes/assignments.ts'
+import { meRoutes } from './routes/me.ts'
+import { imagesRoutes } from './routes/images.ts'
+import { swarmRoutes } from './routes/swarm.ts'
+import { eventsRoutes } from './routes/events.ts'
+import { originRoutes, originTokenRoutes } from './routes/origin.ts'
 
 export const API_PREFIX = '/api/v1'
 
@@ -50,8 +58,14 @@ export function createApp (components: TrackerComponents): OpenAPIHono<TrackerEn
 
   app.route('/', healthRoutes(components))
   app.route('/console', consolePlaceholder())
+  app.route('/origin', originRoutes(components)) // capability tokens, not API tokens: before the /api auth
 
   app.use(`${API_PREFIX}/*`, authenticate(components))
+  for (const area of [tokensRoutes, policiesRoutes, assignmentsRoutes, meRoutes]) app.route(API_PREFIX, area(components))
+  app.route(API_PREFIX, imagesRoutes(components))
+  app.route(`${API_PREFIX}/swarm`, swarmRoutes(components))
+  app.route(`${API_PREFIX}/events`, eventsRoutes(components))
+  app.route(API_PREFIX, originTokenRoutes(components))
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', description: 'Branchcast API token (bct_…)' })
 
   app.doc31(`${API_PREFIX}/openapi.json`, {

@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import type { Context, MiddlewareHandler } from 'hono'
 import type { Principal, TrackerComponents, TrackerEnv } from './env.ts'
 import { forbidden, unauthenticated } from './errors.ts'
+import { TOKEN_USE_WRITE_INTERVAL_MS } from './constants.ts'
 
 export const API_TOKEN_PREFIX = 'bct_'
 const API_TOKEN_RE = /^bct_[A-Za-z0-9_-]{43}$/
@@ -25,8 +26,15 @@ export function isApiTokenShape (token: string): boolean {
 /** Resolve a bearer token to a principal; undefined when unknown, revoked or expired. */
 export async function principalForToken (components: Pick<TrackerComponents, 'store' | 'now'>, token: string): Promise<Principal | undefined> {
   if (!isApiTokenShape(token)) return undefined
-  const row = await components.store.findActiveToken(hashApiToken(token), components.now())
+  const nowMs = components.now()
+  const row = await components.store.findActiveToken(hashApiToken(token), nowMs)
   if (row === undefined) return undefined
+  // `last used` for admins' listings, written at most once a minute per token (read from
+  // the row itself, so every tracker process on one database shares the throttle). A
+  // failed write must not fail the request it rode on.
+  if (row.lastUsedAtMs === null || nowMs - row.lastUsedAtMs >= TOKEN_USE_WRITE_INTERVAL_MS) {
+    await components.store.markTokenUsed(row.id, nowMs).catch(() => {})
+  }
   return { tokenId: row.id, user: row.user, groups: row.groups, admin: row.isAdmin, kind: row.kind }
 }
 

@@ -253,6 +253,14 @@ test('LRU order survives a restart through mtimes; reads refresh stale mtimes', 
   assert.equal([...(await open(dir)).ids()], [z, y, x])
 }))
 
+test('ids() is a snapshot: reading every chunk while iterating ends', () => withTmpDir(async (dir) => {
+  const store = await open(dir)
+  for (let t = 0; t < 5; t++) await store.put(sized(100, t))
+  let n = 0
+  for (const id of store.ids()) { await store.get(id); n++ }
+  assert.is(n, 5)
+}))
+
 test('an aborted put writes nothing; an aborted get rejects', () => withTmpDir(async (dir) => {
   const store = await open(dir)
   const ac = new AbortController()
