@@ -1,0 +1,40 @@
+/**
+ * Handing out origin access: a capability token for the built-in origin and, when an
+ * external static origin is configured (`config.originUrl`), the signed-URL query for it.
+ * Used by the origin-token route and by swarm announce answers.
+ */
+import { signCapability } from '../../protocol/capability.ts'
+import type { OriginAccess } from '../../protocol/origin-client.ts'
+import type { TrackerComponents } from '../env.ts'
+import { signOriginLink } from './secure-link.ts'
+
+export type { OriginAccess }
+
+/** Where the built-in origin is mounted in the tracker's app. */
+export const BUILTIN_ORIGIN_PATH = '/origin'
+
+export interface IssueOriginAccessInput {
+  /** the node the token is bound to (its client id or libp2p peer id) */
+  clientId: string
+  image: string
+}
+
+/**
+ * A fresh origin grant for `clientId` on `image`, valid `config.capabilityTtlSeconds`.
+ * The caller has already checked that the principal may fetch the image. Throws
+ * `TypeError` for a client id or image name a token cannot carry.
+ */
+export function issueOriginAccess (components: Pick<TrackerComponents, 'config' | 'keys' | 'now'>, input: IssueOriginAccessInput): OriginAccess {
+  const { config, keys } = components
+  const iat = components.now()
+  // Whole seconds, so the token and a signed URL (seconds) expire at the same instant.
+  const expiresAtMs = Math.floor((iat + config.capabilityTtlSeconds * 1000) / 1000) * 1000
+  const token = signCapability({ aud: 'origin', sub: input.clientId, img: input.image, iat, exp: expiresAtMs }, keys.capability.privateKey)
+  if (config.originUrl !== undefined) {
+    const query = signOriginLink({ secret: keys.originLinkSecret, clientId: input.clientId, image: input.image, expiresAtSec: expiresAtMs / 1000 })
+    return { token, expiresAtMs, originUrl: config.originUrl.replace(/\/+$/, ''), kind: 'nginx', query }
+  }
+  // publicUrl is set once the server listens (port 0 in tests), so it is read per call.
+  const base = (config.publicUrl ?? `http://${config.host}:${config.port}`).replace(/\/+$/, '')
+  return { token, expiresAtMs, originUrl: `${base}${BUILTIN_ORIGIN_PATH}`, kind: 'builtin' }
+}
