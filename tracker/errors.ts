@@ -2,6 +2,7 @@
  * Errors the tracker's routes raise, each with an HTTP status and a stable code; every
  * other error is mapped in one place (`toHttpError`) for the app's `onError`.
  */
+import { HTTPException } from 'hono/http-exception'
 import { BranchcastError } from '../protocol/errors.ts'
 
 export type TrackerErrorCode =
@@ -55,6 +56,10 @@ const PROTOCOL_STATUS: Record<string, number> = {
 /** One mapping from anything thrown to an HTTP error; unknown errors become a bare 500. */
 export function toHttpError (err: unknown): HttpError {
   if (err instanceof HttpError) return err
+  // hono's own validators throw these (malformed JSON body → 400): the client's mistake, not a 500.
+  if (err instanceof HTTPException && err.status < 500) {
+    return new HttpError(err.status, err.status === 413 ? 'ERR_PAYLOAD_TOO_LARGE' : 'ERR_BAD_REQUEST', err.message === '' ? 'bad request' : err.message, { cause: err })
+  }
   if (err instanceof BranchcastError) {
     const status = PROTOCOL_STATUS[err.code] ?? 400
     return new HttpError(status, err.code, err.message, { cause: err })

@@ -1,0 +1,118 @@
+/**
+ * Client events: what a node reports to the tracker (`POST /api/v1/events`) and the tracker
+ * stores once each, idempotent by event id. Shared by the node's durable reporter and the
+ * tracker's ingest route, so both validate with the same schemas.
+ *
+ * An event's `type` is either one of the known types below, whose payload schema is
+ * checked, or a namespaced extension (`vendor.thing`, lowercase, dotted) whose payload is
+ * any JSON object within the size cap.
+ */
+import { z } from 'zod'
+
+/** One batch holds at most this many events: a node flushes its queue in pieces. */
+export const MAX_EVENTS_PER_BATCH = 500
+/** A batch body is refused (413) above this many bytes, before it is parsed. */
+export const MAX_EVENT_BATCH_BYTES = 1024 * 1024
+/** One event's payload, serialised as JSON, is at most this many bytes. */
+export const MAX_EVENT_PAYLOAD_BYTES = 16 * 1024
+/** Event type names are short, dotted and lowercase. */
+export const MAX_EVENT_TYPE_CHARS = 64
+
+const IMAGE = z.string().min(1).max(200)
+const COUNT = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
+/** Why the node fetched bytes from the origin rather than a peer, by reason. */
+const ORIGIN_REASONS = z.record(z.string().max(32), COUNT)
+
+/** Payload schemas of the known event types. Extra fields are kept (newer nodes may add some). */
+export const EVENT_PAYLOADS = {
+  /** an image version was pulled, verified and assembled */
+  'pull.completed': z.looseObject({
+    image: IMAGE,
+    version: COUNT,
+    bytesFromPeers: COUNT,
+    bytesFromOrigin: COUNT,
+    bytesFromLocal: COUNT,
+    originBytesByReason: ORIGIN_REASONS.optional(),
+    durationMs: COUNT
+  }),
+  'pull.failed': z.looseObject({
+    image: IMAGE,
+    version: COUNT.optional(),
+    code: z.string().max(64),
+    message: z.string().max(1024).optional(),
+    bytesFromPeers: COUNT.optional(),
+    bytesFromOrigin: COUNT.optional()
+  }),
+  /** security: a peer sent corrupt data or a bad capability and was banned */
+  'peer.banned': z.looseObject({
+    peerId: z.string().min(1).max(128),
+    reason: z.string().max(64),
+    image: IMAGE.optional(),
+    untilMs: COUNT.optional()
+  }),
+  'session.started': z.looseObject({ image: IMAGE, version: COUNT.optional() }),
+  'session.stopped': z.looseObject({ image: IMAGE, version: COUNT.optional(), durationMs: COUNT.optional(), exitCode: z.number().int().optional() }),
+  'session.locked': z.looseObject({ image: IMAGE, reason: z.string().max(64) }),
+  /** the node refused something its policy forbids (expired workspace, download window, …) */
+  'policy.blocked': z.looseObject({ image: IMAGE, rule: z.string().max(64), message: z.string().max(1024).optional() })
+} as const
+
+export type KnownEventType = keyof typeof EVENT_PAYLOADS
+export const KNOWN_EVENT_TYPES = Object.keys(EVENT_PAYLOADS) as KnownEventType[]
+
+export type PullCompletedPayload = z.infer<typeof EVENT_PAYLOADS['pull.completed']>
+export type PullFailedPayload = z.infer<typeof EVENT_PAYLOADS['pull.failed']>
+export type PeerBannedPayload = z.infer<typeof EVENT_PAYLOADS['peer.banned']>
+
+/** Known type, or an extension: at least two dotted lowercase segments. */
+const EVENT_TYPE_RE = /^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)+$/
+export const EventTypeSchema = z.string().max(MAX_EVENT_TYPE_CHARS).regex(EVENT_TYPE_RE, 'event type must be namespaced: "area.name", lowercase')
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** `at`: epoch milliseconds or an ISO 8601 string. */
+const AtSchema = z.union([
+  z.number().int().min(0).max(8.64e15),
+  z.string().max(40).refine((s) => !Number.isNaN(Date.parse(s)), 'not an ISO 8601 time')
+])
+
+export const EventSchema = z.object({
+  id: z.string().regex(UUID_RE, 'event id must be a UUID'),
+  type: EventTypeSchema,
+  at: AtSchema,
+  payload: z.record(z.string(), z.unknown())
+}).superRefine((e, ctx) => {
+  let size: number
+  try {
+    size = Buffer.byteLength(JSON.stringify(e.payload))
+  } catch {
+    ctx.addIssue({ code: 'custom', path: ['payload'], message: 'payload is not JSON' })
+    return
+  }
+  if (size > MAX_EVENT_PAYLOAD_BYTES) {
+    ctx.addIssue({ code: 'custom', path: ['payload'], message: `payload is over ${MAX_EVENT_PAYLOAD_BYTES} bytes` })
+    return
+  }
+  const schema = (EVENT_PAYLOADS as Record<string, z.ZodType | undefined>)[e.type]
+  if (schema === undefined) return
+  const r = schema.safeParse(e.payload)
+  if (!r.success) {
+    const issue = r.error.issues[0]
+    ctx.addIssue({ code: 'custom', path: ['payload', ...(issue?.path ?? []) as Array<string | number>], message: issue?.message ?? 'invalid payload' })
+  }
+})
+
+export type ClientEvent = z.infer<typeof EventSchema>
+
+export const EventBatchSchema = z.object({
+  /** the reporting client (node) id; the `x-branchcast-client` header wins when both are given */
+  clientId: z.string().min(1).max(128).optional(),
+  events: z.array(EventSchema).min(1).max(MAX_EVENTS_PER_BATCH)
+})
+
+export type EventBatch = z.infer<typeof EventBatchSchema>
+
+/** `at` as epoch milliseconds. */
+export function eventTimeMs (at: ClientEvent['at']): number {
+  return typeof at === 'number' ? at : Date.parse(at)
+}
