@@ -1,0 +1,354 @@
+// The storage conformance suite: every TrackerStore implementation must pass it.
+// Each test gets a fresh, empty store from the factory and closes it afterwards.
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { createHash } from 'node:crypto'
+import { rejects } from '../../helpers/rejects.ts'
+import type { TrackerStore } from '../../../tracker/db/index.ts'
+
+export interface StoreFactory {
+  /** a fresh, empty, migrated store */
+  open: () => Promise<TrackerStore>
+  /** removes whatever the factory created (temp dirs, databases) */
+  cleanup?: () => Promise<void>
+}
+
+const T0 = 1_700_000_000_000
+const hex = (s: string): string => createHash('sha256').update(s).digest('hex')
+const ids = (n: number, prefix = 'c'): string[] => Array.from({ length: n }, (_, i) => hex(`${prefix}${i}`))
+
+async function publishedVersion (store: TrackerStore, imageId: number, chunks: string[], nowMs = T0) {
+  const d = await store.createDraft({ imageId, createdBy: 'admin', nowMs })
+  await store.addVersionChunks(d.id, chunks)
+  await store.finalizeDraft(d.id, { manifestRoot: new Uint8Array([d.number]), manifestId: hex(`root${d.id}`), totalBytes: chunks.length * 10, chunkCount: chunks.length, newBytes: 0 })
+  return store.publish(d.id, nowMs + 1)
+}
+
+export function run (name: string, factory: StoreFactory): void {
+  const test = suite<{ store: TrackerStore }>(`store contract: ${name}`, {} as { store: TrackerStore })
+  test.before.each(async (ctx) => { ctx.store = await factory.open() })
+  test.after.each(async (ctx) => { await ctx.store.close() })
+  if (factory.cleanup !== undefined) test.after(factory.cleanup)
+
+  test('ping answers and close is idempotent', async ({ store }) => {
+    await store.ping()
+    assert.ok(store.dialect === 'sqlite' || store.dialect === 'mssql')
+  })
+
+  test('images: create, read, update, unique name, delete rules', async ({ store }) => {
+    const img = await store.createImage({ name: 'win10', description: 'office', nowMs: T0 })
+    assert.equal(await store.getImage('win10'), img)
+    assert.equal(await store.getImageById(img.id), img)
+    await rejects(store.createImage({ name: 'win10', nowMs: T0 }), { code: 'ERR_STORE_CONFLICT' })
+    assert.is((await store.updateImage(img.id, { description: 'x' })).description, 'x')
+    await rejects(store.updateImage(img.id + 999, { description: 'x' }), { code: 'ERR_STORE_NOT_FOUND' })
+    await store.createImage({ name: 'alpine', nowMs: T0 })
+    assert.equal((await store.listImages()).map((i) => i.name), ['alpine', 'win10'])
+    const v = await publishedVersion(store, img.id, ids(3))
+    await rejects(store.deleteImage(img.id), { code: 'ERR_STORE_IN_USE' })
+    await store.retire(v.id, T0 + 5)
+    assert.is(await store.deleteImage(img.id), true)
+    assert.is(await store.getImage('win10'), undefined)
+    assert.is(await store.getVersionById(v.id), undefined)
+    assert.equal(await store.versionChunkIds(v.id), [])
+    assert.is(await store.deleteImage(img.id), false)
+  })
+
+  test('versions: numbers are unique and only ever grow, even past deleted drafts', async ({ store }) => {
+    const img = await store.createImage({ name: 'win', nowMs: T0 })
+    const other = await store.createImage({ name: 'other', nowMs: T0 })
+    const a = await store.createDraft({ imageId: img.id, createdBy: 'admin', nowMs: T0 })
+    const b = await store.createDraft({ imageId: img.id, createdBy: 'admin', nowMs: T0 })
+    assert.equal([a.number, b.number], [1, 2])
+    assert.is(a.state, 'draft')
+    assert.is(a.manifestRoot, null)
+    assert.is(await store.deleteDraft(b.id), true)
+    assert.is(await store.deleteDraft(b.id), false)
+    assert.is(await store.nextVersionNumber(img.id), 3)
+    const c = await store.createDraft({ imageId: img.id, createdBy: 'admin', nowMs: T0 })
+    assert.is(c.number, 4)
+    assert.is((await store.createDraft({ imageId: other.id, createdBy: 'admin', nowMs: T0 })).number, 1)
+    await rejects(store.nextVersionNumber(99999), { code: 'ERR_STORE_NOT_FOUND' })
+    await rejects(store.createDraft({ imageId: 99999, createdBy: 'admin', nowMs: T0 }), { code: 'ERR_STORE_NOT_FOUND' })
+    const many = await Promise.all(Array.from({ length: 10 }, () => store.createDraft({ imageId: img.id, createdBy: 'a', nowMs: T0 })))
+    assert.is(new Set(many.map((v) => v.number)).size, 10)
+    assert.equal((await store.listVersions(img.id)).map((v) => v.number), [1, 4, ...many.map((v) => v.number).sort((x, y) => x - y)])
+  })
+
+  test('versions: draft → finalize → publish → retire, with state rules', async ({ store }) => {
+    const img = await store.createImage({ name: 'win', nowMs: T0 })
+    const d = await store.createDraft({ imageId: img.id, createdBy: 'alice', nowMs: T0, uploadId: 'up1' })
+    assert.is(d.uploadId, 'up1')
+    await rejects(store.publish(d.id, T0), { code: 'ERR_STORE_INVALID_STATE' }) // no manifest yet
+    await rejects(store.retire(d.id, T0), { code: 'ERR_STORE_INVALID_STATE' })
+    const root = new Uint8Array([1, 2, 3, 255])
+    const f = await store.finalizeDraft(d.id, { manifestRoot: root, manifestId: hex('r'), totalBytes: 2 ** 40, chunkCount: 1_000_000, newBytes: 12345, expiresAtMs: T0 + 99 })
+    assert.equal(f.manifestRoot, root)
+    assert.is(f.manifestId, hex('r'))
+    assert.is(f.totalBytes, 2 ** 40)
+    assert.is(f.uploadId, null)
+    assert.is(f.expiresAtMs, T0 + 99)
+    const p = await store.publish(d.id, T0 + 10)
+    assert.is(p.state, 'published')
+    assert.is(p.publishedAtMs, T0 + 10)
+    assert.is(p.createdBy, 'alice')
+    assert.is(p.imageName, 'win')
+    await rejects(store.publish(d.id, T0), { code: 'ERR_STORE_INVALID_STATE' })
+    await rejects(store.finalizeDraft(d.id, { manifestRoot: root, manifestId: hex('r'), totalBytes: 1, chunkCount: 1, newBytes: 0 }), { code: 'ERR_STORE_INVALID_STATE' })
+    await rejects(store.addVersionChunks(d.id, ids(1)), { code: 'ERR_STORE_INVALID_STATE' })
+    await rejects(store.deleteDraft(d.id), { code: 'ERR_STORE_INVALID_STATE' })
+    assert.equal(await store.latestPublished(img.id), p)
+    assert.equal(await store.getVersion(img.id, 1), p)
+    const r = await store.retire(d.id, T0 + 20)
+    assert.is(r.state, 'retired')
+    assert.is(r.retiredAtMs, T0 + 20)
+    assert.is((await store.retire(d.id, T0 + 30)).retiredAtMs, T0 + 20) // idempotent
+    assert.is(await store.latestPublished(img.id), undefined)
+    await rejects(store.publish(99999, T0), { code: 'ERR_STORE_NOT_FOUND' })
+  })
+
+  test('versions: publishing below an already published number is refused (rollback protection)', async ({ store }) => {
+    const img = await store.createImage({ name: 'win', nowMs: T0 })
+    const slow = await store.createDraft({ imageId: img.id, createdBy: 'a', nowMs: T0 })
+    const fast = await publishedVersion(store, img.id, ids(2))
+    assert.ok(fast.number > slow.number)
+    await store.finalizeDraft(slow.id, { manifestRoot: new Uint8Array([9]), manifestId: hex('s'), totalBytes: 1, chunkCount: 1, newBytes: 1 })
+    await rejects(store.publish(slow.id, T0 + 5), { code: 'ERR_STORE_STALE_VERSION' })
+    await store.retire(fast.id, T0 + 6) // still "ever published"
+    await rejects(store.publish(slow.id, T0 + 7), { code: 'ERR_STORE_STALE_VERSION' })
+    // a rollback republishes old content under a new, higher number
+    const rb = await store.createDraft({ imageId: img.id, createdBy: 'a', nowMs: T0 + 8, sourceOf: fast.number })
+    await store.addVersionChunks(rb.id, await store.versionChunkIds(fast.id))
+    await store.finalizeDraft(rb.id, { manifestRoot: new Uint8Array([7]), manifestId: hex('rb'), totalBytes: 1, chunkCount: 2, newBytes: 0 })
+    const pub = await store.publish(rb.id, T0 + 9)
+    assert.is(pub.sourceOf, fast.number)
+    assert.equal(await store.versionChunkIds(rb.id), await store.versionChunkIds(fast.id))
+    assert.equal((await store.listVersions(img.id, { state: 'published' })).map((v) => v.id), [rb.id])
+  })
+
+  test('addVersionChunks: batched, duplicates absorbed, ids validated, 100k rows quickly', async ({ store }) => {
+    const img = await store.createImage({ name: 'big', nowMs: T0 })
+    const d = await store.createDraft({ imageId: img.id, createdBy: 'a', nowMs: T0 })
+    const list = ids(100_000)
+    const started = performance.now()
+    await store.addVersionChunks(d.id, [...list, list[0]!, list[1]!])
+    await store.addVersionChunks(d.id, list.slice(0, 10)) // a retried batch
+    const ms = performance.now() - started
+    assert.is((await store.versionChunkIds(d.id)).length, 100_000)
+    assert.ok(ms < 20_000, `100k chunk rows took ${ms.toFixed(0)} ms`)
+    let threw = false
+    try { await store.addVersionChunks(d.id, ['../../etc/passwd']) } catch (err) { threw = err instanceof TypeError }
+    assert.ok(threw, 'malformed chunk id is a TypeError')
+    await rejects(store.addVersionChunks(99999, ids(1)), { code: 'ERR_STORE_NOT_FOUND' })
+  })
+
+  test('GC: only chunks no live version references, retired ones protected until the cutoff', async ({ store }) => {
+    const img = await store.createImage({ name: 'win', nowMs: T0 })
+    const [a, b, c, d, e] = ids(5, 'gc')
+    const v1 = await publishedVersion(store, img.id, [a!, b!])
+    const v2 = await publishedVersion(store, img.id, [b!, c!])
+    const draft = await store.createDraft({ imageId: img.id, createdBy: 'x', nowMs: T0 })
+    await store.addVersionChunks(draft.id, [d!])
+    assert.equal(await store.unreferencedChunks([a!, b!, c!, d!, e!], { retiredCutoffMs: T0 + 1000 }), [e])
+    await store.retire(v1.id, T0 + 100)
+    // retired after the cutoff: still protected (can be rolled back to)
+    assert.equal(await store.unreferencedChunks([a!, b!, e!], { retiredCutoffMs: T0 + 50 }), [e])
+    // retired at/before the cutoff: its only-own chunk a is collectable; b is still in v2
+    assert.equal((await store.unreferencedChunks([a!, b!, e!], { retiredCutoffMs: T0 + 100 })).sort(), [a!, e!].sort())
+    assert.is(v2.state, 'published')
+    assert.equal(await store.unreferencedChunks([], { retiredCutoffMs: T0 }), [])
+  })
+
+  test('GC: upload leases set the horizon; abandoned drafts are cleaned up', async ({ store }) => {
+    const img = await store.createImage({ name: 'win', nowMs: T0 })
+    assert.is(await store.gcHorizonMs(T0 + 500), T0 + 500)
+    const l1 = await store.beginUpload({ id: 'up-1', imageName: 'win', nowMs: T0 + 100, ttlMs: 1000 })
+    await store.beginUpload({ id: 'up-2', imageName: 'win', nowMs: T0 + 200, ttlMs: 1000 })
+    assert.is(l1.expiresAtMs, T0 + 1100)
+    await rejects(store.beginUpload({ id: 'up-1', imageName: 'win', nowMs: T0, ttlMs: 1 }), { code: 'ERR_STORE_CONFLICT' })
+    assert.is(await store.gcHorizonMs(T0 + 500), T0 + 100)
+    assert.equal((await store.activeUploads(T0 + 500)).map((u) => u.id), ['up-1', 'up-2'])
+    // up-1 crashes: it stops heartbeating; up-2 keeps going
+    assert.is(await store.heartbeatUpload('up-2', T0 + 1050, 1000), true)
+    assert.is(await store.heartbeatUpload('up-1', T0 + 1200, 1000), false) // lapsed
+    assert.is(await store.gcHorizonMs(T0 + 1200), T0 + 200)
+    const dead = await store.createDraft({ imageId: img.id, createdBy: 'a', nowMs: T0 + 100, uploadId: 'up-1' })
+    const alive = await store.createDraft({ imageId: img.id, createdBy: 'a', nowMs: T0 + 200, uploadId: 'up-2' })
+    const manual = await store.createDraft({ imageId: img.id, createdBy: 'a', nowMs: T0 + 200 })
+    await store.addVersionChunks(dead.id, ids(3, 'dead'))
+    assert.equal(await store.deleteAbandonedDrafts(T0 + 1200), [dead.id])
+    assert.is(await store.getVersionById(dead.id), undefined)
+    assert.ok(await store.getVersionById(alive.id))
+    assert.ok(await store.getVersionById(manual.id))
+    assert.equal((await store.unreferencedChunks(ids(3, 'dead'), { retiredCutoffMs: T0 })).length, 3)
+    assert.is(await store.endUpload('up-2'), true)
+    assert.is(await store.endUpload('up-2'), false)
+    assert.is(await store.gcHorizonMs(T0 + 1200), T0 + 1200)
+    // the finished upload's draft no longer has a live lease, but it was finalized
+    await store.finalizeDraft(alive.id, { manifestRoot: new Uint8Array([1]), manifestId: hex('a'), totalBytes: 0, chunkCount: 0, newBytes: 0 })
+    assert.equal(await store.deleteAbandonedDrafts(T0 + 5000), [])
+  })
+
+  test('tokens: stored by hash, unique, revoke and expiry checked on lookup', async ({ store }) => {
+    const h = hex('bct_secret')
+    const t = await store.createToken({ tokenHash: h, user: 'alice', groups: ['sales', 'it'], isAdmin: true, label: 'laptop', expiresAtMs: T0 + 1000, nowMs: T0 })
+    assert.equal(t.groups, ['sales', 'it'])
+    assert.is(t.isAdmin, true)
+    assert.is(t.kind, 'user')
+    await rejects(store.createToken({ tokenHash: h, user: 'bob', nowMs: T0 }), { code: 'ERR_STORE_CONFLICT' })
+    assert.is((await store.findTokenByHash(h, T0 + 1)).status, 'valid')
+    assert.equal(await store.findActiveToken(h, T0 + 1), t)
+    assert.is((await store.findTokenByHash(h, T0 + 1000)).status, 'expired')
+    assert.is(await store.findActiveToken(h, T0 + 1000), undefined)
+    assert.is((await store.findTokenByHash(hex('nope'), T0)).status, 'unknown')
+    const m = await store.createToken({ tokenHash: hex('m'), user: 'pc-7', kind: 'machine', nowMs: T0 })
+    assert.is(await store.revokeToken(m.id, T0 + 5), true)
+    assert.is(await store.revokeToken(m.id, T0 + 9), true)
+    assert.is((await store.getToken(m.id))!.revokedAtMs, T0 + 5)
+    const found = await store.findTokenByHash(hex('m'), T0 + 6)
+    assert.is(found.status, 'revoked')
+    assert.is(await store.revokeToken(99999, T0), false)
+    await store.markTokenUsed(t.id, T0 + 3)
+    assert.is((await store.getToken(t.id))!.lastUsedAtMs, T0 + 3)
+    assert.equal((await store.listTokens()).map((x) => x.id), [t.id, m.id])
+    assert.equal((await store.listTokens({ user: 'pc-7' })).map((x) => x.kind), ['machine'])
+    let threw = false
+    try { await store.createToken({ tokenHash: 'plaintext', user: 'x', nowMs: T0 }) } catch (err) { threw = err instanceof TypeError }
+    assert.ok(threw, 'only a sha256 hex hash is accepted')
+  })
+
+  test('policies: defaults, update, unique name, delete cascades assignments', async ({ store }) => {
+    const p = await store.createPolicy({ name: 'office', imageName: 'win', nowMs: T0 })
+    assert.is(p.pinnedVersion, null)
+    assert.is(p.p2pAllowed, true)
+    assert.equal(p.startup, { mode: 'manual' })
+    assert.equal(p.publishedApps, [])
+    await rejects(store.createPolicy({ name: 'office', imageName: 'x', nowMs: T0 }), { code: 'ERR_STORE_CONFLICT' })
+    const apps = [{ name: 'Excel', command: 'excel.exe', icon: 'x.png' }]
+    const u = await store.updatePolicy(p.id, {
+      pinnedVersion: 3, p2pAllowed: false, originRateBytesPerSec: 1_000_000, downloadWindow: { startMinute: 1320, endMinute: 360 },
+      vmMemoryMb: 4096, vmCpus: 4, publishedApps: apps, startup: { mode: 'auto', fullscreen: true }, priority: 5, expiresAtMs: T0 + 9
+    }, T0 + 1)
+    assert.is(u.pinnedVersion, 3)
+    assert.is(u.p2pAllowed, false)
+    assert.equal(u.downloadWindow, { startMinute: 1320, endMinute: 360 })
+    assert.equal(u.publishedApps, apps)
+    assert.equal(u.startup, { mode: 'auto', fullscreen: true })
+    assert.is(u.updatedAtMs, T0 + 1)
+    assert.is(u.createdAtMs, T0)
+    assert.equal(await store.getPolicy(p.id), u)
+    assert.equal(await store.getPolicyByName('office'), u)
+    const other = await store.createPolicy({ name: 'dev', imageName: 'linux', nowMs: T0 })
+    await rejects(store.updatePolicy(other.id, { name: 'office' }, T0), { code: 'ERR_STORE_CONFLICT' })
+    await rejects(store.updatePolicy(99999, { priority: 1 }, T0), { code: 'ERR_STORE_NOT_FOUND' })
+    assert.equal((await store.listPolicies()).map((x) => x.name), ['dev', 'office'])
+    assert.equal((await store.listPolicies({ imageName: 'linux' })).map((x) => x.name), ['dev'])
+    await store.assign({ policyId: p.id, subjectKind: 'user', subject: 'alice', nowMs: T0 })
+    assert.is(await store.deletePolicy(p.id), true)
+    assert.is(await store.deletePolicy(p.id), false)
+    assert.equal(await store.listAssignments({ policyId: p.id }), [])
+  })
+
+  test('assignments: unique, unassign, policiesForSubject ordering and dedupe', async ({ store }) => {
+    const low = await store.createPolicy({ name: 'low', imageName: 'win', priority: 1, nowMs: T0 })
+    const high = await store.createPolicy({ name: 'high', imageName: 'win', priority: 10, nowMs: T0 })
+    const viaGroup = await store.createPolicy({ name: 'grp', imageName: 'linux', priority: 1, nowMs: T0 })
+    await store.createPolicy({ name: 'unrelated', imageName: 'x', priority: 100, nowMs: T0 })
+    await store.assign({ policyId: low.id, subjectKind: 'user', subject: 'alice', nowMs: T0 })
+    await store.assign({ policyId: high.id, subjectKind: 'group', subject: 'sales', nowMs: T0 })
+    await store.assign({ policyId: high.id, subjectKind: 'user', subject: 'alice', nowMs: T0 })
+    await store.assign({ policyId: viaGroup.id, subjectKind: 'group', subject: 'it', nowMs: T0 })
+    await rejects(store.assign({ policyId: low.id, subjectKind: 'user', subject: 'alice', nowMs: T0 }), { code: 'ERR_STORE_CONFLICT' })
+    await rejects(store.assign({ policyId: 99999, subjectKind: 'user', subject: 'alice', nowMs: T0 }), { code: 'ERR_STORE_NOT_FOUND' })
+    const got = await store.policiesForSubject('alice', ['sales', 'it'])
+    assert.equal(got.map((m) => [m.policy.name, m.via.kind]), [['high', 'user'], ['low', 'user'], ['grp', 'group']])
+    assert.equal((await store.policiesForSubject('bob', ['sales'])).map((m) => m.policy.name), ['high'])
+    assert.equal(await store.policiesForSubject('carol', []), [])
+    assert.is(await store.unassign({ policyId: high.id, subjectKind: 'user', subject: 'alice' }), true)
+    assert.is(await store.unassign({ policyId: high.id, subjectKind: 'user', subject: 'alice' }), false)
+    assert.equal((await store.policiesForSubject('alice', ['sales'])).map((m) => m.via), [{ kind: 'group', subject: 'sales' }, { kind: 'user', subject: 'alice' }])
+    assert.is((await store.listAssignments({ subjectKind: 'group' })).length, 2)
+  })
+
+  test('clients: upsert keeps createdAt, list by user and site', async ({ store }) => {
+    const a = await store.upsertClient({ id: 'peer-a', user: 'alice', hostname: 'pc1', site: 'paris', agentVersion: '0.1', nowMs: T0 })
+    const a2 = await store.upsertClient({ id: 'peer-a', user: 'alice', hostname: 'pc1', site: 'lyon', agentVersion: '0.2', nowMs: T0 + 5 })
+    assert.is(a2.createdAtMs, a.createdAtMs)
+    assert.is(a2.lastSeenAtMs, T0 + 5)
+    assert.is(a2.site, 'lyon')
+    await store.upsertClient({ id: 'peer-b', user: 'bob', site: 'lyon', nowMs: T0 + 9 })
+    assert.equal((await store.listClients()).map((c) => c.id), ['peer-b', 'peer-a'])
+    assert.equal((await store.listClients({ user: 'alice' })).map((c) => c.id), ['peer-a'])
+    assert.equal((await store.listClients({ site: 'lyon' })).length, 2)
+    assert.equal(await store.getClient('peer-a'), a2)
+    assert.is(await store.getClient('nope'), undefined)
+  })
+
+  test('swarm: same site first, excluded self, expiry, join order kept across announces', async ({ store }) => {
+    const base = { image: 'win', version: 3, addrs: ['/ip4/10.0.0.1/tcp/4001'], ttlMs: 1000 }
+    const have = new Uint8Array([0b1010_0000, 0xff])
+    await store.upsertMember({ ...base, peerId: 'p1', clientId: 'c1', site: 'paris', have, haveCount: 10, nowMs: T0 })
+    await store.upsertMember({ ...base, peerId: 'p2', clientId: 'c2', site: 'lyon', have, haveCount: 99, nowMs: T0 + 1 })
+    await store.upsertMember({ ...base, peerId: 'p3', clientId: 'c3', site: 'paris', have, haveCount: 50, nowMs: T0 + 2 })
+    await store.upsertMember({ ...base, peerId: 'p4', clientId: 'c4', site: 'paris', have, haveCount: 5, nowMs: T0 + 3 })
+    await store.upsertMember({ ...base, version: 2, peerId: 'old', clientId: 'c9', site: 'paris', have, haveCount: 1, nowMs: T0 })
+    const m = await store.membersFor('win', 3, { site: 'paris', excludePeerId: 'p4', nowMs: T0 + 10 })
+    assert.equal(m.map((x) => x.peerId), ['p3', 'p1', 'p2'])
+    assert.equal(m[0]!.have, have)
+    assert.equal(m[0]!.addrs, base.addrs)
+    assert.is((await store.membersFor('win', 3, { nowMs: T0 + 10, limit: 2 })).length, 2)
+    // p1 re-announces: its join time (its place in the origin split) is kept
+    const again = await store.upsertMember({ ...base, peerId: 'p1', clientId: 'c1', site: 'paris', have: new Uint8Array([0xff]), haveCount: 60, nowMs: T0 + 500 })
+    assert.is(again.joinedAtMs, T0)
+    assert.is(again.expiresAtMs, T0 + 1500)
+    assert.equal((await store.siteMembers('win', 3, 'paris', T0 + 600)).map((x) => x.peerId), ['p1', 'p3', 'p4'])
+    // p3 and p4 lapse (expires T0+1002/3): gone from answers before expireMembers runs
+    assert.equal((await store.membersFor('win', 3, { site: 'paris', nowMs: T0 + 1100 })).map((x) => x.peerId), ['p1'])
+    assert.equal(await store.swarmSizes(T0 + 1100), [{ image: 'win', version: 3, members: 1 }])
+    assert.is(await store.expireMembers(T0 + 1100), 4) // p2, p3, p4 and old (v2)
+    // p3 comes back after lapsing: it rejoins at the back
+    const back = await store.upsertMember({ ...base, peerId: 'p3', clientId: 'c3', site: 'paris', have, haveCount: 50, nowMs: T0 + 1200 })
+    assert.is(back.joinedAtMs, T0 + 1200)
+    assert.equal((await store.siteMembers('win', 3, 'paris', T0 + 1200)).map((x) => x.peerId), ['p1', 'p3'])
+    assert.is(await store.removeMember('win', 3, 'p3'), true)
+    assert.is(await store.removeMember('win', 3, 'p3'), false)
+  })
+
+  test('events: idempotent by id within and across batches', async ({ store }) => {
+    const ev = (id: string, atMs: number, type = 'pull.done') => ({ id, clientId: 'peer-a', user: 'alice', type, atMs, payload: { bytesFromPeers: 5, nested: { ok: true } } })
+    const first = await store.insertEvents([ev('e1', T0), ev('e2', T0 + 1), ev('e1', T0)], T0 + 10)
+    assert.equal(first, { inserted: 2, duplicates: 1 })
+    const second = await store.insertEvents([ev('e2', T0 + 1), ev('e3', T0 + 2)], T0 + 20)
+    assert.equal(second, { inserted: 1, duplicates: 1 })
+    assert.equal(await store.insertEvents([], T0), { inserted: 0, duplicates: 0 })
+    const all = await store.queryEvents({ order: 'asc' })
+    assert.equal(all.map((e) => e.id), ['e1', 'e2', 'e3'])
+    assert.equal(all[0]!.payload, { bytesFromPeers: 5, nested: { ok: true } })
+    assert.is(all[1]!.receivedAtMs, T0 + 10) // the duplicate did not overwrite
+    const big = Array.from({ length: 1500 }, (_, i) => ev(`b${i}`, T0 + 100 + i, 'heartbeat'))
+    assert.equal(await store.insertEvents(big, T0), { inserted: 1500, duplicates: 0 })
+  })
+
+  test('events: filters, time range, order, limit; SQL metacharacters are data', async ({ store }) => {
+    const evil = "x' OR '1'='1; DROP TABLE events; --"
+    await store.insertEvents([
+      { id: 'a', clientId: 'c1', user: 'alice', type: 'pull.done', atMs: T0, payload: {} },
+      { id: 'b', clientId: 'c2', user: 'bob', type: 'pull.done', atMs: T0 + 10, payload: {} },
+      { id: 'c', clientId: 'c1', user: 'alice', type: 'vm.start', atMs: T0 + 20, payload: { q: evil } },
+      { id: "d'; --", clientId: evil, user: evil, type: 'vm.start', atMs: T0 + 30, payload: null }
+    ], T0 + 100)
+    assert.equal((await store.queryEvents({ type: 'pull.done' })).map((e) => e.id), ['b', 'a'])
+    assert.equal((await store.queryEvents({ clientId: 'c1', order: 'asc' })).map((e) => e.id), ['a', 'c'])
+    assert.equal((await store.queryEvents({ user: 'alice', type: 'vm.start' })).map((e) => e.id), ['c'])
+    assert.equal((await store.queryEvents({ fromMs: T0 + 10, toMs: T0 + 30, order: 'asc' })).map((e) => e.id), ['b', 'c'])
+    assert.equal((await store.queryEvents({ limit: 1 })).map((e) => e.id), ["d'; --"])
+    assert.equal(await store.queryEvents({ type: evil }), [])
+    assert.equal(await store.queryEvents({ user: "alice' OR '1'='1" }), [])
+    assert.equal(await store.queryEvents({ clientId: '%' }), [])
+    assert.equal((await store.queryEvents({ clientId: evil })).map((e) => e.user), [evil])
+    assert.equal((await store.queryEvents({ type: 'pull.done' })).length, 2) // table still there
+    assert.is(((await store.queryEvents({ user: 'alice' }))[0]!.payload as { q: string }).q, evil)
+  })
+
+  test.run()
+}
