@@ -1,0 +1,140 @@
+/**
+ * The node's one typed config, read once and passed down: defaults ← JSON file
+ * (`<dataDir>/config.json`, or `--config`) ← environment ← flags. Enrollment writes the
+ * tracker URL and token into that file (mode 0600), so a later `branchcast node` needs no
+ * flags.
+ */
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { z } from 'zod'
+import type { LogLevel } from '../protocol/logger.ts'
+import { readJsonFile, writeJsonFile } from './state-file.ts'
+
+export const DEFAULT_NODE_DATA_DIR = '.data/node'
+export const DEFAULT_SITE = 'default'
+/** Every interface, an OS-chosen port: branch peers on the LAN must reach it. */
+export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/0']
+/** File in the data directory holding the JSON layer of the config. */
+export const NODE_CONFIG_FILE = 'config.json'
+
+const Positive = z.number().int().positive()
+
+/** What the JSON file and flags may set; all optional, validated at this boundary. */
+export const NodeConfigFileSchema = z.object({
+  tracker: z.string().url().optional(),
+  token: z.string().min(1).optional(),
+  site: z.string().min(1).max(128).optional(),
+  listen: z.array(z.string().startsWith('/')).min(1).optional(),
+  cacheMaxBytes: Positive.optional(),
+  mdns: z.boolean().optional(),
+  uploadRateBytesPerSec: Positive.optional(),
+  originRateBytesPerSec: Positive.optional(),
+  logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).optional()
+}).strict()
+
+export type NodeConfigFile = z.infer<typeof NodeConfigFileSchema>
+
+export interface NodeConfig {
+  /** where the node keeps its key, trust, cache, events and images */
+  dataDir: string
+  /** tracker base URL (required to start the daemon or enroll) */
+  tracker?: string
+  /** API token for the tracker */
+  token?: string
+  /** branch/site name announced to the tracker (same-site peers come first) */
+  site: string
+  /** libp2p listen multiaddrs */
+  listen: string[]
+  /** chunk cache size limit; unlimited when absent */
+  cacheMaxBytes?: number
+  /** mDNS discovery of LAN peers */
+  mdns: boolean
+  /** cap on what this node uploads to peers */
+  uploadRateBytesPerSec?: number
+  /** local override of the origin rate (benchmarks); the tracker's policy applies otherwise */
+  originRateBytesPerSec?: number
+  logLevel: LogLevel
+}
+
+export interface NodeConfigSources {
+  /** highest precedence; `config` names an explicit JSON file */
+  flags?: NodeConfigFile & { dataDir?: string, config?: string }
+  env?: NodeJS.ProcessEnv
+}
+
+export class NodeConfigError extends Error {
+  readonly code = 'ERR_NODE_CONFIG'
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'NodeConfigError'
+  }
+}
+
+function parseLayer (value: unknown, where: string): NodeConfigFile {
+  const r = NodeConfigFileSchema.safeParse(value)
+  if (!r.success) {
+    const issue = r.error.issues[0]
+    throw new NodeConfigError(`${where}: ${issue?.path.join('.') ?? ''} ${issue?.message ?? 'invalid'}`.trim())
+  }
+  return r.data
+}
+
+function numberFromEnv (env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const v = env[name]
+  if (v === undefined || v === '') return undefined
+  const n = Number(v)
+  if (!Number.isSafeInteger(n) || n <= 0) throw new NodeConfigError(`${name} must be a positive integer`)
+  return n
+}
+
+function definedOnly<T extends object> (o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
+}
+
+export function configFilePath (dataDir: string): string { return join(dataDir, NODE_CONFIG_FILE) }
+
+/** Reads the layers once. Throws `NodeConfigError` for a malformed file or variable. */
+export function loadNodeConfig (sources: NodeConfigSources = {}): NodeConfig {
+  const env = sources.env ?? process.env
+  const flags = sources.flags ?? {}
+  const dataDir = flags.dataDir ?? (env.BRANCHCAST_NODE_DATA !== undefined && env.BRANCHCAST_NODE_DATA !== '' ? env.BRANCHCAST_NODE_DATA : DEFAULT_NODE_DATA_DIR)
+  const filePath = flags.config ?? configFilePath(dataDir)
+  let file: NodeConfigFile = {}
+  try {
+    file = parseLayer(JSON.parse(readFileSync(filePath, 'utf8')), filePath)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || flags.config !== undefined) {
+      if (err instanceof NodeConfigError) throw err
+      throw new NodeConfigError(`cannot read ${filePath}: ${(err as Error).message}`, { cause: err })
+    }
+  }
+  const fromEnv = parseLayer(definedOnly({
+    tracker: env.BRANCHCAST_TRACKER || undefined,
+    token: env.BRANCHCAST_TOKEN || undefined,
+    site: env.BRANCHCAST_SITE || undefined,
+    uploadRateBytesPerSec: numberFromEnv(env, 'BRANCHCAST_UPLOAD_RATE'),
+    originRateBytesPerSec: numberFromEnv(env, 'BRANCHCAST_ORIGIN_RATE')
+  }), 'environment')
+  const { dataDir: _d, config: _c, ...flagLayer } = flags
+  const fromFlags = parseLayer(definedOnly(flagLayer), 'flags')
+  const merged: NodeConfigFile = { ...file, ...fromEnv, ...fromFlags }
+  return {
+    dataDir,
+    tracker: merged.tracker?.replace(/\/+$/, ''),
+    token: merged.token,
+    site: merged.site ?? DEFAULT_SITE,
+    listen: merged.listen ?? DEFAULT_LISTEN,
+    cacheMaxBytes: merged.cacheMaxBytes,
+    mdns: merged.mdns ?? true,
+    uploadRateBytesPerSec: merged.uploadRateBytesPerSec,
+    originRateBytesPerSec: merged.originRateBytesPerSec,
+    logLevel: merged.logLevel ?? ((env.BRANCHCAST_LOG_LEVEL as LogLevel | undefined) ?? 'info')
+  }
+}
+
+/** Merges `patch` into the data directory's config file (mode 0600: it may hold the token). */
+export async function updateNodeConfigFile (dataDir: string, patch: NodeConfigFile): Promise<void> {
+  const path = configFilePath(dataDir)
+  const current = parseLayer(await readJsonFile<unknown>(path) ?? {}, path)
+  await writeJsonFile(path, { ...current, ...definedOnly(patch) })
+}
