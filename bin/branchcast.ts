@@ -10,6 +10,10 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   tracker: { summary: 'run the tracker (management server + built-in origin)', load: async () => await import('../tracker/cli/tracker.ts') },
   origin: { summary: 'origin helpers: "origin nginx-config" prints an nginx server block serving the chunk store', load: async () => await import('../tracker/cli/origin.ts') },
+  token: { summary: 'issue, list and revoke API tokens (on the tracker host, or --tracker)', load: async () => await import('../tracker/cli/token.ts') },
+  policies: { summary: 'create, update, list, show and delete usage policies', load: async () => await import('../tracker/cli/policies.ts') },
+  assign: { summary: 'assign a policy to a user or group (--list to see assignments)', load: async () => await import('../tracker/cli/assign.ts') },
+  unassign: { summary: 'take a policy away from a user or group', load: async () => ({ main: (await import('../tracker/cli/assign.ts')).unassignMain }) },
   demo: { summary: 'tracker + sample image + several nodes in two sites, then the offload summary', load: async () => await import('../node/cli/demo.ts') }
 }
 

@@ -13,12 +13,15 @@ import { startTracker } from '../../tracker/server.ts'
 import type { RunningTracker } from '../../tracker/server.ts'
 import { generateApiToken, hashApiToken } from '../../tracker/auth.ts'
 import { makeTmpDir } from './tmp-dir.ts'
+import type { Logger } from '../../protocol/logger.ts'
 
 export interface TestTrackerOptions {
   /** the tracker's clock (token expiry, policy expiry, swarm TTLs) */
   now?: () => number
   /** config overrides; `dataDir` defaults to a fresh temp dir, `port` to 0 */
   config?: Partial<TrackerConfig>
+  /** receives the tracker's log lines (default: silent), e.g. to check no secret is logged */
+  logger?: Logger
 }
 
 export interface TokenForOptions {
@@ -49,7 +52,7 @@ export async function startTestTracker (opts: TestTrackerOptions = {}): Promise<
   let tracker: RunningTracker
   try {
     const config = loadTrackerConfig({ flags: { port: 0, logLevel: 'silent', ...opts.config, dataDir }, env: {} })
-    tracker = await startTracker(config, { now: opts.now })
+    tracker = await startTracker(config, { now: opts.now, logger: opts.logger })
   } catch (err) {
     if (ownDir) await rm(dataDir, { recursive: true, force: true })
     throw err

@@ -1,0 +1,182 @@
+// `branchcast policies create|update|list|show|delete`: usage policies, over the API.
+import { parseArgs } from 'node:util'
+import { clientFromFlags } from '../../protocol/api-client.ts'
+import { parseDurationMs, parseRateBytesPerSec, formatDuration } from '../units.ts'
+import type { PolicyView } from '../routes/policies.ts'
+
+const HELP = `Usage: branchcast policies <create|update|list|show|delete> [options]
+
+  policies create NAME --image I [policy options]
+  policies update NAME [--rename NEW] [policy options]
+  policies list [--image I]
+  policies show NAME
+  policies delete NAME
+
+Policy options:
+  --image I             the image this policy delivers
+  --version N           pin version N (default: the latest published; "latest" unpins)
+  --expires DATE        no use after DATE (2027-01-31, an ISO date-time, or a duration like 90d from now; "never")
+  --offline-grace D     how long the workspace runs without reaching the tracker (7d, 36h)
+  --no-p2p              fetch from the origin only (default: peers allowed); --p2p allows again
+  --origin-rate R       origin bandwidth cap per node (10MB/s, 512KiB/s; "none")
+  --window HH:MM-HH:MM  download window, may wrap past midnight (22:00-06:00; "any")
+  --memory MB           VM memory in MiB
+  --cpus N              VM CPUs
+  --app "Name=command[,icon]"   a published application (repeat; replaces the list)
+  --startup auto|manual start the VM at logon, or when the user asks
+  --fullscreen          start full screen
+  --priority N          higher wins when several policies name the same image
+
+  --tracker URL         tracker                      [env BRANCHCAST_TRACKER]
+  --token T             admin API token              [env BRANCHCAST_TOKEN]
+  --json                machine-readable output
+  -h, --help            this help`
+
+export const POLICY_OPTIONS = {
+  image: { type: 'string' },
+  version: { type: 'string' },
+  expires: { type: 'string' },
+  'offline-grace': { type: 'string' },
+  p2p: { type: 'boolean' },
+  'no-p2p': { type: 'boolean' },
+  'origin-rate': { type: 'string' },
+  window: { type: 'string' },
+  memory: { type: 'string' },
+  cpus: { type: 'string' },
+  app: { type: 'string', multiple: true },
+  startup: { type: 'string' },
+  fullscreen: { type: 'boolean' },
+  priority: { type: 'string' },
+  rename: { type: 'string' },
+  tracker: { type: 'string' },
+  token: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' }
+} as const
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof POLICY_OPTIONS, allowPositionals: true }>>['values']
+
+function int (flag: string, text: string): number {
+  if (!/^-?\d+$/.test(text)) throw new TypeError(`--${flag}: not an integer: ${text}`)
+  return Number(text)
+}
+
+/** "Name=command[,icon]": the command may contain "=" and "," only before the last ",". */
+export function parseApp (text: string): { name: string, command: string, icon?: string } {
+  const eq = text.indexOf('=')
+  if (eq <= 0 || eq === text.length - 1) throw new TypeError(`--app: expected "Name=command[,icon]": ${text}`)
+  const name = text.slice(0, eq).trim()
+  const rest = text.slice(eq + 1)
+  const comma = rest.lastIndexOf(',')
+  if (comma === -1) return { name, command: rest }
+  return { name, command: rest.slice(0, comma), icon: rest.slice(comma + 1) }
+}
+
+/** Flags → the API's policy body; only what was given. */
+export function policyBody (v: Values, nowMs = Date.now()): Record<string, unknown> {
+  const body: Record<string, unknown> = {}
+  if (v.image !== undefined) body.image = v.image
+  if (v.version !== undefined) {
+    if (v.version === 'latest') body.channel = 'latest'
+    else body.pinnedVersion = int('version', v.version)
+  }
+  if (v.expires !== undefined) {
+    if (v.expires === 'never') body.expiresAt = null
+    else if (/^\d+[smhdw]/.test(v.expires) && !/^\d{4}-/.test(v.expires)) body.expiresAt = new Date(nowMs + parseDurationMs(v.expires)).toISOString()
+    else body.expiresAt = v.expires
+  }
+  if (v['offline-grace'] !== undefined) body.offlineGraceSeconds = Math.floor(parseDurationMs(v['offline-grace']) / 1000)
+  if (v['no-p2p'] === true && v.p2p === true) throw new TypeError('--p2p and --no-p2p contradict each other')
+  if (v['no-p2p'] === true) body.p2pAllowed = false
+  if (v.p2p === true) body.p2pAllowed = true
+  if (v['origin-rate'] !== undefined) body.originRateBytesPerSec = v['origin-rate'] === 'none' ? null : parseRateBytesPerSec(v['origin-rate'])
+  if (v.window !== undefined) body.downloadWindow = v.window === 'any' ? null : v.window
+  if (v.memory !== undefined) body.vmMemoryMb = int('memory', v.memory)
+  if (v.cpus !== undefined) body.vmCpus = int('cpus', v.cpus)
+  if (v.app !== undefined) body.publishedApps = v.app.map(parseApp)
+  if (v.startup !== undefined || v.fullscreen !== undefined) {
+    if (v.startup !== undefined && v.startup !== 'auto' && v.startup !== 'manual') throw new TypeError('--startup: auto or manual')
+    body.startup = { mode: v.startup ?? 'manual', ...(v.fullscreen === undefined ? {} : { fullscreen: v.fullscreen }) }
+  }
+  if (v.priority !== undefined) body.priority = int('priority', v.priority)
+  if (v.rename !== undefined) body.name = v.rename
+  return body
+}
+
+function describe (p: PolicyView & { assignments?: Array<{ kind: string, subject: string }> }): string {
+  const lines = [
+    `policy        ${p.name}`,
+    `image         ${p.image} (${p.pinnedVersion === null ? 'latest published' : `pinned to version ${p.pinnedVersion}`})`,
+    `expires       ${p.expiresAt ?? 'never'}`,
+    `offline grace ${formatDuration(p.offlineGraceSeconds * 1000)}`,
+    `peer-to-peer  ${p.p2pAllowed ? 'allowed' : 'off (origin only)'}`,
+    `origin rate   ${p.originRateBytesPerSec === null ? 'no cap' : `${p.originRateBytesPerSec} B/s`}`,
+    `window        ${p.downloadWindow?.text ?? 'any time'}`,
+    `vm            ${p.vmMemoryMb} MiB, ${p.vmCpus} CPU${p.vmCpus === 1 ? '' : 's'}`,
+    `startup       ${p.startup.mode}${p.startup.fullscreen === true ? ', full screen' : ''}`,
+    `priority      ${p.priority}`
+  ]
+  for (const a of p.publishedApps) lines.push(`app           ${a.name} = ${a.command}${a.icon === undefined ? '' : ` (icon ${a.icon})`}`)
+  for (const a of p.assignments ?? []) lines.push(`assigned to   ${a.kind} ${a.subject}`)
+  return lines.join('\n')
+}
+
+function table (policies: PolicyView[]): string {
+  const rows = [['NAME', 'IMAGE', 'VERSION', 'PRIORITY', 'EXPIRES', 'P2P']]
+  for (const p of policies) rows.push([p.name, p.image, p.pinnedVersion === null ? 'latest' : String(p.pinnedVersion), String(p.priority), p.expiresAt ?? 'never', p.p2pAllowed ? 'yes' : 'no'])
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
+  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n')
+}
+
+export async function main (argv: string[]): Promise<number> {
+  let parsed
+  try {
+    parsed = parseArgs({ args: argv, options: POLICY_OPTIONS, allowPositionals: true, strict: true })
+  } catch (err) {
+    process.stderr.write(`branchcast policies: ${(err as Error).message}\n\n${HELP}\n`)
+    return 2
+  }
+  const { values, positionals } = parsed
+  const [action, name] = positionals
+  if (values.help === true || action === undefined) { process.stdout.write(`${HELP}\n`); return values.help === true ? 0 : 2 }
+  const fail = (message: string, code = 2): number => { process.stderr.write(`branchcast policies: ${message}\n`); return code }
+  if (!['create', 'update', 'list', 'show', 'delete'].includes(action)) return fail(`unknown action "${action}"`)
+  if (action !== 'list' && (name === undefined || name === '')) return fail(`${action} needs a policy NAME`)
+  const json = values.json === true
+  const out = (data: unknown, text: string): void => { process.stdout.write(json ? `${JSON.stringify(data)}\n` : `${text}\n`) }
+  const path = `/api/v1/policies/${encodeURIComponent(name ?? '')}`
+  try {
+    const client = clientFromFlags({ tracker: values.tracker, token: values.token })
+    switch (action) {
+      case 'create': {
+        if (values.image === undefined) return fail('create needs --image')
+        if (values.rename !== undefined) return fail('--rename is for update')
+        const p = await client.json<PolicyView>('POST', '/api/v1/policies', { json: { name, ...policyBody(values) } })
+        out(p, describe(p))
+        return 0
+      }
+      case 'update': {
+        const p = await client.json<PolicyView>('PATCH', path, { json: policyBody(values) })
+        out(p, describe(p))
+        return 0
+      }
+      case 'list': {
+        const { policies } = await client.json<{ policies: PolicyView[] }>('GET', '/api/v1/policies', { query: { image: values.image } })
+        out(policies, table(policies))
+        return 0
+      }
+      case 'show': {
+        const p = await client.json<PolicyView>('GET', path)
+        out(p, describe(p))
+        return 0
+      }
+      default: {
+        const r = await client.json<{ deleted: string }>('DELETE', path)
+        out(r, `deleted policy ${r.deleted}`)
+        return 0
+      }
+    }
+  } catch (err) {
+    return fail((err as Error).message, err instanceof TypeError ? 2 : 1)
+  }
+}
