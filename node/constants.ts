@@ -18,6 +18,34 @@ export const DEFAULT_ORIGIN_SLOW_MS = 10_000
 export const ORIGIN_BACKOFF_MIN_MS = 250
 export const ORIGIN_BACKOFF_MAX_MS = 15_000
 
+// --- peer (node/peer/) ---
+
+/** File in the node's data directory holding its libp2p Ed25519 key (protobuf, mode 0600). */
+export const PEER_KEY_FILE = 'peer.key'
+/**
+ * Streams one peer may have in service at once. A puller pipelines many requests on one
+ * stream, so two covers a retry or end-game overlap; more would let one desktop take the
+ * whole uplink from the rest of the branch.
+ */
+export const DEFAULT_UPLOAD_SLOTS_PER_PEER = 2
+/**
+ * Streams in service at once for all peers: bounds the memory and CPU (Noise, SHA-256)
+ * a desktop spends on uploads while its user works. A branch of 16 pullers fits.
+ */
+export const DEFAULT_UPLOAD_SLOTS_TOTAL = 16
+/** Upload bucket depth when a rate is set: one large chunk, so short bursts are not cut. */
+export const DEFAULT_UPLOAD_BURST_BYTES = 4 * 1024 * 1024
+/** Inbound chunk streams libp2p accepts before resetting: above the slots, so the extra ones hear 'busy'. */
+export const MAX_INBOUND_CHUNK_STREAMS = 64
+/** Outbound chunk streams a node opens at once (one per peer it pulls from, plus end game). */
+export const MAX_OUTBOUND_CHUNK_STREAMS = 64
+/** A stream that sends no request within this time is dropped and its slot freed. */
+export const CHUNK_STREAM_IDLE_MS = 30_000
+/** Chunk ids one fetchChunksFromPeer call may ask for (pipelined as MAX_IDS_PER_REQUEST batches). */
+export const MAX_IDS_PER_FETCH = 4096
+/** A peer banned for a bad chunk stays banned this long (the rest of a swarm's pull). */
+export const DEFAULT_PEER_BAN_MS = 60 * 60_000
+
 // --- events (node/events/) ---
 
 /** First retry after a failed event post; doubles per failure (±25 % jitter so a branch does not retry in step). */
@@ -31,3 +59,10 @@ export const PULL_ANNOUNCE_INTERVAL_MS = 1_000
 export const PEER_BATCH_CHUNKS = 16
 /** After the last DONE, the serving peer has this long to close its side before the stream is reset. */
 export const CHUNK_STREAM_CLOSE_GRACE_MS = 10_000
+
+// --- control API (node/control/) ---
+
+/** Largest control request body: a pull request is a few dozen bytes. */
+export const CONTROL_MAX_BODY_BYTES = 16 * 1024
+/** At most one progress line per phase in this time: a terminal redraws ~5 times a second. */
+export const CONTROL_PROGRESS_INTERVAL_MS = 200

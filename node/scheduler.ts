@@ -76,8 +76,8 @@ function bit (have: Uint8Array | undefined, i: number): boolean {
 
 export class Scheduler {
   private readonly lengths: ArrayLike<number>
-  private readonly share: { index: number, of: number } | undefined
-  private readonly p2pAllowed: boolean
+  private share: { index: number, of: number } | undefined
+  private p2pAllowed: boolean
   private readonly maxPerPeer: number
   private readonly maxOrigin: number
   private readonly timeoutMs: number
@@ -111,10 +111,7 @@ export class Scheduler {
 
   constructor (init: SchedulerInit) {
     this.lengths = init.lengths
-    this.share = init.originShare
-    if (this.share !== undefined && (!Number.isInteger(this.share.of) || this.share.of < 1 || this.share.index < 0 || this.share.index >= this.share.of)) {
-      throw new TypeError('originShare needs 0 <= index < of')
-    }
+    this.setOriginShare(init.originShare)
     this.p2pAllowed = init.p2pAllowed ?? true
     this.maxPerPeer = init.maxInflightPerPeer ?? DEFAULT_MAX_INFLIGHT_PER_PEER
     this.maxOrigin = init.maxInflightOrigin ?? DEFAULT_MAX_INFLIGHT_ORIGIN
@@ -134,6 +131,19 @@ export class Scheduler {
   get done (): boolean { return this.missing.size === 0 }
   get remaining (): number { return this.missing.size }
   get peerCount (): number { return this.peers.size }
+
+  /** The tracker recomputes shares as the site's members come and go. */
+  setOriginShare (share: { index: number, of: number } | undefined): void {
+    if (share !== undefined && (!Number.isInteger(share.of) || !Number.isInteger(share.index) || share.of < 1 || share.index < 0 || share.index >= share.of)) {
+      throw new TypeError('originShare needs 0 <= index < of')
+    }
+    this.share = share === undefined ? undefined : { index: share.index, of: share.of }
+  }
+
+  /** The policy can change mid-pull (an admin turned peer-to-peer off). */
+  setP2pAllowed (allowed: boolean): void {
+    this.p2pAllowed = allowed
+  }
 
   /** Replace what a peer holds (a bitfield over chunk indexes, most significant bit first). */
   setPeerHave (peerId: string, have: Uint8Array, nowMs: number): void {

@@ -1,0 +1,64 @@
+/**
+ * An image version's chunk list as the puller needs it: the manifest's chunks by index
+ * (offsets, lengths) and the distinct chunk ids among them ("units": a chunk of zeros may
+ * appear thousands of times but is fetched once). Have-bitfields on the wire are over
+ * manifest indexes; the scheduler works on units.
+ */
+import type { ChunkId } from '../../protocol/chunk-id.ts'
+
+export interface ChunkTable {
+  /** per manifest index */
+  readonly ids: readonly ChunkId[]
+  readonly offsets: Float64Array
+  readonly lengths: Uint32Array
+  /** per unit (distinct id) */
+  readonly unitIds: readonly ChunkId[]
+  readonly unitLengths: Uint32Array
+  /** unit of each manifest index */
+  readonly unitOf: Uint32Array
+  readonly unitByIdMap: ReadonlyMap<ChunkId, number>
+}
+
+export function buildChunkTable (refs: ReadonlyArray<{ id: ChunkId, length: number, offset: number }>): ChunkTable {
+  const n = refs.length
+  const offsets = new Float64Array(n)
+  const lengths = new Uint32Array(n)
+  const unitOf = new Uint32Array(n)
+  const ids: ChunkId[] = new Array(n)
+  const unitIds: ChunkId[] = []
+  const unitLens: number[] = []
+  const unitByIdMap = new Map<ChunkId, number>()
+  refs.forEach((r, i) => {
+    ids[i] = r.id
+    offsets[i] = r.offset
+    lengths[i] = r.length
+    let u = unitByIdMap.get(r.id)
+    if (u === undefined) {
+      u = unitIds.length
+      unitByIdMap.set(r.id, u)
+      unitIds.push(r.id)
+      unitLens.push(r.length)
+    }
+    unitOf[i] = u
+  })
+  return { ids, offsets, lengths, unitIds, unitLengths: Uint32Array.from(unitLens), unitOf, unitByIdMap }
+}
+
+/** Bitfield helpers: bit i of byte i>>3, most significant first (the tracker's layout). */
+export function setBit (bits: Uint8Array, i: number): void { bits[i >> 3] = bits[i >> 3]! | (0x80 >> (i & 7)) }
+export function hasBit (bits: Uint8Array, i: number): boolean { return (i >> 3) < bits.length && (bits[i >> 3]! & (0x80 >> (i & 7))) !== 0 }
+
+/** A peer's have-bitfield over manifest indexes → over this table's units. */
+export function unitHave (table: ChunkTable, indexHave: Uint8Array): Uint8Array {
+  const out = new Uint8Array(Math.ceil(table.unitIds.length / 8))
+  for (let i = 0; i < table.unitOf.length; i++) if (hasBit(indexHave, i)) setBit(out, table.unitOf[i]!)
+  return out
+}
+
+/** Our held units → a have-bitfield over manifest indexes, with its count. */
+export function indexHave (table: ChunkTable, unitHeld: Uint8Array): { bits: Uint8Array, count: number } {
+  const bits = new Uint8Array(Math.ceil(table.ids.length / 8))
+  let count = 0
+  for (let i = 0; i < table.unitOf.length; i++) if (hasBit(unitHeld, table.unitOf[i]!)) { setBit(bits, i); count++ }
+  return { bits, count }
+}

@@ -1,0 +1,32 @@
+/**
+ * Small JSON state files of the node, written atomically (temp file, fsync, rename) so a
+ * killed node never leaves one half-written.
+ */
+import { open, readFile, rename, unlink } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+
+export async function readJsonFile<T> (path: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as T
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw new Error(`cannot read ${path}: ${(err as Error).message}`, { cause: err })
+  }
+}
+
+export async function writeJsonFile (path: string, value: unknown, mode = 0o600): Promise<void> {
+  const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`
+  const fh = await open(tmp, 'wx', mode)
+  try {
+    await fh.writeFile(JSON.stringify(value, null, 2) + '\n')
+    await fh.sync()
+  } finally {
+    await fh.close()
+  }
+  try {
+    await rename(tmp, path)
+  } catch (err) {
+    await unlink(tmp).catch(() => {})
+    throw err
+  }
+}
