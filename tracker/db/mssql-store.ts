@@ -263,6 +263,14 @@ function createMssqlStore (db: Db): TrackerStore {
     },
 
     // ---- GC ----
+    async imageHasChunk (imageName, chunkId) {
+      assertHex64(chunkId, 'chunk id')
+      const rows = await db.select({ one: sql<number>`1` }).top(1).from(s.versionChunks)
+        .innerJoin(s.versions, eq(s.versions.id, s.versionChunks.versionId))
+        .innerJoin(s.images, eq(s.images.id, s.versions.imageId))
+        .where(and(eq(s.versionChunks.chunkId, chunkId), eq(s.images.name, imageName), inArray(s.versions.state, ['published', 'retired'])))
+      return rows.length > 0
+    },
     async unreferencedChunks (chunkIds, { retiredCutoffMs }) {
       assertTime(retiredCutoffMs, 'retiredCutoffMs')
       const out: string[] = []

@@ -275,6 +275,15 @@ function createSqliteStore (db: Db, client: DatabaseSync): TrackerStore {
     },
 
     // ---- GC ----
+    async imageHasChunk (imageName, chunkId) {
+      assertHex64(chunkId, 'chunk id')
+      const row = db.select({ one: sql<number>`1` }).from(s.versionChunks)
+        .innerJoin(s.versions, eq(s.versions.id, s.versionChunks.versionId))
+        .innerJoin(s.images, eq(s.images.id, s.versions.imageId))
+        .where(and(eq(s.versionChunks.chunkId, chunkId), eq(s.images.name, imageName), inArray(s.versions.state, ['published', 'retired'])))
+        .limit(1).get()
+      return row !== undefined
+    },
     async unreferencedChunks (chunkIds, { retiredCutoffMs }) {
       assertTime(retiredCutoffMs, 'retiredCutoffMs')
       const out: string[] = []

@@ -335,6 +335,13 @@ export interface TrackerStore {
   /** The chunk ids a version references, in id order (for rollback: copy them to the new version). */
   versionChunkIds (versionId: number): Promise<string[]>
 
+  /**
+   * Whether a published or retired (still rollback-able) version of the image references
+   * the chunk — drafts do not count. The built-in origin's check that an origin token's
+   * image covers the chunk asked for. False for an unknown image.
+   */
+  imageHasChunk (imageName: string, chunkId: string): Promise<boolean>
+
   // ---- garbage collection (see tracker/db/README.md for the full rule) ---------------
   /**
    * Of the given chunk ids, those referenced by no version that protects its chunks: every

@@ -159,6 +159,27 @@ export function run (name: string, factory: StoreFactory): void {
     assert.equal(await store.unreferencedChunks([], { retiredCutoffMs: T0 }), [])
   })
 
+  test('imageHasChunk: only published or retired versions of that image', async ({ store }) => {
+    const a = await store.createImage({ name: 'img-a', nowMs: T0 })
+    const b = await store.createImage({ name: 'img-b', nowMs: T0 })
+    const [p, q, r, d] = ids(4, 'member')
+    const v = await publishedVersion(store, a.id, [p!, q!])
+    await publishedVersion(store, b.id, [r!])
+    const draft = await store.createDraft({ imageId: a.id, createdBy: 'x', nowMs: T0 })
+    await store.addVersionChunks(draft.id, [d!])
+    assert.is(await store.imageHasChunk('img-a', p!), true)
+    assert.is(await store.imageHasChunk('img-b', r!), true)
+    assert.is(await store.imageHasChunk('img-a', r!), false, 'a chunk of another image')
+    assert.is(await store.imageHasChunk('img-a', d!), false, 'a chunk only in a draft')
+    assert.is(await store.imageHasChunk('no-such', p!), false)
+    assert.is(await store.imageHasChunk("img-b' OR '1'='1", p!), false, 'names are bound parameters')
+    await store.retire(v.id, T0 + 10)
+    assert.is(await store.imageHasChunk('img-a', q!), true, 'retired: still rollback-able')
+    let threw = false
+    try { await store.imageHasChunk('img-a', '../x') } catch (err) { threw = err instanceof TypeError }
+    assert.ok(threw, 'malformed chunk id is a TypeError')
+  })
+
   test('GC: upload leases set the horizon; abandoned drafts are cleaned up', async ({ store }) => {
     const img = await store.createImage({ name: 'win', nowMs: T0 })
     assert.is(await store.gcHorizonMs(T0 + 500), T0 + 500)

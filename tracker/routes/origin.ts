@@ -1,0 +1,136 @@
+/**
+ * The built-in origin and the route that hands out access to it.
+ *
+ * - `originRoutes`, mounted at `/origin` outside `/api` (it takes origin capability tokens,
+ *   not API tokens): `GET`/`HEAD /origin/chunks/{2 hex}/{64 hex}` — the chunk store's own
+ *   layout, so the same relative URLs work against nginx serving the store directory.
+ * - `originTokenRoutes`, under `/api/v1`: `POST /images/{name}/origin-token`.
+ *
+ * A chunk request is checked in this order, each step before any file is touched:
+ * path shape (400), token signature/expiry/audience (401), the chunk belongs to a
+ * published or retired version of the token's image (403), the file exists (404).
+ */
+import { createRoute, z } from '@hono/zod-openapi'
+import type { OpenAPIHono } from '@hono/zod-openapi'
+import { bodyLimit } from 'hono/body-limit'
+import { verifyCapability } from '../../protocol/capability.ts'
+import { isBranchcastError } from '../../protocol/errors.ts'
+import { IMAGE_NAME_RE } from '../../protocol/manifest.ts'
+import { newRouter } from '../app.ts'
+import { bearer } from '../auth.ts'
+import { requireImageAccess } from '../access.ts'
+import type { TrackerComponents, TrackerEnv } from '../env.ts'
+import { badRequest, forbidden, notFound, payloadTooLarge, unauthenticated } from '../errors.ts'
+import { chunkResponse, createMembershipCheck, issueOriginAccess, MAX_ORIGIN_CLIENT_ID_CHARS, MAX_ORIGIN_TOKEN_BODY_BYTES } from '../origin/index.ts'
+
+const FANOUT_RE = /^[0-9a-f]{2}$/
+const CHUNK_ID_RE = /^[0-9a-f]{64}$/
+
+/** `GET`/`HEAD /chunks/{fan}/{id}` under `/origin`. */
+export function originRoutes (components: TrackerComponents): OpenAPIHono<TrackerEnv> {
+  const { chunks, keys, metrics } = components
+  const log = components.logger.forComponent('tracker:origin')
+  const bytesServed = metrics.counter('branchcast_origin_bytes_served_total', 'Bytes of chunk files sent by the built-in origin')
+  const requests = metrics.counter('branchcast_origin_requests_total', 'Built-in origin requests by status')
+  const imageHasChunk = createMembershipCheck({ store: components.store, now: components.now })
+  const countBytes = (n: number): void => bytesServed.inc({}, n)
+
+  const app = newRouter()
+  app.use(async (c, next) => {
+    await next()
+    requests.inc({ status: String(c.res.status) })
+  })
+
+  app.get('/chunks/:fan/:id', async (c) => {
+    // Checked on the raw values: anything but the exact layout (`..`, encoded slashes,
+    // upper case, short ids) is refused before a token is read or a path is built.
+    const fan = c.req.param('fan')
+    const id = c.req.param('id')
+    if (!FANOUT_RE.test(fan) || !CHUNK_ID_RE.test(id) || id.slice(0, 2) !== fan) throw badRequest('not a chunk path: chunks/<2 hex>/<64 lowercase hex>')
+
+    const token = bearer(c.req.header('authorization')) ?? c.req.query('token')
+    if (token === undefined || token === '') throw unauthenticated('origin capability token required (Authorization: Bearer or ?token=)')
+    let image: string
+    try {
+      image = verifyCapability(token, { publicKey: keys.capability.publicKey, nowMs: components.now(), aud: 'origin' }).img
+    } catch (err) {
+      if (isBranchcastError(err)) throw unauthenticated(err.message)
+      throw err
+    }
+
+    // The image binding: a token for image A opens only chunks of A's published or
+    // retired versions — not drafts, not other images' chunks that share the store.
+    if (!await imageHasChunk(image, id)) throw forbidden('chunk is not part of a published version of the image this token covers')
+
+    const res = await chunkResponse({
+      path: chunks.pathOf(id),
+      id,
+      head: c.req.method === 'HEAD',
+      range: c.req.header('range'),
+      ifNoneMatch: c.req.header('if-none-match'),
+      ifRange: c.req.header('if-range'),
+      onBytes: countBytes
+    })
+    if (res === undefined) {
+      // A member chunk with no file: GC or a damaged store. Worth an operator's look.
+      log.warn('chunk of a live version missing from the store', { image, chunk: id })
+      throw notFound('no such chunk')
+    }
+    return res
+  })
+  return app
+}
+
+const OriginTokenParams = z.object({
+  name: z.string().min(1).max(128).regex(IMAGE_NAME_RE, 'not an image name').openapi({ param: { name: 'name', in: 'path' }, example: 'win10-office' })
+})
+
+const OriginTokenBody = z.object({
+  clientId: z.string().min(1).max(MAX_ORIGIN_CLIENT_ID_CHARS).regex(/^[A-Za-z0-9._:@+=-]+$/, 'client id: letters, digits and ._:@+=- only')
+    .openapi({ description: 'the node the token is bound to (client id or libp2p peer id)', example: '12D3KooWExample' })
+}).strict()
+
+const OriginAccessSchema = z.object({
+  token: z.string().openapi({ description: 'origin capability token; send as Authorization: Bearer to the built-in origin' }),
+  expiresAtMs: z.number().int(),
+  originUrl: z.string().openapi({ description: 'a chunk is at {originUrl}/chunks/{2 hex}/{64 hex}' }),
+  kind: z.enum(['builtin', 'nginx']),
+  query: z.record(z.string(), z.string()).optional().openapi({ description: 'signed-URL query parameters for an external static origin (replace the token there)' })
+}).openapi('OriginAccess')
+
+const ErrorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) })
+
+const issueRoute = createRoute({
+  method: 'post',
+  path: '/images/{name}/origin-token',
+  summary: 'Get a short-lived origin token (and signed-URL query) for an image',
+  description: 'For callers the image is assigned to (or admins). The token is bound to clientId and the image; a client id already registered to another user is refused.',
+  middleware: [bodyLimit({ maxSize: MAX_ORIGIN_TOKEN_BODY_BYTES, onError: () => { throw payloadTooLarge(`body over ${MAX_ORIGIN_TOKEN_BODY_BYTES} bytes`) } })] as const,
+  request: {
+    params: OriginTokenParams,
+    body: { content: { 'application/json': { schema: OriginTokenBody } }, required: true }
+  },
+  responses: {
+    200: { description: 'origin access', content: { 'application/json': { schema: OriginAccessSchema } } },
+    401: { description: 'no or bad API token', content: { 'application/json': { schema: ErrorSchema } } },
+    403: { description: 'image not assigned to the caller, or client id owned by another user', content: { 'application/json': { schema: ErrorSchema } } },
+    404: { description: 'no such image (admins only; users get 403)', content: { 'application/json': { schema: ErrorSchema } } }
+  }
+})
+
+/** `POST /images/{name}/origin-token` under `/api/v1`. */
+export function originTokenRoutes (components: TrackerComponents): OpenAPIHono<TrackerEnv> {
+  const app = newRouter()
+  app.openapi(issueRoute, async (c) => {
+    const principal = c.get('principal')
+    const { name } = c.req.valid('param')
+    const { clientId } = c.req.valid('json')
+    await requireImageAccess(components, principal, name)
+    if (await components.store.getImage(name) === undefined) throw notFound('no such image')
+    // A registered client id belongs to its user: nobody mints tokens under another's node.
+    const client = await components.store.getClient(clientId)
+    if (client !== undefined && client.user !== principal.user && !principal.admin) throw forbidden('client id is registered to another user')
+    return c.json(issueOriginAccess(components, { clientId, image: name }), 200)
+  })
+  return app
+}
