@@ -1,0 +1,97 @@
+/**
+ * The CLI's side of the control API: finds the running node through
+ * `<dataDir>/control.json` and reads `POST /pull`'s NDJSON stream line by line.
+ */
+import { join } from 'node:path'
+import { readJsonFile } from '../state-file.ts'
+import type { PullProgress, PullReport } from '../pull/index.ts'
+import type { NodeStatus, PullStreamLine, ReadyImage } from './index.ts'
+
+export const CONTROL_FILE = 'control.json'
+
+export interface ControlFile { url: string, token: string, pid?: number }
+
+export function controlFilePath (dataDir: string): string { return join(dataDir, CONTROL_FILE) }
+
+export class ControlError extends Error {
+  readonly code: string
+  constructor (code: string, message: string) {
+    super(message)
+    this.name = 'ControlError'
+    this.code = code
+  }
+}
+
+/** The running node's control endpoint; `ERR_NODE_NOT_RUNNING` when there is none. */
+export async function readControlFile (dataDir: string): Promise<ControlFile> {
+  const file = await readJsonFile<ControlFile>(controlFilePath(dataDir))
+  if (file === undefined || typeof file.url !== 'string' || typeof file.token !== 'string') {
+    throw new ControlError('ERR_NODE_NOT_RUNNING', `no running node found (no ${controlFilePath(dataDir)}); start one with "branchcast node"`)
+  }
+  return file
+}
+
+export interface PullStreamOptions {
+  version?: number | 'latest'
+  signal?: AbortSignal
+  onProgress?: (p: PullProgress) => void
+}
+
+export interface ControlClient {
+  pull: (image: string, options?: PullStreamOptions) => Promise<PullReport>
+  images: (options?: { signal?: AbortSignal }) => Promise<ReadyImage[]>
+  status: (options?: { signal?: AbortSignal }) => Promise<NodeStatus>
+}
+
+export function createControlClient (file: ControlFile): ControlClient {
+  const headers = { authorization: `Bearer ${file.token}` }
+
+  async function call (method: string, path: string, init: { body?: unknown, signal?: AbortSignal } = {}): Promise<Response> {
+    let res: Response
+    try {
+      res = await fetch(file.url + path, {
+        method,
+        headers: init.body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
+        body: init.body === undefined ? undefined : JSON.stringify(init.body),
+        signal: init.signal
+      })
+    } catch (err) {
+      if (init.signal?.aborted === true) throw err
+      throw new ControlError('ERR_NODE_NOT_RUNNING', `the node at ${file.url} does not answer (${(err as Error).message}); is "branchcast node" running?`)
+    }
+    if (!res.ok) {
+      const body = await res.json().catch(() => ({})) as { error?: { code?: string, message?: string } }
+      throw new ControlError(body.error?.code ?? `HTTP_${res.status}`, body.error?.message ?? res.statusText)
+    }
+    return res
+  }
+
+  return {
+    async pull (image, options = {}) {
+      const res = await call('POST', '/pull', { body: { image, version: options.version }, signal: options.signal })
+      if (res.body === null) throw new ControlError('ERR_PROTOCOL', 'empty pull stream')
+      const decoder = new TextDecoder()
+      let buffered = ''
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        buffered += decoder.decode(chunk, { stream: true })
+        let nl: number
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          const text = buffered.slice(0, nl)
+          buffered = buffered.slice(nl + 1)
+          if (text === '') continue
+          const line = JSON.parse(text) as PullStreamLine
+          if (line.type === 'progress') options.onProgress?.(line.progress)
+          else if (line.type === 'report') return line.report
+          else if (line.type === 'error') throw new ControlError(line.code, line.message)
+        }
+      }
+      throw new ControlError('ERR_PROTOCOL', 'the node closed the pull stream without a report')
+    },
+    async images (options = {}) {
+      return (await (await call('GET', '/images', options)).json() as { images: ReadyImage[] }).images
+    },
+    async status (options = {}) {
+      return await (await call('GET', '/status', options)).json() as NodeStatus
+    }
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * The node's local control API: loopback HTTP (127.0.0.1, OS-chosen port) for the CLI,
+ * authenticated by a random bearer token. The URL and token are written to
+ * `<dataDir>/control.json` with mode 0600, so only the node's user can drive it.
+ *
+ * Routes: `POST /pull {image, version?}` streams NDJSON (`progress` lines, then one
+ * `report` or `error` line); `GET /images` lists ready images; `GET /status` the peer id,
+ * addresses, site, cache usage and serving stats.
+ */
+import type { Logger } from '../../protocol/logger.ts'
+import type { PullOptions, PullProgress, PullReport } from '../pull/index.ts'
+import { ControlServerImpl } from './server.ts'
+
+export { readControlFile, createControlClient, controlFilePath, ControlError } from './client.ts'
+export type { ControlClient, ControlFile, PullStreamOptions } from './client.ts'
+
+export interface ReadyImage {
+  image: string
+  version: number
+  path: string
+  sizeBytes: number
+}
+
+export interface NodeStatus {
+  peerId: string
+  addrs: string[]
+  site: string
+  tracker: string | undefined
+  cache: { usedBytes: number, maxBytes: number | null, chunks: number }
+  serving: { activeStreams: number, chunksServed: number, bytesServed: number, refused: Record<string, number> }
+  events: { pending: number }
+  pulls: { active: number }
+  uptimeMs: number
+}
+
+/** One NDJSON line of `POST /pull`. */
+export type PullStreamLine =
+  | { type: 'progress', progress: PullProgress }
+  | { type: 'report', report: PullReport }
+  | { type: 'error', code: string, message: string }
+
+export interface ControlServerInit {
+  /** where control.json is written */
+  dataDir: string
+  /** loopback only; default 127.0.0.1 */
+  host?: string
+  /** default 0 (OS-chosen) */
+  port?: number
+}
+
+export interface ControlComponents {
+  pull: (options: PullOptions) => Promise<PullReport>
+  images: () => Promise<ReadyImage[]>
+  status: () => Promise<NodeStatus>
+  logger: Logger
+}
+
+export interface ControlServer {
+  /** base URL once started */
+  readonly url: string
+  /** Listens and writes control.json (0600). */
+  start: () => Promise<void>
+  /** Aborts running pulls, closes the server and removes control.json. */
+  stop: () => Promise<void>
+}
+
+export function createControlServer (init: ControlServerInit, components: ControlComponents): ControlServer {
+  const host = init.host ?? '127.0.0.1'
+  if (host !== '127.0.0.1' && host !== '::1' && host !== 'localhost') throw new TypeError('the control API listens on loopback only')
+  return new ControlServerImpl({ ...init, host }, components)
+}

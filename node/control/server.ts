@@ -1,0 +1,149 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { unlink } from 'node:fs/promises'
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { createAdaptorServer } from '@hono/node-server'
+import { z } from 'zod'
+import type { Logger } from '../../protocol/logger.ts'
+import { IMAGE_NAME_RE, MAX_IMAGE_NAME_BYTES } from '../../protocol/manifest.ts'
+import { writeJsonFile } from '../state-file.ts'
+import { CONTROL_MAX_BODY_BYTES, CONTROL_PROGRESS_INTERVAL_MS } from '../constants.ts'
+import { controlFilePath } from './client.ts'
+import type { ControlComponents, ControlServer, ControlServerInit, PullStreamLine } from './index.ts'
+import type { PullProgress } from '../pull/index.ts'
+
+const PullBody = z.object({
+  image: z.string().min(1).max(MAX_IMAGE_NAME_BYTES).regex(IMAGE_NAME_RE),
+  version: z.union([z.number().int().positive(), z.literal('latest')]).optional()
+}).strict()
+
+function errorBody (code: string, message: string): { error: { code: string, message: string } } {
+  return { error: { code, message } }
+}
+
+export class ControlServerImpl implements ControlServer {
+  readonly #init: Required<Pick<ControlServerInit, 'dataDir' | 'host'>> & ControlServerInit
+  readonly #components: ControlComponents
+  readonly #log: Logger
+  readonly #token = randomBytes(32).toString('base64url')
+  readonly #pulls = new Set<AbortController>()
+  #server: Server | undefined
+  #url = ''
+
+  constructor (init: ControlServerInit & { host: string }, components: ControlComponents) {
+    this.#init = init
+    this.#components = components
+    this.#log = components.logger.forComponent('node:control')
+  }
+
+  get url (): string { return this.#url }
+
+  #authorised (header: string | undefined): boolean {
+    if (header === undefined || !header.startsWith('Bearer ')) return false
+    const given = Buffer.from(header.slice(7))
+    const want = Buffer.from(this.#token)
+    return given.length === want.length && timingSafeEqual(given, want)
+  }
+
+  #app (): Hono {
+    const app = new Hono()
+    app.use('*', async (c, next) => {
+      if (!this.#authorised(c.req.header('authorization'))) return c.json(errorBody('ERR_UNAUTHORIZED', 'missing or wrong control token'), 401)
+      await next()
+    })
+    app.get('/status', async (c) => c.json(await this.#components.status()))
+    app.get('/images', async (c) => c.json({ images: await this.#components.images() }))
+    app.post('/pull', bodyLimit({ maxSize: CONTROL_MAX_BODY_BYTES, onError: (c) => c.json(errorBody('ERR_TOO_LARGE', 'body too large'), 413) }), async (c) => {
+      let body: z.infer<typeof PullBody>
+      try {
+        const r = PullBody.safeParse(await c.req.json())
+        if (!r.success) return c.json(errorBody('ERR_BAD_REQUEST', r.error.issues[0]?.message ?? 'invalid body'), 400)
+        body = r.data
+      } catch {
+        return c.json(errorBody('ERR_BAD_REQUEST', 'body is not JSON'), 400)
+      }
+      return this.#pullStream(body, c.req.raw.signal)
+    })
+    app.notFound((c) => c.json(errorBody('ERR_NOT_FOUND', 'no such route'), 404))
+    app.onError((err, c) => {
+      this.#log.error('control request failed', { err })
+      return c.json(errorBody('ERR_INTERNAL', err.message), 500)
+    })
+    return app
+  }
+
+  #pullStream (body: { image: string, version?: number | 'latest' }, requestSignal: AbortSignal): Response {
+    const controller = new AbortController()
+    this.#pulls.add(controller)
+    const encoder = new TextEncoder()
+    const components = this.#components
+    const log = this.#log
+    const pulls = this.#pulls
+    // the CLI going away (Ctrl-C) cancels the pull; a finished pull's chunks stay cached
+    const onGone = (): void => controller.abort(new Error('control client disconnected'))
+    requestSignal.addEventListener('abort', onGone, { once: true })
+    const stream = new ReadableStream<Uint8Array>({
+      async start (ctrl) {
+        const send = (line: PullStreamLine): void => {
+          try { ctrl.enqueue(encoder.encode(JSON.stringify(line) + '\n')) } catch {}
+        }
+        let lastSentMs = 0
+        let lastPhase = ''
+        const onProgress = (p: PullProgress): void => {
+          const t = Date.now()
+          if (p.phase === lastPhase && t - lastSentMs < CONTROL_PROGRESS_INTERVAL_MS) return
+          lastPhase = p.phase
+          lastSentMs = t
+          send({ type: 'progress', progress: p })
+        }
+        try {
+          const report = await components.pull({ image: body.image, version: body.version, signal: controller.signal, onProgress })
+          send({ type: 'report', report })
+        } catch (err) {
+          const code = (err as { code?: unknown }).code
+          log.warn('pull failed', { image: body.image, err })
+          send({ type: 'error', code: typeof code === 'string' ? code : 'ERR_PULL_FAILED', message: (err as Error).message })
+        } finally {
+          requestSignal.removeEventListener('abort', onGone)
+          pulls.delete(controller)
+          try { ctrl.close() } catch {}
+        }
+      },
+      cancel () { controller.abort(new Error('control client disconnected')) }
+    })
+    return new Response(stream, { status: 200, headers: { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' } })
+  }
+
+  get activePulls (): number { return this.#pulls.size }
+
+  async start (): Promise<void> {
+    if (this.#server !== undefined) return
+    const app = this.#app()
+    const server = createAdaptorServer({ fetch: app.fetch, hostname: this.#init.host, port: this.#init.port ?? 0 }) as Server
+    server.requestTimeout = 0 // a pull of a large image streams progress for a long time
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(this.#init.port ?? 0, this.#init.host, () => { server.off('error', reject); resolve() })
+    })
+    this.#server = server
+    const { port } = server.address() as AddressInfo
+    this.#url = `http://${this.#init.host.includes(':') ? `[${this.#init.host}]` : this.#init.host}:${port}`
+    await writeJsonFile(controlFilePath(this.#init.dataDir), { url: this.#url, token: this.#token, pid: process.pid }, 0o600)
+    this.#log.info('control API listening', { url: this.#url })
+  }
+
+  async stop (): Promise<void> {
+    const server = this.#server
+    if (server === undefined) return
+    this.#server = undefined
+    for (const c of this.#pulls) c.abort(new Error('node stopping'))
+    await unlink(controlFilePath(this.#init.dataDir)).catch(() => {})
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+    server.closeIdleConnections()
+    const timer = setTimeout(() => server.closeAllConnections(), 2_000)
+    await closed
+    clearTimeout(timer)
+  }
+}
