@@ -66,10 +66,3 @@ export const CHUNK_STREAM_CLOSE_GRACE_MS = 10_000
 export const CONTROL_MAX_BODY_BYTES = 16 * 1024
 /** At most one progress line per phase in this time: a terminal redraws ~5 times a second. */
 export const CONTROL_PROGRESS_INTERVAL_MS = 200
-
-// --- control API (node/control/) ---
-
-/** Largest control request body: a pull request is a few dozen bytes. */
-export const CONTROL_MAX_BODY_BYTES = 16 * 1024
-/** At most one progress line per phase in this time: a terminal redraws ~5 times a second. */
-export const CONTROL_PROGRESS_INTERVAL_MS = 200
