@@ -36,7 +36,7 @@ const postRoute = createRoute({
   summary: 'Report a batch of client events (stored once each by id)',
   request: {
     headers: z.object({ [CLIENT_HEADER]: z.string().optional() }),
-    body: { content: { 'application/json': { schema: EventBatchSchema.openapi('EventBatch') } }, required: true }
+    body: { content: { 'application/json': { schema: EventBatchSchema } }, required: true }
   },
   responses: {
     200: { description: 'how many were new and how many were stored before', content: { 'application/json': { schema: z.object({ inserted: z.number().int(), duplicates: z.number().int() }) } } },
@@ -132,6 +132,9 @@ export function eventsRoutes (components: TrackerComponents): OpenAPIHono<Tracke
     if (!CLIENT_ID_RE.test(clientId)) throw badRequest(`client id must be 1–${MAX_CLIENT_ID_CHARS} printable ASCII characters`)
     const client = await store.getClient(clientId)
     if (client !== undefined && client.user !== p.user) throw forbidden('this client id is registered to another user')
+    // The first user to report under a client id owns it (as with swarm peer ids); later
+    // reports refresh its last-seen time and keep what announces recorded about it.
+    await store.upsertClient({ id: clientId, user: p.user, hostname: client?.hostname, site: client?.site, agentVersion: client?.agentVersion, nowMs: now() })
     const result = await store.insertEvents(batch.events.map((e) => ({
       id: e.id.toLowerCase(),
       clientId,

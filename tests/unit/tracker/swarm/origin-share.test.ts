@@ -1,0 +1,49 @@
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { inShare, originShare } from '../../../../tracker/swarm/origin-share.ts'
+
+const site = (ids: string[]): Array<{ peerId: string }> => ids.map((peerId) => ({ peerId }))
+
+/** Which member fetches each chunk from the origin; every chunk must have exactly one. */
+function owners (ids: string[], chunkCount: number): number[] {
+  const shares = ids.map((id) => originShare(site(ids), id))
+  return Array.from({ length: chunkCount }, (_, chunk) => {
+    const who = shares.flatMap((s, i) => inShare(s, chunk) ? [i] : [])
+    assert.is(who.length, 1, `chunk ${chunk} has owners ${JSON.stringify(who)}`)
+    return who[0]!
+  })
+}
+
+test('shares cover every chunk exactly once across a site, for every site size', () => {
+  for (let n = 1; n <= 9; n++) {
+    const ids = Array.from({ length: n }, (_, i) => `p${i}`)
+    const o = owners(ids, 101)
+    // each member gets floor or ceil of chunkCount / n: nobody does everything
+    const counts = ids.map((_, i) => o.filter((x) => x === i).length)
+    assert.ok(Math.max(...counts) - Math.min(...counts) <= 1, `n=${n}: ${counts.join(',')}`)
+  }
+})
+
+test('stable under re-announce: the same order gives the same shares', () => {
+  const ids = ['a', 'b', 'c']
+  const first = ids.map((id) => originShare(site(ids), id))
+  const again = ids.map((id) => originShare(site([...ids]), id))
+  assert.equal(again, first)
+  assert.equal(first, [{ index: 0, of: 3 }, { index: 1, of: 3 }, { index: 2, of: 3 }])
+})
+
+test('a member leaving redistributes its chunks among the rest', () => {
+  const before = owners(['a', 'b', 'c'], 60)
+  const after = owners(['a', 'c'], 60)
+  const orphaned = before.flatMap((o, chunk) => o === 1 ? [chunk] : [])
+  assert.ok(orphaned.length > 0)
+  for (const chunk of orphaned) assert.ok(after[chunk] === 0 || after[chunk] === 1, `chunk ${chunk} taken over`)
+})
+
+test('a peer missing from the list (lapsed between write and read) takes everything', () => {
+  assert.equal(originShare(site(['a', 'b']), 'zz'), { index: 0, of: 1 })
+  assert.equal(originShare([], 'a'), { index: 0, of: 1 })
+  assert.ok(inShare({ index: 0, of: 1 }, 12345))
+})
+
+test.run()
