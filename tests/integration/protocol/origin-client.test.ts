@@ -49,6 +49,11 @@ const behaviours: Record<string, Behaviour> = {
     res.on('close', () => res.removeAllListeners('drain'))
     pump()
   },
+  stall: (_req, res) => {
+    // headers and half the body, then nothing: only the caller's deadline ends it
+    res.writeHead(200, { 'content-length': STORED.byteLength })
+    res.write(STORED.subarray(0, STORED.byteLength >> 1))
+  },
   error500: (_req, res) => { res.writeHead(500); res.end('boom') },
   error503: (_req, res) => { res.writeHead(503, { 'retry-after': '5' }); res.end() },
   unauthorized: (_req, res) => { res.writeHead(401); res.end() },
@@ -110,6 +115,15 @@ for (const [name, code, status] of cases) {
     if (status === 500 || code === 'ERR_CHUNK_CORRUPT') assert.is(err.peerFault, true)
   })
 }
+
+test('a stalled body ends at the caller\'s deadline, with the signal\'s reason', async (ctx) => {
+  const signal = AbortSignal.timeout(200)
+  let caught: unknown
+  try { await fetchChunkFromOrigin(at(ctx, 'stall'), ID, { signal }) } catch (err) { caught = err }
+  assert.ok(signal.aborted)
+  assert.is(caught, signal.reason)
+  assert.is((caught as Error).name, 'TimeoutError')
+})
 
 test('a connection refused → ERR_ORIGIN_TRANSFER', async () => {
   const dead = createServer()
