@@ -100,6 +100,9 @@ export async function startNginxOrigin (init: NginxOriginInit): Promise<NginxOri
         continue
       }
       const { child, port } = started
+      // if the test process dies without stop(), do not leave nginx running
+      const killOnExit = (): void => { child.kill('SIGKILL') }
+      process.once('exit', killOnExit)
       let stopped: Promise<void> | undefined
       return {
         url: `http://127.0.0.1:${port}`,
@@ -107,6 +110,7 @@ export async function startNginxOrigin (init: NginxOriginInit): Promise<NginxOri
         prefix,
         stop: async () => {
           stopped ??= (async () => {
+            process.off('exit', killOnExit)
             try { await killAndWait(child) } finally { await rm(prefix, { recursive: true, force: true }) }
           })()
           await stopped
