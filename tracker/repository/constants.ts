@@ -1,0 +1,25 @@
+/**
+ * The image repository's limits and timings, each with why. Operators find them in
+ * tracker/README.md's Limits table.
+ */
+
+/** An upload lease lapses this long after its last heartbeat: a crashed publish is then abandoned. */
+export const UPLOAD_LEASE_TTL_MS = 60_000
+/** Heartbeat well inside the TTL so one slow database write does not lose the lease. */
+export const UPLOAD_HEARTBEAT_MS = 15_000
+/**
+ * Chunk writes in flight per publish: each put fsyncs, so one at a time leaves the disk
+ * idle between syncs; more than a few only adds memory (each holds a chunk, ≤ 256 KiB).
+ */
+export const PUBLISH_PUT_CONCURRENCY = 8
+/** Chunk references recorded per database write while an upload streams (a 4 GiB image has ~65 k). */
+export const VERSION_CHUNK_BATCH = 2_000
+/** Chunk ids asked about per `unreferencedChunks` query during GC. */
+export const GC_QUERY_BATCH = 1_000
+/**
+ * A retired version keeps its chunks this long (so it can still be rolled back to);
+ * GC frees them afterwards.
+ */
+export const RETIRED_KEEP_MS = 30 * 24 * 3600_000
+/** Chunk files checked for existence at once before a rollback re-signs a version. */
+export const ROLLBACK_STAT_CONCURRENCY = 32

@@ -1,0 +1,96 @@
+/**
+ * The image repository: publish a version by streaming an upload through the chunker into
+ * the content-addressed chunk store, sign its manifest, and manage the version lifecycle
+ * (draft → published → retired, rollback under a new number) and garbage collection.
+ *
+ * Shaped like a libp2p service: `Init` options, `Components` dependencies, a factory that
+ * reads options once, `start()` / `stop()`.
+ */
+import type { TrackerComponents } from '../env.ts'
+import type { VersionRecord } from '../db/store.ts'
+import { ImageRepositoryService } from './repository.ts'
+
+export type ImageRepositoryComponents = Pick<TrackerComponents, 'store' | 'chunks' | 'keys' | 'config' | 'logger' | 'metrics' | 'now' | 'shutdown'>
+
+export interface ImageRepositoryInit {
+  /** largest upload in bytes (default `MAX_UPLOAD_BYTES`) */
+  maxUploadBytes?: number
+  /** how long a retired version keeps its chunks from GC (default `RETIRED_KEEP_MS`) */
+  retiredKeepMs?: number
+  /** upload lease lifetime without a heartbeat (default `UPLOAD_LEASE_TTL_MS`) */
+  leaseTtlMs?: number
+  /** heartbeat interval (default `UPLOAD_HEARTBEAT_MS`) */
+  heartbeatMs?: number
+}
+
+export interface PublishInput {
+  image: string
+  /** the image bytes; consumed once, never buffered whole */
+  source: AsyncIterable<Uint8Array>
+  /** the user publishing, recorded on the version */
+  createdBy: string
+  /** the length the client declared (Content-Length): fewer or more bytes fail the upload */
+  declaredBytes?: number
+  /** publish the version right away instead of leaving a finalized draft */
+  publish?: boolean
+  signal?: AbortSignal
+}
+
+export interface PublishResult {
+  version: number
+  state: VersionRecord['state']
+  manifestId: string
+  totalBytes: number
+  chunkCount: number
+  /** bytes of chunks this upload added to the store */
+  newBytes: number
+  /** bytes of chunks the store already held */
+  storedBytes: number
+  /** bytes written to disk for the new chunks (after compression) */
+  diskBytes: number
+  /** whole-image SHA-256, hex (also signed into the manifest) */
+  imageSha256: string
+  durationMs: number
+}
+
+export interface GcResult {
+  /** chunk files looked at */
+  scannedChunks: number
+  deletedChunks: number
+  freedBytes: number
+  /** chunk files left alone because modified at or after the horizon (a running publish may name them) */
+  keptRecent: number
+  /** ids of abandoned drafts deleted (their upload crashed) */
+  deletedDrafts: number[]
+  horizonMs: number
+  durationMs: number
+}
+
+export interface ImageRepository {
+  start: () => Promise<void>
+  /** Aborts running uploads (they roll back) and waits for them. */
+  stop: () => Promise<void>
+  /**
+   * Streams an upload into a new version. On any failure or abort the draft is deleted
+   * and the lease ended; chunk files already written stay, unreferenced, for GC.
+   * Throws `HttpError` 404 (no image), 413 (over the cap), 400 (truncated or empty upload).
+   */
+  publish: (input: PublishInput) => Promise<PublishResult>
+  /** draft → published. */
+  publishVersion: (image: string, number: number) => Promise<VersionRecord>
+  /** published → retired. */
+  retireVersion: (image: string, number: number) => Promise<VersionRecord>
+  /** Republishes version `to`'s content under a new, higher number (`sourceOf = to`). */
+  rollback: (image: string, to: number, createdBy: string, options?: { signal?: AbortSignal }) => Promise<VersionRecord>
+  listVersions: (image: string) => Promise<VersionRecord[]>
+  /** A version by number, or the latest published for `'latest'`; 404 when absent. */
+  getVersion: (image: string, number: number | 'latest') => Promise<VersionRecord>
+  /** Signed manifest root bytes of a finalized version; 404 for a draft still uploading. */
+  getManifest: (image: string, number: number | 'latest') => Promise<{ version: VersionRecord, bytes: Uint8Array }>
+  /** Deletes chunk files no protecting version references and abandoned drafts. */
+  gc: (options?: { signal?: AbortSignal }) => Promise<GcResult>
+}
+
+export function createImageRepository (components: ImageRepositoryComponents, init: ImageRepositoryInit = {}): ImageRepository {
+  return new ImageRepositoryService(components, init)
+}
