@@ -7,8 +7,8 @@ import { MAX_EVENT_BATCH_BYTES, MAX_EVENTS_PER_BATCH, MAX_EVENT_PAYLOAD_BYTES } 
 import { EVENT_RATE_BURST } from '../../../tracker/constants.ts'
 import { startTestTracker } from '../../helpers/tracker.ts'
 import type { TestTracker } from '../../helpers/tracker.ts'
-import { call } from '../../helpers/swarm.ts'
-import type { CallResult } from '../../helpers/swarm.ts'
+import { call } from '../../helpers/tracker-swarm.ts'
+import type { CallResult } from '../../helpers/tracker-swarm.ts'
 
 const T0 = 1_800_000_000_000
 let nowMs = T0

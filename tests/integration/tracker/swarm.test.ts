@@ -5,8 +5,8 @@ import * as assert from 'uvu/assert'
 import { verifyCapability } from '../../../protocol/capability.ts'
 import { startTestTracker } from '../../helpers/tracker.ts'
 import type { TestTracker } from '../../helpers/tracker.ts'
-import type { CallResult } from '../../helpers/swarm.ts'
-import { assignImage, call, haveOf, newPeerId, publishFakeVersion } from '../../helpers/swarm.ts'
+import type { CallResult } from '../../helpers/tracker-swarm.ts'
+import { assignImage, call, haveOf, newPeerId, publishFakeVersion } from '../../helpers/tracker-swarm.ts'
 
 const T0 = 1_800_000_000_000
 let nowMs = T0

@@ -1,0 +1,109 @@
+// Two `branchcast tracker` processes on one SQLite file serve one swarm and one event log:
+// the state is in the database, never in a process.
+import { spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { openStore } from '../../../tracker/db/index.ts'
+import { generateApiToken, hashApiToken } from '../../../tracker/auth.ts'
+import { makeTmpDir } from '../../helpers/tmp-dir.ts'
+import { assignImage, call, haveOf, newPeerId, publishFakeVersion } from '../../helpers/tracker-swarm.ts'
+import type { CallResult } from '../../helpers/tracker-swarm.ts'
+
+const BIN = fileURLToPath(new URL('../../../bin/branchcast.ts', import.meta.url))
+const START_TIMEOUT_MS = 20_000
+
+interface Proc { child: ChildProcess, url: string }
+
+/** Spawns a tracker on `dataDir` and resolves with its URL once it prints "listening on". */
+async function spawnTracker (dataDir: string): Promise<Proc> {
+  const child = spawn(process.execPath, [BIN, 'tracker', '--data', dataDir, '--port', '0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  child.stderr!.on('data', (b: Buffer) => { err += b.toString() })
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`tracker did not start in ${START_TIMEOUT_MS} ms: ${err}`)), START_TIMEOUT_MS)
+      child.stdout!.on('data', (b: Buffer) => {
+        out += b.toString()
+        const m = /listening on (http:\/\/\S+)/.exec(out)
+        if (m !== null) { clearTimeout(timer); resolve(m[1]!) }
+      })
+      child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`tracker exited (${String(code)}): ${err}`)) })
+    })
+    return { child, url }
+  } catch (e) {
+    child.kill('SIGKILL')
+    throw e
+  }
+}
+
+async function kill (p: Proc | undefined): Promise<void> {
+  if (p === undefined || p.child.exitCode !== null || p.child.signalCode !== null) return
+  const exited = new Promise((resolve) => p.child.once('exit', resolve))
+  p.child.kill('SIGTERM')
+  const timer = setTimeout(() => p.child.kill('SIGKILL'), 5000)
+  await exited
+  clearTimeout(timer)
+}
+
+test('a node announcing to A is a peer of a node announcing to B; an event sent to A twice and B once is stored once', async () => {
+  const dataDir = await makeTmpDir('branchcast-two-trackers-')
+  let a: Proc | undefined
+  let b: Proc | undefined
+  try {
+    a = await spawnTracker(dataDir) // applies the migrations first
+    b = await spawnTracker(dataDir)
+    const store = await openStore({ url: `sqlite:${join(dataDir, 'tracker.db')}` })
+    let token: string
+    let version: number
+    try {
+      const nowMs = Date.now()
+      version = (await publishFakeVersion(store, { image: 'shared', chunkCount: 16, nowMs })).number
+      await assignImage(store, { image: 'shared', user: 'ann', nowMs })
+      token = generateApiToken()
+      await store.createToken({ tokenHash: hashApiToken(token), user: 'ann', nowMs })
+    } finally {
+      await store.close()
+    }
+    const peerA = await newPeerId()
+    const peerB = await newPeerId()
+    const announce = (url: string, peerId: string): Promise<CallResult> => call(url, 'POST', '/api/v1/swarm/announce', {
+      token,
+      json: { image: 'shared', version, peerId, site: 'hq', addrs: ['/ip4/127.0.0.1/tcp/4001'], ...haveOf(16, [0, 5]) }
+    })
+    const ra = await announce(a.url, peerA)
+    assert.is(ra.status, 200, JSON.stringify(ra.body))
+    const rb = await announce(b.url, peerB)
+    assert.is(rb.status, 200, JSON.stringify(rb.body))
+    assert.equal(rb.body.peers.map((p: { peerId: string }) => p.peerId), [peerA])
+    assert.equal(rb.body.originShare, { index: 1, of: 2 }, 'B counts the member A registered')
+    const again = await announce(a.url, peerA)
+    assert.equal(again.body.peers.map((p: { peerId: string }) => p.peerId), [peerB])
+    assert.equal(again.body.originShare, { index: 0, of: 2 })
+
+    const event = { id: randomUUID(), type: 'session.started', at: Date.now(), payload: { image: 'shared' } }
+    const post = (url: string): Promise<CallResult> => call(url, 'POST', '/api/v1/events', { token, json: { events: [event] }, headers: { 'x-branchcast-client': peerA } })
+    assert.equal((await post(a.url)).body, { inserted: 1, duplicates: 0 })
+    assert.equal((await post(a.url)).body, { inserted: 0, duplicates: 1 })
+    assert.equal((await post(b.url)).body, { inserted: 0, duplicates: 1 })
+    const admin = generateApiToken()
+    const s2 = await openStore({ url: `sqlite:${join(dataDir, 'tracker.db')}` })
+    try {
+      await s2.createToken({ tokenHash: hashApiToken(admin), user: 'root', isAdmin: true, nowMs: Date.now() })
+    } finally {
+      await s2.close()
+    }
+    const listed = await call(b.url, 'GET', '/api/v1/events?type=session.started', { token: admin })
+    assert.equal(listed.body.events.map((e: { id: string }) => e.id), [event.id])
+  } finally {
+    await Promise.all([kill(a), kill(b)])
+    await rm(dataDir, { recursive: true, force: true })
+  }
+})
+
+test.run()
