@@ -14,6 +14,12 @@ const COMMANDS: Record<string, Command> = {
   policies: { summary: 'create, update, list, show and delete usage policies', load: async () => await import('../tracker/cli/policies.ts') },
   assign: { summary: 'assign a policy to a user or group (--list to see assignments)', load: async () => await import('../tracker/cli/assign.ts') },
   unassign: { summary: 'take a policy away from a user or group', load: async () => ({ main: (await import('../tracker/cli/assign.ts')).unassignMain }) },
+  publish: { summary: 'stream a disk image to the tracker as a new version, with progress or --json', load: async () => await import('../tracker/cli/publish.ts') },
+  versions: { summary: 'list, publish, retire and roll back an image\'s versions', load: async () => await import('../tracker/cli/versions.ts') },
+  gc: { summary: 'delete chunk files no live version references (safe during uploads)', load: async () => await import('../tracker/cli/gc.ts') },
+  node: { summary: 'run the node: libp2p peer, chunk cache, event reporter, local control API', load: async () => await import('../node/cli/node.ts') },
+  enroll: { summary: 'pin a tracker\'s repository keys and save its URL and token for the node', load: async () => await import('../node/cli/enroll.ts') },
+  pull: { summary: 'pull an image through the running node (peers first), with progress or --json', load: async () => await import('../node/cli/pull.ts') },
   demo: { summary: 'tracker + sample image + several nodes in two sites, then the offload summary', load: async () => await import('../node/cli/demo.ts') }
 }
 

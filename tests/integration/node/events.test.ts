@@ -13,7 +13,11 @@ import type { EventReporter } from '../../../node/events/index.ts'
 import { startTestTracker } from '../../helpers/tracker.ts'
 import type { TestTracker } from '../../helpers/tracker.ts'
 import { makeTmpDir } from '../../helpers/tmp-dir.ts'
-import { call } from '../../helpers/swarm.ts'
+
+async function call (url: string, method: string, path: string, opts: { token: string }): Promise<{ status: number, body: any }> {
+  const res = await fetch(url + path, { method, headers: { authorization: `Bearer ${opts.token}` } })
+  return { status: res.status, body: await res.json() }
+}
 
 const logger = createLogger({ level: 'silent' })
 const CLIENT = '12D3KooWEventsTestClient'

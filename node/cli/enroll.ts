@@ -1,0 +1,45 @@
+// `branchcast enroll`: pin the tracker's repository and capability keys, save URL and token.
+import { parseArgs } from 'node:util'
+import { createApiClient } from '../../protocol/api-client.ts'
+import { DEFAULT_NODE_DATA_DIR, updateNodeConfigFile } from '../config.ts'
+import { createTrackerClient } from '../tracker-client.ts'
+import { enroll } from '../trust.ts'
+import { mkdir } from 'node:fs/promises'
+
+export const USAGE = `Usage: branchcast enroll --tracker URL --token TOKEN [--data DIR] [--site NAME] [--replace]
+
+Pins the tracker's manifest-signing (repository) key and capability key in <data>/trust.json
+and saves the tracker URL, token and site in <data>/config.json (mode 0600), so
+"branchcast node" then starts without flags. A node that pinned other keys refuses them
+unless --replace is given (an administrator moved the repository).`
+
+export async function main (argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      tracker: { type: 'string' },
+      token: { type: 'string' },
+      data: { type: 'string' },
+      site: { type: 'string' },
+      replace: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' }
+    },
+    strict: true
+  })
+  if (values.help === true) { console.log(USAGE); return 0 }
+  const tracker = values.tracker ?? process.env.BRANCHCAST_TRACKER
+  const token = values.token ?? process.env.BRANCHCAST_TOKEN
+  if (tracker === undefined || token === undefined || tracker === '' || token === '') {
+    console.error(`branchcast enroll: --tracker and --token are required\n\n${USAGE}`)
+    return 2
+  }
+  const dataDir = values.data ?? (process.env.BRANCHCAST_NODE_DATA || DEFAULT_NODE_DATA_DIR)
+  const baseUrl = tracker.replace(/\/+$/, '')
+  const client = createTrackerClient(createApiClient({ baseUrl, token }))
+  const keys = await client.keys({ signal: AbortSignal.timeout(30_000) })
+  await mkdir(dataDir, { recursive: true, mode: 0o700 })
+  await enroll(dataDir, baseUrl, keys, { replace: values.replace === true })
+  await updateNodeConfigFile(dataDir, { tracker: baseUrl, token, site: values.site })
+  console.log(`enrolled ${dataDir} with ${baseUrl}: repository key ${keys.repository.keyId}, capability key ${keys.capability.keyId}`)
+  return 0
+}

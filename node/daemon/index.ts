@@ -1,0 +1,55 @@
+/**
+ * The node daemon (`branchcast node`): the long-running client. It composes the node's
+ * components — trust (enrolling on first start), the chunk cache, the libp2p peer and its
+ * chunk server, the durable event reporter, the puller, and the loopback control API —
+ * starts them in order and stops them in reverse.
+ */
+import type { PrivateKey } from '@libp2p/interface'
+import type { Logger } from '../../protocol/logger.ts'
+import type { NodeConfig } from '../config.ts'
+import type { NodeStatus, ReadyImage } from '../control/index.ts'
+import type { PeerNode } from '../peer/index.ts'
+import type { PullOptions, PullReport } from '../pull/index.ts'
+import { startNodeDaemon } from './daemon.ts'
+
+export { listReadyImages } from './ready-images.ts'
+
+export interface NodeDaemonOptions {
+  config: NodeConfig
+  logger?: Logger
+  now?: () => number
+  /** a peer key instead of `<dataDir>/peer.key` (in-process tests and demos) */
+  privateKey?: PrivateKey
+  /** mDNS service tag (separate demos on one LAN do not mix) */
+  mdnsServiceTag?: string
+  /** event retry delays (tests) */
+  eventRetryMinMs?: number
+}
+
+export interface RunningNode {
+  readonly peerId: string
+  /** the control API's base URL (also in `<dataDir>/control.json`) */
+  readonly controlUrl: string
+  readonly config: NodeConfig
+  readonly peer: PeerNode
+  /** the same pull the control API runs (config's origin rate override applied) */
+  pull: (options: PullOptions) => Promise<PullReport>
+  images: () => Promise<ReadyImage[]>
+  status: () => Promise<NodeStatus>
+  /** Waits until every queued event reached the tracker (bounded by `signal`). */
+  flushEvents: (options?: { signal?: AbortSignal }) => Promise<void>
+  /** Stops everything started, in reverse order; idempotent. */
+  stop: () => Promise<void>
+}
+
+/** Starts a node. Throws `NodeConfigError` without a tracker URL or (first start) a token. */
+export async function startNode (options: NodeDaemonOptions): Promise<RunningNode> {
+  return await startNodeDaemon(options)
+}
+
+/** The line `branchcast node` prints on stdout once ready; tests and the demo wait for it. */
+export function readyLine (node: Pick<RunningNode, 'peerId' | 'controlUrl'>): string {
+  return `branchcast node ready peer=${node.peerId} control=${node.controlUrl}`
+}
+
+export const READY_LINE_RE = /^branchcast node ready peer=(\S+) control=(\S+)$/
