@@ -9,8 +9,8 @@ import { generateApiToken, hashApiToken } from '../auth.ts'
 import { loadTrackerConfig } from '../config.ts'
 import { openStore } from '../db/index.ts'
 import type { TrackerStore } from '../db/store.ts'
-import { tokenExpiry, tokenView } from '../routes/tokens.ts'
-import type { TokenView } from '../routes/tokens.ts'
+import { tokenExpiry, tokenView } from '../api-tokens.ts'
+import type { TokenView } from '../api-tokens.ts'
 
 const HELP = `Usage: branchcast token <create|list|revoke> [options]
 

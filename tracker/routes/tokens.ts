@@ -7,11 +7,10 @@ import type { OpenAPIHono } from '@hono/zod-openapi'
 import { newRouter } from '../app.ts'
 import { generateApiToken, hashApiToken, requireAdmin } from '../auth.ts'
 import type { TrackerComponents, TrackerEnv } from '../env.ts'
-import type { TokenRecord } from '../db/store.ts'
-import { badRequest, notFound } from '../errors.ts'
-import { MAX_TOKEN_GROUPS, MAX_TOKEN_LABEL_CHARS, MAX_TOKEN_TTL_MS } from '../constants.ts'
-import { parseDurationMs } from '../units.ts'
-import { adminJsonBody, iso, nameSchema } from './names.ts'
+import { notFound } from '../errors.ts'
+import { MAX_TOKEN_GROUPS, MAX_TOKEN_LABEL_CHARS } from '../constants.ts'
+import { tokenExpiry, tokenView } from '../api-tokens.ts'
+import { adminJsonBody, nameSchema } from './names.ts'
 
 export const TokenSchema = z.object({
   id: z.number().int(),
@@ -26,8 +25,6 @@ export const TokenSchema = z.object({
   lastUsedAt: z.string().nullable(),
   status: z.enum(['active', 'revoked', 'expired'])
 }).openapi('ApiToken')
-
-export type TokenView = z.infer<typeof TokenSchema>
 
 export const CreateTokenSchema = z.object({
   user: nameSchema('user'),
@@ -52,39 +49,6 @@ const errors = {
   401: { description: 'no valid token', content: { 'application/json': { schema: ErrorSchema } } },
   403: { description: 'not an admin', content: { 'application/json': { schema: ErrorSchema } } }
 } as const
-
-export function tokenView (t: TokenRecord, nowMs: number): TokenView {
-  return {
-    id: t.id,
-    user: t.user,
-    groups: t.groups,
-    admin: t.isAdmin,
-    kind: t.kind,
-    label: t.label,
-    createdAt: iso(t.createdAtMs)!,
-    expiresAt: iso(t.expiresAtMs),
-    revokedAt: iso(t.revokedAtMs),
-    lastUsedAt: iso(t.lastUsedAtMs),
-    status: t.revokedAtMs !== null ? 'revoked' : t.expiresAtMs !== null && t.expiresAtMs <= nowMs ? 'expired' : 'active'
-  }
-}
-
-/** The absolute expiry a request asks for, checked against `nowMs`; null = never. */
-export function tokenExpiry (body: { expiresIn?: string, expiresAtMs?: number }, nowMs: number): number | null {
-  if (body.expiresIn !== undefined && body.expiresAtMs !== undefined) throw badRequest('expiresIn: give expiresIn or expiresAtMs, not both')
-  let at: number | null = null
-  if (body.expiresIn !== undefined) {
-    try {
-      at = nowMs + parseDurationMs(body.expiresIn)
-    } catch (err) {
-      throw badRequest(`expiresIn: ${(err as Error).message}`)
-    }
-  }
-  if (body.expiresAtMs !== undefined) at = body.expiresAtMs
-  if (at !== null && at <= nowMs) throw badRequest('expiresAtMs: the token would already be expired')
-  if (at !== null && at - nowMs > MAX_TOKEN_TTL_MS) throw badRequest(`expiresIn: at most ${MAX_TOKEN_TTL_MS / 86_400_000} days`)
-  return at
-}
 
 export function tokensRoutes (components: Pick<TrackerComponents, 'store' | 'now' | 'logger'>): OpenAPIHono<TrackerEnv> {
   const { store, now } = components
