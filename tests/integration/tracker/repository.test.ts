@@ -12,11 +12,18 @@ import { verifyManifest } from '../../../protocol/manifest.ts'
 import type { Manifest } from '../../../protocol/manifest.ts'
 import { importPublicKey } from '../../../protocol/signing.ts'
 import { createImageRepository } from '../../../tracker/repository/index.ts'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { makeTmpDir } from '../../helpers/tmp-dir.ts'
 import { startTestTracker } from '../../helpers/tracker.ts'
 import type { TestTracker } from '../../helpers/tracker.ts'
 import { rejects } from '../../helpers/rejects.ts'
 
 const MiB = 1024 * 1024
+const execFileAsync = promisify(execFile)
+const BIN = new URL('../../../bin/branchcast.ts', import.meta.url).pathname
 let t: TestTracker
 let alice: string // assigned to "img"
 let bob: string // assigned nothing
@@ -276,6 +283,31 @@ test('GC while a publish runs leaves the publish intact and downloadable', async
   // and a GC after it finished still keeps it
   await api('POST', '/gc')
   assert.ok((await download(m)).equals(data))
+})
+
+test('CLI: publish --json, versions, gc', async () => {
+  const dir = await makeTmpDir('branchcast-publish-cli-')
+  try {
+    const file = join(dir, 'disk.img')
+    const data = randomBytes(2 * MiB)
+    await writeFile(file, data)
+    const env = { ...process.env, BRANCHCAST_TRACKER: t.url, BRANCHCAST_TOKEN: t.adminToken }
+    const run = async (...args: string[]): Promise<string> =>
+      (await execFileAsync(process.execPath, [BIN, ...args], { env })).stdout
+    const r = JSON.parse(await run('publish', file, '--image', 'cli-img', '--create', '--publish', '--json')) as { version: number, state: string, totalBytes: number, newBytes: number }
+    assert.equal([r.version, r.state, r.totalBytes, r.newBytes], [1, 'published', data.length, data.length])
+    assert.ok((await download(await manifestOf('cli-img', 'latest'))).equals(data))
+    const again = JSON.parse(await run('publish', file, '--image', 'cli-img', '--json')) as { version: number, newBytes: number, storedBytes: number }
+    assert.equal([again.version, again.newBytes, again.storedBytes], [2, 0, data.length])
+    const list = JSON.parse(await run('versions', 'list', '--image', 'cli-img', '--json')) as Array<{ version: number, state: string }>
+    assert.equal(list.map((v) => v.state), ['published', 'draft'])
+    assert.is((JSON.parse(await run('versions', 'publish', '2', '--image', 'cli-img', '--json')) as { state: string }).state, 'published')
+    assert.is((JSON.parse(await run('versions', 'rollback', '1', '--image', 'cli-img', '--json')) as { version: number }).version, 3)
+    const gc = JSON.parse(await run('gc', '--json')) as { deletedChunks: number }
+    assert.type(gc.deletedChunks, 'number')
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
 })
 
 test.run()
