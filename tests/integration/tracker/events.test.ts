@@ -1,6 +1,9 @@
 // Event ingest and query over real HTTP: authorisation, idempotency, size and count caps,
 // per-client rate limit on the tracker's clock, parameterised filters.
+import { execFile } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { MAX_EVENT_BATCH_BYTES, MAX_EVENTS_PER_BATCH, MAX_EVENT_PAYLOAD_BYTES } from '../../../protocol/events.ts'
@@ -165,6 +168,20 @@ test('query filters are parameters: type, client, user, from/to, since, limit; S
   assert.is((await call(t.url, 'GET', '/api/v1/events?limit=0', { token: t.adminToken })).status, 400)
   assert.is((await call(t.url, 'GET', '/api/v1/events?from=soon', { token: t.adminToken })).status, 400)
   assert.ok((await get('')).length > 5, 'the table survived')
+})
+
+test('the CLI: branchcast events --type --client --json, and a table', async () => {
+  const id = randomUUID()
+  await post(alice, { events: [pullCompleted({ id, type: 'policy.blocked', payload: { image: 'win', rule: 'download-window' } })] }, 'cli-node')
+  const bin = fileURLToPath(new URL('../../../bin/branchcast.ts', import.meta.url))
+  const run = async (...args: string[]): Promise<string> => (await promisify(execFile)(process.execPath, [bin, 'events', '--tracker', t.url, ...args], {
+    env: { ...process.env, BRANCHCAST_TOKEN: t.adminToken }, timeout: 20_000
+  })).stdout
+  const json = JSON.parse(await run('--type', 'policy.blocked', '--client', 'cli-node', '--json'))
+  assert.equal(json.events.map((e: { id: string }) => e.id), [id])
+  const table = await run('--type', 'policy.blocked')
+  assert.match(table, /^AT\s+TYPE\s+USER\s+CLIENT\s+PAYLOAD/)
+  assert.match(table, /policy\.blocked\s+alice\s+cli-node\s+\{"image":"win"/)
 })
 
 test.run()
