@@ -66,3 +66,7 @@ export const CHUNK_STREAM_CLOSE_GRACE_MS = 10_000
 export const CONTROL_MAX_BODY_BYTES = 16 * 1024
 /** At most one progress line per phase in this time: a terminal redraws ~5 times a second. */
 export const CONTROL_PROGRESS_INTERVAL_MS = 200
+/** A peer that refused as busy is left alone this long before it is asked again. */
+export const PEER_BUSY_BACKOFF_MS = 200
+/** Streams a puller keeps open to one peer; below the server's DEFAULT_UPLOAD_SLOTS_PER_PEER. */
+export const PEER_STREAMS_PER_PEER = 2

@@ -1,0 +1,201 @@
+/**
+ * Serves `/branchcast/chunks/1`: answers each REQUEST whose capability token is bound to
+ * the requester's peer id, in order, with CHUNK or MISSING per id and then DONE. Every
+ * chunk is verified against its id before it goes out (a bit-flipped file is quarantined
+ * and answered MISSING), upload slots bound who is served at once, and an optional token
+ * bucket caps the upload rate over all streams.
+ */
+import { readFile } from 'node:fs/promises'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Connection, Stream } from '@libp2p/interface'
+import {
+  CHUNK_PROTOCOL, MAX_IDS_PER_REQUEST, MAX_TOKEN_BYTES, encodeChunk, encodeDone, encodeMissing, encodeRefused, readFrames
+} from '../../protocol/chunk-protocol.ts'
+import type { RefusalCode } from '../../protocol/chunk-protocol.ts'
+import { verifyCapability } from '../../protocol/capability.ts'
+import type { CapabilityClaims } from '../../protocol/capability.ts'
+import { decodeStoredChunk } from '../../protocol/chunk-codec.ts'
+import type { ChunkId } from '../../protocol/chunk-id.ts'
+import { isBranchcastError } from '../../protocol/errors.ts'
+import type { Logger } from '../../protocol/logger.ts'
+import {
+  CHUNK_STREAM_IDLE_MS, DEFAULT_UPLOAD_BURST_BYTES, DEFAULT_UPLOAD_SLOTS_PER_PEER, DEFAULT_UPLOAD_SLOTS_TOTAL,
+  MAX_INBOUND_CHUNK_STREAMS, MAX_OUTBOUND_CHUNK_STREAMS
+} from '../constants.ts'
+import { createTokenBucket } from './rate-limiter.ts'
+import type { TokenBucket } from './rate-limiter.ts'
+import type { ChunkServerComponents, ChunkServerInit, ChunkServerStats, ChunkServer as ChunkServerInterface, PeerNode } from './index.ts'
+
+/** A requester only ever sends REQUEST frames: token, count, ids, with varint prefixes. */
+const MAX_REQUEST_FRAME_BYTES = 1 + 2 + MAX_TOKEN_BYTES + 2 + 32 * MAX_IDS_PER_REQUEST
+
+function positiveInt (value: number | undefined, fallback: number, name: string): number {
+  const v = value ?? fallback
+  if (!Number.isSafeInteger(v) || v < 1) throw new TypeError(`${name} must be a positive integer`)
+  return v
+}
+
+export class ChunkServer implements ChunkServerInterface {
+  readonly #node: PeerNode
+  readonly #components: ChunkServerComponents
+  readonly #canServe: (image: string, chunkId: ChunkId) => boolean
+  readonly #now: () => number
+  readonly #log: Logger
+  readonly #slotsPerPeer: number
+  readonly #slotsTotal: number
+  readonly #idleMs: number
+  readonly #bucket: TokenBucket | undefined
+  readonly #slotsByPeer = new Map<string, number>()
+  #slotsInUse = 0
+  readonly #active = new Set<Stream>()
+  #started = false
+  readonly stats: ChunkServerStats = { activeStreams: 0, chunksServed: 0, bytesServed: 0, refused: { 'invalid-token': 0, busy: 0, 'bad-request': 0 } }
+
+  constructor (init: ChunkServerInit, components: ChunkServerComponents) {
+    if (components.capabilityPublicKey?.asymmetricKeyType !== 'ed25519') throw new TypeError('capabilityPublicKey must be an Ed25519 public key')
+    this.#node = components.node
+    this.#components = components
+    this.#canServe = components.canServe ?? (() => true)
+    this.#now = components.now ?? Date.now
+    this.#log = components.logger.forComponent('node:peer:chunk-server')
+    this.#slotsPerPeer = positiveInt(init.uploadSlotsPerPeer, DEFAULT_UPLOAD_SLOTS_PER_PEER, 'uploadSlotsPerPeer')
+    this.#slotsTotal = positiveInt(init.uploadSlotsTotal, DEFAULT_UPLOAD_SLOTS_TOTAL, 'uploadSlotsTotal')
+    this.#idleMs = positiveInt(init.idleTimeoutMs, CHUNK_STREAM_IDLE_MS, 'idleTimeoutMs')
+    this.#bucket = init.uploadRateBytesPerSec === undefined
+      ? undefined
+      : createTokenBucket({ rateBytesPerSec: init.uploadRateBytesPerSec, burstBytes: init.uploadBurstBytes ?? DEFAULT_UPLOAD_BURST_BYTES, nowMs: this.#now() })
+  }
+
+  async start (): Promise<void> {
+    if (this.#started) return
+    await this.#node.libp2p.handle(CHUNK_PROTOCOL, async (stream, connection) => { await this.#serve(stream, connection) }, {
+      maxInboundStreams: MAX_INBOUND_CHUNK_STREAMS,
+      maxOutboundStreams: MAX_OUTBOUND_CHUNK_STREAMS
+    })
+    this.#started = true
+  }
+
+  async stop (): Promise<void> {
+    if (!this.#started) return
+    this.#started = false
+    await this.#node.libp2p.unhandle(CHUNK_PROTOCOL)
+    for (const stream of this.#active) stream.abort(new Error('chunk server stopped'))
+  }
+
+  #acquire (peer: string): boolean {
+    const mine = this.#slotsByPeer.get(peer) ?? 0
+    if (mine >= this.#slotsPerPeer || this.#slotsInUse >= this.#slotsTotal) return false
+    this.#slotsByPeer.set(peer, mine + 1)
+    this.#slotsInUse++
+    return true
+  }
+
+  #release (peer: string): void {
+    const mine = this.#slotsByPeer.get(peer) ?? 0
+    if (mine <= 1) this.#slotsByPeer.delete(peer)
+    else this.#slotsByPeer.set(peer, mine - 1)
+    this.#slotsInUse--
+  }
+
+  async #serve (stream: Stream, connection: Connection): Promise<void> {
+    const peer = connection.remotePeer.toString()
+    const ac = new AbortController()
+    const onClose = (): void => { ac.abort(new Error('stream closed')) }
+    stream.addEventListener('close', onClose)
+    const idle = setTimeout(() => { stream.abort(new Error('chunk stream idle')) }, this.#idleMs)
+    this.#active.add(stream)
+    this.stats.activeStreams++
+    let slot = false
+    let claims: CapabilityClaims | undefined
+    let lastToken: string | undefined
+
+    const send = async (buf: Uint8Array): Promise<void> => {
+      if (this.#bucket !== undefined) {
+        const waitMs = this.#bucket.reserve(buf.byteLength, this.#now())
+        if (waitMs > 0) await sleep(waitMs, undefined, { signal: ac.signal })
+      }
+      if (!stream.send(buf)) await stream.onDrain({ signal: ac.signal })
+      idle.refresh()
+    }
+    const refuse = async (code: RefusalCode, message: string): Promise<void> => {
+      this.stats.refused[code]++
+      this.#log.debug('refused', { peer, code, message })
+      stream.send(encodeRefused(code, message))
+      // the requester reads REFUSED and drops the stream; we stop reading it
+      await stream.close({ signal: AbortSignal.any([ac.signal, AbortSignal.timeout(this.#idleMs)]) })
+    }
+
+    try {
+      for await (const msg of readFrames(stream, { maxFrameBytes: MAX_REQUEST_FRAME_BYTES })) {
+        idle.refresh()
+        if (msg.type !== 'request') {
+          await refuse('bad-request', `expected a request, got ${msg.type}`)
+          return
+        }
+        if (msg.token !== lastToken || claims === undefined || claims.exp <= this.#now()) {
+          try {
+            claims = verifyCapability(msg.token, { aud: 'peer', sub: peer, publicKey: this.#components.capabilityPublicKey, nowMs: this.#now() })
+            lastToken = msg.token
+          } catch (err) {
+            await refuse('invalid-token', (err as Error).message)
+            return
+          }
+        }
+        if (!slot) {
+          if (!this.#acquire(peer)) {
+            await refuse('busy', 'no upload slot free')
+            return
+          }
+          slot = true
+        }
+        for (const id of msg.ids) await this.#answer(id, claims.img, send)
+        await send(encodeDone())
+      }
+      // the requester closed its side and everything it asked is answered (and flushed
+      // to the transport by close(); the requester counts DONEs, so it sees any loss)
+      await stream.close({ signal: AbortSignal.any([ac.signal, AbortSignal.timeout(this.#idleMs)]) })
+    } catch (err) {
+      if (!ac.signal.aborted) this.#log.debug('chunk stream failed', { peer, err })
+      stream.abort(err instanceof Error ? err : new Error(String(err)))
+    } finally {
+      clearTimeout(idle)
+      stream.removeEventListener('close', onClose)
+      this.#active.delete(stream)
+      this.stats.activeStreams--
+      if (slot) this.#release(peer)
+    }
+  }
+
+  async #answer (id: ChunkId, image: string, send: (buf: Uint8Array) => Promise<void>): Promise<void> {
+    const stored = this.#components.store.has(id) && this.#canServe(image, id) ? await this.#readVerified(id) : undefined
+    if (stored === undefined) {
+      await send(encodeMissing(id))
+      return
+    }
+    await send(encodeChunk(id, stored.data, stored.compressed))
+    this.stats.chunksServed++
+    this.stats.bytesServed += stored.data.byteLength
+  }
+
+  /** The stored form of a chunk, checked against its id; undefined if gone or damaged. */
+  async #readVerified (id: ChunkId): Promise<{ data: Uint8Array, compressed: boolean } | undefined> {
+    const store = this.#components.store
+    let stored: Uint8Array
+    try {
+      stored = await readFile(store.pathOf(id))
+    } catch {
+      return undefined // evicted or deleted since has()
+    }
+    try {
+      const chunk = decodeStoredChunk(id, stored, { errorOptions: { peerFault: false } })
+      // decodeStoredChunk hands back the stored bytes themselves when they are the raw chunk
+      return { data: stored, compressed: chunk !== stored }
+    } catch (err) {
+      if (!isBranchcastError(err, 'ERR_CHUNK_CORRUPT')) throw err
+      this.#log.warn('stored chunk failed verification; not served', { id })
+      // the store's verified read moves the damaged file to quarantine/
+      await store.get(id).catch(() => {})
+      return undefined
+    }
+  }
+}

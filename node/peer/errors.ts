@@ -1,0 +1,37 @@
+/**
+ * Errors of the peer component. Bad bytes and wire-format breaches come from protocol/
+ * (`ChunkCorruptError`, `ChunkProtocolError`, both `peerFault: true`); these add the
+ * failures that are no reason to ban anyone.
+ */
+import { BranchcastError } from '../../protocol/errors.ts'
+import type { ErrorCode } from '../../protocol/errors.ts'
+import type { RefusalCode } from '../../protocol/chunk-protocol.ts'
+
+// TODO(lead): add these to protocol/errors.ts ErrorCode (owned elsewhere); cast until then.
+export type PeerErrorCode = 'ERR_PEER_REFUSED' | 'ERR_PEER_UNAVAILABLE'
+
+/**
+ * The serving peer answered REFUSED. `reason` says why: 'busy' (try later or elsewhere),
+ * 'invalid-token' (our token is stale or for another peer id: ask the tracker for a new
+ * one), 'bad-request'. None of them is the server's misbehaviour.
+ */
+export class PeerRefusedError extends BranchcastError {
+  readonly reason: RefusalCode
+  readonly peerId: string
+
+  constructor (peerId: string, reason: RefusalCode, message: string) {
+    super('ERR_PEER_REFUSED' as ErrorCode, `peer ${peerId} refused: ${reason}${message === '' ? '' : ` (${message})`}`, { peerFault: false })
+    this.reason = reason
+    this.peerId = peerId
+  }
+}
+
+/** Dialling failed, or the connection or stream was reset: the peer went away. */
+export class PeerUnavailableError extends BranchcastError {
+  readonly peerId: string
+
+  constructor (peerId: string, message: string, options: { cause?: unknown } = {}) {
+    super('ERR_PEER_UNAVAILABLE' as ErrorCode, message, { ...options, peerFault: false })
+    this.peerId = peerId
+  }
+}
