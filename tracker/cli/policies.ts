@@ -22,7 +22,8 @@ Policy options:
   --window HH:MM-HH:MM  download window, may wrap past midnight (22:00-06:00; "any")
   --memory MB           VM memory in MiB
   --cpus N              VM CPUs
-  --app "Name=command[,icon]"   a published application (repeat; replaces the list)
+  --app "Name=command[,icon]"   a published application (repeat; replaces the list);
+                        a command containing "," ends with "," when it has no icon
   --startup auto|manual start the VM at logon, or when the user asks
   --fullscreen          start full screen
   --priority N          higher wins when several policies name the same image
@@ -61,15 +62,20 @@ function int (flag: string, text: string): number {
   return Number(text)
 }
 
-/** "Name=command[,icon]": the command may contain "=" and "," only before the last ",". */
+/**
+ * "Name=command[,icon]": the name ends at the first "=", the icon starts after the last ",".
+ * A command that itself contains a comma ends with "," when it has no icon
+ * ("Panel=rundll32 shell32.dll,Control_RunDLL,").
+ */
 export function parseApp (text: string): { name: string, command: string, icon?: string } {
   const eq = text.indexOf('=')
-  if (eq <= 0 || eq === text.length - 1) throw new TypeError(`--app: expected "Name=command[,icon]": ${text}`)
   const name = text.slice(0, eq).trim()
   const rest = text.slice(eq + 1)
   const comma = rest.lastIndexOf(',')
-  if (comma === -1) return { name, command: rest }
-  return { name, command: rest.slice(0, comma), icon: rest.slice(comma + 1) }
+  const command = comma === -1 ? rest : rest.slice(0, comma)
+  const icon = comma === -1 ? '' : rest.slice(comma + 1)
+  if (eq <= 0 || name === '' || command.trim() === '') throw new TypeError(`--app: expected "Name=command[,icon]": ${text}`)
+  return icon === '' ? { name, command } : { name, command, icon }
 }
 
 /** Flags → the API's policy body; only what was given. */
