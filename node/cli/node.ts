@@ -1,6 +1,6 @@
 // `branchcast node`: run the node daemon until SIGINT/SIGTERM.
 import { parseArgs } from 'node:util'
-import { loadNodeConfig } from '../config.ts'
+import { loadNodeConfig, NodeConfigError } from '../config.ts'
 import { readyLine, startNode } from '../daemon/index.ts'
 import { parseBytes } from './units.ts'
 
@@ -58,7 +58,13 @@ export async function main (argv: string[]): Promise<number> {
       logLevel: values['log-level'] as 'info' | undefined
     }
   })
-  const node = await startNode({ config })
+  let node
+  try {
+    node = await startNode({ config })
+  } catch (err) {
+    if (err instanceof NodeConfigError) { console.error(`branchcast node: ${err.message}`); return 2 }
+    throw err
+  }
   process.stdout.write(readyLine(node) + '\n')
   await new Promise<void>((resolve) => {
     const onSignal = (): void => {

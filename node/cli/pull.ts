@@ -1,7 +1,8 @@
 // `branchcast pull IMAGE`: ask the running node to pull an image, show progress, summarise.
 import { parseArgs } from 'node:util'
 import { DEFAULT_NODE_DATA_DIR } from '../config.ts'
-import { createControlClient, readControlFile } from '../control/index.ts'
+// the client alone: the server half (hono, zod) would double this command's start-up
+import { createControlClient, readControlFile } from '../control/client.ts'
 import type { PullReport } from '../pull/index.ts'
 import { createProgressWriter } from './progress-bar.ts'
 import { formatBytes, formatDuration } from './units.ts'
@@ -72,12 +73,12 @@ export async function main (argv: string[]): Promise<number> {
   }
   const dataDir = values.data ?? (process.env.BRANCHCAST_NODE_DATA || DEFAULT_NODE_DATA_DIR)
   const json = values.json === true
-  const client = createControlClient(await readControlFile(dataDir))
   const ac = new AbortController()
   const onSigint = (): void => ac.abort(new Error('interrupted'))
   process.once('SIGINT', onSigint)
   const bar = !json && process.stderr.isTTY ? createProgressWriter(process.stderr) : undefined
   try {
+    const client = createControlClient(await readControlFile(dataDir))
     const report = await client.pull(positionals[0]!, { version, signal: ac.signal, onProgress: bar?.update })
     bar?.done()
     process.stdout.write(json ? JSON.stringify(summaryOf(report)) + '\n' : describeReport(report) + '\n')
