@@ -1,11 +1,15 @@
 /**
- * What a user, group, policy or image name may be, for every identity and policy route:
- * 1–200 characters, no control characters, no "/" (names travel in URL paths). Anything
- * else — quotes, semicolons, SQL keywords — is data, stored and returned literally.
+ * What an admin request to the identity and policy routes may be: admins only (checked
+ * before anything is parsed), a capped JSON body, and names. A user, group, policy or
+ * image name is 1–200 characters, no control characters, no "/" (names travel in URL
+ * paths); anything else — quotes, semicolons, SQL keywords — is data, stored and returned
+ * literally.
  */
 import { z } from '@hono/zod-openapi'
 import { bodyLimit } from 'hono/body-limit'
 import type { MiddlewareHandler } from 'hono'
+import { requireAdmin } from '../auth.ts'
+import type { TrackerEnv } from '../env.ts'
 import { MAX_ADMIN_JSON_BODY_BYTES, MAX_NAME_CHARS } from '../constants.ts'
 import { HttpError, badRequest } from '../errors.ts'
 
@@ -22,10 +26,19 @@ export function nameSchema (what: string): z.ZodString {
 const JSON_MEDIA = /^application\/([\w.-]+\+)?json$/i
 
 /**
- * Caps a JSON body before it is read, then parses it once so malformed JSON is a 400 with
- * a code (the schema validator reuses the parsed body).
+ * Admins only, decided before any validation: a user learns nothing about a body's schema
+ * and gets 403 whatever it sends. (Handlers still call `requireAdmin` for the principal.)
  */
-export function adminJsonBody (): [MiddlewareHandler, MiddlewareHandler] {
+export const adminOnly: MiddlewareHandler<TrackerEnv> = async function adminOnly (c, next) {
+  requireAdmin(c)
+  await next()
+}
+
+/**
+ * Admins only (first), then caps a JSON body before it is read and parses it once so
+ * malformed JSON is a 400 with a code (the schema validator reuses the parsed body).
+ */
+export function adminJsonBody (): [MiddlewareHandler<TrackerEnv>, MiddlewareHandler, MiddlewareHandler] {
   const limit = bodyLimit({
     maxSize: MAX_ADMIN_JSON_BODY_BYTES,
     // The unread rest of the body makes the socket unusable: tell the client not to reuse it.
@@ -42,7 +55,7 @@ export function adminJsonBody (): [MiddlewareHandler, MiddlewareHandler] {
     }
     await next()
   }
-  return [limit, parse]
+  return [adminOnly, limit, parse]
 }
 
 /** Epoch ms → ISO 8601, null kept. */

@@ -9,7 +9,7 @@ import { requireAdmin } from '../auth.ts'
 import type { TrackerComponents, TrackerEnv } from '../env.ts'
 import type { AssignmentRecord, SubjectKind } from '../db/store.ts'
 import { badRequest, notFound } from '../errors.ts'
-import { adminJsonBody, iso, nameSchema } from './names.ts'
+import { adminJsonBody, adminOnly, iso, nameSchema } from './admin-request.ts'
 
 const TargetFields = {
   policy: nameSchema('policy'),
@@ -72,6 +72,7 @@ export function assignmentsRoutes (components: Pick<TrackerComponents, 'store' |
 
   app.openapi(createRoute({
     method: 'get',
+    middleware: [adminOnly] as const,
     path: '/assignments',
     summary: 'List assignments, filtered by policy, user or group (admin)',
     request: { query: z.object({ policy: z.string().max(200).optional(), user: z.string().max(200).optional(), group: z.string().max(200).optional() }).strict() },
@@ -92,6 +93,7 @@ export function assignmentsRoutes (components: Pick<TrackerComponents, 'store' |
 
   app.openapi(createRoute({
     method: 'delete',
+    middleware: [adminOnly] as const,
     path: '/assignments',
     summary: 'Remove an assignment (admin)',
     request: { query: AssignmentBodySchema },

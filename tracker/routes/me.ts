@@ -10,7 +10,7 @@ import { workspacesFor } from '../access.ts'
 import type { TrackerComponents, TrackerEnv } from '../env.ts'
 import type { PolicyRecord, TrackerStore, VersionRecord } from '../db/store.ts'
 import { unauthenticated } from '../errors.ts'
-import { iso } from './names.ts'
+import { iso } from './admin-request.ts'
 import { PolicySchema, policyView } from './policies.ts'
 
 const ErrorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) })

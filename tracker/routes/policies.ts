@@ -15,7 +15,7 @@ import {
   MAX_POLICY_PRIORITY, MAX_PUBLISHED_APPS, MAX_VM_CPUS, MAX_VM_MEMORY_MB
 } from '../constants.ts'
 import { formatDownloadWindow, parseDownloadWindow } from '../units.ts'
-import { adminJsonBody, iso, nameSchema } from './names.ts'
+import { adminJsonBody, adminOnly, iso, nameSchema } from './admin-request.ts'
 
 // eslint-disable-next-line no-control-regex
 const NO_CONTROL = /^[^\x00-\x1f\x7f]*$/
@@ -197,6 +197,7 @@ export function policiesRoutes (components: Pick<TrackerComponents, 'store' | 'n
 
   app.openapi(createRoute({
     method: 'get',
+    middleware: [adminOnly] as const,
     path: '/policies',
     summary: 'List policies, optionally of one image (admin)',
     request: { query: z.object({ image: z.string().max(200).optional() }) },
@@ -210,6 +211,7 @@ export function policiesRoutes (components: Pick<TrackerComponents, 'store' | 'n
 
   app.openapi(createRoute({
     method: 'get',
+    middleware: [adminOnly] as const,
     path: '/policies/{name}',
     summary: 'Show a policy and whom it is assigned to (admin)',
     request: { params: NameParam },
@@ -239,6 +241,7 @@ export function policiesRoutes (components: Pick<TrackerComponents, 'store' | 'n
 
   app.openapi(createRoute({
     method: 'delete',
+    middleware: [adminOnly] as const,
     path: '/policies/{name}',
     summary: 'Delete a policy and its assignments (admin)',
     request: { params: NameParam },

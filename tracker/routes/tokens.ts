@@ -10,7 +10,7 @@ import type { TrackerComponents, TrackerEnv } from '../env.ts'
 import { notFound } from '../errors.ts'
 import { MAX_TOKEN_GROUPS, MAX_TOKEN_LABEL_CHARS } from '../constants.ts'
 import { tokenExpiry, tokenView } from '../api-tokens.ts'
-import { adminJsonBody, nameSchema } from './names.ts'
+import { adminJsonBody, adminOnly, nameSchema } from './admin-request.ts'
 
 export const TokenSchema = z.object({
   id: z.number().int(),
@@ -84,6 +84,7 @@ export function tokensRoutes (components: Pick<TrackerComponents, 'store' | 'now
 
   app.openapi(createRoute({
     method: 'get',
+    middleware: [adminOnly] as const,
     path: '/tokens',
     summary: 'List API tokens (admin); never hashes or plaintexts',
     request: { query: z.object({ user: z.string().max(200).optional() }) },
@@ -98,6 +99,7 @@ export function tokensRoutes (components: Pick<TrackerComponents, 'store' | 'now
 
   app.openapi(createRoute({
     method: 'delete',
+    middleware: [adminOnly] as const,
     path: '/tokens/{id}',
     summary: 'Revoke an API token (admin); idempotent',
     request: { params: z.object({ id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) }) },

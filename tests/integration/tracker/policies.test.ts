@@ -77,6 +77,7 @@ test('every admin route: anonymous 401, user 403 (nothing changed), admin 2xx', 
     const user = await call(method, path, alice, body)
     assert.is(user.status, 403, `${method} ${path} user`)
     assert.is(user.json.error.code, 'ERR_FORBIDDEN')
+    if (body !== undefined) assert.is((await call(method, path, alice, { nonsense: true })).status, 403, `${method} ${path} user, bad body`)
     const adm = await admin(method, path, body)
     assert.is(adm.status, ok, `${method} ${path} admin: ${JSON.stringify(adm.json)}`)
   }

@@ -62,6 +62,7 @@ for (const [method, path, body] of ADMIN_ROUTES) {
     const user = await call(method, path, userToken, body)
     assert.is(user.status, 403)
     assert.is(user.json.error.code, 'ERR_FORBIDDEN')
+    if (body !== undefined) assert.is((await call(method, path, userToken, '{malformed')).status, 403, 'users learn nothing from validation')
   })
 }
 
