@@ -27,13 +27,15 @@ export interface PullSummary {
   durationMs: number
   peersUsed: number
   bannedPeers: string[]
+  /** failed chunk requests by kind */
+  failures: Record<string, number>
 }
 
 export function summaryOf (r: PullReport): PullSummary {
   return {
     image: r.image, version: r.version, path: r.path, sha256: r.sha256, totalBytes: r.totalBytes,
     bytesFromPeers: r.bytesFromPeers, bytesFromOrigin: r.bytesFromOrigin, bytesFromLocal: r.bytesFromLocal,
-    originBytesByReason: { ...r.originBytesByReason }, durationMs: r.durationMs, peersUsed: r.peersUsed, bannedPeers: r.bannedPeers
+    originBytesByReason: { ...r.originBytesByReason }, durationMs: r.durationMs, peersUsed: r.peersUsed, bannedPeers: r.bannedPeers, failures: { ...r.failures }
   }
 }
 
