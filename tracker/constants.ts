@@ -72,5 +72,3 @@ export const MAX_VM_CPUS = 256
 export const MAX_POLICY_PRIORITY = 1_000_000
 /** Origin rate cap: 100 GB/s is "no cap" in practice; larger values are typos. */
 export const MAX_ORIGIN_RATE_BYTES_PER_SEC = 100_000_000_000
-/** Rows a listing route returns (tokens, policies, assignments). */
-export const MAX_LIST_ROWS = 10_000
