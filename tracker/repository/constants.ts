@@ -11,7 +11,7 @@ export const UPLOAD_HEARTBEAT_MS = 15_000
  * Chunk writes in flight per publish: each put fsyncs, so one at a time leaves the disk
  * idle between syncs; more than a few only adds memory (each holds a chunk, ≤ 256 KiB).
  */
-export const PUBLISH_PUT_CONCURRENCY = 8
+export const PUBLISH_PUT_CONCURRENCY = 16
 /** Chunk references recorded per database write while an upload streams (a 4 GiB image has ~65 k). */
 export const VERSION_CHUNK_BATCH = 2_000
 /** Chunk ids asked about per `unreferencedChunks` query during GC. */
@@ -23,3 +23,8 @@ export const GC_QUERY_BATCH = 1_000
 export const RETIRED_KEEP_MS = 30 * 24 * 3600_000
 /** Chunk files checked for existence at once before a rollback re-signs a version. */
 export const ROLLBACK_STAT_CONCURRENCY = 32
+/**
+ * An upload that sends nothing for this long is abandoned: a stalled client would otherwise
+ * hold its lease (and with it the GC horizon) forever.
+ */
+export const UPLOAD_IDLE_TIMEOUT_MS = 120_000

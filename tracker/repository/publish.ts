@@ -15,9 +15,9 @@ import type { ManifestPart } from '../../protocol/manifest.ts'
 import type { HashPool } from '../../protocol/hash-pool.ts'
 import type { PutResult } from '../../protocol/chunk-store.ts'
 import type { VersionRecord } from '../db/store.ts'
-import { badRequest, payloadTooLarge } from '../errors.ts'
+import { HttpError, badRequest, payloadTooLarge } from '../errors.ts'
 import type { ChunkPins } from './chunk-pins.ts'
-import { PUBLISH_PUT_CONCURRENCY, VERSION_CHUNK_BATCH } from './constants.ts'
+import { PUBLISH_PUT_CONCURRENCY, UPLOAD_IDLE_TIMEOUT_MS, VERSION_CHUNK_BATCH } from './constants.ts'
 import type { ImageRepositoryComponents, PublishResult } from './index.ts'
 
 const DAY_MS = 24 * 3600_000
@@ -34,9 +34,29 @@ export interface PipelineInput {
 
 export type PipelineResult = Omit<PublishResult, 'state' | 'durationMs' | 'version'> & { manifestRoot: Uint8Array }
 
+/** The source's buffers; fails when one takes longer than `idleMs` to arrive. */
+async function * withIdleTimeout (source: AsyncIterable<Uint8Array>, idleMs: number): AsyncGenerator<Uint8Array> {
+  const it = source[Symbol.asyncIterator]()
+  let timer: NodeJS.Timeout | undefined
+  try {
+    while (true) {
+      const idle = new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => { reject(new HttpError(408, 'ERR_UPLOAD_IDLE', `no upload bytes for ${idleMs} ms`)) }, idleMs)
+      })
+      const next = await Promise.race([it.next(), idle]).finally(() => clearTimeout(timer))
+      if (next.done === true) return
+      yield next.value
+    }
+  } finally {
+    clearTimeout(timer)
+    // not awaited: with a read still pending on a stalled client, return() may never settle
+    it.return?.()?.catch(() => {})
+  }
+}
+
 /** Counts, caps and hashes the upload as it passes to the chunker. */
 async function * measured (source: AsyncIterable<Uint8Array>, declared: number | undefined, max: number, hash: ReturnType<typeof createHash>, seen: { bytes: number }): AsyncGenerator<Uint8Array> {
-  for await (const buf of source) {
+  for await (const buf of withIdleTimeout(source, UPLOAD_IDLE_TIMEOUT_MS)) {
     seen.bytes += buf.byteLength
     if (seen.bytes > max) throw payloadTooLarge(`upload exceeds ${max} bytes`)
     if (declared !== undefined && seen.bytes > declared) throw badRequest(`upload is longer than its declared ${declared} bytes`)
