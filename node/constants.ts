@@ -70,3 +70,5 @@ export const CONTROL_PROGRESS_INTERVAL_MS = 200
 export const PEER_BUSY_BACKOFF_MS = 200
 /** Streams a puller keeps open to one peer; below the server's DEFAULT_UPLOAD_SLOTS_PER_PEER. */
 export const PEER_STREAMS_PER_PEER = 2
+/** Slow answers a chunk may get from peers before the origin takes it (reason peers-slow). */
+export const MAX_TIMEOUTS_PER_CHUNK = 3

@@ -19,7 +19,7 @@
 import {
   DEFAULT_END_GAME_CHUNKS, DEFAULT_MAX_INFLIGHT_ORIGIN, DEFAULT_MAX_INFLIGHT_PER_PEER,
   DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_STALL_MS, ORIGIN_BACKOFF_MAX_MS, ORIGIN_BACKOFF_MIN_MS,
-  DEFAULT_ORIGIN_SLOW_MS
+  DEFAULT_ORIGIN_SLOW_MS, PEER_BUSY_BACKOFF_MS, MAX_TIMEOUTS_PER_CHUNK
 } from './constants.ts'
 
 export type OriginReason = 'assigned' | 'policy' | 'no-peer' | 'bad-piece' | 'peers-slow' | 'waited'
@@ -33,7 +33,8 @@ export interface Assignment {
   indexes: number[]
 }
 
-export type FailureKind = 'missing' | 'timeout' | 'corrupt' | 'error'
+/** `busy`: the peer refused for now (upload slots full, token to renew): no mark against it for the chunk. */
+export type FailureKind = 'missing' | 'timeout' | 'corrupt' | 'error' | 'busy'
 
 export interface SchedulerInit {
   /** byte length of every chunk of the image, by index */
@@ -55,7 +56,7 @@ export interface SchedulerInit {
 
 interface Inflight { source: Source, key: string, deadlineMs: number }
 
-interface PeerState { have: Uint8Array | undefined, inflight: number }
+interface PeerState { have: Uint8Array | undefined, inflight: number, busyUntilMs: number }
 
 export interface SchedulerStats {
   bytesFromPeers: number
@@ -64,6 +65,8 @@ export interface SchedulerStats {
   chunksFromPeers: number
   chunksFromOrigin: number
   duplicates: number
+  /** failed requests by kind, for the pull report */
+  failures: Record<FailureKind, number>
 }
 
 const ORIGIN_KEY = 'origin'
@@ -92,6 +95,8 @@ export class Scheduler {
   /** peers that failed a chunk, per chunk, with the kind of the last failure */
   private readonly failedBy = new Map<number, Map<string, FailureKind>>()
   private readonly peers = new Map<string, PeerState>()
+  /** slow answers per chunk */
+  private readonly timeouts = new Map<number, number>()
   /** how many known peers hold each chunk */
   private readonly availability: Uint16Array
   private originInflight = 0
@@ -106,7 +111,8 @@ export class Scheduler {
     originBytesByReason: { assigned: 0, policy: 0, 'no-peer': 0, 'bad-piece': 0, 'peers-slow': 0, waited: 0 },
     chunksFromPeers: 0,
     chunksFromOrigin: 0,
-    duplicates: 0
+    duplicates: 0,
+    failures: { missing: 0, timeout: 0, corrupt: 0, error: 0, busy: 0 }
   }
 
   constructor (init: SchedulerInit) {
@@ -147,7 +153,7 @@ export class Scheduler {
 
   /** Replace what a peer holds (a bitfield over chunk indexes, most significant bit first). */
   setPeerHave (peerId: string, have: Uint8Array, nowMs: number): void {
-    const p = this.peers.get(peerId) ?? { have: undefined, inflight: 0 }
+    const p = this.peers.get(peerId) ?? { have: undefined, inflight: 0, busyUntilMs: 0 }
     let gained = false
     for (const i of this.missing) {
       const before = bit(p.have, i)
@@ -224,7 +230,7 @@ export class Scheduler {
     const byPeer = new Map<string, number[]>()
     const byReason = new Map<OriginReason, number[]>()
     const order = this.rarestFirst()
-    const peerFree = (id: string): boolean => this.peers.get(id)!.inflight < this.maxPerPeer
+    const peerFree = (id: string): boolean => { const p = this.peers.get(id)!; return p.inflight < this.maxPerPeer && p.busyUntilMs <= nowMs }
     const originOpen = nowMs >= this.originBlockedUntilMs
     for (const i of order) {
       if (!this.missing.has(i) || this.inflight.has(i)) continue
@@ -261,7 +267,7 @@ export class Scheduler {
         const failed = this.failedBy.get(i)
         const busy = new Set(list.map((f) => f.key))
         for (const [id, p] of this.peers) {
-          if (busy.has(`p:${id}`) || !bit(p.have, i) || failed?.has(id) === true || p.inflight >= this.maxPerPeer) continue
+          if (busy.has(`p:${id}`) || !bit(p.have, i) || failed?.has(id) === true || !peerFree(id)) continue
           this.addInflight(i, { kind: 'peer', peerId: id }, nowMs)
           const l = byPeer.get(id) ?? []
           l.push(i)
@@ -289,6 +295,12 @@ export class Scheduler {
     return f
   }
 
+  /** The request for chunk `i` actually went out (it may have waited in a queue): its deadline starts now. */
+  sent (i: number, source: Source, nowMs: number): void {
+    const f = this.inflight.get(i)?.find((x) => x.key === sourceKey(source))
+    if (f !== undefined) f.deadlineMs = nowMs + this.timeoutMs
+  }
+
   /**
    * A verified chunk arrived. Returns false for a duplicate (end game or late answer),
    * which the caller drops. `latencyMs` feeds the origin's health.
@@ -299,6 +311,7 @@ export class Scheduler {
     if (!this.missing.has(i)) { this.stats.duplicates++; return false }
     this.missing.delete(i)
     this.failedBy.delete(i)
+    this.timeouts.delete(i)
     this.lastProgressMs = nowMs
     const bytes = this.lengths[i]!
     if (source.kind === 'origin') {
@@ -317,9 +330,26 @@ export class Scheduler {
   /** A request for chunk `i` failed; the chunk becomes schedulable elsewhere. */
   failed (i: number, source: Source, kind: FailureKind, nowMs: number): void {
     this.settle(i, sourceKey(source))
+    this.stats.failures[kind]++
+    if (kind === 'busy' && source.kind === 'peer') {
+      const p = this.peers.get(source.peerId)
+      if (p !== undefined) p.busyUntilMs = nowMs + PEER_BUSY_BACKOFF_MS
+      return
+    }
     if (source.kind === 'origin') {
       if (kind !== 'missing') this.originFailed(nowMs)
       return
+    }
+    if (kind === 'timeout') {
+      // A slow answer is no proof the peer lacks the chunk: try the others first, and only
+      // after MAX_TIMEOUTS_PER_CHUNK slow answers count the holders as too slow.
+      const n = (this.timeouts.get(i) ?? 0) + 1
+      this.timeouts.set(i, n)
+      if (n < MAX_TIMEOUTS_PER_CHUNK) {
+        const p = this.peers.get(source.peerId)
+        if (p !== undefined) p.busyUntilMs = nowMs + PEER_BUSY_BACKOFF_MS
+        return
+      }
     }
     const m = this.failedBy.get(i) ?? new Map<string, FailureKind>()
     m.set(source.peerId, kind)
@@ -340,6 +370,7 @@ export class Scheduler {
     for (const list of this.inflight.values()) for (const f of list) consider(f.deadlineMs)
     if (this.missing.size > 0) consider(this.lastProgressMs + this.stallMs)
     if (this.originBlockedUntilMs > nowMs) consider(this.originBlockedUntilMs)
+    for (const p of this.peers.values()) if (p.busyUntilMs > nowMs) consider(p.busyUntilMs)
     return wake
   }
 

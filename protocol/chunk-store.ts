@@ -56,6 +56,11 @@ export interface ChunkStoreInit {
   maxChunkBytes?: number
   /** fsync the fan-out directory after each rename (default false, see the module comment) */
   fsyncDirs?: boolean
+  /**
+   * fsync each chunk file before its rename (default true). A cache may turn it off: a
+   * chunk torn by a crash fails its hash on read, is quarantined and fetched again.
+   */
+  fsyncFiles?: boolean
   logger?: Logger
   /** file operations, for tests that inject failures; default node:fs/promises */
   fs?: ChunkStoreFs
@@ -152,6 +157,7 @@ export async function createChunkStore (init: ChunkStoreInit): Promise<ChunkStor
   }
   const compress = init.compress ?? true
   const fsyncDirs = init.fsyncDirs ?? false
+  const fsyncFiles = init.fsyncFiles ?? true
   const fs: ChunkStoreFs = init.fs ?? nodeFs
   const log = init.logger?.forComponent('protocol:chunk-store') ?? createLogger({}, 'protocol:chunk-store')
 
@@ -363,7 +369,7 @@ export async function createChunkStore (init: ChunkStoreInit): Promise<ChunkStor
       created = true
       try {
         await handle.writeFile(stored, { signal })
-        await handle.sync()
+        if (fsyncFiles) await handle.sync()
       } finally {
         await handle.close()
       }

@@ -22,6 +22,8 @@ export type ErrorCode =
   | 'ERR_ORIGIN_STATUS'
   | 'ERR_ORIGIN_TRANSFER'
   | 'ERR_CHUNK_PROTOCOL'
+  | 'ERR_PEER_REFUSED'
+  | 'ERR_PEER_UNAVAILABLE'
 
 export interface BranchcastErrorOptions {
   cause?: unknown

@@ -3,7 +3,7 @@
  */
 import type { ChunkStore } from '../../protocol/chunk-store.ts'
 import type { Logger } from '../../protocol/logger.ts'
-import type { OriginReason } from '../scheduler.ts'
+import type { FailureKind, OriginReason } from '../scheduler.ts'
 import type { PeerNode, PeerBans } from '../peer/index.ts'
 import type { TrackerClient } from '../tracker-client.ts'
 import type { Trust } from '../trust.ts'
@@ -45,6 +45,8 @@ export interface PullReport {
   durationMs: number
   peersUsed: number
   bannedPeers: string[]
+  /** failed chunk requests by kind (busy peers, timeouts, bad pieces …) */
+  failures: Record<FailureKind, number>
 }
 
 /** Where the puller reports events (the node's durable reporter). */

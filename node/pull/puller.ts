@@ -19,7 +19,7 @@ import type { FailureKind, OriginReason, Source } from '../scheduler.ts'
 import { fetchChunksFromPeer, PeerBans, banReasonFor, createTokenBucket } from '../peer/index.ts'
 import type { TokenBucket } from '../peer/index.ts'
 import type { AnnounceAnswer } from '../tracker-client.ts'
-import { PULL_ANNOUNCE_INTERVAL_MS, PEER_BATCH_CHUNKS } from '../constants.ts'
+import { PULL_ANNOUNCE_INTERVAL_MS, PEER_BATCH_CHUNKS, PEER_STREAMS_PER_PEER } from '../constants.ts'
 import { buildChunkTable, indexHave, setBit, unitHave } from './chunk-table.ts'
 import type { ChunkTable } from './chunk-table.ts'
 import { assembleImage } from './assemble.ts'
@@ -29,6 +29,7 @@ const AGENT_VERSION = 'branchcast-node/0.1'
 
 function failureKind (err: unknown): FailureKind {
   const code = (err as { code?: string } | null)?.code
+  if (code === 'ERR_PEER_REFUSED') return 'busy'
   if (code === 'ERR_CHUNK_CORRUPT' || code === 'ERR_CHUNK_PROTOCOL') return 'corrupt'
   if ((err as Error | null)?.name === 'TimeoutError' || (err as Error | null)?.name === 'AbortError') return 'timeout'
   return 'error'
@@ -69,7 +70,7 @@ export async function pullImage (components: PullComponents, options: PullOption
       image: manifest.image, version: manifest.version, path: paths.image, sha256: manifest.imageSha256, totalBytes: manifest.totalBytes,
       bytesFromPeers: 0, bytesFromOrigin: 0, bytesFromLocal: manifest.totalBytes,
       originBytesByReason: { assigned: 0, policy: 0, 'no-peer': 0, 'bad-piece': 0, 'peers-slow': 0, waited: 0 },
-      durationMs: now() - startedMs, peersUsed: 0, bannedPeers: []
+      durationMs: now() - startedMs, peersUsed: 0, bannedPeers: [], failures: { missing: 0, timeout: 0, corrupt: 0, error: 0, busy: 0 }
     }
     progress?.({ phase: 'ready', totalBytes: manifest.totalBytes, doneBytes: manifest.totalBytes, bytesFromPeers: 0, bytesFromOrigin: 0, bytesFromLocal: manifest.totalBytes })
     return ready
@@ -134,6 +135,7 @@ export async function pullImage (components: PullComponents, options: PullOption
       p2pAllowed: answer.capability !== undefined
     })
     const peerAddrs = new Map<string, string[]>()
+    const peerQueues = new Map<string, { queue: number[], streams: number }>()
     let capability = answer.capability
 
     const applyAnswer = (a: AnnounceAnswer): void => {
@@ -149,7 +151,7 @@ export async function pullImage (components: PullComponents, options: PullOption
         peerAddrs.set(p.peerId, p.addrs)
         scheduler.setPeerHave(p.peerId, unitHave(table, Buffer.from(p.have, 'base64')), now())
       }
-      for (const id of [...peerAddrs.keys()]) if (!seen.has(id)) { peerAddrs.delete(id); scheduler.removePeer(id, now()) }
+      for (const id of [...peerAddrs.keys()]) if (!seen.has(id)) { peerAddrs.delete(id); peerQueues.delete(id); scheduler.removePeer(id, now()) }
     }
     const haveNow = (): { have: string, count: number } => {
       const { bits, count } = indexHave(table, held)
@@ -181,6 +183,7 @@ export async function pullImage (components: PullComponents, options: PullOption
       for (const u of units) controllers.set(keyOf(u, src), ctrl)
       const pending = new Set(units)
       const startedAt = now()
+      for (const u of units) scheduler.sent(u, src, startedAt)
       peersUsed.add(peerId)
       try {
         const addrs = peerAddrs.get(peerId) ?? []
@@ -200,6 +203,7 @@ export async function pullImage (components: PullComponents, options: PullOption
           bans.ban(peerId, reason, now())
           bannedHere.push(peerId)
           peerAddrs.delete(peerId)
+          peerQueues.delete(peerId)
           scheduler.removePeer(peerId, now())
           log.warn('peer banned', { peerId, reason, err })
           components.events?.emit('peer.banned', { image: manifest.image, version: manifest.version, peerId, reason, detail: (err as Error).message })
@@ -207,6 +211,25 @@ export async function pullImage (components: PullComponents, options: PullOption
         if (signal?.aborted === true) throw err
       } finally {
         for (const u of units) controllers.delete(keyOf(u, src))
+      }
+    }
+
+    // Requests to one peer go through at most PEER_STREAMS_PER_PEER streams, each carrying a
+    // batch: the scheduler frees slots chunk by chunk, and a stream per freed slot would
+    // run into the peer's upload-slot limit.
+    const enqueuePeer = (peerId: string, units: number[]): void => {
+      const q = peerQueues.get(peerId) ?? { queue: [], streams: 0 }
+      peerQueues.set(peerId, q)
+      q.queue.push(...units)
+      pumpPeer(peerId)
+    }
+    const pumpPeer = (peerId: string): void => {
+      const q = peerQueues.get(peerId)
+      if (q === undefined) return
+      while (q.streams < PEER_STREAMS_PER_PEER && q.queue.length > 0) {
+        const batch = q.queue.splice(0, PEER_BATCH_CHUNKS)
+        q.streams++
+        launch(runPeer(peerId, batch).finally(() => { q.streams--; pumpPeer(peerId) }))
       }
     }
 
@@ -234,10 +257,15 @@ export async function pullImage (components: PullComponents, options: PullOption
     while (!scheduler.done) {
       signal?.throwIfAborted()
       const t = now()
-      for (const e of scheduler.expired(t)) controllers.get(keyOf(e.index, e.source))?.abort(new DOMException('chunk request timed out', 'TimeoutError'))
+      for (const e of scheduler.expired(t)) {
+        const q = e.source.kind === 'peer' ? peerQueues.get(e.source.peerId) : undefined
+        const queued = q?.queue.indexOf(e.index) ?? -1
+        if (queued >= 0) { q!.queue.splice(queued, 1); scheduler.failed(e.index, e.source, 'timeout', t); continue }
+        controllers.get(keyOf(e.index, e.source))?.abort(new DOMException('chunk request timed out', 'TimeoutError'))
+      }
       for (const a of scheduler.next(t)) {
         if (a.source.kind === 'peer') {
-          for (let i = 0; i < a.indexes.length; i += PEER_BATCH_CHUNKS) launch(runPeer(a.source.peerId, a.indexes.slice(i, i + PEER_BATCH_CHUNKS)))
+          enqueuePeer(a.source.peerId, a.indexes)
         } else {
           for (const u of a.indexes) launch(runOrigin(a.source.reason, u))
         }
@@ -288,7 +316,8 @@ export async function pullImage (components: PullComponents, options: PullOption
       originBytesByReason: { ...stats.originBytesByReason, assigned: stats.originBytesByReason.assigned + listBytesFromOrigin },
       durationMs: now() - startedMs,
       peersUsed: peersUsed.size,
-      bannedPeers: bannedHere
+      bannedPeers: bannedHere,
+      failures: { ...stats.failures }
     }
     progress?.({ phase: 'ready', totalBytes: manifest.totalBytes, doneBytes: manifest.totalBytes, ...partialDone })
     components.events?.emit('pull.completed', {

@@ -1,66 +1,91 @@
 /**
- * Swarm test fixtures: a published image version made straight in a tracker's store (no
- * upload needed to test announces), fresh libp2p peer ids, announce bodies, and a small
- * JSON-over-HTTP caller.
+ * A tracker with an image published and assigned, and in-process nodes that pull it: the
+ * real tracker, real libp2p peers on loopback, real chunk stores in temp dirs.
  */
 import { randomBytes, createHash } from 'node:crypto'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import type { TrackerStore } from '../../tracker/db/store.ts'
+import { rm } from 'node:fs/promises'
+import { createApiClient } from '../../protocol/api-client.ts'
+import { createChunkStore } from '../../protocol/chunk-store.ts'
+import type { ChunkStore } from '../../protocol/chunk-store.ts'
+import { createLogger } from '../../protocol/logger.ts'
+import { createChunkServer, createPeerNode, PeerBans } from '../../node/peer/index.ts'
+import type { ChunkServer, ChunkServerInit, PeerNode } from '../../node/peer/index.ts'
+import { createPuller } from '../../node/pull/index.ts'
+import type { Puller } from '../../node/pull/index.ts'
+import { createTrackerClient } from '../../node/tracker-client.ts'
+import { enroll } from '../../node/trust.ts'
+import type { TestTracker } from './tracker.ts'
+import { makeTmpDir } from './tmp-dir.ts'
 
-export interface FakeVersion { imageId: number, versionId: number, number: number }
+const silent = createLogger({ level: 'silent' })
 
-/** An image (created if absent) with one published version of `chunkCount` chunks. */
-export async function publishFakeVersion (store: TrackerStore, opts: { image: string, chunkCount: number, nowMs: number }): Promise<FakeVersion> {
-  const image = await store.getImage(opts.image) ?? await store.createImage({ name: opts.image, nowMs: opts.nowMs })
-  const draft = await store.createDraft({ imageId: image.id, createdBy: 'test', nowMs: opts.nowMs })
-  const root = new Uint8Array(randomBytes(64))
-  await store.finalizeDraft(draft.id, {
-    manifestRoot: root,
-    manifestId: createHash('sha256').update(root).digest('hex'),
-    totalBytes: opts.chunkCount * 65536,
-    chunkCount: opts.chunkCount,
-    newBytes: 0
+/** Deterministic image-like bytes: random runs, repeated runs and zero runs. */
+export function sampleImage (bytes: number, seed = 1): Uint8Array {
+  const out = new Uint8Array(bytes)
+  let x = seed >>> 0 || 1
+  let at = 0
+  while (at < bytes) {
+    const run = Math.min(bytes - at, 4096 + (x % 200_000))
+    const kind = x % 5
+    if (kind <= 2) {
+      const r = createHash('sha256').update(`${seed}:${at}`).digest()
+      for (let i = 0; i < run; i++) out[at + i] = r[i % 32]! ^ (i * 2654435761 >>> 24)
+    } // else zeros (kind 3, 4): sparse regions
+    at += run
+    x = (x * 1103515245 + 12345) >>> 0
+  }
+  return out
+}
+
+export interface Workspace {
+  image: string
+  userToken: string
+  imageBytes: Uint8Array
+  sha256: string
+  version: number
+}
+
+/** Creates the image, uploads and publishes `bytes`, assigns a policy to `user`. */
+export async function publishAndAssign (tt: TestTracker, opts: { image?: string, bytes: Uint8Array, user?: string, p2pAllowed?: boolean }): Promise<Workspace> {
+  const image = opts.image ?? 'desktop'
+  const user = opts.user ?? 'alice'
+  const admin = createApiClient({ baseUrl: tt.url, token: tt.adminToken })
+  await admin.request('POST', '/api/v1/images', { json: { name: image } }).catch((err) => { if (err.status !== 409) throw err })
+  const up = await admin.json<{ version: number }>('POST', `/api/v1/images/${image}/versions`, {
+    query: { publish: true }, body: opts.bytes, headers: { 'content-type': 'application/octet-stream' }
   })
-  const v = await store.publish(draft.id, opts.nowMs)
-  return { imageId: image.id, versionId: v.id, number: v.number }
+  const policy = `${image}-${user}-${up.version}`
+  await admin.request('POST', '/api/v1/policies', { json: { name: policy, image, p2pAllowed: opts.p2pAllowed ?? true } })
+  await admin.request('POST', '/api/v1/assignments', { json: { policy, user } })
+  return { image, userToken: await tt.tokenFor(user), imageBytes: opts.bytes, sha256: createHash('sha256').update(opts.bytes).digest('hex'), version: up.version }
 }
 
-/** Assigns `image` to `user` through a fresh policy (p2p allowed unless said otherwise). */
-export async function assignImage (store: TrackerStore, opts: { image: string, user: string, nowMs: number, p2pAllowed?: boolean, originRateBytesPerSec?: number | null }): Promise<void> {
-  const policy = await store.createPolicy({
-    name: `${opts.image}-${opts.user}-${randomBytes(4).toString('hex')}`,
-    imageName: opts.image,
-    nowMs: opts.nowMs,
-    p2pAllowed: opts.p2pAllowed ?? true,
-    originRateBytesPerSec: opts.originRateBytesPerSec ?? null
-  })
-  await store.assign({ policyId: policy.id, subjectKind: 'user', subject: opts.user, nowMs: opts.nowMs })
+export interface TestNode {
+  node: PeerNode
+  chunks: ChunkStore
+  server: ChunkServer
+  puller: Puller
+  dataDir: string
+  stop: () => Promise<void>
 }
 
-export async function newPeerId (): Promise<string> {
-  return peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+/** An in-process node: enrolled against the tracker, serving its cache, ready to pull. */
+export async function startTestNode (tt: TestTracker, token: string, opts: { site?: string, server?: ChunkServerInit, dataDir?: string } = {}): Promise<TestNode> {
+  const dataDir = opts.dataDir ?? await makeTmpDir('branchcast-node-')
+  const tracker = createTrackerClient(createApiClient({ baseUrl: tt.url, token }))
+  const trust = await enroll(dataDir, tt.url, await tracker.keys())
+  const chunks = await createChunkStore({ dir: `${dataDir}/cache`, fsyncFiles: false, logger: silent })
+  const node = await createPeerNode({ dataDir, listen: ['/ip4/127.0.0.1/tcp/0'], logger: silent })
+  const server = createChunkServer(opts.server ?? {}, { node, store: chunks, capabilityPublicKey: trust.capabilityKey, logger: silent })
+  await server.start()
+  await node.start()
+  const puller = createPuller({ tracker, trust, chunks, peer: node, dataDir, site: opts.site ?? 'branch-1', logger: silent, now: Date.now, bans: new PeerBans() })
+  return {
+    node, chunks, server, puller, dataDir,
+    async stop () {
+      try { await server.stop(); await node.stop() } finally { if (opts.dataDir === undefined) await rm(dataDir, { recursive: true, force: true }) }
+    }
+  }
 }
 
-/** A bitfield of `chunkCount` bits with the given indexes set, base64. */
-export function haveOf (chunkCount: number, indexes: readonly number[]): { have: string, haveCount: number } {
-  const bits = new Uint8Array(Math.ceil(chunkCount / 8))
-  for (const i of indexes) bits[i >> 3]! |= 0x80 >> (i & 7)
-  return { have: Buffer.from(bits).toString('base64'), haveCount: new Set(indexes).size }
-}
-
-export interface CallResult<T = any> { status: number, body: T, headers: Headers }
-
-/** One JSON request; `token` undefined sends none. */
-export async function call<T = any> (url: string, method: string, path: string, opts: { token?: string, json?: unknown, body?: string, headers?: Record<string, string> } = {}): Promise<CallResult<T>> {
-  const headers: Record<string, string> = { ...opts.headers }
-  if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`
-  let body = opts.body
-  if (opts.json !== undefined) body = JSON.stringify(opts.json)
-  if (body !== undefined) headers['content-type'] ??= 'application/json'
-  const res = await fetch(url + path, { method, headers, body })
-  const text = await res.text()
-  let parsed: unknown = text
-  try { parsed = JSON.parse(text) } catch {}
-  return { status: res.status, body: parsed as T, headers: res.headers }
-}
+export function randomImage (bytes: number): Uint8Array { return new Uint8Array(randomBytes(bytes)) }

@@ -70,16 +70,35 @@ test('a corrupt piece goes to another holder, then to the origin with reason bad
   assert.ok(s.done)
 })
 
-test('a request past its deadline is reported, and a slow sole holder sends the chunk to the origin (peers-slow)', () => {
+test('a request past its deadline is reported; a sole holder that stays slow sends the chunk to the origin (peers-slow)', () => {
   const s = mk({ lengths: lengths(1), needed: [0], nowMs: 0, requestTimeoutMs: 100, originShare: { index: 1, of: 2 } })
   s.setPeerHave('A', bits(1, () => true), 0)
   assert.equal(flat(s.next(0)), [['A', 0]])
   assert.equal(s.expired(50), [])
   assert.is(s.nextWakeMs(0), 100)
-  const late = s.expired(100)
-  assert.equal(late, [{ index: 0, source: peer('A') }])
-  s.failed(0, peer('A'), 'timeout', 100)
-  assert.equal(flat(s.next(100)), [['origin:peers-slow', 0]])
+  s.sent(0, peer('A'), 40) // it waited in a queue: the deadline starts when it goes out
+  assert.equal(s.expired(100), [])
+  assert.equal(s.expired(140), [{ index: 0, source: peer('A') }])
+  let t = 140
+  for (let attempt = 1; attempt < 3; attempt++) {
+    s.failed(0, peer('A'), 'timeout', t)
+    assert.equal(flat(s.next(t)), [], 'the slow peer rests a moment')
+    t += 1000
+    assert.equal(flat(s.next(t)), [['A', 0]], `retried on the same holder (attempt ${attempt + 1})`)
+  }
+  s.failed(0, peer('A'), 'timeout', t)
+  assert.equal(flat(s.next(t)), [['origin:peers-slow', 0]])
+  assert.is(s.stats.failures.timeout, 3)
+})
+
+test('a busy peer is asked again after a pause, with no mark against it', () => {
+  const s = mk({ lengths: lengths(1), needed: [0], nowMs: 0, originShare: { index: 1, of: 2 } })
+  s.setPeerHave('A', bits(1, () => true), 0)
+  assert.equal(flat(s.next(0)), [['A', 0]])
+  s.failed(0, peer('A'), 'busy', 1)
+  assert.equal(flat(s.next(2)), [])
+  assert.ok(s.nextWakeMs(2)! > 2)
+  assert.equal(flat(s.next(10_000)), [['A', 0]])
 })
 
 test('nobody holds a chunk and the swarm stalls: origin with reason waited, not before', () => {
