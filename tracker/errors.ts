@@ -37,7 +37,9 @@ export const forbidden = (message = 'not allowed'): HttpError => new HttpError(4
 export const notFound = (message = 'not found'): HttpError => new HttpError(404, 'ERR_NOT_FOUND', message)
 export const badRequest = (message: string): HttpError => new HttpError(400, 'ERR_BAD_REQUEST', message)
 export const conflict = (message: string): HttpError => new HttpError(409, 'ERR_CONFLICT', message)
-export const payloadTooLarge = (message: string): HttpError => new HttpError(413, 'ERR_PAYLOAD_TOO_LARGE', message)
+// The client may still be sending the body we refuse: close the connection, or its next
+// request on the same socket would be read out of the rest of this body.
+export const payloadTooLarge = (message: string): HttpError => new HttpError(413, 'ERR_PAYLOAD_TOO_LARGE', message, { headers: { connection: 'close' } })
 export const rateLimited = (retryAfterSeconds: number): HttpError =>
   new HttpError(429, 'ERR_RATE_LIMITED', 'too many requests', { headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) } })
 
