@@ -1,8 +1,6 @@
 // `branchcast publish FILE --image NAME`: stream a disk image to the tracker as a new
 // version, with progress (bytes, rate, ETA) on a terminal and one JSON object with --json.
-import { createReadStream } from 'node:fs'
-import { stat } from 'node:fs/promises'
-import { Readable, Transform } from 'node:stream'
+import { open, stat } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { clientFromFlags } from '../../protocol/api-client.ts'
 import type { ApiError } from '../../protocol/api-client.ts'
@@ -34,6 +32,9 @@ export interface UploadResult {
   imageSha256: string
   durationMs: number
 }
+
+/** bytes per file read: large enough for few syscalls, small enough to keep memory flat */
+const READ_BYTES = 1024 * 1024
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
 export function formatBytes (n: number): string {
@@ -104,10 +105,20 @@ export async function main (argv: string[]): Promise<number> {
   const show = values.json !== true && process.stderr.isTTY
   const bar = show ? progress(size) : undefined
   let sent = 0
-  const counter = new Transform({
-    transform (buf: Buffer, _enc, cb) { sent += buf.length; bar?.update(sent); cb(null, buf) }
-  })
-  const body = Readable.toWeb(createReadStream(file, { highWaterMark: 1024 * 1024 }).pipe(counter)) as ReadableStream<Uint8Array>
+  // Pull-based: the next read happens only when fetch wants more, so memory stays at a few
+  // buffers (Readable.toWeb over a file stream reads ahead without bound).
+  const fh = await open(file, 'r')
+  const body = new ReadableStream<Uint8Array>({
+    async pull (controller) {
+      const buf = Buffer.allocUnsafe(READ_BYTES)
+      const { bytesRead } = await fh.read(buf, 0, READ_BYTES, sent)
+      if (bytesRead === 0) { await fh.close(); controller.close(); return }
+      sent += bytesRead
+      bar?.update(sent)
+      controller.enqueue(buf.subarray(0, bytesRead))
+    },
+    async cancel () { await fh.close() }
+  }, { highWaterMark: 2 })
   const controller = new AbortController()
   const onSignal = (): void => { controller.abort(new Error('interrupted')) }
   process.once('SIGINT', onSignal)
@@ -125,6 +136,7 @@ export async function main (argv: string[]): Promise<number> {
     return 1
   } finally {
     process.off('SIGINT', onSignal)
+    await fh.close().catch(() => {})
   }
   bar?.done()
   if (values.json === true) {
