@@ -1,0 +1,60 @@
+/**
+ * The serving side of the p2p bench, in its own process: a libp2p peer with a chunk server
+ * and a node:http static server over the same chunk-store directory. Driven over IPC by
+ * bench/p2p/index.ts: it sends `{ ready, multiaddrs, httpPort }`, answers `cpu` with its CPU
+ * seconds, and exits on `stop`.
+ */
+import { createServer } from 'node:http'
+import { createReadStream } from 'node:fs'
+import { stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { createChunkStore } from '../../protocol/chunk-store.ts'
+import { isChunkId } from '../../protocol/chunk-id.ts'
+import { importPublicKey } from '../../protocol/signing.ts'
+import { createLogger } from '../../protocol/logger.ts'
+import { createChunkServer, createPeerNode } from '../../node/peer/index.ts'
+
+const [dir, pub, bigFile] = process.argv.slice(2) as [string, string, string]
+const logger = createLogger({ level: 'warn' })
+const store = await createChunkStore({ dir, logger })
+const node = await createPeerNode({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], logger })
+const rate = process.env.P2P_BENCH_UPLOAD_RATE === undefined ? undefined : Number(process.env.P2P_BENCH_UPLOAD_RATE)
+const server = createChunkServer({ uploadRateBytesPerSec: rate }, { node, store, capabilityPublicKey: importPublicKey(pub), logger })
+await server.start()
+await node.start()
+
+// a plain static server, as nginx or IIS would serve the origin's chunk directory
+const http = createServer((req, res) => {
+  const url = req.url ?? '/'
+  let path: string | undefined
+  const m = /^\/chunks\/([0-9a-f]{2})\/([0-9a-f]{64})$/.exec(url)
+  if (m !== null && isChunkId(m[2]) && m[2].startsWith(m[1]!)) path = join(dir, 'chunks', m[1]!, m[2])
+  else if (url === '/image.raw') path = bigFile
+  if (path === undefined) { res.writeHead(404).end(); return }
+  const p = path
+  stat(p).then((st) => {
+    res.writeHead(200, { 'content-length': st.size, 'content-type': 'application/octet-stream' })
+    createReadStream(p, { highWaterMark: 256 * 1024 }).pipe(res)
+  }, () => { res.writeHead(404).end() })
+})
+http.keepAliveTimeout = 60_000
+await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+const address = http.address()
+const httpPort = typeof address === 'object' && address !== null ? address.port : 0
+
+process.on('message', (msg: unknown) => {
+  if (msg === 'cpu') {
+    const u = process.cpuUsage()
+    process.send?.({ cpuSeconds: (u.user + u.system) / 1e6, stats: server.stats })
+  } else if (msg === 'stop') {
+    void (async () => {
+      await server.stop()
+      await node.stop()
+      http.closeAllConnections()
+      http.close()
+      process.disconnect?.()
+    })()
+  }
+})
+process.send?.({ ready: true, multiaddrs: node.multiaddrs, httpPort })
