@@ -18,6 +18,7 @@ const COMMANDS: Record<string, Command> = {
   enroll: { summary: 'pin a tracker\'s repository keys and save its URL and token for the node', load: async () => await import('../node/cli/enroll.ts') },
   pull: { summary: 'pull an image through the running node (peers first), with progress or --json', load: async () => await import('../node/cli/pull.ts') },
   events: { summary: 'list events the nodes reported (--type, --client, --user, --since 1h, --json)', load: async () => await import('../tracker/cli/events.ts') },
+  selftest: { summary: 'prove peer assistance works here: 2–3 local nodes pull a synthetic image together', load: async () => await import('./selftest.ts') },
   demo: { summary: 'tracker + sample image + several nodes in two sites, then the offload summary', load: async () => await import('./demo.ts') }
 }
 
