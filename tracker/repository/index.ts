@@ -21,6 +21,8 @@ export interface ImageRepositoryInit {
   leaseTtlMs?: number
   /** heartbeat interval (default `UPLOAD_HEARTBEAT_MS`) */
   heartbeatMs?: number
+  /** an upload sending nothing for this long fails with 408 (default `UPLOAD_IDLE_TIMEOUT_MS`) */
+  uploadIdleMs?: number
 }
 
 export interface PublishInput {

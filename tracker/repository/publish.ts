@@ -17,7 +17,7 @@ import type { PutResult } from '../../protocol/chunk-store.ts'
 import type { VersionRecord } from '../db/store.ts'
 import { HttpError, badRequest, payloadTooLarge } from '../errors.ts'
 import type { ChunkPins } from './chunk-pins.ts'
-import { PUBLISH_PUT_CONCURRENCY, UPLOAD_IDLE_TIMEOUT_MS, VERSION_CHUNK_BATCH } from './constants.ts'
+import { PUBLISH_PUT_CONCURRENCY, VERSION_CHUNK_BATCH } from './constants.ts'
 import type { ImageRepositoryComponents, PublishResult } from './index.ts'
 
 const DAY_MS = 24 * 3600_000
@@ -27,6 +27,8 @@ export interface PipelineInput {
   source: AsyncIterable<Uint8Array>
   declaredBytes: number | undefined
   maxUploadBytes: number
+  /** longest wait for the next upload bytes */
+  idleMs: number
   signal: AbortSignal
   /** hashing worker pool (default: one started for this upload) */
   pool?: HashPool
@@ -55,8 +57,8 @@ async function * withIdleTimeout (source: AsyncIterable<Uint8Array>, idleMs: num
 }
 
 /** Counts, caps and hashes the upload as it passes to the chunker. */
-async function * measured (source: AsyncIterable<Uint8Array>, declared: number | undefined, max: number, hash: ReturnType<typeof createHash>, seen: { bytes: number }): AsyncGenerator<Uint8Array> {
-  for await (const buf of withIdleTimeout(source, UPLOAD_IDLE_TIMEOUT_MS)) {
+async function * measured (source: AsyncIterable<Uint8Array>, declared: number | undefined, max: number, idleMs: number, hash: ReturnType<typeof createHash>, seen: { bytes: number }): AsyncGenerator<Uint8Array> {
+  for await (const buf of withIdleTimeout(source, idleMs)) {
     seen.bytes += buf.byteLength
     if (seen.bytes > max) throw payloadTooLarge(`upload exceeds ${max} bytes`)
     if (declared !== undefined && seen.bytes > declared) throw badRequest(`upload is longer than its declared ${declared} bytes`)
@@ -131,7 +133,7 @@ export async function runPublishPipeline (components: ImageRepositoryComponents,
   }
 
   try {
-    const source = measured(input.source, input.declaredBytes, input.maxUploadBytes, hash, seen)
+    const source = measured(input.source, input.declaredBytes, input.maxUploadBytes, input.idleMs, hash, seen)
     for await (const chunk of chunkStreamParallel(source, DEFAULT_CHUNKING, { signal, pool: input.pool })) {
       const put = putChunk(chunk.id, chunk.bytes)
       put.catch(() => {}) // awaited in order by settleOldest

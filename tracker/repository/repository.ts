@@ -13,7 +13,7 @@ import type { Counter, Histogram } from '../metrics.ts'
 import { createHashPool } from '../../protocol/hash-pool.ts'
 import type { HashPool } from '../../protocol/hash-pool.ts'
 import { ChunkPins } from './chunk-pins.ts'
-import { RETIRED_KEEP_MS, ROLLBACK_STAT_CONCURRENCY, UPLOAD_HEARTBEAT_MS, UPLOAD_LEASE_TTL_MS, VERSION_CHUNK_BATCH } from './constants.ts'
+import { RETIRED_KEEP_MS, ROLLBACK_STAT_CONCURRENCY, UPLOAD_HEARTBEAT_MS, UPLOAD_IDLE_TIMEOUT_MS, UPLOAD_LEASE_TTL_MS, VERSION_CHUNK_BATCH } from './constants.ts'
 import { collectGarbage } from './gc.ts'
 import type { GcResult, ImageRepository, ImageRepositoryComponents, ImageRepositoryInit, PublishInput, PublishResult } from './index.ts'
 import { runPublishPipeline } from './publish.ts'
@@ -32,6 +32,7 @@ export class ImageRepositoryService implements ImageRepository {
   private readonly retiredKeepMs: number
   private readonly leaseTtlMs: number
   private readonly heartbeatMs: number
+  private readonly uploadIdleMs: number
   private readonly log: Logger
   private readonly pins = new ChunkPins()
   private readonly running = new Set<Promise<unknown>>()
@@ -49,6 +50,7 @@ export class ImageRepositoryService implements ImageRepository {
     this.retiredKeepMs = positiveInt(init.retiredKeepMs, RETIRED_KEEP_MS, 'retiredKeepMs')
     this.leaseTtlMs = positiveInt(init.leaseTtlMs, UPLOAD_LEASE_TTL_MS, 'leaseTtlMs')
     this.heartbeatMs = positiveInt(init.heartbeatMs, UPLOAD_HEARTBEAT_MS, 'heartbeatMs')
+    this.uploadIdleMs = positiveInt(init.uploadIdleMs, UPLOAD_IDLE_TIMEOUT_MS, 'uploadIdleMs')
     if (this.heartbeatMs >= this.leaseTtlMs) throw new TypeError('heartbeatMs must be below leaseTtlMs')
     this.log = components.logger.forComponent('tracker:repository')
     const m = components.metrics
@@ -124,7 +126,7 @@ export class ImageRepositoryService implements ImageRepository {
       try {
         draft = await store.createDraft({ imageId: image.id, createdBy: input.createdBy, nowMs: now(), uploadId: lease.id })
         const r = await runPublishPipeline(this.components, this.pins, {
-          draft, source: input.source, declaredBytes: input.declaredBytes, maxUploadBytes: this.maxUploadBytes, signal, pool: this.pool
+          draft, source: input.source, declaredBytes: input.declaredBytes, maxUploadBytes: this.maxUploadBytes, idleMs: this.uploadIdleMs, signal, pool: this.pool
         })
         signal.throwIfAborted()
         let version = await store.finalizeDraft(draft.id, {

@@ -212,6 +212,18 @@ test('oversized upload: 413 from the declared length, and from the bytes streame
   assert.ok(await clean('img'))
 })
 
+test('a stalled upload fails after the idle timeout and rolls back', async () => {
+  const repo = createImageRepository(t.tracker.components, { uploadIdleMs: 300 })
+  await repo.start()
+  async function * stalled (): AsyncGenerator<Uint8Array> {
+    yield randomBytes(64 * 1024)
+    await new Promise(() => {}) // the client stops sending without closing
+  }
+  await rejects(repo.publish({ image: 'img', source: stalled(), createdBy: 'admin' }), { code: 'ERR_UPLOAD_IDLE' })
+  await repo.stop()
+  assert.ok(await clean('img'))
+})
+
 /** Sends a raw request declaring `declared` bytes, writes `sent`, then ends or kills the socket. */
 async function partialUpload (declared: number, sent: number, how: 'end' | 'destroy'): Promise<Socket> {
   const url = new URL(t.url)
