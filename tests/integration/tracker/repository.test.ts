@@ -297,6 +297,28 @@ test('GC while a publish runs leaves the publish intact and downloadable', async
   assert.ok((await download(m)).equals(data))
 })
 
+test('GC frees a retired version after its keep time; rolling back to it is then refused', async () => {
+  assert.is((await api('POST', '/images', { json: { name: 'ret' } })).status, 201)
+  const a = randomBytes(1 * MiB)
+  const b = randomBytes(1 * MiB)
+  assert.is((await upload('ret', a, '?publish=true')).status, 201)
+  assert.is((await upload('ret', b, '?publish=true')).status, 201)
+  assert.is((await api('POST', '/images/ret/versions/1/retire')).status, 200)
+  // still rollback-able while kept: GC with the default keep time frees none of it
+  await api('POST', '/gc')
+  assert.ok((await download(await manifestOf('ret', 1))).equals(a))
+  // an hour later, with a one-minute keep time, version 1's chunks go
+  const later = createImageRepository({ ...t.tracker.components, now: () => Date.now() + 3600_000 }, { retiredKeepMs: 60_000 })
+  await later.start()
+  const gc = await later.gc()
+  await later.stop()
+  assert.ok(gc.freedBytes >= a.length, JSON.stringify(gc))
+  const res = await api('POST', '/images/ret/rollback', { json: { to: 1 } })
+  assert.is(res.status, 409)
+  assert.ok(await clean('ret'))
+  assert.ok((await download(await manifestOf('ret', 'latest'))).equals(b))
+})
+
 test('CLI: publish --json, versions, gc', async () => {
   const dir = await makeTmpDir('branchcast-publish-cli-')
   try {
