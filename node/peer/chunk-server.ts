@@ -20,7 +20,7 @@ import { isBranchcastError } from '../../protocol/errors.ts'
 import type { Logger } from '../../protocol/logger.ts'
 import {
   CHUNK_STREAM_IDLE_MS, DEFAULT_UPLOAD_BURST_BYTES, DEFAULT_UPLOAD_SLOTS_PER_PEER, DEFAULT_UPLOAD_SLOTS_TOTAL,
-  MAX_INBOUND_CHUNK_STREAMS, MAX_OUTBOUND_CHUNK_STREAMS
+  MAX_INBOUND_CHUNK_STREAMS, MAX_OUTBOUND_CHUNK_STREAMS, UPLOAD_READ_AHEAD_CHUNKS
 } from '../constants.ts'
 import { createTokenBucket } from './rate-limiter.ts'
 import type { TokenBucket } from './rate-limiter.ts'
@@ -148,7 +148,18 @@ export class ChunkServer implements ChunkServerInterface {
           }
           slot = true
         }
-        for (const id of msg.ids) await this.#answer(id, claims.img, send)
+        // disk reads run a few chunks ahead of the sends, so a busy thread pool's latency
+        // does not stall the stream; answers still go out in request order
+        const image = claims.img
+        const answers: Array<Promise<Uint8Array>> = []
+        for (let i = 0, next = 0; i < msg.ids.length; i++) {
+          while (next < msg.ids.length && next < i + UPLOAD_READ_AHEAD_CHUNKS) {
+            const answer = this.#answer(msg.ids[next++]!, image)
+            answer.catch(() => {}) // awaited in order below; this only marks it handled
+            answers.push(answer)
+          }
+          await send(await answers[i]!)
+        }
         await send(encodeDone())
       }
       // the requester closed its side and everything it asked is answered (and flushed
@@ -166,15 +177,13 @@ export class ChunkServer implements ChunkServerInterface {
     }
   }
 
-  async #answer (id: ChunkId, image: string, send: (buf: Uint8Array) => Promise<void>): Promise<void> {
+  /** The CHUNK or MISSING frame for one requested id. */
+  async #answer (id: ChunkId, image: string): Promise<Uint8Array> {
     const stored = this.#components.store.has(id) && this.#canServe(image, id) ? await this.#readVerified(id) : undefined
-    if (stored === undefined) {
-      await send(encodeMissing(id))
-      return
-    }
-    await send(encodeChunk(id, stored.data, stored.compressed))
+    if (stored === undefined) return encodeMissing(id)
     this.stats.chunksServed++
     this.stats.bytesServed += stored.data.byteLength
+    return encodeChunk(id, stored.data, stored.compressed)
   }
 
   /** The stored form of a chunk, checked against its id; undefined if gone or damaged. */
