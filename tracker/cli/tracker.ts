@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util'
 import { loadTrackerConfig } from '../config.ts'
 import { startTracker } from '../server.ts'
+import { bootstrapAdminToken } from '../bootstrap.ts'
 
 const HELP = `Usage: branchcast tracker [options]
 
@@ -42,8 +43,12 @@ export async function main (argv: string[]): Promise<number> {
     }
   })
   const tracker = await startTracker(config)
-  // A line for humans and scripts (tests wait for it): where the tracker listens.
-  process.stdout.write(`branchcast tracker listening on ${tracker.url}\n`)
+  const minted = await bootstrapAdminToken(tracker.components.store, config.dataDir, Date.now())
+  // One write, so whoever waits for the "listening on" line also has the first-start note.
+  process.stdout.write(`branchcast tracker listening on ${tracker.url}\n` + (minted === undefined
+    ? ''
+    : `first start: an admin API token was written to ${minted} (mode 0600)\n` +
+      `  export BRANCHCAST_TRACKER=${tracker.url} BRANCHCAST_TOKEN=$(cat ${minted})\n`))
   await new Promise<void>((resolve) => {
     const onSignal = (): void => {
       process.off('SIGINT', onSignal)

@@ -1,55 +1,20 @@
 // Two `branchcast tracker` processes on one SQLite file serve one swarm and one event log:
 // the state is in the database, never in a process.
-import { spawn } from 'node:child_process'
-import type { ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { openStore } from '../../../tracker/db/index.ts'
 import { generateApiToken, hashApiToken } from '../../../tracker/auth.ts'
 import { makeTmpDir } from '../../helpers/tmp-dir.ts'
+import { spawnTracker, stopTracker } from '../../helpers/tracker-process.ts'
+import type { TrackerProcess } from '../../helpers/tracker-process.ts'
 import { assignImage, call, haveOf, newPeerId, publishFakeVersion } from '../../helpers/tracker-swarm.ts'
 import type { CallResult } from '../../helpers/tracker-swarm.ts'
 
-const BIN = fileURLToPath(new URL('../../../bin/branchcast.ts', import.meta.url))
-const START_TIMEOUT_MS = 20_000
-
-interface Proc { child: ChildProcess, url: string }
-
-/** Spawns a tracker on `dataDir` and resolves with its URL once it prints "listening on". */
-async function spawnTracker (dataDir: string): Promise<Proc> {
-  const child = spawn(process.execPath, [BIN, 'tracker', '--data', dataDir, '--port', '0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  let err = ''
-  child.stderr!.on('data', (b: Buffer) => { err += b.toString() })
-  try {
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`tracker did not start in ${START_TIMEOUT_MS} ms: ${err}`)), START_TIMEOUT_MS)
-      child.stdout!.on('data', (b: Buffer) => {
-        out += b.toString()
-        const m = /listening on (http:\/\/\S+)/.exec(out)
-        if (m !== null) { clearTimeout(timer); resolve(m[1]!) }
-      })
-      child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`tracker exited (${String(code)}): ${err}`)) })
-    })
-    return { child, url }
-  } catch (e) {
-    child.kill('SIGKILL')
-    throw e
-  }
-}
-
-async function kill (p: Proc | undefined): Promise<void> {
-  if (p === undefined || p.child.exitCode !== null || p.child.signalCode !== null) return
-  const exited = new Promise((resolve) => p.child.once('exit', resolve))
-  p.child.kill('SIGTERM')
-  const timer = setTimeout(() => p.child.kill('SIGKILL'), 5000)
-  await exited
-  clearTimeout(timer)
-}
+type Proc = TrackerProcess
+const kill = stopTracker
 
 test('a node announcing to A is a peer of a node announcing to B; an event sent to A twice and B once is stored once', async () => {
   const dataDir = await makeTmpDir('branchcast-two-trackers-')
