@@ -8,7 +8,7 @@ import type { ChildProcess } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { READY_LINE_RE } from '../node/daemon/index.ts'
+import { READY_LINE_RE } from '../node/index.ts'
 
 const BIN = fileURLToPath(new URL('./branchcast.ts', import.meta.url))
 

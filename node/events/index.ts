@@ -10,13 +10,9 @@ import type { Logger } from '../../protocol/logger.ts'
 import type { TrackerClient } from '../tracker-client.ts'
 import { DurableEventReporter } from './reporter.ts'
 
-/** Where components send events; the reporter is one. */
-export interface EventSink {
+export interface EventReporter {
   /** Validates (TypeError when malformed) and durably queues the event; resolves once it is on disk. */
   report: (type: string, payload: Record<string, unknown>) => Promise<ClientEvent>
-}
-
-export interface EventReporter extends EventSink {
   start: () => Promise<void>
   /** Stops posting (an in-flight post is aborted; its events stay queued). */
   stop: () => Promise<void>
