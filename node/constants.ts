@@ -77,3 +77,8 @@ export const MAX_TIMEOUTS_PER_CHUNK = 3
  * latency on a busy machine; bounded so one stream holds at most this many chunks in memory.
  */
 export const UPLOAD_READ_AHEAD_CHUNKS = 4
+/**
+ * Tries per chunk-list part from the origin (backing off 250 ms, 500 ms, … between them):
+ * the list has no other source, so a few 503s or resets must not fail the pull (~8 s in all).
+ */
+export const LIST_PART_ORIGIN_ATTEMPTS = 6

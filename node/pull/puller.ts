@@ -19,7 +19,9 @@ import type { FailureKind, OriginReason, Source } from '../scheduler.ts'
 import { fetchChunksFromPeer, PeerBans, banReasonFor, createTokenBucket } from '../peer/index.ts'
 import type { TokenBucket } from '../peer/index.ts'
 import type { AnnounceAnswer } from '../tracker-client.ts'
-import { PULL_ANNOUNCE_INTERVAL_MS, PEER_BATCH_CHUNKS, PEER_STREAMS_PER_PEER } from '../constants.ts'
+import {
+  PULL_ANNOUNCE_INTERVAL_MS, PEER_BATCH_CHUNKS, PEER_STREAMS_PER_PEER, LIST_PART_ORIGIN_ATTEMPTS, ORIGIN_BACKOFF_MIN_MS, ORIGIN_BACKOFF_MAX_MS
+} from '../constants.ts'
 import { buildChunkTable, indexHave, setBit, unitHave } from './chunk-table.ts'
 import type { ChunkTable } from './chunk-table.ts'
 import { assembleImage } from './assemble.ts'
@@ -29,7 +31,9 @@ const AGENT_VERSION = 'branchcast-node/0.1'
 
 function failureKind (err: unknown): FailureKind {
   const code = (err as { code?: string } | null)?.code
-  if (code === 'ERR_PEER_REFUSED') return 'busy'
+  // Only 'busy' is worth asking the same peer again soon; a peer refusing a token the tracker
+  // just issued (or our request) will not serve these chunks: they go elsewhere.
+  if (code === 'ERR_PEER_REFUSED') return (err as { reason?: string }).reason === 'busy' ? 'busy' : 'error'
   if (code === 'ERR_CHUNK_CORRUPT' || code === 'ERR_CHUNK_PROTOCOL') return 'corrupt'
   if ((err as Error | null)?.name === 'TimeoutError' || (err as Error | null)?.name === 'AbortError') return 'timeout'
   return 'error'
@@ -100,13 +104,26 @@ export async function pullImage (components: PullComponents, options: PullOption
     if (originBucket !== undefined) await waitMs(originBucket.reserve(length, now()))
     return await fetchChunkFromOrigin(origin, id, { signal: s, maxBytes: manifest.chunking.maxBytes })
   }
+  // The chunk list has no other source than the origin: a 503 or a reset there must not
+  // fail the whole pull, so its parts are retried with a doubling back-off.
+  const listPartFromOrigin = async (id: string, length: number, s?: AbortSignal): Promise<Uint8Array> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fromOrigin(id, length, s)
+      } catch (err) {
+        if (s?.aborted === true || signal?.aborted === true || attempt >= LIST_PART_ORIGIN_ATTEMPTS) throw err
+        log.debug('chunk list part fetch failed, retrying', { err, attempt })
+        await waitMs(Math.min(ORIGIN_BACKOFF_MAX_MS, ORIGIN_BACKOFF_MIN_MS * 2 ** (attempt - 1)))
+      }
+    }
+  }
 
   // 3. The chunk list: parts from the cache, else the origin (they are small and signed-for).
   const refs: Array<{ id: string, length: number, offset: number }> = []
   let listBytesFromOrigin = 0
   for await (const ref of readChunkList(manifest, async (id, o) => {
     if (chunks.has(id)) return await chunks.get(id, { signal: o.signal })
-    const bytes = await fromOrigin(id, o.maxBytes ?? 0, o.signal)
+    const bytes = await listPartFromOrigin(id, o.maxBytes ?? 0, o.signal)
     await chunks.put(bytes, { id })
     listBytesFromOrigin += bytes.length
     return bytes
