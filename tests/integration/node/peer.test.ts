@@ -12,7 +12,6 @@ import { rejects } from '../../helpers/rejects.ts'
 import { makeCapabilityKey, makeChunks, peerToken, startClientNode, startTestPeer } from '../../helpers/test-peer.ts'
 
 const cap = makeCapabilityKey()
-test.before.each((ctx) => { if (process.env.N1_DEBUG) console.error('>>', ctx.__test__) })
 const BOUND_MS = 20_000
 
 async function collect (gen: AsyncIterable<FetchedChunk>): Promise<FetchedChunk[]> {
