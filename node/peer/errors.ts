@@ -7,8 +7,7 @@ import { BranchcastError } from '../../protocol/errors.ts'
 import type { ErrorCode } from '../../protocol/errors.ts'
 import type { RefusalCode } from '../../protocol/chunk-protocol.ts'
 
-// TODO(lead): add these to protocol/errors.ts ErrorCode (owned elsewhere); cast until then.
-export type PeerErrorCode = 'ERR_PEER_REFUSED' | 'ERR_PEER_UNAVAILABLE'
+export type PeerErrorCode = Extract<ErrorCode, 'ERR_PEER_REFUSED' | 'ERR_PEER_UNAVAILABLE'>
 
 /**
  * The serving peer answered REFUSED. `reason` says why: 'busy' (try later or elsewhere),
@@ -20,7 +19,7 @@ export class PeerRefusedError extends BranchcastError {
   readonly peerId: string
 
   constructor (peerId: string, reason: RefusalCode, message: string) {
-    super('ERR_PEER_REFUSED' as ErrorCode, `peer ${peerId} refused: ${reason}${message === '' ? '' : ` (${message})`}`, { peerFault: false })
+    super('ERR_PEER_REFUSED', `peer ${peerId} refused: ${reason}${message === '' ? '' : ` (${message})`}`, { peerFault: false })
     this.reason = reason
     this.peerId = peerId
   }
@@ -31,7 +30,7 @@ export class PeerUnavailableError extends BranchcastError {
   readonly peerId: string
 
   constructor (peerId: string, message: string, options: { cause?: unknown } = {}) {
-    super('ERR_PEER_UNAVAILABLE' as ErrorCode, message, { ...options, peerFault: false })
+    super('ERR_PEER_UNAVAILABLE', message, { ...options, peerFault: false })
     this.peerId = peerId
   }
 }
