@@ -159,7 +159,10 @@ export class ImageRepositoryService implements ImageRepository {
         }
       } catch (err) {
         // An abort's reason is what the caller should see (shutdown, lost lease, client gone).
-        const reason = signal.aborted ? signal.reason : err
+        const stopping = this.components.shutdown.aborted || this.stopping?.signal.aborted === true
+        const reason = stopping
+          ? new HttpError(503, 'ERR_UNAVAILABLE', 'tracker shutting down: upload rolled back, retry', { cause: err })
+          : signal.aborted ? signal.reason : err
         this.publishes.inc({ outcome: reason instanceof HttpError ? String(reason.status) : 'error' })
         this.log.warn('upload failed, rolling back', { image: image.name, version: draft?.number, err: reason as Error })
         throw reason
