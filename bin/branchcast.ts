@@ -14,10 +14,13 @@ const COMMANDS: Record<string, Command> = {
   policies: { summary: 'create, update, list, show and delete usage policies', load: async () => await import('../tracker/cli/policies.ts') },
   assign: { summary: 'assign a policy to a user or group (--list to see assignments)', load: async () => await import('../tracker/cli/assign.ts') },
   unassign: { summary: 'take a policy away from a user or group', load: async () => ({ main: (await import('../tracker/cli/assign.ts')).unassignMain }) },
+  publish: { summary: 'stream a disk image to the tracker as a new version, with progress or --json', load: async () => await import('../tracker/cli/publish.ts') },
+  versions: { summary: 'list, publish, retire and roll back an image\'s versions', load: async () => await import('../tracker/cli/versions.ts') },
+  gc: { summary: 'delete chunk files no live version references (safe during uploads)', load: async () => await import('../tracker/cli/gc.ts') },
+  events: { summary: 'list events the nodes reported (--type, --client, --user, --since 1h, --json)', load: async () => await import('../tracker/cli/events.ts') },
   node: { summary: 'run the node: libp2p peer, chunk cache, event reporter, local control API', load: async () => await import('../node/cli/node.ts') },
   enroll: { summary: 'pin a tracker\'s repository keys and save its URL and token for the node', load: async () => await import('../node/cli/enroll.ts') },
   pull: { summary: 'pull an image through the running node (peers first), with progress or --json', load: async () => await import('../node/cli/pull.ts') },
-  events: { summary: 'list events the nodes reported (--type, --client, --user, --since 1h, --json)', load: async () => await import('../tracker/cli/events.ts') },
   selftest: { summary: 'prove peer assistance works here: 2–3 local nodes pull a synthetic image together', load: async () => await import('./selftest.ts') },
   demo: { summary: 'tracker + sample image + several nodes in two sites, then the offload summary', load: async () => await import('./demo.ts') }
 }
