@@ -72,6 +72,12 @@ function resolveTarget (target: PeerTarget): { peerId: string, dial: PeerId | Mu
   return { peerId, dial }
 }
 
+/** Whether no open connection to `peerId` is left, once the closing one has settled. */
+async function connectionGone (node: PeerNode, peerId: string): Promise<boolean> {
+  await new Promise<void>((resolve) => { setImmediate(resolve) })
+  return !node.libp2p.getConnections(peerIdFromString(peerId)).some((c) => c.status === 'open')
+}
+
 function blame<E extends BranchcastError> (err: E, peerId: string): E & { peerId: string } {
   return Object.assign(err, { peerId })
 }
@@ -164,6 +170,12 @@ export async function * fetchChunksFromPeer (node: PeerNode, peer: PeerTarget, t
     if (!finished) throw blame(new ChunkProtocolError(`peer ${peerId} ended the stream after ${i} of ${ids.length} answers`), peerId)
   } catch (err) {
     if (signal?.aborted === true) throw signal.reason
+    // A peer that died (crash, SIGKILL, power loss) ends its streams cleanly from here, cut
+    // anywhere, like a liar truncating on purpose. Only a liar keeps its connection up:
+    // with the connection gone it is a vanished peer, not a ban and a security event.
+    if (err instanceof ChunkProtocolError && await connectionGone(node, peerId)) {
+      throw new PeerUnavailableError(peerId, `connection to ${peerId} lost mid-answer: ${err.message}`, { cause: err })
+    }
     if (err instanceof BranchcastError) {
       if (err instanceof ChunkProtocolError && (err as { peerId?: string }).peerId === undefined) throw blame(err, peerId)
       throw err
