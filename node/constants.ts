@@ -82,3 +82,10 @@ export const UPLOAD_READ_AHEAD_CHUNKS = 4
  * the list has no other source, so a few 503s or resets must not fail the pull (~8 s in all).
  */
 export const LIST_PART_ORIGIN_ATTEMPTS = 6
+
+// --- seeding (node/daemon/seeder.ts) ---
+
+/** Re-announce of held images when the tracker names no interval: well inside any sane membership TTL. */
+export const SEED_ANNOUNCE_DEFAULT_MS = 60_000
+/** Floor on the tracker's requested interval, so a misconfigured tracker cannot make every desktop announce in a loop. */
+export const SEED_ANNOUNCE_MIN_MS = 5_000

@@ -14,6 +14,7 @@ import { createTrackerClient } from '../tracker-client.ts'
 import { enroll, loadTrust } from '../trust.ts'
 import type { NodeDaemonOptions, RunningNode } from './index.ts'
 import { listReadyImages } from './ready-images.ts'
+import { Seeder } from './seeder.ts'
 
 export async function startNodeDaemon (options: NodeDaemonOptions): Promise<RunningNode> {
   const { config } = options
@@ -100,6 +101,10 @@ export async function startNodeDaemon (options: NodeDaemonOptions): Promise<Runn
       }
     }
 
+    const seeder = new Seeder({ tracker, trust, peer, dataDir: config.dataDir, site: config.site, images, logger, now }, { intervalMs: options.seedIntervalMs })
+    seeder.start()
+    stack.push({ name: 'seeder', stop: async () => await seeder.stop() })
+
     const control = createControlServer({ dataDir: config.dataDir }, { pull, images, status, logger })
     await control.start()
     stack.push({ name: 'control API', stop: async () => await control.stop() })
@@ -115,6 +120,7 @@ export async function startNodeDaemon (options: NodeDaemonOptions): Promise<Runn
       images,
       status,
       flushEvents: async (o) => await reporter.flush(o),
+      announceHeld: async () => { await seeder.announceAll() },
       stop: async () => {
         stopping ??= (async () => {
           await unwind()

@@ -22,6 +22,8 @@ export interface NodeDaemonOptions {
   privateKey?: PrivateKey
   /** mDNS service tag (separate demos on one LAN do not mix) */
   mdnsServiceTag?: string
+  /** re-announce interval of held images (default: what the tracker asks for) */
+  seedIntervalMs?: number
   /** event retry delays (tests) */
   eventRetryMinMs?: number
 }
@@ -38,6 +40,8 @@ export interface RunningNode {
   status: () => Promise<NodeStatus>
   /** Waits until every queued event reached the tracker (bounded by `signal`). */
   flushEvents: (options?: { signal?: AbortSignal }) => Promise<void>
+  /** Re-announces every ready image now (the seeder also does so periodically). */
+  announceHeld: () => Promise<void>
   /** Stops everything started, in reverse order; idempotent. */
   stop: () => Promise<void>
 }

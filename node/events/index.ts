@@ -16,7 +16,7 @@ export interface EventReporter {
   start: () => Promise<void>
   /** Stops posting (an in-flight post is aborted; its events stay queued). */
   stop: () => Promise<void>
-  /** Resolves when the queue is empty (needs a started reporter). */
+  /** Resolves when every event reported before the call, and any queued, reached the tracker (needs a started reporter). */
   flush: (options?: { signal?: AbortSignal }) => Promise<void>
   /** events on disk not yet acknowledged */
   pending: () => Promise<number>

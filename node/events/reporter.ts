@@ -30,6 +30,8 @@ export class DurableEventReporter implements EventReporter {
   /** shrinks while the tracker refuses a batch as a whole, to find the one bad event */
   #batchLimit: number
   #posted = 0
+  /** report() calls still writing, so flush() covers events reported just before it */
+  readonly #appending = new Set<Promise<void>>()
 
   constructor (init: EventReporterInit, components: EventReporterComponents) {
     this.#queue = new EventQueue(init.dir)
@@ -70,8 +72,16 @@ export class DurableEventReporter implements EventReporter {
     const atMs = this.#components.now()
     const parsed = EventSchema.safeParse({ id: randomUUID(), type, at: atMs, payload })
     if (!parsed.success) throw new TypeError(`invalid ${type} event: ${parsed.error.issues[0]?.message ?? 'invalid'}`)
-    await this.#open()
-    await this.#queue.append(parsed.data, atMs)
+    const appending = (async () => {
+      await this.#open()
+      await this.#queue.append(parsed.data, atMs)
+    })()
+    this.#appending.add(appending)
+    try {
+      await appending
+    } finally {
+      this.#appending.delete(appending)
+    }
     this.#kick()
     return parsed.data
   }
@@ -84,6 +94,7 @@ export class DurableEventReporter implements EventReporter {
   async flush (options: { signal?: AbortSignal } = {}): Promise<void> {
     if (!this.#running) throw new TypeError('flush() needs a started reporter')
     options.signal?.throwIfAborted()
+    await Promise.allSettled([...this.#appending])
     const idle = new Promise<void>((resolve) => this.#idleWaiters.push(resolve))
     this.#failures = 0
     this.#kick()

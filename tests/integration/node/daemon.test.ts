@@ -63,6 +63,34 @@ test('two daemons: enroll on first start, pull over the control API, peers carry
   }
 })
 
+test('a node that finished its pull stays findable: the seeder re-announces after its membership lapsed', async () => {
+  let offsetMs = 0
+  const now = (): number => Date.now() + offsetMs
+  const tt = await startTestTracker({ now })
+  const dirs: string[] = []
+  const nodes: RunningNode[] = []
+  try {
+    const ws = await publishAndAssign(tt, { bytes: sampleImage(IMAGE_BYTES, 6) })
+    for (let i = 0; i < 2; i++) {
+      const dir = await makeTmpDir('branchcast-daemon-')
+      dirs.push(dir)
+      // periodic rounds far apart: the test drives them
+      nodes.push(await startNode({ config: configFor(dir, tt.url, ws.userToken), logger, now, seedIntervalMs: 3_600_000 }))
+    }
+    const [a, b] = nodes as [RunningNode, RunningNode]
+    assert.is((await a.pull({ image: ws.image })).sha256, ws.sha256)
+    offsetMs += 10 * 60_000 // far past the tracker's membership TTL: a's pull-time announces lapsed
+    if (process.env.SEEDER_CONTROL !== '1') await a.announceHeld()
+    const r = await b.pull({ image: ws.image })
+    assert.is(r.sha256, ws.sha256)
+    assert.ok(r.bytesFromPeers > 0, `the late puller took ${r.bytesFromPeers} bytes from peers`)
+  } finally {
+    for (const n of nodes) await n.stop()
+    await tt.stop()
+    for (const d of dirs) await rm(d, { recursive: true, force: true })
+  }
+})
+
 test('the peer id survives a restart, and stop() removes control.json', async () => {
   const tt = await startTestTracker()
   const dir = await makeTmpDir('branchcast-daemon-')
