@@ -2,8 +2,8 @@
  * What every route sees: the authenticated principal on the context, and the components
  * passed in at start-up (no module-level state).
  */
-import type { Logger } from '../protocol/logger.ts'
-import type { ChunkStore } from '../protocol/chunk-store.ts'
+import type { Logger } from '../protocol/index.ts'
+import type { ChunkStore } from '../protocol/index.ts'
 import type { TrackerConfig } from './config.ts'
 import type { Metrics } from './metrics.ts'
 import type { TrackerStore } from './db/store.ts'

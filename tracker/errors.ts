@@ -3,7 +3,7 @@
  * other error is mapped in one place (`toHttpError`) for the app's `onError`.
  */
 import { HTTPException } from 'hono/http-exception'
-import { BranchcastError } from '../protocol/errors.ts'
+import { BranchcastError } from '../protocol/index.ts'
 
 export type TrackerErrorCode =
   | 'ERR_UNAUTHENTICATED'

@@ -8,7 +8,7 @@ import type { KeyObject } from 'node:crypto'
 import { randomBytes, createPublicKey } from 'node:crypto'
 import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { exportPrivateKeyPem, generateSigningKey, importPrivateKeyPem } from '../protocol/signing.ts'
+import { exportPrivateKeyPem, generateSigningKey, importPrivateKeyPem } from '../protocol/index.ts'
 
 export interface TrackerKeys {
   repository: { privateKey: KeyObject, publicKey: KeyObject }

@@ -1,6 +1,6 @@
 // `branchcast assign|unassign --policy P --user U | --group G`, and `assign --list`: over the API.
 import { parseArgs } from 'node:util'
-import { clientFromFlags } from '../../protocol/api-client.ts'
+import { clientFromFlags } from '../../protocol/index.ts'
 
 const HELP = `Usage: branchcast assign --policy P (--user U | --group G)
        branchcast unassign --policy P (--user U | --group G)

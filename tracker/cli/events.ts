@@ -1,6 +1,6 @@
 // `branchcast events`: query the events nodes reported (admin token), over the tracker's API.
 import { parseArgs } from 'node:util'
-import { clientFromFlags } from '../../protocol/api-client.ts'
+import { clientFromFlags } from '../../protocol/index.ts'
 
 const HELP = `Usage: branchcast events [options]
 

@@ -1,6 +1,6 @@
 // `branchcast gc`: delete chunk files no live version references, and abandoned drafts.
 import { parseArgs } from 'node:util'
-import { clientFromFlags } from '../../protocol/api-client.ts'
+import { clientFromFlags } from '../../protocol/index.ts'
 
 const HELP = `Usage: branchcast gc [options]
 

@@ -1,6 +1,6 @@
 // `branchcast policies create|update|list|show|delete`: usage policies, over the API.
 import { parseArgs } from 'node:util'
-import { clientFromFlags } from '../../protocol/api-client.ts'
+import { clientFromFlags } from '../../protocol/index.ts'
 import { parseDurationMs, parseRateBytesPerSec, formatDuration } from '../units.ts'
 import type { PolicyView } from '../routes/policies.ts'
 

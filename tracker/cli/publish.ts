@@ -2,8 +2,8 @@
 // version, with progress (bytes, rate, ETA) on a terminal and one JSON object with --json.
 import { open, stat } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
-import { clientFromFlags } from '../../protocol/api-client.ts'
-import type { ApiError } from '../../protocol/api-client.ts'
+import { clientFromFlags } from '../../protocol/index.ts'
+import type { ApiError } from '../../protocol/index.ts'
 
 const HELP = `Usage: branchcast publish FILE --image NAME [--publish] [--create] [options]
 

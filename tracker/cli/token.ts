@@ -3,8 +3,8 @@
 // made); with --tracker it goes through the API with an admin token.
 import { mkdir } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
-import { clientFromFlags } from '../../protocol/api-client.ts'
-import type { ApiClient } from '../../protocol/api-client.ts'
+import { clientFromFlags } from '../../protocol/index.ts'
+import type { ApiClient } from '../../protocol/index.ts'
 import { generateApiToken, hashApiToken } from '../auth.ts'
 import { loadTrackerConfig } from '../config.ts'
 import { openStore } from '../db/index.ts'

@@ -1,6 +1,6 @@
 // `branchcast versions list|publish|retire|rollback`: an image's version lifecycle.
 import { parseArgs } from 'node:util'
-import { clientFromFlags } from '../../protocol/api-client.ts'
+import { clientFromFlags } from '../../protocol/index.ts'
 
 const HELP = `Usage: branchcast versions <command> --image NAME [options]
 

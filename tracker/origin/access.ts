@@ -3,8 +3,8 @@
  * external static origin is configured (`config.originUrl`), the signed-URL query for it.
  * Used by the origin-token route and by swarm announce answers.
  */
-import { signCapability } from '../../protocol/capability.ts'
-import type { OriginAccess } from '../../protocol/origin-client.ts'
+import { signCapability } from '../../protocol/index.ts'
+import type { OriginAccess } from '../../protocol/index.ts'
 import type { TrackerComponents } from '../env.ts'
 import { signOriginLink } from './secure-link.ts'
 

@@ -5,7 +5,7 @@
  */
 import { open } from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
-import type { ChunkId } from '../../protocol/chunk-id.ts'
+import type { ChunkId } from '../../protocol/index.ts'
 import { IMMUTABLE_CACHE_CONTROL, ORIGIN_READ_BYTES } from './constants.ts'
 import { decideRange } from './range.ts'
 

@@ -10,7 +10,7 @@
  */
 import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { isChunkId } from '../../protocol/chunk-id.ts'
+import { isChunkId } from '../../protocol/index.ts'
 import type { ChunkPins } from './chunk-pins.ts'
 import { GC_QUERY_BATCH } from './constants.ts'
 import type { GcResult, ImageRepositoryComponents } from './index.ts'

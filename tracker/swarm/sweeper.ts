@@ -4,7 +4,7 @@
  * database itself). Correctness never depends on it: `membersFor` and `siteMembers`
  * filter by time on every read; the sweep only keeps the table small.
  */
-import type { Logger } from '../../protocol/logger.ts'
+import type { Logger } from '../../protocol/index.ts'
 import type { SwarmSize, TrackerStore } from '../db/store.ts'
 
 export interface SwarmSweeperComponents {
