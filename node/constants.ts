@@ -89,3 +89,9 @@ export const LIST_PART_ORIGIN_ATTEMPTS = 6
 export const SEED_ANNOUNCE_DEFAULT_MS = 60_000
 /** Floor on the tracker's requested interval, so a misconfigured tracker cannot make every desktop announce in a loop. */
 export const SEED_ANNOUNCE_MIN_MS = 5_000
+/**
+ * A peer we could not reach (dial failed, connection lost) is left out of a pull this long.
+ * The tracker lists a killed peer until its announce expires (minutes); every retry fails a
+ * batch of chunks over to the origin, so retry rarely, yet soon enough for a restarted peer.
+ */
+export const PEER_UNREACHABLE_MS = 30_000

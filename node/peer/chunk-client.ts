@@ -107,7 +107,7 @@ export async function * fetchChunksFromPeer (node: PeerNode, peer: PeerTarget, t
     stream = await node.libp2p.dialProtocol(dial, CHUNK_PROTOCOL, { signal })
   } catch (err) {
     if (signal?.aborted === true) throw signal.reason
-    throw new PeerUnavailableError(peerId, `cannot open a chunk stream to ${peerId}: ${(err as Error).message}`, { cause: err })
+    throw new PeerUnavailableError(peerId, `cannot open a chunk stream to ${peerId}: ${(err as Error).message}`, { cause: err, unreachable: true })
   }
 
   const onAbort = (): void => { stream.abort(signal?.reason instanceof Error ? signal.reason : new Error('aborted')) }
@@ -174,7 +174,7 @@ export async function * fetchChunksFromPeer (node: PeerNode, peer: PeerTarget, t
     // anywhere, like a liar truncating on purpose. Only a liar keeps its connection up:
     // with the connection gone it is a vanished peer, not a ban and a security event.
     if (err instanceof ChunkProtocolError && await connectionGone(node, peerId)) {
-      throw new PeerUnavailableError(peerId, `connection to ${peerId} lost mid-answer: ${err.message}`, { cause: err })
+      throw new PeerUnavailableError(peerId, `connection to ${peerId} lost mid-answer: ${err.message}`, { cause: err, unreachable: true })
     }
     if (err instanceof BranchcastError) {
       if (err instanceof ChunkProtocolError && (err as { peerId?: string }).peerId === undefined) throw blame(err, peerId)

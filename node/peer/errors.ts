@@ -28,9 +28,16 @@ export class PeerRefusedError extends BranchcastError {
 /** Dialling failed, or the connection or stream was reset: the peer went away. */
 export class PeerUnavailableError extends BranchcastError {
   readonly peerId: string
+  /**
+   * No stream could be opened, or the connection died under one: the peer is gone for now
+   * (a mere stream reset on a live connection leaves it false). libp2p may still list a
+   * dead connection as open, so callers cannot tell this from the connection list.
+   */
+  readonly unreachable: boolean
 
-  constructor (peerId: string, message: string, options: { cause?: unknown } = {}) {
-    super('ERR_PEER_UNAVAILABLE', message, { ...options, peerFault: false })
+  constructor (peerId: string, message: string, options: { cause?: unknown, unreachable?: boolean } = {}) {
+    super('ERR_PEER_UNAVAILABLE', message, { cause: options.cause, peerFault: false })
     this.peerId = peerId
+    this.unreachable = options.unreachable ?? false
   }
 }

@@ -20,7 +20,8 @@ import { fetchChunksFromPeer, PeerBans, banReasonFor, createTokenBucket } from '
 import type { TokenBucket } from '../peer/index.ts'
 import type { AnnounceAnswer } from '../tracker-client.ts'
 import {
-  PULL_ANNOUNCE_INTERVAL_MS, PEER_BATCH_CHUNKS, PEER_STREAMS_PER_PEER, LIST_PART_ORIGIN_ATTEMPTS, ORIGIN_BACKOFF_MIN_MS, ORIGIN_BACKOFF_MAX_MS
+  PULL_ANNOUNCE_INTERVAL_MS, PEER_BATCH_CHUNKS, PEER_STREAMS_PER_PEER, LIST_PART_ORIGIN_ATTEMPTS, ORIGIN_BACKOFF_MIN_MS, ORIGIN_BACKOFF_MAX_MS,
+  PEER_UNREACHABLE_MS
 } from '../constants.ts'
 import { buildChunkTable, indexHave, setBit, unitHave } from './chunk-table.ts'
 import type { ChunkTable } from './chunk-table.ts'
@@ -141,6 +142,9 @@ export async function pullImage (components: PullComponents, options: PullOption
   const protection = chunks.protect(table.unitIds)
   const bans = components.bans ?? new PeerBans()
   const bannedHere: string[] = []
+  // Peers we could not reach (dial failed, connection lost): the tracker lists a killed
+  // peer until its announce expires, and asking it again fails every chunk over to the origin.
+  const unreachableUntilMs = new Map<string, number>()
   const peersUsed = new Set<string>()
 
   try {
@@ -163,7 +167,7 @@ export async function pullImage (components: PullComponents, options: PullOption
       scheduler.setP2pAllowed(a.capability !== undefined)
       const seen = new Set<string>()
       for (const p of a.peers) {
-        if (p.peerId === peer.peerId || bans.isBanned(p.peerId, now())) continue
+        if (p.peerId === peer.peerId || bans.isBanned(p.peerId, now()) || (unreachableUntilMs.get(p.peerId) ?? 0) > now()) continue
         seen.add(p.peerId)
         peerAddrs.set(p.peerId, p.addrs)
         scheduler.setPeerHave(p.peerId, unitHave(table, Buffer.from(p.have, 'base64')), now())
@@ -216,6 +220,15 @@ export async function pullImage (components: PullComponents, options: PullOption
         const kind = failureKind(err)
         for (const u of pending) scheduler.failed(u, src, kind, now())
         const reason = banReasonFor(err)
+        const gone = (err as { code?: string }).code === 'ERR_PEER_UNAVAILABLE' && ((err as { unreachable?: boolean }).unreachable === true ||
+          !peer.libp2p.getConnections().some((c) => c.remotePeer.toString() === peerId && c.status === 'open'))
+        if (gone) {
+          unreachableUntilMs.set(peerId, now() + PEER_UNREACHABLE_MS)
+          peerAddrs.delete(peerId)
+          peerQueues.delete(peerId)
+          scheduler.removePeer(peerId, now())
+          log.debug('peer unreachable', { peerId, err })
+        }
         if (reason !== undefined) {
           bans.ban(peerId, reason, now())
           bannedHere.push(peerId)
