@@ -119,6 +119,13 @@ test('a seeder killed mid-transfer does not stop the others', async () => {
       assert.is(sha256(await readFile(r.path)), ws.sha256)
     }
     assert.ok(reports.some((r) => r.bytesFromPeers > 0), 'peers carried part of the image')
+    // A crash is no lie: nobody bans the seeder or reports it as one.
+    for (const r of reports) assert.not.ok(r.bannedPeers.includes(seeder.node.peerId), 'the killed seeder was banned')
+    // The tracker lists the dead seeder until its announce expires; pullers that kept asking
+    // it sent everything it held to the origin, each on its own (up to 3x the image). They
+    // leave it out once unreachable; what remains is its origin share, fetched after the stall.
+    const origin = reports.reduce((s, r) => s + r.bytesFromOrigin, 0)
+    assert.ok(origin <= 2 * IMAGE, `origin bytes ${origin} for an image of ${IMAGE} after the seeder died`)
   } finally {
     for (const n of nodes) await n.stop().catch(() => {})
     await tt.stop()
