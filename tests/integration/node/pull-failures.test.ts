@@ -6,10 +6,13 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createHash } from 'node:crypto'
+import { spawn } from 'node:child_process'
 import { createServer, request as httpRequest } from 'node:http'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { readFile } from 'node:fs/promises'
+import { readFile, rm } from 'node:fs/promises'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { createApiClient } from '../../../protocol/api-client.ts'
 import { CHUNK_PROTOCOL, encodeRefused, readFrames } from '../../../protocol/chunk-protocol.ts'
@@ -27,6 +30,7 @@ import { publishAndAssign, sampleImage, startTestNode } from '../../helpers/swar
 import type { TestNode, Workspace } from '../../helpers/swarm.ts'
 import { startLyingPeer } from '../../helpers/lying-peer.ts'
 import type { Lie } from '../../helpers/lying-peer.ts'
+import { makeTmpDir } from '../../helpers/tmp-dir.ts'
 
 const silent = createLogger({ level: 'silent' })
 const PULL_TIMEOUT_MS = 120_000
@@ -83,24 +87,37 @@ async function startRefusingPeer (): Promise<{ node: PeerNode, readonly requests
 
 // ---- a serving peer killed mid-transfer ----
 
-test('a seeder killed mid-transfer does not stop the others', async () => {
+test('a seeder process killed with SIGKILL mid-transfer does not stop the others', async () => {
   const IMAGE = 8 * 1024 * 1024
   const tt = await startTestTracker()
   const nodes: TestNode[] = []
+  const seederDir = await makeTmpDir('branchcast-seeder-')
+  const child = { proc: undefined as ReturnType<typeof spawn> | undefined }
   try {
-    const ws = await publishAndAssign(tt, { bytes: sampleImage(IMAGE, 21) })
-    // The seeder uploads slowly, so the kill lands while the others still need it.
-    const seeder = await startTestNode(tt, ws.userToken, { site: 'branch-k', server: { uploadRateBytesPerSec: 2 * 1024 * 1024 } })
-    nodes.push(seeder)
-    const seeded = await seeder.puller.pull({ image: ws.image, signal: AbortSignal.timeout(PULL_TIMEOUT_MS) })
-    assert.is(seeded.sha256, ws.sha256)
-    for (let i = 0; i < 3; i++) nodes.push(await startTestNode(tt, ws.userToken, { site: 'branch-k' }))
-    const pullers = nodes.slice(1)
+    const ws = await publishAndAssign(tt, { bytes: sampleImage(IMAGE, 23) })
+    const script = fileURLToPath(new URL('./fixtures/pull-child.ts', import.meta.url))
+    const proc = spawn(process.execPath, [script, JSON.stringify({
+      trackerUrl: tt.url, token: ws.userToken, dataDir: seederDir, image: ws.image, site: 'branch-x', serve: true, uploadRateBytesPerSec: 2 * 1024 * 1024
+    })], { stdio: ['pipe', 'pipe', 'pipe'] })
+    child.proc = proc
+    let stderr = ''
+    proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => { proc.on('exit', (_code, sig) => { resolve(sig) }) })
+    // The seeder pulls the whole image first and then serves it.
+    const seederId = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => { reject(new Error(`seeder not ready: ${stderr}`)) }, PULL_TIMEOUT_MS)
+      createInterface({ input: proc.stdout! }).on('line', (line) => {
+        const msg = JSON.parse(line) as { done?: PullReport, peerId?: string }
+        if (msg.done !== undefined) { clearTimeout(timer); resolve(msg.peerId!) }
+      })
+      proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`seeder exited with ${code}: ${stderr}`)) })
+    })
+    for (let i = 0; i < 3; i++) nodes.push(await startTestNode(tt, ws.userToken, { site: 'branch-x' }))
 
     let flowed: () => void = () => {}
     const someFlowed = new Promise<void>((resolve) => { flowed = resolve })
     const latest: PullProgress[] = []
-    const pulls = pullers.map(async (n, i) => await n.puller.pull({
+    const pulls = nodes.map(async (n, i) => await n.puller.pull({
       image: ws.image,
       signal: AbortSignal.timeout(PULL_TIMEOUT_MS),
       onProgress: (p) => { latest[i] = p; if (p.bytesFromPeers > 0) flowed() }
@@ -109,25 +126,26 @@ test('a seeder killed mid-transfer does not stop the others', async () => {
     await Promise.race([someFlowed, Promise.all(pulls)])
     const atKill = latest.map((p) => p?.phase === 'transfer' ? p.doneBytes : IMAGE)
     assert.ok(atKill.some((d) => d < IMAGE), `every pull finished before the kill (${atKill.join(',')}): the test proves nothing`)
-    // Kill, not a polite stop: reset every connection first, then stop the node.
-    for (const c of seeder.node.libp2p.getConnections()) c.abort(new Error('seeder killed'))
-    await seeder.stop()
+    proc.kill('SIGKILL')
+    assert.is(await exited, 'SIGKILL')
 
     const reports = await Promise.all(pulls)
     for (const r of reports) {
       assert.is(r.sha256, ws.sha256)
       assert.is(sha256(await readFile(r.path)), ws.sha256)
+      // A crash is no lie: nobody bans the seeder or reports it as one.
+      assert.not.ok(r.bannedPeers.includes(seederId), 'the killed seeder was banned')
     }
     assert.ok(reports.some((r) => r.bytesFromPeers > 0), 'peers carried part of the image')
-    // A crash is no lie: nobody bans the seeder or reports it as one.
-    for (const r of reports) assert.not.ok(r.bannedPeers.includes(seeder.node.peerId), 'the killed seeder was banned')
     // The tracker lists the dead seeder until its announce expires; pullers that kept asking
     // it sent everything it held to the origin, each on its own (up to 3x the image). They
     // leave it out once unreachable; what remains is its origin share, fetched after the stall.
     const origin = reports.reduce((s, r) => s + r.bytesFromOrigin, 0)
     assert.ok(origin <= 2 * IMAGE, `origin bytes ${origin} for an image of ${IMAGE} after the seeder died`)
   } finally {
+    if (child.proc !== undefined && child.proc.exitCode === null && child.proc.signalCode === null) child.proc.kill('SIGKILL')
     for (const n of nodes) await n.stop().catch(() => {})
+    await rm(seederDir, { recursive: true, force: true })
     await tt.stop()
   }
 })
