@@ -20,12 +20,12 @@ import { makeTmpDir } from '../../helpers/tmp-dir.ts'
 
 const CHILD = fileURLToPath(new URL('./fixtures/pull-child.ts', import.meta.url))
 const IMAGE = 8 * 1024 * 1024
-/** ~8 s for the whole image: the kill, sent at the first chunk, lands long before the end. */
+/** ~8 s for the whole image: the kill, sent once a quarter is in, lands long before the end. */
 const ORIGIN_RATE = 1024 * 1024
 const WAIT_MS = 60_000
 
-/** Starts the child pull and resolves with the first transfer progress that moved bytes; the child keeps running. */
-async function pullUntilProgress (child: ChildProcess): Promise<PullProgress> {
+/** Resolves with the first transfer progress at or past `bytes`; the child keeps running. */
+async function pullUntilProgress (child: ChildProcess, bytes: number): Promise<PullProgress> {
   const lines = createInterface({ input: child.stdout! })
   let stderr = ''
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
@@ -35,7 +35,7 @@ async function pullUntilProgress (child: ChildProcess): Promise<PullProgress> {
       const msg = JSON.parse(line) as { progress?: PullProgress, done?: unknown }
       if (msg.done !== undefined) { clearTimeout(timer); reject(new Error('the child finished its pull before the kill: make the image bigger or the origin slower')); return }
       const p = msg.progress
-      if (p?.phase === 'transfer' && p.doneBytes > 0) { clearTimeout(timer); resolve(p) }
+      if (p?.phase === 'transfer' && p.doneBytes >= bytes) { clearTimeout(timer); resolve(p) }
     })
     child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`child exited with ${code} before any progress: ${stderr}`)) })
   })
@@ -50,7 +50,7 @@ test('a pull killed with SIGKILL resumes from its verified chunks', async () => 
     const ws = await publishAndAssign(tt, { bytes: sampleImage(IMAGE, 51) })
     child = spawn(process.execPath, [CHILD, JSON.stringify({ trackerUrl: tt.url, token: ws.userToken, dataDir, image: ws.image, originRateBytesPerSec: ORIGIN_RATE })], { stdio: ['ignore', 'pipe', 'pipe'] })
     const exited = new Promise<NodeJS.Signals | null>((resolve) => { child!.on('exit', (_code, sig) => { resolve(sig) }) })
-    const p = await pullUntilProgress(child)
+    const p = await pullUntilProgress(child, IMAGE / 4)
     assert.ok(p.doneBytes < IMAGE, 'killed mid-transfer')
     child.kill('SIGKILL')
     assert.is(await exited, 'SIGKILL')
