@@ -95,3 +95,9 @@ export const SEED_ANNOUNCE_MIN_MS = 5_000
  * batch of chunks over to the origin, so retry rarely, yet soon enough for a restarted peer.
  */
 export const PEER_UNREACHABLE_MS = 30_000
+/**
+ * 'busy' refusals one peer may give for one chunk before it counts as failed for it (each
+ * followed by PEER_BUSY_BACKOFF_MS, so ≥ 5 s of refusals): an honest peer frees a slot long
+ * before; one busy for ever (or lying about what it holds) must not keep the chunk from the origin.
+ */
+export const MAX_BUSY_PER_CHUNK = 25

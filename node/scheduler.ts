@@ -19,7 +19,7 @@
 import {
   DEFAULT_END_GAME_CHUNKS, DEFAULT_MAX_INFLIGHT_ORIGIN, DEFAULT_MAX_INFLIGHT_PER_PEER,
   DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_STALL_MS, ORIGIN_BACKOFF_MAX_MS, ORIGIN_BACKOFF_MIN_MS,
-  DEFAULT_ORIGIN_SLOW_MS, PEER_BUSY_BACKOFF_MS, MAX_TIMEOUTS_PER_CHUNK
+  DEFAULT_ORIGIN_SLOW_MS, PEER_BUSY_BACKOFF_MS, MAX_TIMEOUTS_PER_CHUNK, MAX_BUSY_PER_CHUNK
 } from './constants.ts'
 
 export type OriginReason = 'assigned' | 'policy' | 'no-peer' | 'bad-piece' | 'peers-slow' | 'waited'
@@ -97,6 +97,8 @@ export class Scheduler {
   private readonly peers = new Map<string, PeerState>()
   /** slow answers per chunk */
   private readonly timeouts = new Map<number, number>()
+  /** 'busy' refusals per chunk, by peer */
+  private readonly busyBy = new Map<number, Map<string, number>>()
   /** how many known peers hold each chunk */
   private readonly availability: Uint16Array
   private originInflight = 0
@@ -312,6 +314,7 @@ export class Scheduler {
     this.missing.delete(i)
     this.failedBy.delete(i)
     this.timeouts.delete(i)
+    this.busyBy.delete(i)
     this.lastProgressMs = nowMs
     const bytes = this.lengths[i]!
     if (source.kind === 'origin') {
@@ -334,7 +337,14 @@ export class Scheduler {
     if (kind === 'busy' && source.kind === 'peer') {
       const p = this.peers.get(source.peerId)
       if (p !== undefined) p.busyUntilMs = nowMs + PEER_BUSY_BACKOFF_MS
-      return
+      // A holder that is busy every time it is asked (overloaded, or a liar claiming every
+      // chunk) would keep the chunk from anyone else for ever: after MAX_BUSY_PER_CHUNK
+      // refusals it counts as failed for that chunk, like a slow one.
+      const byPeer = this.busyBy.get(i) ?? new Map<string, number>()
+      const n = (byPeer.get(source.peerId) ?? 0) + 1
+      byPeer.set(source.peerId, n)
+      this.busyBy.set(i, byPeer)
+      if (n < MAX_BUSY_PER_CHUNK) return
     }
     if (source.kind === 'origin') {
       if (kind !== 'missing') this.originFailed(nowMs)

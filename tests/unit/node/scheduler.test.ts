@@ -2,6 +2,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { Scheduler } from '../../../node/scheduler.ts'
 import type { Assignment, SchedulerInit, Source } from '../../../node/scheduler.ts'
+import { MAX_BUSY_PER_CHUNK } from '../../../node/constants.ts'
 
 const L = 1000
 /** End game off unless a test is about it, so each test sees one rule at a time. */
@@ -99,6 +100,20 @@ test('a busy peer is asked again after a pause, with no mark against it', () => 
   assert.equal(flat(s.next(2)), [])
   assert.ok(s.nextWakeMs(2)! > 2)
   assert.equal(flat(s.next(10_000)), [['A', 0]])
+})
+
+test('a sole holder busy every time it is asked sends the chunk to the origin (peers-slow)', () => {
+  const s = mk({ lengths: lengths(1), needed: [0], nowMs: 0, originShare: { index: 1, of: 2 } })
+  s.setPeerHave('A', bits(1, () => true), 0)
+  let t = 0
+  for (let n = 1; n < MAX_BUSY_PER_CHUNK; n++) {
+    assert.equal(flat(s.next(t)), [['A', 0]])
+    s.failed(0, peer('A'), 'busy', t)
+    t += 1000
+  }
+  assert.equal(flat(s.next(t)), [['A', 0]])
+  s.failed(0, peer('A'), 'busy', t)
+  assert.equal(flat(s.next(t + 1000)), [['origin:peers-slow', 0]])
 })
 
 test('nobody holds a chunk and the swarm stalls: origin with reason waited, not before', () => {
