@@ -65,8 +65,8 @@ async function announceHoldingAll (tt: TestTracker, ws: Workspace, node: PeerNod
   })
 }
 
-/** A peer that answers every request with REFUSED 'invalid-token', whatever token it is shown. */
-async function startRefusingPeer (): Promise<{ node: PeerNode, readonly requests: number, stop: () => Promise<void> }> {
+/** A peer that answers every request with REFUSED `code` ('invalid-token' by default), whatever token it is shown. */
+async function startRefusingPeer (code: 'invalid-token' | 'busy' = 'invalid-token'): Promise<{ node: PeerNode, readonly requests: number, stop: () => Promise<void> }> {
   const node = await createPeerNode({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], logger: silent })
   let requests = 0
   await node.libp2p.handle(CHUNK_PROTOCOL, async (stream) => {
@@ -74,7 +74,7 @@ async function startRefusingPeer (): Promise<{ node: PeerNode, readonly requests
       for await (const msg of readFrames(stream)) {
         if (msg.type !== 'request') break
         requests++
-        stream.send(encodeRefused('invalid-token', 'not for you'))
+        stream.send(encodeRefused(code, 'not for you'))
         await stream.close()
         return
       }
@@ -229,6 +229,27 @@ test('a peer that refuses every valid token is not banned, and the pull complete
     assert.equal(r.bannedPeers, [])
     assert.is(p.events.filter((e) => e.type === 'peer.banned').length, 0)
     assert.is(r.bytesFromPeers, 0)
+  } finally {
+    for (const n of nodes) await n.stop().catch(() => {})
+    await liar.stop()
+    await tt.stop()
+  }
+})
+
+test('a peer that claims every chunk and is always busy does not hold the pull up', async () => {
+  const tt = await startTestTracker()
+  const nodes: TestNode[] = []
+  const liar = await startRefusingPeer('busy')
+  try {
+    const ws = await publishAndAssign(tt, { bytes: sampleImage(1024 * 1024, 39) })
+    await announceHoldingAll(tt, ws, liar.node, 'branch-b')
+    const n = await startTestNode(tt, ws.userToken, { site: 'branch-b' })
+    nodes.push(n)
+    const r = await n.puller.pull({ image: ws.image, signal: AbortSignal.timeout(PULL_TIMEOUT_MS) })
+    assert.ok(liar.requests > 0, 'the busy peer was asked')
+    assert.is(r.sha256, ws.sha256)
+    assert.equal(r.bannedPeers, [])
+    assert.ok(r.failures.busy > 0, JSON.stringify(r.failures))
   } finally {
     for (const n of nodes) await n.stop().catch(() => {})
     await liar.stop()
