@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { z } from 'zod'
-import type { LogLevel } from '../protocol/logger.ts'
+import type { LogLevel } from '../protocol/index.ts'
 import { readJsonFile, writeJsonFile } from './state-file.ts'
 
 export const DEFAULT_NODE_DATA_DIR = '.data/node'

@@ -2,8 +2,8 @@
  * The node's view of the tracker API: manifests, keys, announces, events. Thin and typed
  * over protocol/api-client.ts; answers are checked at this boundary.
  */
-import type { ApiClient } from '../protocol/api-client.ts'
-import type { OriginAccess } from '../protocol/origin-client.ts'
+import type { ApiClient } from '../protocol/index.ts'
+import type { OriginAccess } from '../protocol/index.ts'
 import type { RepositoryKeys } from './trust.ts'
 
 export interface AnnounceRequest {

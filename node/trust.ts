@@ -5,7 +5,7 @@
  */
 import type { KeyObject } from 'node:crypto'
 import { join } from 'node:path'
-import { importPublicKey, keyId } from '../protocol/signing.ts'
+import { importPublicKey, keyId } from '../protocol/index.ts'
 import { readJsonFile, writeJsonFile } from './state-file.ts'
 
 interface TrustFile {

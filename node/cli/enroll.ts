@@ -1,6 +1,6 @@
 // `branchcast enroll`: pin the tracker's repository and capability keys, save URL and token.
 import { parseArgs } from 'node:util'
-import { createApiClient } from '../../protocol/api-client.ts'
+import { createApiClient } from '../../protocol/index.ts'
 import { DEFAULT_NODE_DATA_DIR, updateNodeConfigFile } from '../config.ts'
 import { createTrackerClient } from '../tracker-client.ts'
 import { enroll } from '../trust.ts'

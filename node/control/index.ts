@@ -7,7 +7,7 @@
  * `report` or `error` line); `GET /images` lists ready images; `GET /status` the peer id,
  * addresses, site, cache usage and serving stats.
  */
-import type { Logger } from '../../protocol/logger.ts'
+import type { Logger } from '../../protocol/index.ts'
 import type { PullOptions, PullProgress, PullReport } from '../pull/index.ts'
 import { ControlServerImpl } from './server.ts'
 

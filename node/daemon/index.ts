@@ -5,7 +5,7 @@
  * starts them in order and stops them in reverse.
  */
 import type { PrivateKey } from '@libp2p/interface'
-import type { Logger } from '../../protocol/logger.ts'
+import type { Logger } from '../../protocol/index.ts'
 import type { NodeConfig } from '../config.ts'
 import type { NodeStatus, ReadyImage } from '../control/index.ts'
 import type { PeerNode } from '../peer/index.ts'

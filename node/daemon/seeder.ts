@@ -6,8 +6,8 @@
  * seeded. Chunks evicted from the cache since are answered "missing"; pullers go elsewhere.
  */
 import { readFile } from 'node:fs/promises'
-import { verifyManifest } from '../../protocol/manifest.ts'
-import type { Logger } from '../../protocol/logger.ts'
+import { verifyManifest } from '../../protocol/index.ts'
+import type { Logger } from '../../protocol/index.ts'
 import type { ReadyImage } from '../control/index.ts'
 import type { PeerNode } from '../peer/index.ts'
 import { imagePaths } from '../pull/index.ts'

@@ -7,7 +7,7 @@
 import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import type { ClientEvent } from '../../protocol/events.ts'
+import type { ClientEvent } from '../../protocol/index.ts'
 
 const EVENT_FILE_RE = /^\d{15}-\d{6}-[0-9a-f-]{36}\.json$/
 const REJECTED_DIR = 'rejected'

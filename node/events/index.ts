@@ -5,8 +5,8 @@
  * tracker acknowledged them. Each event has a UUID from its creation, so a batch re-sent
  * after a lost acknowledgement is stored once.
  */
-import type { ClientEvent } from '../../protocol/events.ts'
-import type { Logger } from '../../protocol/logger.ts'
+import type { ClientEvent } from '../../protocol/index.ts'
+import type { Logger } from '../../protocol/index.ts'
 import type { TrackerClient } from '../tracker-client.ts'
 import { DurableEventReporter } from './reporter.ts'
 

@@ -10,14 +10,14 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { Connection, Stream } from '@libp2p/interface'
 import {
   CHUNK_PROTOCOL, MAX_IDS_PER_REQUEST, MAX_TOKEN_BYTES, encodeChunk, encodeDone, encodeMissing, encodeRefused, readFrames
-} from '../../protocol/chunk-protocol.ts'
-import type { RefusalCode } from '../../protocol/chunk-protocol.ts'
-import { verifyCapability } from '../../protocol/capability.ts'
-import type { CapabilityClaims } from '../../protocol/capability.ts'
-import { decodeStoredChunk } from '../../protocol/chunk-codec.ts'
-import type { ChunkId } from '../../protocol/chunk-id.ts'
-import { isBranchcastError } from '../../protocol/errors.ts'
-import type { Logger } from '../../protocol/logger.ts'
+} from '../../protocol/index.ts'
+import type { RefusalCode } from '../../protocol/index.ts'
+import { verifyCapability } from '../../protocol/index.ts'
+import type { CapabilityClaims } from '../../protocol/index.ts'
+import { decodeStoredChunk } from '../../protocol/index.ts'
+import type { ChunkId } from '../../protocol/index.ts'
+import { isBranchcastError } from '../../protocol/index.ts'
+import type { Logger } from '../../protocol/index.ts'
 import {
   CHUNK_STREAM_IDLE_MS, DEFAULT_UPLOAD_BURST_BYTES, DEFAULT_UPLOAD_SLOTS_PER_PEER, DEFAULT_UPLOAD_SLOTS_TOTAL,
   MAX_INBOUND_CHUNK_STREAMS, MAX_OUTBOUND_CHUNK_STREAMS, UPLOAD_READ_AHEAD_CHUNKS

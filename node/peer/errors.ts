@@ -3,9 +3,9 @@
  * (`ChunkCorruptError`, `ChunkProtocolError`, both `peerFault: true`); these add the
  * failures that are no reason to ban anyone.
  */
-import { BranchcastError } from '../../protocol/errors.ts'
-import type { ErrorCode } from '../../protocol/errors.ts'
-import type { RefusalCode } from '../../protocol/chunk-protocol.ts'
+import { BranchcastError } from '../../protocol/index.ts'
+import type { ErrorCode } from '../../protocol/index.ts'
+import type { RefusalCode } from '../../protocol/index.ts'
 
 export type PeerErrorCode = Extract<ErrorCode, 'ERR_PEER_REFUSED' | 'ERR_PEER_UNAVAILABLE'>
 

@@ -9,9 +9,9 @@
 import type { KeyObject } from 'node:crypto'
 import type { Libp2p } from 'libp2p'
 import type { PrivateKey } from '@libp2p/interface'
-import type { ChunkStore } from '../../protocol/chunk-store.ts'
-import type { ChunkId } from '../../protocol/chunk-id.ts'
-import type { Logger } from '../../protocol/logger.ts'
+import type { ChunkStore } from '../../protocol/index.ts'
+import type { ChunkId } from '../../protocol/index.ts'
+import type { Logger } from '../../protocol/index.ts'
 import { Libp2pPeerNode } from './peer-node.ts'
 import { ChunkServer as ChunkServerImpl } from './chunk-server.ts'
 

@@ -10,7 +10,7 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { mdns } from '@libp2p/mdns'
 import type { PrivateKey } from '@libp2p/interface'
-import type { Logger } from '../../protocol/logger.ts'
+import type { Logger } from '../../protocol/index.ts'
 import { loadOrCreatePeerKey } from './peer-key.ts'
 import type { PeerNode, PeerNodeComponents, PeerNodeInit } from './index.ts'
 

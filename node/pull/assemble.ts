@@ -6,8 +6,8 @@
  */
 import { createHash } from 'node:crypto'
 import { open, rename, rm } from 'node:fs/promises'
-import type { ChunkStore } from '../../protocol/chunk-store.ts'
-import { ChunkCorruptError } from '../../protocol/errors.ts'
+import type { ChunkStore } from '../../protocol/index.ts'
+import { ChunkCorruptError } from '../../protocol/index.ts'
 import type { ChunkTable } from './chunk-table.ts'
 
 /** Writes are coalesced into runs up to this size: fewer syscalls than one per chunk. */

@@ -4,7 +4,7 @@
  * appear thousands of times but is fetched once). Have-bitfields on the wire are over
  * manifest indexes; the scheduler works on units.
  */
-import type { ChunkId } from '../../protocol/chunk-id.ts'
+import type { ChunkId } from '../../protocol/index.ts'
 
 export interface ChunkTable {
   /** per manifest index */

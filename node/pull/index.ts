@@ -1,8 +1,8 @@
 /**
  * The puller: fetches an image version, peer-assisted, and assembles it ready to run.
  */
-import type { ChunkStore } from '../../protocol/chunk-store.ts'
-import type { Logger } from '../../protocol/logger.ts'
+import type { ChunkStore } from '../../protocol/index.ts'
+import type { Logger } from '../../protocol/index.ts'
 import type { FailureKind, OriginReason } from '../scheduler.ts'
 import type { PeerNode, PeerBans } from '../peer/index.ts'
 import type { TrackerClient } from '../tracker-client.ts'
