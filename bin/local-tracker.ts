@@ -7,9 +7,9 @@
 import { createApiClient } from '../protocol/api-client.ts'
 import type { ApiClient } from '../protocol/api-client.ts'
 import { createLogger } from '../protocol/logger.ts'
-import { loadTrackerConfig } from '../tracker/config.ts'
-import { startTracker } from '../tracker/server.ts'
-import { generateApiToken, hashApiToken } from '../tracker/auth.ts'
+import { loadTrackerConfig } from '../tracker/index.ts'
+import { startTracker } from '../tracker/index.ts'
+import { generateApiToken, hashApiToken } from '../tracker/index.ts'
 import { sampleImageStream } from './sample-image.ts'
 
 export interface LocalTracker {
