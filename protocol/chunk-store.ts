@@ -24,7 +24,9 @@
  */
 import { randomBytes } from 'node:crypto'
 import * as nodeFs from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 import { chunkId, chunkPath, isChunkId } from './chunk-id.ts'
 import type { ChunkId } from './chunk-id.ts'
 import { decodeStoredChunk, encodeStoredChunk } from './chunk-codec.ts'
@@ -32,6 +34,8 @@ import { MAX_CHUNK_BYTES_CEILING } from './chunking-params.ts'
 import { ChunkCorruptError, ChunkNotFoundError, ChunkTooLargeError, DiskFullError, StoreWriteError, isBranchcastError } from './errors.ts'
 import { createLogger } from './logger.ts'
 import type { Logger } from './logger.ts'
+
+const execFileAsync = promisify(execFile)
 
 /** A read refreshes the file's mtime (the LRU order after a restart) at most this often. */
 export const MTIME_PERSIST_INTERVAL_MS = 60_000
@@ -57,10 +61,12 @@ export interface ChunkStoreInit {
   /** fsync the fan-out directory after each rename (default false, see the module comment) */
   fsyncDirs?: boolean
   /**
-   * fsync each chunk file before its rename (default true). A cache may turn it off: a
-   * chunk torn by a crash fails its hash on read, is quarantined and fetched again.
+   * fsync each chunk file before its rename (default true). A cache may turn it off (false):
+   * a chunk torn by a crash fails its hash on read, is quarantined and fetched again.
+   * 'deferred': no fsync per chunk; `flush()` makes everything written so far durable at
+   * once (the repository calls it before it signs a version that names the chunks).
    */
-  fsyncFiles?: boolean
+  fsyncFiles?: boolean | 'deferred'
   logger?: Logger
   /** file operations, for tests that inject failures; default node:fs/promises */
   fs?: ChunkStoreFs
@@ -108,6 +114,8 @@ export interface ChunkStore {
    * (default `maxBytes`; no-op without one). Resolves to the bytes freed.
    */
   evict: (targetBytes?: number) => Promise<number>
+  /** With `fsyncFiles: 'deferred'`: make every chunk written so far durable. A no-op otherwise. */
+  flush: () => Promise<void>
 }
 
 interface Entry {
@@ -158,6 +166,8 @@ export async function createChunkStore (init: ChunkStoreInit): Promise<ChunkStor
   const compress = init.compress ?? true
   const fsyncDirs = init.fsyncDirs ?? false
   const fsyncFiles = init.fsyncFiles ?? true
+  /** files renamed into place but not yet fsynced ('deferred' mode) */
+  const unsynced = new Set<string>()
   const fs: ChunkStoreFs = init.fs ?? nodeFs
   const log = init.logger?.forComponent('protocol:chunk-store') ?? createLogger({}, 'protocol:chunk-store')
 
@@ -369,7 +379,7 @@ export async function createChunkStore (init: ChunkStoreInit): Promise<ChunkStor
       created = true
       try {
         await handle.writeFile(stored, { signal })
-        if (fsyncFiles) await handle.sync()
+        if (fsyncFiles === true) await handle.sync()
       } finally {
         await handle.close()
       }
@@ -383,6 +393,7 @@ export async function createChunkStore (init: ChunkStoreInit): Promise<ChunkStor
         await fs.rename(tmpPath, finalPath)
       }
       created = false
+      if (fsyncFiles === 'deferred') unsynced.add(finalPath)
       if (fsyncDirs) await syncDir(join(chunksDir, id.slice(0, 2)))
     } catch (err) {
       if (created) await fs.unlink(tmpPath).catch(() => {})
@@ -392,6 +403,31 @@ export async function createChunkStore (init: ChunkStoreInit): Promise<ChunkStor
     }
     account(id, { diskBytes: stored.byteLength, mtimeMs: Date.now() })
     return { id, stored: true, diskBytes: stored.byteLength }
+  }
+
+  /**
+   * One syncfs(2) of the store's filesystem (coreutils `sync -f`) instead of an fsync per
+   * chunk; where that is unavailable, an fsync of each pending file and its directory.
+   */
+  async function flush (): Promise<void> {
+    if (unsynced.size === 0) return
+    const paths = [...unsynced]
+    unsynced.clear()
+    try {
+      await execFileAsync('sync', ['-f', root])
+      return
+    } catch {}
+    try {
+      for (const p of paths) {
+        const handle = await fs.open(p, 'r').catch((err) => { if (errnoCode(err) === 'ENOENT') return undefined; throw err })
+        if (handle !== undefined) { try { await handle.sync() } finally { await handle.close() } }
+      }
+      for (const dir of new Set(paths.map((p) => dirname(p)))) await syncDir(dir)
+    } catch (err) {
+      for (const p of paths) unsynced.add(p)
+      if (isDiskFull(err)) throw new DiskFullError('no space left while flushing the chunk store', { cause: err })
+      throw new StoreWriteError(`cannot flush the chunk store: ${(err as Error)?.message}`, { cause: err })
+    }
   }
 
   async function syncDir (path: string): Promise<void> {
@@ -467,6 +503,7 @@ export async function createChunkStore (init: ChunkStoreInit): Promise<ChunkStor
     // a snapshot: reads reorder the live map, so iterating it while reading would never end
     ids: () => [...entries.keys()][Symbol.iterator](),
     pathOf: (id) => pathOf(id),
-    evict
+    evict,
+    flush
   }
 }

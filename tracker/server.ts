@@ -36,7 +36,8 @@ export async function startTracker (config: TrackerConfig, options: StartTracker
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 })
   const keys = await loadTrackerKeys(config.dataDir)
   const store = await openStore({ url: config.db })
-  const chunks = await createChunkStore({ dir: join(config.dataDir, 'store'), logger: logger.forComponent('tracker:chunks') })
+  // Chunks become durable in one flush before a version naming them is signed (repository).
+  const chunks = await createChunkStore({ dir: join(config.dataDir, 'store'), fsyncFiles: 'deferred', logger: logger.forComponent('tracker:chunks') })
   const shutdown = new AbortController()
   const components: TrackerComponents = {
     config,

@@ -129,6 +129,8 @@ export class ImageRepositoryService implements ImageRepository {
           draft, source: input.source, declaredBytes: input.declaredBytes, maxUploadBytes: this.maxUploadBytes, idleMs: this.uploadIdleMs, signal, pool: this.pool
         })
         signal.throwIfAborted()
+        // Every chunk this version names is on stable storage before the version exists.
+        await this.components.chunks.flush()
         let version = await store.finalizeDraft(draft.id, {
           manifestRoot: r.manifestRoot,
           manifestId: r.manifestId,

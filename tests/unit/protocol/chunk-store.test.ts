@@ -293,4 +293,40 @@ test('stored files match what encodeStoredChunk produces, for any static server 
   bytesEq(await readFile(join(dir, 'chunks', id.slice(0, 2), id)), encodeStoredChunk(compressible))
 }))
 
+test('deferred fsync: no fsync per chunk, one flush makes them durable (syncfs, or per-file fsync without `sync`)', () => withTmpDir(async (dir) => {
+  let syncs = 0
+  const fs = await import('node:fs/promises')
+  const counting = {
+    ...fs,
+    open: async (...args: Parameters<typeof fs.open>) => {
+      const h = await fs.open(...args)
+      const sync = h.sync.bind(h)
+      h.sync = async () => { syncs++; await sync() }
+      return h
+    }
+  }
+  const store = await open(dir, { fsyncFiles: 'deferred', fs: counting as typeof fs })
+  const a = randomBytes(1000)
+  const b = randomBytes(1000)
+  await store.put(a)
+  await store.put(b)
+  assert.is(syncs, 0, 'no fsync while writing')
+  await store.flush() // `sync -f` on the store's filesystem
+  assert.is(syncs, 0, 'syncfs needs no per-file fsync')
+  await store.put(randomBytes(1000))
+  const path = process.env.PATH
+  process.env.PATH = '/nonexistent' // no `sync` binary: fall back to fsyncing each file and its directory
+  try { await store.flush() } finally { process.env.PATH = path }
+  assert.is(syncs, 2, 'one file and its directory')
+  await store.flush()
+  assert.is(syncs, 2, 'nothing pending, nothing synced')
+  bytesEq(await store.get(chunkId(a)), a)
+}))
+
+test('flush is a no-op for stores that fsync each chunk', () => withTmpDir(async (dir) => {
+  const store = await open(dir)
+  await store.put(randomBytes(100))
+  await store.flush()
+}))
+
 test.run()
