@@ -26,6 +26,8 @@ export interface WanLink {
   /** response body bytes sent through the link so far */
   bytes: () => number
   requests: () => number
+  /** responses being paced now: 0 while the link sits idle */
+  active: () => number
   stop: () => Promise<void>
 }
 
@@ -35,8 +37,14 @@ export async function startWanLink (opts: { rateBytesPerSec: number, burstBytes?
   let upstream: URL | undefined
   let sent = 0
   let count = 0
+  let pacing = 0
 
   async function pace (from: IncomingMessage, to: ServerResponse): Promise<void> {
+    pacing++
+    try { await paceBody(from, to) } finally { pacing-- }
+  }
+
+  async function paceBody (from: IncomingMessage, to: ServerResponse): Promise<void> {
     for await (const buf of from as AsyncIterable<Buffer>) {
       for (let at = 0; at < buf.length; at += PIECE_BYTES) {
         const piece = buf.subarray(at, at + PIECE_BYTES)
@@ -69,6 +77,7 @@ export async function startWanLink (opts: { rateBytesPerSec: number, burstBytes?
     setUpstream: (url) => { upstream = new URL(url) },
     bytes: () => sent,
     requests: () => count,
+    active: () => pacing,
     stop: async () => {
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
