@@ -44,7 +44,8 @@ export async function startNodeDaemon (options: NodeDaemonOptions): Promise<Runn
   }
 
   try {
-    const chunks = await createChunkStore({ dir: join(config.dataDir, 'cache'), maxBytes: config.cacheMaxBytes, logger: logger.forComponent('node:cache') })
+    // A cache needs no fsync per chunk: a chunk torn by a crash fails its hash on read and is fetched again.
+    const chunks = await createChunkStore({ dir: join(config.dataDir, 'cache'), maxBytes: config.cacheMaxBytes, fsyncFiles: false, logger: logger.forComponent('node:cache') })
 
     const peer = await createPeerNode({
       dataDir: options.privateKey === undefined ? config.dataDir : undefined,
