@@ -48,6 +48,14 @@ if (command === undefined) {
   console.error(`branchcast: unknown command "${name}"\n\n${usage()}`)
   process.exit(2)
 }
-const mod = await command.load()
-const code = await mod.main(rest)
-process.exitCode = typeof code === 'number' ? code : 0
+try {
+  const mod = await command.load()
+  const code = await mod.main(rest)
+  process.exitCode = typeof code === 'number' ? code : 0
+} catch (err) {
+  // One line a person can act on; the stack only when asked for (BRANCHCAST_DEBUG=1).
+  const e = err as Error & { code?: string }
+  console.error(`branchcast ${name}: ${e.code !== undefined && !e.message.includes(e.code) ? `${e.code}: ` : ''}${e.message}`)
+  if (process.env.BRANCHCAST_DEBUG === '1') console.error(e.stack)
+  process.exitCode = 1
+}
