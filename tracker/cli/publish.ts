@@ -1,5 +1,6 @@
 // `branchcast publish FILE --image NAME`: stream a disk image to the tracker as a new
 // version, with progress (bytes, rate, ETA) on a terminal and one JSON object with --json.
+import type { PublishResult } from '../repository/index.ts'
 import { open, stat } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { clientFromFlags } from '../../protocol/index.ts'
@@ -19,19 +20,8 @@ Options:
   --json            print one JSON object (the tracker's answer), no progress
   -h, --help        this help`
 
-export interface UploadResult {
-  image: string
-  version: number
-  state: string
-  manifestId: string
-  totalBytes: number
-  chunkCount: number
-  newBytes: number
-  storedBytes: number
-  diskBytes: number
-  imageSha256: string
-  durationMs: number
-}
+/** What the tracker answers for an upload (the route's body: the repository's result plus the image). */
+export type UploadResult = PublishResult & { image: string }
 
 /** bytes per file read: large enough for few syscalls, small enough to keep memory flat */
 const READ_BYTES = 1024 * 1024
