@@ -293,9 +293,10 @@ test('stored files match what encodeStoredChunk produces, for any static server 
   bytesEq(await readFile(join(dir, 'chunks', id.slice(0, 2), id)), encodeStoredChunk(compressible))
 }))
 
-test('deferred fsync: no fsync per chunk, one flush makes them durable (syncfs, or per-file fsync without `sync`)', () => withTmpDir(async (dir) => {
-  let syncs = 0
+/** node:fs/promises with every file handle's sync() counted. */
+async function countingFs (): Promise<{ fs: typeof import('node:fs/promises'), syncs: () => number }> {
   const fs = await import('node:fs/promises')
+  let syncs = 0
   const counting = {
     ...fs,
     open: async (...args: Parameters<typeof fs.open>) => {
@@ -305,28 +306,38 @@ test('deferred fsync: no fsync per chunk, one flush makes them durable (syncfs, 
       return h
     }
   }
-  const store = await open(dir, { fsyncFiles: 'deferred', fs: counting as typeof fs })
+  return { fs: counting as typeof fs, syncs: () => syncs }
+}
+
+test('deferred fsync: no fsync per chunk, one flush makes them durable (syncfs, or per-file fsync without `sync`)', () => withTmpDir(async (dir) => {
+  const { fs, syncs } = await countingFs()
+  const store = await open(dir, { fsyncFiles: 'deferred', fs })
   const a = randomBytes(1000)
   const b = randomBytes(1000)
   await store.put(a)
   await store.put(b)
-  assert.is(syncs, 0, 'no fsync while writing')
+  assert.is(syncs(), 0, 'no fsync while writing')
   await store.flush() // `sync -f` on the store's filesystem
-  assert.is(syncs, 0, 'syncfs needs no per-file fsync')
+  assert.is(syncs(), 0, 'syncfs needs no per-file fsync')
   await store.put(randomBytes(1000))
   const path = process.env.PATH
   process.env.PATH = '/nonexistent' // no `sync` binary: fall back to fsyncing each file and its directory
   try { await store.flush() } finally { process.env.PATH = path }
-  assert.is(syncs, 2, 'one file and its directory')
+  assert.is(syncs(), 2, 'one file and its directory')
   await store.flush()
-  assert.is(syncs, 2, 'nothing pending, nothing synced')
+  assert.is(syncs(), 2, 'nothing pending, nothing synced')
   bytesEq(await store.get(chunkId(a)), a)
 }))
 
-test('flush is a no-op for stores that fsync each chunk', () => withTmpDir(async (dir) => {
-  const store = await open(dir)
+test('a store that fsyncs each chunk does so on put, and its flush syncs nothing more', () => withTmpDir(async (dir) => {
+  const { fs, syncs } = await countingFs()
+  const store = await open(dir, { fs })
   await store.put(randomBytes(100))
-  await store.flush()
+  assert.is(syncs(), 1, 'the chunk file was fsynced before its rename')
+  const path = process.env.PATH
+  process.env.PATH = '/nonexistent' // a flush that did anything would have to fsync here
+  try { await store.flush() } finally { process.env.PATH = path }
+  assert.is(syncs(), 1)
 }))
 
 test.run()
