@@ -15,10 +15,10 @@
  * error (`ChunkCorruptError`, `ChunkTooLargeError`, `OriginStatusError`,
  * `OriginTransferError`). Abort through `signal` rejects with the signal's reason.
  */
-import { chunkPath, isChunkId } from './chunk-id.ts'
-import type { ChunkId } from './chunk-id.ts'
-import { decodeStoredChunk } from './chunk-codec.ts'
-import { MAX_CHUNK_BYTES_CEILING } from './chunking-params.ts'
+import { chunkPath, isChunkId } from './store/chunk-id.ts'
+import type { ChunkId } from './store/chunk-id.ts'
+import { decodeStoredChunk } from './store/chunk-codec.ts'
+import { MAX_CHUNK_BYTES_CEILING } from './chunking/chunking-params.ts'
 import { ChunkTooLargeError, OriginStatusError, OriginTransferError } from './errors.ts'
 
 /** What the tracker hands a node for fetching an image's chunks from an origin. */

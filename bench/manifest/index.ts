@@ -9,13 +9,13 @@
 // For each: bytes per GiB of image, root size, and the bytes an update costs (root + parts
 // the node does not hold yet) for three edits of a 64 GiB image.
 import { createHash } from 'node:crypto'
-import { createChunkListBuilder, readChunkList } from '../../protocol/chunk-list.ts'
-import type { ChunkRef } from '../../protocol/chunk-list.ts'
-import { DEFAULT_CHUNKING } from '../../protocol/chunking-params.ts'
-import { decodeManifest, encodeManifest, verifyManifest } from '../../protocol/manifest.ts'
-import type { ManifestBody, ManifestPart } from '../../protocol/manifest.ts'
-import { generateSigningKey } from '../../protocol/signing.ts'
-import { varintLength, writeVarint } from '../../protocol/varint.ts'
+import { createChunkListBuilder, readChunkList } from '../../protocol/manifest/chunk-list.ts'
+import type { ChunkRef } from '../../protocol/manifest/chunk-list.ts'
+import { DEFAULT_CHUNKING } from '../../protocol/chunking/chunking-params.ts'
+import { decodeManifest, encodeManifest, verifyManifest } from '../../protocol/manifest/manifest.ts'
+import type { ManifestBody, ManifestPart } from '../../protocol/manifest/manifest.ts'
+import { generateSigningKey } from '../../protocol/signing/signing.ts'
+import { varintLength, writeVarint } from '../../protocol/wire/varint.ts'
 
 const GiB = 2 ** 30
 const MiB = 2 ** 20

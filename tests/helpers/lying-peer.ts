@@ -6,10 +6,10 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import {
   CHUNK_PROTOCOL, MAX_FRAME_BYTES, encodeChunk, encodeDone, encodeMissing, readFrames
-} from '../../protocol/chunk-protocol.ts'
-import { chunkId } from '../../protocol/chunk-id.ts'
+} from '../../protocol/wire/chunk-protocol.ts'
+import { chunkId } from '../../protocol/store/chunk-id.ts'
 import { createLogger } from '../../protocol/logger.ts'
-import { writeVarint } from '../../protocol/varint.ts'
+import { writeVarint } from '../../protocol/wire/varint.ts'
 import { createPeerNode } from '../../node/peer/index.ts'
 import type { PeerNode } from '../../node/peer/index.ts'
 

@@ -4,9 +4,9 @@
  */
 import { randomBytes, createHash } from 'node:crypto'
 import { rm } from 'node:fs/promises'
-import { createApiClient } from '../../protocol/api-client.ts'
-import { createChunkStore } from '../../protocol/chunk-store.ts'
-import type { ChunkStore } from '../../protocol/chunk-store.ts'
+import { createApiClient } from '../../protocol/api/client.ts'
+import { createChunkStore } from '../../protocol/store/chunk-store.ts'
+import type { ChunkStore } from '../../protocol/store/chunk-store.ts'
 import { createLogger } from '../../protocol/logger.ts'
 import { createChunkServer, createPeerNode, PeerBans } from '../../node/peer/index.ts'
 import type { ChunkServer, ChunkServerInit, PeerNode } from '../../node/peer/index.ts'

@@ -2,7 +2,7 @@
 // names the peer at fault, and ends the fetch within a bounded time.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { chunkId } from '../../../protocol/chunk-id.ts'
+import { chunkId } from '../../../protocol/store/chunk-id.ts'
 import { fetchChunksFromPeer, banReasonFor } from '../../../node/peer/index.ts'
 import type { BanReason } from '../../../node/peer/index.ts'
 import { startLyingPeer } from '../../helpers/lying-peer.ts'

@@ -2,7 +2,7 @@
 // capabilities bound to the peer id, origin shares, p2p policy, expiry on the tracker's clock.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { verifyCapability } from '../../../protocol/capability.ts'
+import { verifyCapability } from '../../../protocol/signing/capability.ts'
 import { startTestTracker } from '../../helpers/tracker.ts'
 import type { TestTracker } from '../../helpers/tracker.ts'
 import type { CallResult } from '../../helpers/tracker-swarm.ts'

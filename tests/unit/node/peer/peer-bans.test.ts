@@ -2,7 +2,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { PeerBans, banReasonFor } from '../../../../node/peer/peer-bans.ts'
 import { ChunkCorruptError } from '../../../../protocol/errors.ts'
-import { ChunkProtocolError } from '../../../../protocol/chunk-protocol.ts'
+import { ChunkProtocolError } from '../../../../protocol/wire/chunk-protocol.ts'
 import { PeerRefusedError, PeerUnavailableError } from '../../../../node/peer/errors.ts'
 
 test('a ban holds until it expires, then is forgotten', () => {

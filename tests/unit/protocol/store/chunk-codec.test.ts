@@ -2,9 +2,9 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { randomBytes } from 'node:crypto'
 import { zstdCompressSync } from 'node:zlib'
-import { chunkId } from '../../../protocol/chunk-id.ts'
-import { decodeStoredChunk, encodeStoredChunk, startsWithZstdMagic, ZSTD_MAGIC } from '../../../protocol/chunk-codec.ts'
-import { throwsCode } from '../../helpers/rejects.ts'
+import { chunkId } from '../../../../protocol/store/chunk-id.ts'
+import { decodeStoredChunk, encodeStoredChunk, startsWithZstdMagic, ZSTD_MAGIC } from '../../../../protocol/store/chunk-codec.ts'
+import { throwsCode } from '../../../helpers/rejects.ts'
 
 const compressible = new TextEncoder().encode('branchcast '.repeat(4000))
 const incompressible = randomBytes(64 * 1024)

@@ -4,11 +4,11 @@ import { randomBytes } from 'node:crypto'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
-import { chunkId } from '../../../protocol/chunk-id.ts'
-import { decodeStoredChunk } from '../../../protocol/chunk-codec.ts'
-import { createChunkStore } from '../../../protocol/chunk-store.ts'
-import { createLogger } from '../../../protocol/logger.ts'
-import { withTmpDir } from '../../helpers/tmp-dir.ts'
+import { chunkId } from '../../../../protocol/store/chunk-id.ts'
+import { decodeStoredChunk } from '../../../../protocol/store/chunk-codec.ts'
+import { createChunkStore } from '../../../../protocol/store/chunk-store.ts'
+import { createLogger } from '../../../../protocol/logger.ts'
+import { withTmpDir } from '../../../helpers/tmp-dir.ts'
 
 const logger = createLogger({ level: 'silent' })
 
@@ -28,7 +28,7 @@ function putFromWorker (dir: string, chunks: Uint8Array[], timeoutMs = 10_000): 
       const results = await Promise.all(workerData.chunks.map(c => store.put(c)))
       parentPort.postMessage(results.map(r => ({ id: r.id, stored: r.stored })))
     })`
-  const worker = new Worker(code, { eval: true, workerData: { storeUrl: new URL('../../../protocol/chunk-store.ts', import.meta.url).href, dir, chunks } })
+  const worker = new Worker(code, { eval: true, workerData: { storeUrl: new URL('../../../../protocol/store/chunk-store.ts', import.meta.url).href, dir, chunks } })
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => { reject(new Error('worker timed out')); void worker.terminate() }, timeoutMs)
     worker.once('message', (m) => { clearTimeout(timer); resolve(m); void worker.terminate() })

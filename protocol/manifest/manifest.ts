@@ -23,17 +23,17 @@
  */
 import { createHash } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
-import { isChunkId } from './chunk-id.ts'
-import type { ChunkId } from './chunk-id.ts'
+import { isChunkId } from '../store/chunk-id.ts'
+import type { ChunkId } from '../store/chunk-id.ts'
 import { LIST_PART_MAGIC, MAX_ENTRY_BYTES, MAX_PART_BYTES, MAX_PART_ENTRIES, MIN_ENTRY_BYTES } from './chunk-list.ts'
-import { validateChunkingParams } from './chunking-params.ts'
-import type { ChunkingParams } from './chunking-params.ts'
+import { validateChunkingParams } from '../chunking/chunking-params.ts'
+import type { ChunkingParams } from '../chunking/chunking-params.ts'
 import {
   ManifestExpiredError, ManifestMalformedError, ManifestRollbackError, ManifestTamperedError,
   ManifestWrongImageError, ManifestWrongKeyError
-} from './errors.ts'
-import { KEY_ID_BYTES, SIGNATURE_BYTES, keyId as keyIdOf, signBytes, verifyBytes } from './signing.ts'
-import { MAX_VARINT_BYTES, readVarint, varintLength, writeVarint } from './varint.ts'
+} from '../errors.ts'
+import { KEY_ID_BYTES, SIGNATURE_BYTES, keyId as keyIdOf, signBytes, verifyBytes } from '../signing/signing.ts'
+import { MAX_VARINT_BYTES, readVarint, varintLength, writeVarint } from '../wire/varint.ts'
 
 export const MANIFEST_MAGIC: Readonly<Uint8Array> = Uint8Array.of(0x42, 0x43, 0x4d, 0x46) // "BCMF"
 export const MANIFEST_FORMAT_VERSION = 1

@@ -8,7 +8,7 @@
  */
 import type { KeyObject } from 'node:crypto'
 import { signBytes, verifyBytes } from './signing.ts'
-import { TokenExpiredError, TokenInvalidError, TokenMalformedError } from './errors.ts'
+import { TokenExpiredError, TokenInvalidError, TokenMalformedError } from '../errors.ts'
 
 export type CapabilityAudience = 'origin' | 'peer'
 

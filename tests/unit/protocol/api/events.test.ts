@@ -1,6 +1,6 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { EventBatchSchema, EventSchema, KNOWN_EVENT_TYPES, MAX_EVENT_PAYLOAD_BYTES, eventTimeMs } from '../../../protocol/events.ts'
+import { EventBatchSchema, EventSchema, KNOWN_EVENT_TYPES, MAX_EVENT_PAYLOAD_BYTES, eventTimeMs } from '../../../../protocol/api/events.ts'
 
 const ID = '0b7c6f2e-3d1a-4c5b-9e8f-a1b2c3d4e5f6'
 

@@ -12,12 +12,12 @@
  * chunk id and the chunk length as a canonical unsigned LEB128 varint. Nothing else: the
  * entry count and byte length are recorded (and signed) in the manifest.
  */
-import { chunkId, isChunkId } from './chunk-id.ts'
-import type { ChunkId } from './chunk-id.ts'
-import { MAX_CHUNK_BYTES_CEILING } from './chunking-params.ts'
-import { ChunkCorruptError, ManifestMalformedError } from './errors.ts'
+import { chunkId, isChunkId } from '../store/chunk-id.ts'
+import type { ChunkId } from '../store/chunk-id.ts'
+import { MAX_CHUNK_BYTES_CEILING } from '../chunking/chunking-params.ts'
+import { ChunkCorruptError, ManifestMalformedError } from '../errors.ts'
 import type { Manifest } from './manifest.ts'
-import { readVarint, varintLength, writeVarint } from './varint.ts'
+import { readVarint, varintLength, writeVarint } from '../wire/varint.ts'
 
 export const LIST_PART_MAGIC: Readonly<Uint8Array> = Uint8Array.of(0x42, 0x43, 0x4c, 0x01) // "BCL" v1
 /**

@@ -19,9 +19,9 @@
 import { zstdCompressSync, zstdDecompressSync } from 'node:zlib'
 import { chunkId, isChunkId } from './chunk-id.ts'
 import type { ChunkId } from './chunk-id.ts'
-import { MAX_CHUNK_BYTES_CEILING } from './chunking-params.ts'
-import { ChunkCorruptError } from './errors.ts'
-import type { BranchcastErrorOptions } from './errors.ts'
+import { MAX_CHUNK_BYTES_CEILING } from '../chunking/chunking-params.ts'
+import { ChunkCorruptError } from '../errors.ts'
+import type { BranchcastErrorOptions } from '../errors.ts'
 
 /** The zstd frame magic number, 0xFD2FB528 little-endian. */
 export const ZSTD_MAGIC: Readonly<Uint8Array> = Uint8Array.of(0x28, 0xb5, 0x2f, 0xfd)

@@ -9,9 +9,9 @@
  * verifies the SHA-256 before it keeps or serves a byte.
  */
 import { readVarint, varintLength, writeVarint } from './varint.ts'
-import { BranchcastError } from './errors.ts'
-import type { ChunkId } from './chunk-id.ts'
-import { MAX_CHUNK_BYTES_CEILING } from './chunking-params.ts'
+import { BranchcastError } from '../errors.ts'
+import type { ChunkId } from '../store/chunk-id.ts'
+import { MAX_CHUNK_BYTES_CEILING } from '../chunking/chunking-params.ts'
 
 export const CHUNK_PROTOCOL = '/branchcast/chunks/1'
 

@@ -3,12 +3,12 @@ import * as assert from 'uvu/assert'
 import { randomBytes } from 'node:crypto'
 import * as fsp from 'node:fs/promises'
 import { join } from 'node:path'
-import { createChunkStore } from '../../../protocol/chunk-store.ts'
-import type { ChunkStore, ChunkStoreFs } from '../../../protocol/chunk-store.ts'
-import { createLogger } from '../../../protocol/logger.ts'
-import { rejects } from '../../helpers/rejects.ts'
-import { withTmpDir } from '../../helpers/tmp-dir.ts'
-import { withTmpfs } from '../../helpers/tmpfs.ts'
+import { createChunkStore } from '../../../../protocol/store/chunk-store.ts'
+import type { ChunkStore, ChunkStoreFs } from '../../../../protocol/store/chunk-store.ts'
+import { createLogger } from '../../../../protocol/logger.ts'
+import { rejects } from '../../../helpers/rejects.ts'
+import { withTmpDir } from '../../../helpers/tmp-dir.ts'
+import { withTmpfs } from '../../../helpers/tmpfs.ts'
 
 const logger = createLogger({ level: 'silent' })
 

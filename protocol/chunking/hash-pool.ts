@@ -8,7 +8,7 @@
  * they have work, so an idle pool never keeps the process alive; `close()` terminates them.
  */
 import { Worker } from 'node:worker_threads'
-import type { ChunkId } from './chunk-id.ts'
+import type { ChunkId } from '../store/chunk-id.ts'
 
 export interface HashPool {
   /** SHA-256 ids of `chunks`, in order. Rejects with the signal's reason when aborted. */

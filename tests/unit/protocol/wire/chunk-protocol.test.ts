@@ -1,12 +1,12 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { chunkId } from '../../../protocol/chunk-id.ts'
+import { chunkId } from '../../../../protocol/store/chunk-id.ts'
 import {
   decodeFrame, encodeChunk, encodeDone, encodeMissing, encodeRefused, encodeRequest, readFrames,
   MAX_IDS_PER_REQUEST
-} from '../../../protocol/chunk-protocol.ts'
-import type { ChunkMessage } from '../../../protocol/chunk-protocol.ts'
-import { rejects, throwsCode } from '../../helpers/rejects.ts'
+} from '../../../../protocol/wire/chunk-protocol.ts'
+import type { ChunkMessage } from '../../../../protocol/wire/chunk-protocol.ts'
+import { rejects, throwsCode } from '../../../helpers/rejects.ts'
 
 const data = new TextEncoder().encode('hello chunk')
 const id = chunkId(data)

@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert'
 import {
   exportPrivateKeyPem, exportPublicKey, generateSigningKey, importPrivateKeyPem, importPublicKey,
   keyId, rawPublicKey, signBytes, verifyBytes
-} from '../../../protocol/signing.ts'
+} from '../../../../protocol/signing/signing.ts'
 
 const key = generateSigningKey()
 const other = generateSigningKey()

@@ -9,7 +9,7 @@
  * Memory: at most one open chunk (< maxBytes) plus the input buffer being cut.
  */
 import { hash } from 'node:crypto'
-import type { ChunkId } from './chunk-id.ts'
+import type { ChunkId } from '../store/chunk-id.ts'
 import { DEFAULT_CHUNKING, validateChunkingParams } from './chunking-params.ts'
 import type { ChunkingParams } from './chunking-params.ts'
 import { createGearScanner, createJsGearScanner, scanGear, topBitsMask } from './gear.ts'

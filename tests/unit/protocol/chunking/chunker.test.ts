@@ -1,12 +1,12 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { chunkStream, chunkStreamParallel, createBoundaryFinder, findBoundary } from '../../../protocol/chunker.ts'
-import type { Chunk } from '../../../protocol/chunker.ts'
-import { chunkId } from '../../../protocol/chunk-id.ts'
-import { DEFAULT_CHUNKING } from '../../../protocol/chunking-params.ts'
-import type { ChunkingParams } from '../../../protocol/chunking-params.ts'
-import { createHashPool } from '../../../protocol/hash-pool.ts'
-import { rejects } from '../../helpers/rejects.ts'
+import { chunkStream, chunkStreamParallel, createBoundaryFinder, findBoundary } from '../../../../protocol/chunking/chunker.ts'
+import type { Chunk } from '../../../../protocol/chunking/chunker.ts'
+import { chunkId } from '../../../../protocol/store/chunk-id.ts'
+import { DEFAULT_CHUNKING } from '../../../../protocol/chunking/chunking-params.ts'
+import type { ChunkingParams } from '../../../../protocol/chunking/chunking-params.ts'
+import { createHashPool } from '../../../../protocol/chunking/hash-pool.ts'
+import { rejects } from '../../../helpers/rejects.ts'
 
 /** Deterministic pseudo-random bytes (xorshift32), so every run sees the same input. */
 function pseudoRandom (length: number, seed = 0x9e3779b9): Uint8Array {

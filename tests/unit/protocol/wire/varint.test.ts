@@ -1,6 +1,6 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { encodeVarint, readVarint, varintLength } from '../../../protocol/varint.ts'
+import { encodeVarint, readVarint, varintLength } from '../../../../protocol/wire/varint.ts'
 
 const VALUES = [0, 1, 127, 128, 16383, 16384, 65536, 2 ** 32 - 1, 2 ** 32, 2 ** 35 + 12345, 64 * 2 ** 30, Number.MAX_SAFE_INTEGER]
 for (const v of VALUES) {

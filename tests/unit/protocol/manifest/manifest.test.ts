@@ -2,18 +2,18 @@ import { createHash } from 'node:crypto'
 import { readFileSync, readdirSync } from 'node:fs'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { chunkId } from '../../../protocol/chunk-id.ts'
-import { MAX_PART_ENTRIES, createChunkListBuilder, readChunkList } from '../../../protocol/chunk-list.ts'
-import type { ChunkRef, ListPart } from '../../../protocol/chunk-list.ts'
-import { DEFAULT_CHUNKING, MAX_CHUNK_BYTES_CEILING } from '../../../protocol/chunking-params.ts'
+import { chunkId } from '../../../../protocol/store/chunk-id.ts'
+import { MAX_PART_ENTRIES, createChunkListBuilder, readChunkList } from '../../../../protocol/manifest/chunk-list.ts'
+import type { ChunkRef, ListPart } from '../../../../protocol/manifest/chunk-list.ts'
+import { DEFAULT_CHUNKING, MAX_CHUNK_BYTES_CEILING } from '../../../../protocol/chunking/chunking-params.ts'
 import {
   MAX_CHUNK_COUNT, MAX_IMAGE_NAME_BYTES, MAX_MANIFEST_PARTS, changedParts, decodeManifest, encodeManifest,
   manifestDigest, manifestToJSON, verifyManifest
-} from '../../../protocol/manifest.ts'
-import type { Manifest, ManifestBody } from '../../../protocol/manifest.ts'
-import { generateSigningKey, importPrivateKeyPem, importPublicKey, keyId, signBytes } from '../../../protocol/signing.ts'
-import { encodeVarint } from '../../../protocol/varint.ts'
-import { throwsCode } from '../../helpers/rejects.ts'
+} from '../../../../protocol/manifest/manifest.ts'
+import type { Manifest, ManifestBody } from '../../../../protocol/manifest/manifest.ts'
+import { generateSigningKey, importPrivateKeyPem, importPublicKey, keyId, signBytes } from '../../../../protocol/signing/signing.ts'
+import { encodeVarint } from '../../../../protocol/wire/varint.ts'
+import { throwsCode } from '../../../helpers/rejects.ts'
 
 const key = generateSigningKey()
 const other = generateSigningKey()
@@ -303,7 +303,7 @@ test('end to end: build, sign, verify, read back; an update needs only the chang
 })
 
 // Wire-format fixtures: files named by their SHA-256; roots re-encode byte for byte with the TEST-ONLY key.
-const FIXTURES = new URL('../../fixtures/manifest/', import.meta.url)
+const FIXTURES = new URL('../../../fixtures/manifest/', import.meta.url)
 const fixtureKey = importPrivateKeyPem(readFileSync(new URL('TEST-ONLY-signing-key.pem', FIXTURES), 'utf8'))
 const fixturePub = importPublicKey(readFileSync(new URL('TEST-ONLY-signing-key.pub', FIXTURES), 'utf8'))
 const bins = readdirSync(FIXTURES).filter((f) => f.endsWith('.bin'))

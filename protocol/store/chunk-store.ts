@@ -30,10 +30,10 @@ import { promisify } from 'node:util'
 import { chunkId, chunkPath, isChunkId } from './chunk-id.ts'
 import type { ChunkId } from './chunk-id.ts'
 import { decodeStoredChunk, encodeStoredChunk } from './chunk-codec.ts'
-import { MAX_CHUNK_BYTES_CEILING } from './chunking-params.ts'
-import { ChunkCorruptError, ChunkNotFoundError, ChunkTooLargeError, DiskFullError, StoreWriteError, isBranchcastError } from './errors.ts'
-import { createLogger } from './logger.ts'
-import type { Logger } from './logger.ts'
+import { MAX_CHUNK_BYTES_CEILING } from '../chunking/chunking-params.ts'
+import { ChunkCorruptError, ChunkNotFoundError, ChunkTooLargeError, DiskFullError, StoreWriteError, isBranchcastError } from '../errors.ts'
+import { createLogger } from '../logger.ts'
+import type { Logger } from '../logger.ts'
 
 const execFileAsync = promisify(execFile)
 

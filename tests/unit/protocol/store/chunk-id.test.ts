@@ -1,6 +1,6 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { chunkId, chunkPath, isChunkId } from '../../../protocol/chunk-id.ts'
+import { chunkId, chunkPath, isChunkId } from '../../../../protocol/store/chunk-id.ts'
 
 test('chunk id is the SHA-256 of the bytes, lowercase hex', () => {
   assert.is(chunkId(new TextEncoder().encode('abc')), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad')

@@ -1,9 +1,9 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { generateSigningKey, signBytes } from '../../../protocol/signing.ts'
-import { signCapability, verifyCapability } from '../../../protocol/capability.ts'
-import type { VerifyCapabilityOptions } from '../../../protocol/capability.ts'
-import { throwsCode } from '../../helpers/rejects.ts'
+import { generateSigningKey, signBytes } from '../../../../protocol/signing/signing.ts'
+import { signCapability, verifyCapability } from '../../../../protocol/signing/capability.ts'
+import type { VerifyCapabilityOptions } from '../../../../protocol/signing/capability.ts'
+import { throwsCode } from '../../../helpers/rejects.ts'
 
 const key = generateSigningKey()
 const other = generateSigningKey()

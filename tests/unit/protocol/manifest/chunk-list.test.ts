@@ -1,16 +1,16 @@
 import { createHash } from 'node:crypto'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { chunkId } from '../../../protocol/chunk-id.ts'
+import { chunkId } from '../../../../protocol/store/chunk-id.ts'
 import {
   LIST_PART_MAGIC, MAX_PART_BYTES, MAX_PART_ENTRIES, MIN_PART_ENTRIES, TARGET_PART_ENTRIES, createChunkListBuilder,
   decodeListPart, isCutPoint, readChunkList
-} from '../../../protocol/chunk-list.ts'
-import type { ChunkRef, FetchPart, ListPart } from '../../../protocol/chunk-list.ts'
-import { DEFAULT_CHUNKING, MAX_CHUNK_BYTES_CEILING } from '../../../protocol/chunking-params.ts'
-import type { Manifest } from '../../../protocol/manifest.ts'
-import { encodeVarint } from '../../../protocol/varint.ts'
-import { rejects, throwsCode } from '../../helpers/rejects.ts'
+} from '../../../../protocol/manifest/chunk-list.ts'
+import type { ChunkRef, FetchPart, ListPart } from '../../../../protocol/manifest/chunk-list.ts'
+import { DEFAULT_CHUNKING, MAX_CHUNK_BYTES_CEILING } from '../../../../protocol/chunking/chunking-params.ts'
+import type { Manifest } from '../../../../protocol/manifest/manifest.ts'
+import { encodeVarint } from '../../../../protocol/wire/varint.ts'
+import { rejects, throwsCode } from '../../../helpers/rejects.ts'
 
 /** Deterministic synthetic refs: ids are SHA-256 of a label, lengths spread over min..max. */
 function refs (n: number, label = 'c'): ChunkRef[] {
