@@ -35,3 +35,5 @@ export type { FetchChunkOptions, OriginAccess, OriginEndpoint } from './origin-c
 export { KEY_ID_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES, exportPrivateKeyPem, exportPublicKey, generateSigningKey, importPrivateKeyPem, importPublicKey, keyId, rawPublicKey, signBytes, verifyBytes } from './signing/signing.ts'
 export type { SigningKeyPair } from './signing/signing.ts'
 export { MAX_VARINT_BYTES, encodeVarint, readVarint, varintLength, writeVarint } from './wire/varint.ts'
+export { ErrorBodySchema, ImageNameSchema, MAX_NAME_CHARS, nameSchema } from './api/common.ts'
+export type { ErrorBody } from './api/common.ts'

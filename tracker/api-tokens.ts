@@ -42,7 +42,7 @@ export function tokenView (t: TokenRecord, nowMs: number): TokenView {
 
 /**
  * The absolute expiry a request asks for (`expiresIn` like "30d", or `expiresAtMs`), checked
- * against `nowMs`; null = never. Throws a 400 `HttpError` naming the field.
+ * against `nowMs`; null = never. Throws an ERR_BAD_REQUEST `TrackerError` naming the field.
  */
 export function tokenExpiry (body: { expiresIn?: string, expiresAtMs?: number }, nowMs: number): number | null {
   if (body.expiresIn !== undefined && body.expiresAtMs !== undefined) throw badRequest('expiresIn: give expiresIn or expiresAtMs, not both')

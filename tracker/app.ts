@@ -2,10 +2,11 @@
  * The tracker's HTTP app, composed of one sub-app per API area. Separate from `serve()`
  * (server.ts) so tests can call `app.request()` as well as go over a real socket.
  */
-import { OpenAPIHono } from '@hono/zod-openapi'
+import type { OpenAPIHono } from '@hono/zod-openapi'
 import type { TrackerComponents, TrackerEnv } from './env.ts'
 import { authenticate } from './auth.ts'
-import { HttpError, toHttpError } from './errors.ts'
+import { toHttpError } from './routes/http-error.ts'
+import { newRouter } from './routes/router.ts'
 import { healthRoutes } from './routes/health.ts'
 import { consolePlaceholder } from './routes/console.ts'
 import { tokensRoutes } from './routes/tokens.ts'
@@ -18,19 +19,6 @@ import { eventsRoutes } from './routes/events.ts'
 import { originRoutes, originTokenRoutes } from './routes/origin.ts'
 
 export const API_PREFIX = '/api/v1'
-
-/** Validation failures from route schemas answer 400 with the first issue named. */
-export function newRouter (): OpenAPIHono<TrackerEnv> {
-  return new OpenAPIHono<TrackerEnv>({
-    defaultHook: (result) => {
-      if (!result.success) {
-        const issue = result.error.issues[0]
-        const where = issue?.path.join('.') ?? ''
-        throw new HttpError(400, 'ERR_BAD_REQUEST', `${where === '' ? '' : `${where}: `}${issue?.message ?? 'invalid request'}`)
-      }
-    }
-  })
-}
 
 export function createApp (components: TrackerComponents): OpenAPIHono<TrackerEnv> {
   const { logger, metrics } = components
@@ -50,7 +38,7 @@ export function createApp (components: TrackerComponents): OpenAPIHono<TrackerEn
 
   app.onError((err, c) => {
     const http = toHttpError(err)
-    if (http.status >= 500) log.error('request failed', { method: c.req.method, path: c.req.path, err: (http.cause as Error | undefined) ?? err })
+    if (http.status >= 500) log.error('request failed', { method: c.req.method, path: c.req.path, err })
     for (const [k, v] of Object.entries(http.headers)) c.header(k, v)
     return c.json({ error: { code: http.code, message: http.message } }, http.status as 400)
   })

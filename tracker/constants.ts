@@ -46,8 +46,6 @@ export const MAX_IMAGES_JSON_BODY_BYTES = 16 * 1024
 // ---- identity and policy (H7) ---------------------------------------------------------
 /** JSON bodies of the token, policy and assignment routes: a policy with every app at its caps fits. */
 export const MAX_ADMIN_JSON_BODY_BYTES = 256 * 1024
-/** User, group, policy and image names: identifiers, not documents (the store caps them at 200 too). */
-export const MAX_NAME_CHARS = 200
 /** Groups carried by one token: directory users are in dozens, not thousands. */
 export const MAX_TOKEN_GROUPS = 256
 /** A token's label, shown in listings. */

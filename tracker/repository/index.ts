@@ -75,7 +75,7 @@ export interface ImageRepository {
   /**
    * Streams an upload into a new version. On any failure or abort the draft is deleted
    * and the lease ended; chunk files already written stay, unreferenced, for GC.
-   * Throws `HttpError` 404 (no image), 413 (over the cap), 400 (truncated or empty upload).
+   * Throws `TrackerError` ERR_NOT_FOUND (no image), ERR_PAYLOAD_TOO_LARGE (over the cap), ERR_BAD_REQUEST (truncated or empty upload).
    */
   publish: (input: PublishInput) => Promise<PublishResult>
   /** draft → published. */

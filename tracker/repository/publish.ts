@@ -15,7 +15,7 @@ import type { ManifestPart } from '../../protocol/index.ts'
 import type { HashPool } from '../../protocol/index.ts'
 import type { PutResult } from '../../protocol/index.ts'
 import type { VersionRecord } from '../db/store.ts'
-import { HttpError, badRequest, payloadTooLarge } from '../errors.ts'
+import { TrackerError, badRequest, payloadTooLarge } from '../errors.ts'
 import type { ChunkPins } from './chunk-pins.ts'
 import { PUBLISH_PUT_CONCURRENCY, VERSION_CHUNK_BATCH } from './constants.ts'
 import type { ImageRepositoryComponents, PublishResult } from './index.ts'
@@ -43,7 +43,7 @@ async function * withIdleTimeout (source: AsyncIterable<Uint8Array>, idleMs: num
   try {
     while (true) {
       const idle = new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(() => { reject(new HttpError(408, 'ERR_UPLOAD_IDLE', `no upload bytes for ${idleMs} ms`)) }, idleMs)
+        timer = setTimeout(() => { reject(new TrackerError('ERR_UPLOAD_IDLE', `no upload bytes for ${idleMs} ms`)) }, idleMs)
       })
       const next = await Promise.race([it.next(), idle]).finally(() => clearTimeout(timer))
       if (next.done === true) return

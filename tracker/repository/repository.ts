@@ -8,7 +8,7 @@ import { decodeManifest, encodeManifest, manifestDigest } from '../../protocol/i
 import type { Logger } from '../../protocol/index.ts'
 import type { ImageRecord, VersionRecord } from '../db/store.ts'
 import { MAX_UPLOAD_BYTES } from '../constants.ts'
-import { HttpError, conflict, notFound } from '../errors.ts'
+import { TrackerError, conflict, notFound, payloadTooLarge, unavailable } from '../errors.ts'
 import type { Counter, Histogram } from '../metrics.ts'
 import { createHashPool } from '../../protocol/index.ts'
 import type { HashPool } from '../../protocol/index.ts'
@@ -96,7 +96,7 @@ export class ImageRepositoryService implements ImageRepository {
     await store.beginUpload({ id, imageName, nowMs: now(), ttlMs: this.leaseTtlMs })
     const timer = setInterval(() => {
       store.heartbeatUpload(id, now(), this.leaseTtlMs).then((alive) => {
-        if (!alive) controller.abort(new HttpError(503, 'ERR_UNAVAILABLE', 'upload lease lost'))
+        if (!alive) controller.abort(unavailable('upload lease lost'))
       }, (err) => { this.log.warn('lease heartbeat failed', { uploadId: id, err }) })
     }, this.heartbeatMs)
     timer.unref()
@@ -112,7 +112,7 @@ export class ImageRepositoryService implements ImageRepository {
   async publish (input: PublishInput): Promise<PublishResult> {
     if (input.declaredBytes !== undefined && input.declaredBytes > this.maxUploadBytes) {
       this.publishes.inc({ outcome: 'too_large' })
-      throw new HttpError(413, 'ERR_PAYLOAD_TOO_LARGE', `upload of ${input.declaredBytes} bytes exceeds ${this.maxUploadBytes}`)
+      throw payloadTooLarge(`upload of ${input.declaredBytes} bytes exceeds ${this.maxUploadBytes}`)
     }
     return await this.track(input.signal, async (outer) => {
       const { store, now } = this.components
@@ -163,9 +163,9 @@ export class ImageRepositoryService implements ImageRepository {
         // An abort's reason is what the caller should see (shutdown, lost lease, client gone).
         const stopping = this.components.shutdown.aborted || this.stopping?.signal.aborted === true
         const reason = stopping
-          ? new HttpError(503, 'ERR_UNAVAILABLE', 'tracker shutting down: upload rolled back, retry', { cause: err })
+          ? unavailable('tracker shutting down: upload rolled back, retry', err)
           : signal.aborted ? signal.reason : err
-        this.publishes.inc({ outcome: reason instanceof HttpError ? String(reason.status) : 'error' })
+        this.publishes.inc({ outcome: reason instanceof TrackerError ? reason.code : 'error' })
         this.log.warn('upload failed, rolling back', { image: image.name, version: draft?.number, err: reason as Error })
         throw reason
       } finally {

@@ -1,27 +1,16 @@
 /**
  * What an admin request to the identity and policy routes may be: admins only (checked
- * before anything is parsed), a capped JSON body, and names. A user, group, policy or
- * image name is 1–200 characters, no control characters, no "/" (names travel in URL
- * paths); anything else — quotes, semicolons, SQL keywords — is data, stored and returned
- * literally.
+ * before anything is parsed) and a capped JSON body. Names are `nameSchema` from
+ * `protocol/api/common.ts`.
  */
-import { z } from '@hono/zod-openapi'
 import { bodyLimit } from 'hono/body-limit'
 import type { MiddlewareHandler } from 'hono'
 import { requireAdmin } from '../auth.ts'
 import type { TrackerEnv } from '../env.ts'
-import { MAX_ADMIN_JSON_BODY_BYTES, MAX_NAME_CHARS } from '../constants.ts'
-import { HttpError, badRequest } from '../errors.ts'
+import { MAX_ADMIN_JSON_BODY_BYTES } from '../constants.ts'
+import { badRequest, payloadTooLarge } from '../errors.ts'
 
-// eslint-disable-next-line no-control-regex
-const NAME_RE = /^[^\x00-\x1f\x7f/]+$/
-
-export function nameSchema (what: string): z.ZodString {
-  return z.string()
-    .min(1, `${what} must not be empty`)
-    .max(MAX_NAME_CHARS, `${what} must be at most ${MAX_NAME_CHARS} characters`)
-    .regex(NAME_RE, `${what} must not contain "/" or control characters`)
-}
+export { nameSchema } from '../../protocol/index.ts'
 
 const JSON_MEDIA = /^application\/([\w.-]+\+)?json$/i
 
@@ -42,7 +31,7 @@ export function adminJsonBody (): [MiddlewareHandler<TrackerEnv>, MiddlewareHand
   const limit = bodyLimit({
     maxSize: MAX_ADMIN_JSON_BODY_BYTES,
     // The unread rest of the body makes the socket unusable: tell the client not to reuse it.
-    onError: () => { throw new HttpError(413, 'ERR_PAYLOAD_TOO_LARGE', `body larger than ${MAX_ADMIN_JSON_BODY_BYTES} bytes`, { headers: { connection: 'close' } }) }
+    onError: () => { throw payloadTooLarge(`body larger than ${MAX_ADMIN_JSON_BODY_BYTES} bytes`) }
   })
   const parse: MiddlewareHandler = async function parseJsonBody (c, next) {
     const mediaType = (c.req.header('content-type') ?? '').split(';')[0]!.trim()

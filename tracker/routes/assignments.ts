@@ -4,7 +4,7 @@
  */
 import { createRoute, z } from '@hono/zod-openapi'
 import type { OpenAPIHono } from '@hono/zod-openapi'
-import { newRouter } from '../app.ts'
+import { newRouter } from './router.ts'
 import { requireAdmin } from '../auth.ts'
 import type { TrackerComponents, TrackerEnv } from '../env.ts'
 import type { AssignmentRecord, SubjectKind } from '../db/store.ts'

@@ -16,10 +16,11 @@ import type { OpenAPIHono } from '@hono/zod-openapi'
 import type { MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { EventBatchSchema, EventTypeSchema, MAX_EVENT_BATCH_BYTES, MAX_EVENTS_PER_BATCH, eventTimeMs } from '../../protocol/index.ts'
-import { newRouter } from '../app.ts'
+import { newRouter } from './router.ts'
 import { requireAdmin } from '../auth.ts'
 import type { TrackerComponents, TrackerEnv } from '../env.ts'
-import { badRequest, forbidden, HttpError, payloadTooLarge, rateLimited } from '../errors.ts'
+import { badRequest, forbidden, payloadTooLarge, rateLimited } from '../errors.ts'
+import { firstIssue } from './router.ts'
 import { createRateLimiter } from '../rate-limit.ts'
 import { EVENT_RATE_BURST, EVENT_RATE_MAX_BUCKETS, EVENT_RATE_PER_SEC, MAX_CLIENT_ID_CHARS } from '../constants.ts'
 
@@ -90,9 +91,6 @@ const listRoute = createRoute({
  * 413 before the body is read: the rest of it is still on the wire, so the connection is
  * closed rather than reused (a keep-alive client would otherwise see its next request fail).
  */
-function tooLarge (message: string): HttpError {
-  return new HttpError(413, 'ERR_PAYLOAD_TOO_LARGE', message, { headers: { connection: 'close' } })
-}
 
 export function parseTimeMs (s: string): number | undefined {
   if (/^\d{1,16}$/.test(s)) return Number(s)
@@ -123,7 +121,7 @@ export function eventsRoutes (components: TrackerComponents): OpenAPIHono<Tracke
     }
     await next()
   }
-  const capped = bodyLimit({ maxSize: MAX_EVENT_BATCH_BYTES, onError: () => { throw tooLarge(`event batch is over ${MAX_EVENT_BATCH_BYTES} bytes`) } })
+  const capped = bodyLimit({ maxSize: MAX_EVENT_BATCH_BYTES, onError: () => { throw payloadTooLarge(`event batch is over ${MAX_EVENT_BATCH_BYTES} bytes`) } })
 
   app.openapi({ ...postRoute, middleware: [rateLimit, capped] as const }, async (c) => {
     const p = c.get('principal')
@@ -152,7 +150,7 @@ export function eventsRoutes (components: TrackerComponents): OpenAPIHono<Tracke
     const where = issue?.path.join('.') ?? ''
     // Too many events is a size problem, like too many bytes.
     if (issue?.code === 'too_big' && where === 'events') throw payloadTooLarge(`a batch holds at most ${MAX_EVENTS_PER_BATCH} events`)
-    throw new HttpError(400, 'ERR_BAD_REQUEST', `${where === '' ? '' : `${where}: `}${issue?.message ?? 'invalid request'}`)
+    throw badRequest(firstIssue(result.error.issues))
   })
 
   app.openapi(listRoute, async (c) => {

@@ -9,13 +9,13 @@ import { bodyLimit } from 'hono/body-limit'
 import type { MiddlewareHandler } from 'hono'
 import { IMAGE_NAME_RE, MAX_IMAGE_NAME_BYTES } from '../../protocol/index.ts'
 import { exportPublicKey, keyId } from '../../protocol/index.ts'
-import { newRouter } from '../app.ts'
+import { newRouter } from './router.ts'
 import { requireAdmin } from '../auth.ts'
 import { requireImageAccess, workspacesFor } from '../access.ts'
 import { MAX_IMAGE_DESCRIPTION_CHARS, MAX_IMAGES_JSON_BODY_BYTES, MAX_UPLOAD_BYTES } from '../constants.ts'
 import type { TrackerComponents, TrackerEnv } from '../env.ts'
 import type { ImageRecord, VersionRecord } from '../db/store.ts'
-import { HttpError, badRequest, notFound, payloadTooLarge } from '../errors.ts'
+import { TrackerError, badRequest, notFound, payloadTooLarge } from '../errors.ts'
 import { createImageRepository } from '../repository/index.ts'
 import type { ImageRepository, ImageRepositoryInit } from '../repository/index.ts'
 
@@ -196,7 +196,7 @@ export function imagesRoutes (components: TrackerComponents, init: ImagesRoutesI
     const { name } = c.req.valid('param')
     const { publish } = c.req.valid('query')
     const type = (c.req.header('content-type') ?? '').split(';')[0].trim().toLowerCase()
-    if (type !== 'application/octet-stream') throw new HttpError(415, 'ERR_UNSUPPORTED_MEDIA_TYPE', 'send the image as application/octet-stream')
+    if (type !== 'application/octet-stream') throw new TrackerError('ERR_UNSUPPORTED_MEDIA_TYPE', 'send the image as application/octet-stream')
     const lengthHeader = c.req.header('content-length')
     let declaredBytes: number | undefined
     if (lengthHeader !== undefined) {

@@ -5,7 +5,7 @@
  */
 import { createRoute, z } from '@hono/zod-openapi'
 import type { OpenAPIHono } from '@hono/zod-openapi'
-import { newRouter } from '../app.ts'
+import { newRouter } from './router.ts'
 import { workspacesFor } from '../access.ts'
 import type { TrackerComponents, TrackerEnv } from '../env.ts'
 import type { PolicyRecord, TrackerStore, VersionRecord } from '../db/store.ts'

@@ -18,11 +18,11 @@ import { bodyLimit } from 'hono/body-limit'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { signCapability } from '../../protocol/index.ts'
-import { newRouter } from '../app.ts'
+import { newRouter } from './router.ts'
 import type { TrackerComponents, TrackerEnv } from '../env.ts'
 import { requireImageAccess } from '../access.ts'
 import { issueOriginAccess } from '../origin/index.ts'
-import { badRequest, forbidden, HttpError, notFound } from '../errors.ts'
+import { TrackerError, badRequest, forbidden, notFound, payloadTooLarge } from '../errors.ts'
 import { createSwarmSweeper, decodeHave, encodeHave, originShare, rankPeers, WHOLE_SHARE } from '../swarm/index.ts'
 import {
   ANNOUNCES_PER_TTL, MAX_ANNOUNCE_ADDRS, MAX_ANNOUNCE_BODY_BYTES, MAX_MULTIADDR_CHARS, MAX_PEERS_RETURNED, SWARM_SWEEP_INTERVAL_MS
@@ -113,11 +113,8 @@ const errors = {
  * 413 before the body is read: the rest of it is still on the wire, so the connection is
  * closed rather than reused (a keep-alive client would otherwise see its next request fail).
  */
-function tooLarge (message: string): HttpError {
-  return new HttpError(413, 'ERR_PAYLOAD_TOO_LARGE', message, { headers: { connection: 'close' } })
-}
 
-const capped = bodyLimit({ maxSize: MAX_ANNOUNCE_BODY_BYTES, onError: () => { throw tooLarge(`announce body is over ${MAX_ANNOUNCE_BODY_BYTES} bytes`) } })
+const capped = bodyLimit({ maxSize: MAX_ANNOUNCE_BODY_BYTES, onError: () => { throw payloadTooLarge(`announce body is over ${MAX_ANNOUNCE_BODY_BYTES} bytes`) } })
 
 const announceRoute = createRoute({
   method: 'post',
@@ -138,7 +135,7 @@ const leaveRoute = createRoute({
   method: 'post',
   path: '/leave',
   summary: 'Leave the swarm of an image version',
-  middleware: [bodyLimit({ maxSize: 4096, onError: () => { throw tooLarge('leave body is over 4096 bytes') } })] as const,
+  middleware: [bodyLimit({ maxSize: 4096, onError: () => { throw payloadTooLarge('leave body is over 4096 bytes') } })] as const,
   request: { body: { content: { 'application/json': { schema: LeaveBody } }, required: true } },
   responses: {
     200: { description: 'whether a membership was removed', content: { 'application/json': { schema: z.object({ removed: z.boolean() }) } } },
@@ -181,7 +178,7 @@ export function swarmRoutes (components: TrackerComponents): OpenAPIHono<Tracker
     if (image === undefined) throw notFound('no such image') // only admins get here for unknown names
     const version = await store.getVersion(image.id, body.version)
     if (version === undefined) throw notFound(`image ${body.image} has no version ${body.version}`)
-    if (version.state !== 'published') throw new HttpError(409, 'ERR_VERSION_NOT_PUBLISHED', `version ${body.version} is ${version.state}, not published`)
+    if (version.state !== 'published') throw new TrackerError('ERR_VERSION_NOT_PUBLISHED', `version ${body.version} is ${version.state}, not published`)
 
     const have = decodeHave(body.have, version.chunkCount)
     if (!have.ok) {

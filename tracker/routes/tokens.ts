@@ -4,7 +4,7 @@
  */
 import { createRoute, z } from '@hono/zod-openapi'
 import type { OpenAPIHono } from '@hono/zod-openapi'
-import { newRouter } from '../app.ts'
+import { newRouter } from './router.ts'
 import { generateApiToken, hashApiToken, requireAdmin } from '../auth.ts'
 import type { TrackerComponents, TrackerEnv } from '../env.ts'
 import { notFound } from '../errors.ts'
