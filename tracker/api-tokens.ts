@@ -6,7 +6,7 @@
 import type { TokenRecord } from './db/store.ts'
 import { badRequest } from './errors.ts'
 import { MAX_TOKEN_TTL_MS } from './constants.ts'
-import { parseDurationMs } from './units.ts'
+import { parseDurationMs } from '../protocol/index.ts'
 
 export interface TokenView {
   id: number

@@ -1,7 +1,7 @@
 // `branchcast policies create|update|list|show|delete`: usage policies, over the API.
 import { parseArgs } from 'node:util'
 import { clientFromFlags } from '../../protocol/index.ts'
-import { parseDurationMs, parseRateBytesPerSec, formatDuration } from '../units.ts'
+import { parseDurationMs, parseRateBytesPerSec, formatDuration } from '../../protocol/index.ts'
 import type { PolicyView } from '../routes/policies.ts'
 
 const HELP = `Usage: branchcast policies <create|update|list|show|delete> [options]

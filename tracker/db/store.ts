@@ -13,6 +13,7 @@
  * - "Absent" is `undefined`, never `null`; nullable columns map to optional-or-null
  *   fields as documented per field.
  */
+import type { DownloadWindow } from '../../protocol/index.ts'
 
 export type VersionState = 'draft' | 'published' | 'retired'
 export type TokenKind = 'user' | 'machine'
@@ -122,12 +123,6 @@ export interface StartupBehaviour {
   mode: 'auto' | 'manual'
   fullscreen?: boolean
   [key: string]: unknown
-}
-
-export interface DownloadWindow {
-  /** minutes after local midnight, 0–1439; a window may wrap past midnight (start > end) */
-  startMinute: number
-  endMinute: number
 }
 
 export interface PolicyFields {
@@ -441,3 +436,5 @@ export interface TrackerStore {
   /** Closes the connection (pool); idempotent. */
   close (): Promise<void>
 }
+
+export type { DownloadWindow }

@@ -16,11 +16,11 @@ import type { OpenAPIHono } from '@hono/zod-openapi'
 import type { MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { EventBatchSchema, EventTypeSchema, MAX_EVENT_BATCH_BYTES, MAX_EVENTS_PER_BATCH, eventTimeMs } from '../../protocol/index.ts'
-import { newRouter } from './router.ts'
+import { MAX_DURATION_CHARS, isDuration, parseDurationMs, parseTimeMs } from '../../protocol/index.ts'
+import { firstIssue, newRouter } from './router.ts'
 import { requireAdmin } from '../auth.ts'
 import type { TrackerComponents, TrackerEnv } from '../env.ts'
 import { badRequest, forbidden, payloadTooLarge, rateLimited } from '../errors.ts'
-import { firstIssue } from './router.ts'
 import { createRateLimiter } from '../rate-limit.ts'
 import { EVENT_RATE_BURST, EVENT_RATE_MAX_BUCKETS, EVENT_RATE_PER_SEC, MAX_CLIENT_ID_CHARS } from '../constants.ts'
 
@@ -51,7 +51,7 @@ const postRoute = createRoute({
 
 /** `from`/`to`: epoch ms or ISO 8601; `since`: a duration back from now (`90s`, `15m`, `1h`, `7d`). */
 const Time = z.string().max(40).refine((s) => parseTimeMs(s) !== undefined, 'not epoch ms or an ISO 8601 time')
-const Since = z.string().regex(/^\d{1,9}(ms|s|m|h|d)$/, 'since must look like 15m, 1h or 7d')
+const Since = z.string().max(MAX_DURATION_CHARS).refine(isDuration, 'since must look like 15m, 1h, 7d or 1d12h')
 
 const EventOut = z.object({
   id: z.string(),
@@ -91,18 +91,6 @@ const listRoute = createRoute({
  * 413 before the body is read: the rest of it is still on the wire, so the connection is
  * closed rather than reused (a keep-alive client would otherwise see its next request fail).
  */
-
-export function parseTimeMs (s: string): number | undefined {
-  if (/^\d{1,16}$/.test(s)) return Number(s)
-  const ms = Date.parse(s)
-  return Number.isNaN(ms) ? undefined : ms
-}
-
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
-export function parseDurationMs (s: string): number | undefined {
-  const m = /^(\d{1,9})(ms|s|m|h|d)$/.exec(s)
-  return m === null ? undefined : Number(m[1]) * UNIT_MS[m[2]!]!
-}
 
 export function eventsRoutes (components: TrackerComponents): OpenAPIHono<TrackerEnv> {
   const { store, metrics, now } = components
@@ -158,7 +146,7 @@ export function eventsRoutes (components: TrackerComponents): OpenAPIHono<Tracke
     const q = c.req.valid('query')
     let fromMs = q.from === undefined ? undefined : parseTimeMs(q.from)
     if (q.since !== undefined) {
-      const sinceMs = now() - parseDurationMs(q.since)!
+      const sinceMs = now() - parseDurationMs(q.since)
       fromMs = fromMs === undefined ? sinceMs : Math.max(fromMs, sinceMs)
     }
     const events = await store.queryEvents({

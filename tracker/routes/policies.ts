@@ -14,7 +14,7 @@ import {
   MAX_APP_COMMAND_CHARS, MAX_APP_NAME_CHARS, MAX_OFFLINE_GRACE_SECONDS, MAX_ORIGIN_RATE_BYTES_PER_SEC,
   MAX_POLICY_PRIORITY, MAX_PUBLISHED_APPS, MAX_VM_CPUS, MAX_VM_MEMORY_MB
 } from '../constants.ts'
-import { formatDownloadWindow, parseDownloadWindow } from '../units.ts'
+import { formatDownloadWindow, parseDownloadWindow } from '../../protocol/index.ts'
 import { adminJsonBody, adminOnly, iso, nameSchema } from './admin-request.ts'
 
 // eslint-disable-next-line no-control-regex

@@ -160,6 +160,8 @@ test('query filters are parameters: type, client, user, from/to, since, limit; S
   nowMs = base + 60_000
   assert.equal((await get('since=2m&order=asc')).slice(0, 5), ids)
   assert.equal(await get('since=10s'), [])
+  assert.equal((await get('since=1m30s&order=asc')).slice(0, 5), ids, 'the same duration grammar as --expires')
+  assert.is((await call(t.url, 'GET', '/api/v1/events?since=1y', { token: t.adminToken })).status, 400)
   for (const evil of ["' OR '1'='1", 'q-%', 'q-_', '"; DROP TABLE events; --', '\\']) {
     assert.equal(await get(`client=${encodeURIComponent(evil)}`), [], evil)
     assert.equal(await get(`user=${encodeURIComponent(evil)}`), [], evil)

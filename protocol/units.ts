@@ -1,28 +1,51 @@
 /**
- * Human-written quantities shared by the admin CLI and the API: durations ("30d", "1d12h"),
- * byte rates ("10MB/s", "512KiB/s") and daily download windows ("22:00-06:00"). Pure
- * functions; each throws `TypeError` naming what it could not read.
+ * Human-written quantities, one grammar wherever people type them (every CLI, the API's
+ * query strings and policy fields): durations ("30d", "1d12h", "500ms"), byte rates
+ * ("10MB/s", "512KiB/s"), times ("2026-11-28T10:00Z" or epoch ms) and daily download
+ * windows ("22:00-06:00"). Pure functions; each throws `TypeError` naming what it could
+ * not read.
  */
-import type { DownloadWindow } from './db/store.ts'
+
+/** A daily window in minutes after local midnight; `endMinute < startMinute` wraps past midnight. */
+export interface DownloadWindow {
+  startMinute: number
+  endMinute: number
+}
 
 const DURATION_UNIT_MS: Record<string, number> = {
+  ms: 1,
   s: 1000,
   m: 60_000,
   h: 3_600_000,
   d: 86_400_000,
   w: 7 * 86_400_000
 }
-const DURATION_RE = /^(?:\d{1,9}[smhdw])+$/
-const DURATION_PART_RE = /(\d{1,9})([smhdw])/g
+const DURATION_RE = /^(?:\d{1,9}(?:ms|[smhdw]))+$/
+const DURATION_PART_RE = /(\d{1,9})(ms|[smhdw])/g
 
-/** "30d", "12h", "1d12h", "90s" → milliseconds (> 0). Months and years are ambiguous: not accepted. */
+/** At most this many characters: a duration is a few units, not a document. */
+export const MAX_DURATION_CHARS = 40
+
+/** "30d", "12h", "1d12h", "90s", "500ms" → milliseconds (> 0). Months and years are ambiguous: not accepted. */
 export function parseDurationMs (text: string): number {
   const s = text.trim()
-  if (!DURATION_RE.test(s)) throw new TypeError(`not a duration (like 30d, 12h, 1d12h): ${JSON.stringify(text)}`)
+  if (s.length > MAX_DURATION_CHARS || !DURATION_RE.test(s)) throw new TypeError(`not a duration (like 30d, 12h, 1d12h): ${JSON.stringify(text)}`)
   let ms = 0
   for (const [, n, unit] of s.matchAll(DURATION_PART_RE)) ms += Number(n) * DURATION_UNIT_MS[unit as string]!
   if (ms <= 0 || !Number.isSafeInteger(ms)) throw new TypeError(`duration out of range: ${JSON.stringify(text)}`)
   return ms
+}
+
+/** Is `text` a duration `parseDurationMs` reads? For schemas that refine a string. */
+export function isDuration (text: string): boolean {
+  try { parseDurationMs(text); return true } catch { return false }
+}
+
+/** Epoch ms (digits) or an ISO 8601 time → epoch ms; undefined when it is neither. */
+export function parseTimeMs (text: string): number | undefined {
+  if (/^\d{1,16}$/.test(text)) return Number(text)
+  const ms = Date.parse(text)
+  return Number.isNaN(ms) ? undefined : ms
 }
 
 /** Milliseconds → the largest exact unit ("7d", "36h", "90s"). */

@@ -1,20 +1,26 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { formatDownloadWindow, formatDuration, parseDownloadWindow, parseDurationMs, parseRateBytesPerSec } from '../../../tracker/units.ts'
+import { formatDownloadWindow, formatDuration, parseDownloadWindow, parseDurationMs, parseRateBytesPerSec, parseTimeMs } from '../../../protocol/units.ts'
 
 const H = 3_600_000
 const D = 24 * H
 
 test('durations: each unit and combinations', () => {
-  for (const [text, ms] of [['90s', 90_000], ['15m', 900_000], ['12h', 12 * H], ['30d', 30 * D], ['2w', 14 * D], ['1d12h', 36 * H], [' 7d ', 7 * D]] as const) {
+  for (const [text, ms] of [['90s', 90_000], ['15m', 900_000], ['12h', 12 * H], ['30d', 30 * D], ['2w', 14 * D], ['1d12h', 36 * H], [' 7d ', 7 * D], ['500ms', 500], ['1s500ms', 1500]] as const) {
     assert.is(parseDurationMs(text), ms, text)
   }
 })
 
 test('durations: refused with TypeError', () => {
-  for (const text of ['', '30', 'd', '1y', '1M', '-1d', '1.5d', '0d', '30 d', '1d-2h', '9999999999d']) {
+  for (const text of ['', '30', 'd', '1y', '1M', '-1d', '1.5d', '0d', '30 d', '1d-2h', '9999999999d', '1m'.repeat(30)]) {
     assert.throws(() => parseDurationMs(text), TypeError, text)
   }
+})
+
+test('times: epoch ms or ISO 8601, anything else undefined', () => {
+  assert.is(parseTimeMs('1700000000000'), 1_700_000_000_000)
+  assert.is(parseTimeMs('2026-11-28T00:00:00Z'), Date.UTC(2026, 10, 28))
+  for (const text of ['', 'yesterday', '12:00']) assert.is(parseTimeMs(text), undefined, text)
 })
 
 test('durations format back to the largest exact unit', () => {
