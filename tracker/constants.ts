@@ -46,14 +46,6 @@ export const MAX_IMAGES_JSON_BODY_BYTES = 16 * 1024
 // ---- identity and policy (H7) ---------------------------------------------------------
 /** JSON bodies of the token, policy and assignment routes: a policy with every app at its caps fits. */
 export const MAX_ADMIN_JSON_BODY_BYTES = 256 * 1024
-/** Groups carried by one token: directory users are in dozens, not thousands. */
-export const MAX_TOKEN_GROUPS = 256
-/** A token's label, shown in listings. */
-export const MAX_TOKEN_LABEL_CHARS = 200
-/** Token lifetime when given: ten years is "forever" for an API token. */
-export const MAX_TOKEN_TTL_MS = 3650 * 86_400_000
-/** `last used` is written at most this often per token, so authenticated reads stay reads. */
-export const TOKEN_USE_WRITE_INTERVAL_MS = 60_000
 /** Published applications per policy: a start menu's worth. */
 export const MAX_PUBLISHED_APPS = 32
 /** An application's display name. */

@@ -9,8 +9,12 @@ import { requireAdmin } from '../auth.ts'
 import type { TrackerEnv } from '../env.ts'
 import { MAX_ADMIN_JSON_BODY_BYTES } from '../constants.ts'
 import { badRequest, payloadTooLarge } from '../errors.ts'
+import { errorResponse } from './router.ts'
 
 export { nameSchema } from '../../protocol/index.ts'
+
+/** The error answers every admin route documents. */
+export const ADMIN_ERRORS = { 400: errorResponse('malformed request'), 401: errorResponse('no valid token'), 403: errorResponse('not an admin') }
 
 const JSON_MEDIA = /^application\/([\w.-]+\+)?json$/i
 
