@@ -44,21 +44,7 @@ export const MAX_IMAGE_DESCRIPTION_CHARS = 1_000
 export const MAX_IMAGES_JSON_BODY_BYTES = 16 * 1024
 
 // ---- identity and policy (H7) ---------------------------------------------------------
+// Request-shape limits (groups per token, policy fields) are in protocol/api/{tokens,policies}.ts;
+// identity's own in identity/constants.ts.
 /** JSON bodies of the token, policy and assignment routes: a policy with every app at its caps fits. */
 export const MAX_ADMIN_JSON_BODY_BYTES = 256 * 1024
-/** Published applications per policy: a start menu's worth. */
-export const MAX_PUBLISHED_APPS = 32
-/** An application's display name. */
-export const MAX_APP_NAME_CHARS = 100
-/** An application's command line and icon (a path in the guest or a URL). */
-export const MAX_APP_COMMAND_CHARS = 2048
-/** Offline grace period: at most a year without reaching the tracker. */
-export const MAX_OFFLINE_GRACE_SECONDS = 366 * 86_400
-/** VM memory: 1 TiB in MiB, more than any desktop host has. */
-export const MAX_VM_MEMORY_MB = 1024 * 1024
-/** VM CPUs. */
-export const MAX_VM_CPUS = 256
-/** Policy priority range: wide enough for any ordering scheme, small enough for every SQL integer. */
-export const MAX_POLICY_PRIORITY = 1_000_000
-/** Origin rate cap: 100 GB/s is "no cap" in practice; larger values are typos. */
-export const MAX_ORIGIN_RATE_BYTES_PER_SEC = 100_000_000_000

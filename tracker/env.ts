@@ -9,6 +9,7 @@ import type { Metrics } from './metrics.ts'
 import type { TrackerStore } from './db/store.ts'
 import type { TrackerKeys } from './keys.ts'
 import type { Identity } from './identity/index.ts'
+import type { Policies } from './policies/index.ts'
 
 /** Who is calling: resolved from an API token by the auth middleware. */
 export interface Principal {
@@ -38,4 +39,6 @@ export interface TrackerComponents {
   shutdown: AbortSignal
   /** API tokens and who a bearer token stands for */
   identity: Identity
+  /** policies, assignments and the caller's workspaces */
+  policies: Policies
 }

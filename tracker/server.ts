@@ -19,6 +19,7 @@ import { loadTrackerKeys } from './keys.ts'
 import { createMetrics } from './metrics.ts'
 import { openStore } from './db/index.ts'
 import { createIdentity } from './identity/index.ts'
+import { createPolicies } from './policies/index.ts'
 
 export interface RunningTracker {
   /** base URL, e.g. http://127.0.0.1:8470 */
@@ -51,10 +52,11 @@ export async function startTracker (config: TrackerConfig, options: StartTracker
     metrics,
     now,
     shutdown: shutdown.signal,
-    identity: createIdentity({ store, now, logger })
+    identity: createIdentity({ store, now, logger }),
+    policies: createPolicies({ store, now, logger })
   }
   // Started in this order, stopped in reverse once the server has drained.
-  const services = [components.identity]
+  const services = [components.identity, components.policies]
   for (const service of services) await service.start()
   const app = createApp(components)
   const server = createAdaptorServer({ fetch: app.fetch, hostname: config.host, port: config.port }) as Server
