@@ -22,17 +22,6 @@ export const ANNOUNCES_PER_TTL = 3
 /** The sweeper deletes lapsed memberships and refreshes the swarm-size gauge this often. */
 export const SWARM_SWEEP_INTERVAL_MS = 15_000
 
-// ---- events (H8) ---------------------------------------------------------------------
-// Batch byte/count caps and payload size live in protocol/events.ts (the node obeys them too).
-/** Per (user, client) token bucket: a node flushes its event queue in a burst after being offline. */
-export const EVENT_RATE_BURST = 30
-/** Sustained batches per second per (user, client): a node posts every few seconds. */
-export const EVENT_RATE_PER_SEC = 2
-/** Buckets kept in memory per process; the least recently used is dropped beyond this. */
-export const EVENT_RATE_MAX_BUCKETS = 100_000
-/** Client ids (header or body) are at most this long. */
-export const MAX_CLIENT_ID_CHARS = 128
-
 /**
  * Largest image upload (declared Content-Length or bytes streamed): 1 TiB. Far above any VM
  * disk we ship, low enough that a runaway client cannot fill the repository's disk unnoticed.
@@ -45,6 +34,6 @@ export const MAX_IMAGES_JSON_BODY_BYTES = 16 * 1024
 
 // ---- identity and policy (H7) ---------------------------------------------------------
 // Request-shape limits (groups per token, policy fields) are in protocol/api/{tokens,policies}.ts;
-// identity's own in identity/constants.ts.
+// identity's own in identity/constants.ts, event ingest's in events/constants.ts.
 /** JSON bodies of the token, policy and assignment routes: a policy with every app at its caps fits. */
 export const MAX_ADMIN_JSON_BODY_BYTES = 256 * 1024

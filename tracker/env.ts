@@ -10,6 +10,7 @@ import type { TrackerStore } from './db/store.ts'
 import type { TrackerKeys } from './keys.ts'
 import type { Identity } from './identity/index.ts'
 import type { Policies } from './policies/index.ts'
+import type { ClientEvents } from './events/index.ts'
 
 /** Who is calling: resolved from an API token by the auth middleware. */
 export interface Principal {
@@ -41,4 +42,6 @@ export interface TrackerComponents {
   identity: Identity
   /** policies, assignments and the caller's workspaces */
   policies: Policies
+  /** client event ingest and queries */
+  events: ClientEvents
 }

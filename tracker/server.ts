@@ -20,6 +20,7 @@ import { createMetrics } from './metrics.ts'
 import { openStore } from './db/index.ts'
 import { createIdentity } from './identity/index.ts'
 import { createPolicies } from './policies/index.ts'
+import { createClientEvents } from './events/index.ts'
 
 export interface RunningTracker {
   /** base URL, e.g. http://127.0.0.1:8470 */
@@ -53,10 +54,11 @@ export async function startTracker (config: TrackerConfig, options: StartTracker
     now,
     shutdown: shutdown.signal,
     identity: createIdentity({ store, now, logger }),
-    policies: createPolicies({ store, now, logger })
+    policies: createPolicies({ store, now, logger }),
+    events: createClientEvents({ store, now, metrics })
   }
   // Started in this order, stopped in reverse once the server has drained.
-  const services = [components.identity, components.policies]
+  const services = [components.identity, components.policies, components.events]
   for (const service of services) await service.start()
   const app = createApp(components)
   const server = createAdaptorServer({ fetch: app.fetch, hostname: config.host, port: config.port }) as Server
