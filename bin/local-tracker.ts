@@ -9,7 +9,7 @@ import type { ApiClient } from '../protocol/api/client.ts'
 import { createLogger } from '../protocol/logger.ts'
 import { loadTrackerConfig } from '../tracker/index.ts'
 import { startTracker } from '../tracker/index.ts'
-import { generateApiToken, hashApiToken } from '../tracker/index.ts'
+import { mintApiToken } from '../tracker/index.ts'
 import { sampleImageStream } from './sample-image.ts'
 
 export interface LocalTracker {
@@ -24,9 +24,7 @@ export async function startLocalTracker (dataDir: string, opts: { port?: number,
   const tracker = await startTracker(config, { logger: createLogger({ level: opts.logLevel ?? 'warn' }, 'tracker') })
   const store = tracker.components.store
   async function tokenFor (user: string, t: { admin?: boolean, label?: string } = {}): Promise<string> {
-    const token = generateApiToken()
-    await store.createToken({ tokenHash: hashApiToken(token), user, groups: [], isAdmin: t.admin ?? false, kind: 'user', label: t.label ?? 'demo', expiresAtMs: null, nowMs: Date.now() })
-    return token
+    return (await mintApiToken(store, { user, groups: [], isAdmin: t.admin ?? false, kind: 'user', label: t.label ?? 'demo', expiresAtMs: null, nowMs: Date.now() })).token
   }
   const adminToken = await tokenFor('admin', { admin: true, label: 'demo admin' })
   return { url: tracker.url, adminToken, tokenFor, stop: async () => await tracker.stop({ graceMs: 1000 }) }

@@ -1,26 +1,20 @@
 /**
- * Who may touch an image: admins always; anyone else only through a policy assigned to
- * them or one of their groups (and not expired). Used by every route that hands out image
- * data — manifests, origin tokens, swarm announces.
+ * Who may touch an image, for the routes that hand out image data — manifests, origin
+ * tokens, swarm announces: the policies service's `requireImageAccess` and
+ * `workspacesFor` (admins always; anyone else only through an unexpired policy assigned
+ * to them or one of their groups), taking the components the routes already hold.
  */
 import type { Principal, TrackerComponents } from './env.ts'
-import { forbidden } from './errors.ts'
-import { resolveWorkspaces } from './workspaces.ts'
-import type { Workspace } from './workspaces.ts'
+import type { ResolvedWorkspace } from './policies/index.ts'
 
-export async function workspacesFor (components: Pick<TrackerComponents, 'store' | 'now'>, principal: Principal): Promise<Workspace[]> {
-  const matches = await components.store.policiesForSubject(principal.user, principal.groups)
-  return resolveWorkspaces(matches, components.now())
+export async function workspacesFor (components: Pick<TrackerComponents, 'policies'>, principal: Principal): Promise<ResolvedWorkspace[]> {
+  return await components.policies.workspacesFor(principal)
 }
 
 /**
  * The caller's workspace for `image`, or 403. Admins get `undefined` (no policy applies to
  * them as such) unless one is assigned to them too.
  */
-export async function requireImageAccess (components: Pick<TrackerComponents, 'store' | 'now'>, principal: Principal, image: string): Promise<Workspace | undefined> {
-  const ws = (await workspacesFor(components, principal)).find((w) => w.image === image)
-  if (ws !== undefined && !ws.expired) return ws
-  if (principal.admin) return ws
-  // One answer for "not assigned" and "no such image", so users cannot probe image names.
-  throw forbidden(ws?.expired === true ? 'the workspace policy for this image has expired' : 'image not assigned to you')
+export async function requireImageAccess (components: Pick<TrackerComponents, 'policies'>, principal: Principal, image: string): Promise<ResolvedWorkspace | undefined> {
+  return await components.policies.requireImageAccess(principal, image)
 }

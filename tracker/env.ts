@@ -8,6 +8,9 @@ import type { TrackerConfig } from './config.ts'
 import type { Metrics } from './metrics.ts'
 import type { TrackerStore } from './db/store.ts'
 import type { TrackerKeys } from './keys.ts'
+import type { Identity } from './identity/index.ts'
+import type { Policies } from './policies/index.ts'
+import type { ClientEvents } from './events/index.ts'
 
 /** Who is calling: resolved from an API token by the auth middleware. */
 export interface Principal {
@@ -35,4 +38,10 @@ export interface TrackerComponents {
   now: () => number
   /** aborted when the tracker stops: long work (uploads) rolls back on it */
   shutdown: AbortSignal
+  /** API tokens and who a bearer token stands for */
+  identity: Identity
+  /** policies, assignments and the caller's workspaces */
+  policies: Policies
+  /** client event ingest and queries */
+  events: ClientEvents
 }

@@ -18,6 +18,9 @@ import { createApp } from './app.ts'
 import { loadTrackerKeys } from './keys.ts'
 import { createMetrics } from './metrics.ts'
 import { openStore } from './db/index.ts'
+import { createIdentity } from './identity/index.ts'
+import { createPolicies } from './policies/index.ts'
+import { createClientEvents } from './events/index.ts'
 
 export interface RunningTracker {
   /** base URL, e.g. http://127.0.0.1:8470 */
@@ -39,16 +42,24 @@ export async function startTracker (config: TrackerConfig, options: StartTracker
   // Chunks become durable in one flush before a version naming them is signed (repository).
   const chunks = await createChunkStore({ dir: join(config.dataDir, 'store'), fsyncFiles: 'deferred', logger: logger.forComponent('tracker:chunks') })
   const shutdown = new AbortController()
+  const now = options.now ?? Date.now
+  const metrics = createMetrics()
   const components: TrackerComponents = {
     config,
     store,
     chunks,
     keys,
     logger,
-    metrics: createMetrics(),
-    now: options.now ?? Date.now,
-    shutdown: shutdown.signal
+    metrics,
+    now,
+    shutdown: shutdown.signal,
+    identity: createIdentity({ store, now, logger }),
+    policies: createPolicies({ store, now, logger }),
+    events: createClientEvents({ store, now, metrics })
   }
+  // Started in this order, stopped in reverse once the server has drained.
+  const services = [components.identity, components.policies, components.events]
+  for (const service of services) await service.start()
   const app = createApp(components)
   const server = createAdaptorServer({ fetch: app.fetch, hostname: config.host, port: config.port }) as Server
   server.requestTimeout = 0 // uploads of many GiB run longer than Node's default 5 min
@@ -73,6 +84,7 @@ export async function startTracker (config: TrackerConfig, options: StartTracker
       await closed
       clearTimeout(timer)
       shutdown.abort(new Error('tracker stopped'))
+      for (const service of services.toReversed()) await service.stop()
       await store.close()
       logger.info('tracker stopped')
     })()

@@ -39,7 +39,7 @@ import { parseArgs } from 'node:util'
 import { createLogger } from '../../protocol/logger.ts'
 import { loadTrackerConfig } from '../../tracker/config.ts'
 import { startTracker } from '../../tracker/server.ts'
-import { generateApiToken, hashApiToken } from '../../tracker/auth.ts'
+import { mintApiToken } from '../../tracker/index.ts'
 import { createControlClient, formatBytes, parseBytes, readControlFile } from '../../node/index.ts'
 import type { PullReport } from '../../node/index.ts'
 import { adminClient, publishSample } from '../../bin/local-tracker.ts'
@@ -226,9 +226,7 @@ const results: RunResult[] = []
 try {
   const store = tracker.components.store
   const tokenFor = async (user: string, admin = false): Promise<string> => {
-    const token = generateApiToken()
-    await store.createToken({ tokenHash: hashApiToken(token), user, groups: [], isAdmin: admin, kind: 'user', label: 'offload bench', expiresAtMs: null, nowMs: Date.now() })
-    return token
+    return (await mintApiToken(store, { user, groups: [], isAdmin: admin, kind: 'user', label: 'offload bench', expiresAtMs: null, nowMs: Date.now() })).token
   }
   const admin = adminClient(tracker.url, await tokenFor('admin', true))
   const tp = Date.now()

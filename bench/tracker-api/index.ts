@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { openStore } from '../../tracker/db/index.ts'
-import { generateApiToken, hashApiToken } from '../../tracker/auth.ts'
+import { mintApiToken } from '../../tracker/index.ts'
 
 interface AutocannonRequest {
   method: string
@@ -79,7 +79,7 @@ const dataDir = await mkdtemp(join(tmpdir(), 'branchcast-bench-api-'))
 const tracker = await spawnTracker(dataDir)
 try {
   const store = await openStore({ url: `sqlite:${join(dataDir, 'tracker.db')}` })
-  const token = generateApiToken()
+  let token: string
   let version: number
   try {
     const nowMs = Date.now()
@@ -90,7 +90,7 @@ try {
     version = (await store.publish(draft.id, nowMs)).number
     const policy = await store.createPolicy({ name: 'bench', imageName: 'bench', nowMs })
     await store.assign({ policyId: policy.id, subjectKind: 'user', subject: 'bench', nowMs })
-    await store.createToken({ tokenHash: hashApiToken(token), user: 'bench', kind: 'machine', nowMs })
+    token = (await mintApiToken(store, { user: 'bench', kind: 'machine', nowMs })).token
   } finally {
     await store.close()
   }

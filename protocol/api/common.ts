@@ -38,3 +38,10 @@ export const ImageNameSchema = z.string()
   .min(1, 'image name must not be empty')
   .refine((s) => Buffer.byteLength(s) <= MAX_IMAGE_NAME_BYTES, `image names are at most ${MAX_IMAGE_NAME_BYTES} bytes`)
   .regex(IMAGE_NAME_RE, 'image names are letters, digits and . _ + - (not first)')
+
+/** Epoch ms → the ISO 8601 text API answers carry (`createdAt`, `expiresAt`, …); null (never) stays null. */
+export function isoTime (ms: number): string
+export function isoTime (ms: number | null): string | null
+export function isoTime (ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString()
+}

@@ -1,13 +1,16 @@
 /**
  * Client events: what a node reports to the tracker (`POST /api/v1/events`) and the tracker
- * stores once each, idempotent by event id. Shared by the node's durable reporter and the
- * tracker's ingest route, so both validate with the same schemas.
+ * stores once each, idempotent by event id, and what admins get back when they query them
+ * (`GET /api/v1/events`, `branchcast events`). Shared by the node's durable reporter, the
+ * tracker's routes and the CLI, so all validate with the same schemas.
  *
  * An event's `type` is either one of the known types below, whose payload schema is
  * checked, or a namespaced extension (`vendor.thing`, lowercase, dotted) whose payload is
  * any JSON object within the size cap.
  */
 import { z } from 'zod'
+import { MAX_DURATION_CHARS, isDuration, parseTimeMs } from '../units.ts'
+import { MAX_NAME_CHARS } from './common.ts'
 
 /** One batch holds at most this many events: a node flushes its queue in pieces. */
 export const MAX_EVENTS_PER_BATCH = 500
@@ -17,6 +20,13 @@ export const MAX_EVENT_BATCH_BYTES = 1024 * 1024
 export const MAX_EVENT_PAYLOAD_BYTES = 16 * 1024
 /** Event type names are short, dotted and lowercase. */
 export const MAX_EVENT_TYPE_CHARS = 64
+/** Client ids (header or body) are at most this long: libp2p peer ids are ~52. */
+export const MAX_CLIENT_ID_CHARS = 128
+/** Events one query answers at most (the default is 1000). */
+export const MAX_EVENTS_PER_QUERY = 10_000
+
+/** The header naming the reporting client (node); it wins over the batch's `clientId`. */
+export const CLIENT_ID_HEADER = 'x-branchcast-client'
 
 const IMAGE = z.string().min(1).max(200)
 const COUNT = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
@@ -106,7 +116,7 @@ export type ClientEvent = z.infer<typeof EventSchema>
 
 export const EventBatchSchema = z.object({
   /** the reporting client (node) id; the `x-branchcast-client` header wins when both are given */
-  clientId: z.string().min(1).max(128).optional(),
+  clientId: z.string().min(1).max(MAX_CLIENT_ID_CHARS).optional(),
   events: z.array(EventSchema).min(1).max(MAX_EVENTS_PER_BATCH)
 })
 
@@ -116,3 +126,39 @@ export type EventBatch = z.infer<typeof EventBatchSchema>
 export function eventTimeMs (at: ClientEvent['at']): number {
   return typeof at === 'number' ? at : Date.parse(at)
 }
+
+/** `POST /api/v1/events`: how many events were new and how many were stored before. */
+export const EventBatchAnswerSchema = z.object({ inserted: z.number().int(), duplicates: z.number().int() })
+export type EventBatchAnswer = z.infer<typeof EventBatchAnswerSchema>
+
+/** `from`/`to`: epoch ms or ISO 8601; `since`: a duration back from now (`90s`, `15m`, `1h`, `7d`, `1d12h`). */
+const QueryTimeSchema = z.string().max(40).refine((s) => parseTimeMs(s) !== undefined, 'not epoch ms or an ISO 8601 time')
+const SinceSchema = z.string().max(MAX_DURATION_CHARS).refine(isDuration, 'since must look like 15m, 1h, 7d or 1d12h')
+
+/** `GET /api/v1/events` (admins): filters, all bound as parameters by the tracker's store. */
+export const EventQuerySchema = z.object({
+  type: EventTypeSchema.optional(),
+  client: z.string().max(MAX_CLIENT_ID_CHARS).optional(),
+  user: z.string().max(MAX_NAME_CHARS).optional(),
+  from: QueryTimeSchema.optional(),
+  to: QueryTimeSchema.optional(),
+  since: SinceSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_EVENTS_PER_QUERY).optional(),
+  order: z.enum(['asc', 'desc']).optional()
+})
+export type EventQuery = z.infer<typeof EventQuerySchema>
+
+/** An event as the tracker stored it: under the token's user, with the time it arrived. */
+export const StoredEventSchema = z.object({
+  id: z.string(),
+  type: z.string(),
+  clientId: z.string(),
+  user: z.string(),
+  atMs: z.number().int(),
+  receivedAtMs: z.number().int(),
+  payload: z.unknown()
+}).meta({ id: 'StoredEvent' })
+export type StoredEvent = z.infer<typeof StoredEventSchema>
+
+export const EventListSchema = z.object({ events: z.array(StoredEventSchema) })
+export type EventList = z.infer<typeof EventListSchema>

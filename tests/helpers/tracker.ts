@@ -11,7 +11,7 @@ import { loadTrackerConfig } from '../../tracker/config.ts'
 import type { TrackerConfig } from '../../tracker/config.ts'
 import { startTracker } from '../../tracker/server.ts'
 import type { RunningTracker } from '../../tracker/server.ts'
-import { generateApiToken, hashApiToken } from '../../tracker/auth.ts'
+import { mintApiToken } from '../../tracker/identity/index.ts'
 import { makeTmpDir } from './tmp-dir.ts'
 import type { Logger } from '../../protocol/logger.ts'
 
@@ -61,9 +61,7 @@ export async function startTestTracker (opts: TestTrackerOptions = {}): Promise<
 
   async function tokenFor (user: string, optsOrGroups: TokenForOptions | string[] = {}, extra: TokenForOptions = {}): Promise<string> {
     const t: TokenForOptions = Array.isArray(optsOrGroups) ? { ...extra, groups: optsOrGroups } : optsOrGroups
-    const token = generateApiToken()
-    await tracker.components.store.createToken({
-      tokenHash: hashApiToken(token),
+    const { token } = await mintApiToken(tracker.components.store, {
       user,
       groups: t.groups ?? [],
       isAdmin: t.admin ?? false,

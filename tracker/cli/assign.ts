@@ -1,6 +1,7 @@
 // `branchcast assign|unassign --policy P --user U | --group G`, and `assign --list`: over the API.
 import { parseArgs } from 'node:util'
 import { clientFromFlags } from '../../protocol/index.ts'
+import type { Assignment, AssignmentList } from '../../protocol/index.ts'
 
 const HELP = `Usage: branchcast assign --policy P (--user U | --group G)
        branchcast unassign --policy P (--user U | --group G)
@@ -26,8 +27,6 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' }
 } as const
 
-interface Assignment { id: number, policy: string, kind: 'user' | 'group', subject: string, createdAt: string }
-
 async function run (verb: 'assign' | 'unassign', argv: string[]): Promise<number> {
   const fail = (message: string, code = 2): number => { process.stderr.write(`branchcast ${verb}: ${message}\n`); return code }
   let values
@@ -43,7 +42,7 @@ async function run (verb: 'assign' | 'unassign', argv: string[]): Promise<number
     const client = clientFromFlags({ tracker: values.tracker, token: values.token })
     if (values.list === true) {
       if (verb !== 'assign') return fail('--list is for assign')
-      const { assignments } = await client.json<{ assignments: Assignment[] }>('GET', '/api/v1/assignments', { query: target })
+      const { assignments } = await client.json<AssignmentList>('GET', '/api/v1/assignments', { query: target })
       process.stdout.write(json
         ? `${JSON.stringify(assignments)}\n`
         : `${assignments.map((a) => `${a.policy}\t${a.kind}\t${a.subject}`).join('\n')}${assignments.length > 0 ? '\n' : ''}`)

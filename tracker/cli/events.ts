@@ -1,6 +1,7 @@
 // `branchcast events`: query the events nodes reported (admin token), over the tracker's API.
 import { parseArgs } from 'node:util'
 import { clientFromFlags } from '../../protocol/index.ts'
+import type { EventList } from '../../protocol/index.ts'
 
 const HELP = `Usage: branchcast events [options]
 
@@ -16,8 +17,6 @@ Options:
   --tracker URL     tracker base URL        [env BRANCHCAST_TRACKER, default http://127.0.0.1:8470]
   --token TOKEN     API token               [env BRANCHCAST_TOKEN]
   -h, --help        this help`
-
-interface StoredEvent { id: string, type: string, clientId: string, user: string, atMs: number, receivedAtMs: number, payload: unknown }
 
 /** A payload in one short line for the table. */
 function summary (payload: unknown, maxChars = 80): string {
@@ -58,7 +57,7 @@ export async function main (argv: string[]): Promise<number> {
   }
   try {
     const api = clientFromFlags({ tracker: values.tracker, token: values.token })
-    const answer = await api.json<{ events: StoredEvent[] }>('GET', '/api/v1/events', {
+    const answer = await api.json<EventList>('GET', '/api/v1/events', {
       query: { type: values.type, client: values.client, user: values.user, since: values.since, limit: values.limit ?? 100 },
       signal: AbortSignal.timeout(30_000)
     })

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util'
 import { clientFromFlags } from '../../protocol/index.ts'
 import { parseDurationMs, parseRateBytesPerSec, formatDuration } from '../../protocol/index.ts'
-import type { PolicyView } from '../routes/policies.ts'
+import type { DeletedPolicy, Policy, PolicyList, PolicyWithAssignments } from '../../protocol/index.ts'
 
 const HELP = `Usage: branchcast policies <create|update|list|show|delete> [options]
 
@@ -109,7 +109,7 @@ export function policyBody (v: Values, nowMs = Date.now()): Record<string, unkno
   return body
 }
 
-function describe (p: PolicyView & { assignments?: Array<{ kind: string, subject: string }> }): string {
+function describe (p: Policy & Partial<Pick<PolicyWithAssignments, 'assignments'>>): string {
   const lines = [
     `policy        ${p.name}`,
     `image         ${p.image} (${p.pinnedVersion === null ? 'latest published' : `pinned to version ${p.pinnedVersion}`})`,
@@ -127,7 +127,7 @@ function describe (p: PolicyView & { assignments?: Array<{ kind: string, subject
   return lines.join('\n')
 }
 
-function table (policies: PolicyView[]): string {
+function table (policies: Policy[]): string {
   const rows = [['NAME', 'IMAGE', 'VERSION', 'PRIORITY', 'EXPIRES', 'P2P']]
   for (const p of policies) rows.push([p.name, p.image, p.pinnedVersion === null ? 'latest' : String(p.pinnedVersion), String(p.priority), p.expiresAt ?? 'never', p.p2pAllowed ? 'yes' : 'no'])
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
@@ -157,27 +157,27 @@ export async function main (argv: string[]): Promise<number> {
       case 'create': {
         if (values.image === undefined) return fail('create needs --image')
         if (values.rename !== undefined) return fail('--rename is for update')
-        const p = await client.json<PolicyView>('POST', '/api/v1/policies', { json: { name, ...policyBody(values) } })
+        const p = await client.json<Policy>('POST', '/api/v1/policies', { json: { name, ...policyBody(values) } })
         out(p, describe(p))
         return 0
       }
       case 'update': {
-        const p = await client.json<PolicyView>('PATCH', path, { json: policyBody(values) })
+        const p = await client.json<Policy>('PATCH', path, { json: policyBody(values) })
         out(p, describe(p))
         return 0
       }
       case 'list': {
-        const { policies } = await client.json<{ policies: PolicyView[] }>('GET', '/api/v1/policies', { query: { image: values.image } })
+        const { policies } = await client.json<PolicyList>('GET', '/api/v1/policies', { query: { image: values.image } })
         out(policies, table(policies))
         return 0
       }
       case 'show': {
-        const p = await client.json<PolicyView>('GET', path)
+        const p = await client.json<PolicyWithAssignments>('GET', path)
         out(p, describe(p))
         return 0
       }
       default: {
-        const r = await client.json<{ deleted: string }>('DELETE', path)
+        const r = await client.json<DeletedPolicy>('DELETE', path)
         out(r, `deleted policy ${r.deleted}`)
         return 0
       }

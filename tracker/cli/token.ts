@@ -3,14 +3,12 @@
 // made); with --tracker it goes through the API with an admin token.
 import { mkdir } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
-import { clientFromFlags } from '../../protocol/index.ts'
-import type { ApiClient } from '../../protocol/index.ts'
-import { generateApiToken, hashApiToken } from '../auth.ts'
+import { clientFromFlags, createLogger } from '../../protocol/index.ts'
+import type { ApiClient, IssuedToken, Token, TokenList } from '../../protocol/index.ts'
 import { loadTrackerConfig } from '../config.ts'
 import { openStore } from '../db/index.ts'
-import type { TrackerStore } from '../db/store.ts'
-import { tokenExpiry, tokenView } from '../api-tokens.ts'
-import type { TokenView } from '../api-tokens.ts'
+import { createIdentity, tokenView } from '../identity/index.ts'
+import { isTrackerError } from '../errors.ts'
 
 const HELP = `Usage: branchcast token <create|list|revoke> [options]
 
@@ -50,9 +48,9 @@ type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS, allowPositi
 
 /** One backend per place the tokens live: the database on this host, or a tracker's API. */
 interface TokenBackend {
-  create: (input: { user: string, groups: string[], admin: boolean, kind: 'user' | 'machine', label: string, expiresIn?: string }) => Promise<TokenView & { token: string }>
-  list: (user?: string) => Promise<TokenView[]>
-  revoke: (id: number) => Promise<TokenView | undefined>
+  create: (input: { user: string, groups: string[], admin: boolean, kind: 'user' | 'machine', label: string, expiresIn?: string }) => Promise<IssuedToken>
+  list: (user?: string) => Promise<Token[]>
+  revoke: (id: number) => Promise<Token | undefined>
   close: () => Promise<void>
 }
 
@@ -60,24 +58,26 @@ async function localBackend (values: Values): Promise<TokenBackend> {
   const config = loadTrackerConfig({ flags: { config: values.config, dataDir: values.data, db: values.db } })
   // The first token may be made before the tracker ever ran: create the data directory.
   if (config.db.startsWith('sqlite:')) await mkdir(config.dataDir, { recursive: true, mode: 0o700 })
-  const store: TrackerStore = await openStore({ url: config.db })
+  const store = await openStore({ url: config.db })
+  // The same service the API uses, so a token made here follows the same rules.
+  const identity = createIdentity({ store, now: Date.now, logger: createLogger({ level: 'silent' }) })
+  const by = 'branchcast token (local)'
   return {
     async create (input) {
-      const nowMs = Date.now()
-      const expiresAtMs = tokenExpiry(input.expiresIn === undefined ? {} : { expiresIn: input.expiresIn }, nowMs)
-      const token = generateApiToken()
-      const record = await store.createToken({ tokenHash: hashApiToken(token), user: input.user, groups: input.groups, isAdmin: input.admin, kind: input.kind, label: input.label, expiresAtMs, nowMs })
-      return { ...tokenView(record, nowMs), token }
+      const { token, record } = await identity.issue(input, by)
+      return { ...tokenView(record, Date.now()), token }
     },
     async list (user) {
       const nowMs = Date.now()
-      return (await store.listTokens(user === undefined ? {} : { user })).map((t) => tokenView(t, nowMs))
+      return (await identity.list({ user })).map((t) => tokenView(t, nowMs))
     },
     async revoke (id) {
-      const nowMs = Date.now()
-      if (!await store.revokeToken(id, nowMs)) return undefined
-      const t = await store.getToken(id)
-      return t === undefined ? undefined : tokenView(t, nowMs)
+      try {
+        return tokenView(await identity.revoke(id, by), Date.now())
+      } catch (err) {
+        if (isTrackerError(err, 'ERR_NOT_FOUND')) return undefined
+        throw err
+      }
     },
     async close () { await store.close() }
   }
@@ -89,11 +89,11 @@ function apiBackend (client: ApiClient): TokenBackend {
       return await client.json('POST', '/api/v1/tokens', { json: input })
     },
     async list (user) {
-      return (await client.json<{ tokens: TokenView[] }>('GET', '/api/v1/tokens', { query: { user } })).tokens
+      return (await client.json<TokenList>('GET', '/api/v1/tokens', { query: { user } })).tokens
     },
     async revoke (id) {
       try {
-        return await client.json<TokenView>('DELETE', `/api/v1/tokens/${id}`)
+        return await client.json<Token>('DELETE', `/api/v1/tokens/${id}`)
       } catch (err) {
         if ((err as { status?: number }).status === 404) return undefined
         throw err
@@ -103,7 +103,7 @@ function apiBackend (client: ApiClient): TokenBackend {
   }
 }
 
-function table (tokens: TokenView[]): string {
+function table (tokens: Token[]): string {
   const rows = [['ID', 'USER', 'GROUPS', 'ADMIN', 'KIND', 'STATUS', 'EXPIRES', 'LAST USED', 'LABEL']]
   for (const t of tokens) rows.push([String(t.id), t.user, t.groups.join(','), t.admin ? 'yes' : '', t.kind, t.status, t.expiresAt ?? 'never', t.lastUsedAt ?? '-', t.label])
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util'
 import { loadTrackerConfig } from '../config.ts'
 import { startTracker } from '../server.ts'
-import { bootstrapAdminToken } from '../bootstrap.ts'
+import { bootstrapAdminToken } from '../identity/index.ts'
 
 const HELP = `Usage: branchcast tracker [options]
 

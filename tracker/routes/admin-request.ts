@@ -1,7 +1,7 @@
 /**
  * What an admin request to the identity and policy routes may be: admins only (checked
- * before anything is parsed) and a capped JSON body. Names are `nameSchema` from
- * `protocol/api/common.ts`.
+ * before anything is parsed) and a capped JSON body. The bodies' shapes are in
+ * `protocol/api/` (`tokens.ts`, `policies.ts`).
  */
 import { bodyLimit } from 'hono/body-limit'
 import type { MiddlewareHandler } from 'hono'
@@ -9,8 +9,10 @@ import { requireAdmin } from '../auth.ts'
 import type { TrackerEnv } from '../env.ts'
 import { MAX_ADMIN_JSON_BODY_BYTES } from '../constants.ts'
 import { badRequest, payloadTooLarge } from '../errors.ts'
+import { errorResponse } from './router.ts'
 
-export { nameSchema } from '../../protocol/index.ts'
+/** The error answers every admin route documents. */
+export const ADMIN_ERRORS = { 400: errorResponse('malformed request'), 401: errorResponse('no valid token'), 403: errorResponse('not an admin') }
 
 const JSON_MEDIA = /^application\/([\w.-]+\+)?json$/i
 
@@ -45,9 +47,4 @@ export function adminJsonBody (): [MiddlewareHandler<TrackerEnv>, MiddlewareHand
     await next()
   }
   return [adminOnly, limit, parse]
-}
-
-/** Epoch ms → ISO 8601, null kept. */
-export function iso (ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString()
 }

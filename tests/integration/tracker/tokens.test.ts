@@ -5,11 +5,12 @@ import * as assert from 'uvu/assert'
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { rm } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
 import { startTestTracker } from '../../helpers/tracker.ts'
 import type { TestTracker } from '../../helpers/tracker.ts'
 import { makeTmpDir } from '../../helpers/tmp-dir.ts'
 import { createLogger } from '../../../protocol/logger.ts'
-import { generateApiToken, hashApiToken } from '../../../tracker/auth.ts'
+import { API_TOKEN_PREFIX, hashApiToken } from '../../../tracker/identity/index.ts'
 
 const BIN = fileURLToPath(new URL('../../../bin/branchcast.ts', import.meta.url))
 const DAY = 86_400_000
@@ -149,7 +150,7 @@ test('revoked token → 401; revoking is idempotent; unknown id → 404; bad id 
 
 test('forged and malformed credentials → 401', async () => {
   const cases: Array<[string, Record<string, string>]> = [
-    ['forged, right shape', { authorization: `Bearer ${generateApiToken()}` }],
+    ['forged, right shape', { authorization: `Bearer ${API_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}` }],
     ['admin token with one character changed', { authorization: `Bearer ${t.adminToken.slice(0, -1)}${t.adminToken.endsWith('A') ? 'B' : 'A'}` }],
     ['wrong shape', { authorization: 'Bearer bct_short' }],
     ['hash instead of token', { authorization: `Bearer ${hashApiToken(t.adminToken)}` }],

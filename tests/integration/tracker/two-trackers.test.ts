@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { openStore } from '../../../tracker/db/index.ts'
-import { generateApiToken, hashApiToken } from '../../../tracker/auth.ts'
+import { mintApiToken } from '../../../tracker/identity/index.ts'
 import { makeTmpDir } from '../../helpers/tmp-dir.ts'
 import { spawnTracker, stopTracker } from '../../helpers/tracker-process.ts'
 import type { TrackerProcess } from '../../helpers/tracker-process.ts'
@@ -30,8 +30,7 @@ test('a node announcing to A is a peer of a node announcing to B; an event sent 
       const nowMs = Date.now()
       version = (await publishFakeVersion(store, { image: 'shared', chunkCount: 16, nowMs })).number
       await assignImage(store, { image: 'shared', user: 'ann', nowMs })
-      token = generateApiToken()
-      await store.createToken({ tokenHash: hashApiToken(token), user: 'ann', nowMs })
+      token = (await mintApiToken(store, { user: 'ann', nowMs })).token
     } finally {
       await store.close()
     }
@@ -56,10 +55,10 @@ test('a node announcing to A is a peer of a node announcing to B; an event sent 
     assert.equal((await post(a.url)).body, { inserted: 1, duplicates: 0 })
     assert.equal((await post(a.url)).body, { inserted: 0, duplicates: 1 })
     assert.equal((await post(b.url)).body, { inserted: 0, duplicates: 1 })
-    const admin = generateApiToken()
+    let admin: string
     const s2 = await openStore({ url: `sqlite:${join(dataDir, 'tracker.db')}` })
     try {
-      await s2.createToken({ tokenHash: hashApiToken(admin), user: 'root', isAdmin: true, nowMs: Date.now() })
+      admin = (await mintApiToken(s2, { user: 'root', isAdmin: true, nowMs: Date.now() })).token
     } finally {
       await s2.close()
     }

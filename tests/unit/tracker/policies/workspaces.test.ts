@@ -1,7 +1,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { resolveWorkspaces } from '../../../tracker/workspaces.ts'
-import type { PolicyMatch, PolicyRecord, SubjectKind } from '../../../tracker/db/store.ts'
+import { resolveWorkspaces } from '../../../../tracker/policies/workspaces.ts'
+import type { PolicyMatch, PolicyRecord, SubjectKind } from '../../../../tracker/db/store.ts'
 
 const NOW = Date.UTC(2026, 10, 24)
 
@@ -55,6 +55,39 @@ test('workspaces come sorted by image name, with the assignment that made them a
   assert.equal(got.map((w) => w.image), ['alpha', 'zeta'])
   assert.equal(got[0]!.via, { kind: 'user', subject: 'alice' })
   assert.equal(got[1]!.via, { kind: 'group', subject: 'staff' })
+})
+
+// The store may return matches in any order, one per assignment: the answer must not move.
+test('one policy reaching the user directly and through groups: reported via the user', () => {
+  const p1 = policy(1, 'win')
+  const got = resolveWorkspaces([{ policy: p1, via: via('group', 'staff') }, { policy: p1, via: via('user') }, { policy: p1, via: via('group', 'all') }], NOW)
+  assert.equal(got.map((w) => [w.policy.id, w.via]), [[1, { kind: 'user', subject: 'alice' }]])
+})
+
+test('one policy through several groups: reported via the group whose name sorts first', () => {
+  const p1 = policy(1, 'win')
+  const got = resolveWorkspaces([{ policy: p1, via: via('group', 'staff') }, { policy: p1, via: via('group', 'finance') }], NOW)
+  assert.equal(got[0]!.via, { kind: 'group', subject: 'finance' })
+})
+
+function permutations<T> (items: readonly T[]): T[][] {
+  if (items.length <= 1) return [[...items]]
+  return items.flatMap((item, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]))
+}
+
+test('every order of the same matches resolves to the same workspaces', () => {
+  const [a, b, c] = [policy(1, 'win', 2), policy(2, 'win', 2), policy(3, 'linux', 0)]
+  const matches: PolicyMatch[] = [
+    { policy: a, via: via('group', 'staff') },
+    { policy: a, via: via('group', 'finance') },
+    { policy: b, via: via('group', 'all') },
+    { policy: b, via: via('user') },
+    { policy: c, via: via('group', 'ops') },
+    { policy: c, via: via('group', 'dev') }
+  ]
+  const expected = resolveWorkspaces(matches, NOW)
+  assert.equal(expected.map((w) => [w.image, w.policy.id, w.via.kind, w.via.subject]), [['linux', 3, 'group', 'dev'], ['win', 2, 'user', 'alice']])
+  for (const order of permutations(matches)) assert.equal(resolveWorkspaces(order, NOW), expected)
 })
 
 test('expired is true from the expiry instant on, false before and for no expiry', () => {

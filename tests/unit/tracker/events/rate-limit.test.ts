@@ -1,6 +1,6 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { createRateLimiter } from '../../../tracker/rate-limit.ts'
+import { createRateLimiter } from '../../../../tracker/events/rate-limit.ts'
 
 test('a burst, then refusals with a retry time, then refill at the rate', () => {
   const l = createRateLimiter({ burst: 3, perSec: 2, maxKeys: 10 })

@@ -1,0 +1,53 @@
+/**
+ * Identity: API tokens and who a bearer token stands for. Issues tokens (the plaintext is
+ * returned once, never logged), lists and revokes them, and resolves a token to a
+ * `Principal` for the auth middleware (`tracker/auth.ts`, the HTTP adapter). Every token is
+ * minted by `mintApiToken`; a first start mints one admin token (`bootstrapAdminToken`).
+ *
+ * Shaped like a libp2p service: `Init` options, `Components` dependencies, a factory that
+ * reads options once, `start()` / `stop()`. Throws `TrackerError`s, never HTTP.
+ */
+import type { CreateToken } from '../../protocol/index.ts'
+import type { TokenRecord } from '../db/store.ts'
+import type { Principal, TrackerComponents } from '../env.ts'
+import { IdentityService } from './identity.ts'
+
+export { API_TOKEN_PREFIX, hashApiToken, isApiTokenShape, mintApiToken } from './api-token.ts'
+export type { MintApiTokenOptions, MintedApiToken } from './api-token.ts'
+export { INITIAL_ADMIN_TOKEN_FILE, bootstrapAdminToken } from './bootstrap.ts'
+export { meView, tokenView } from './token-view.ts'
+
+export type IdentityComponents = Pick<TrackerComponents, 'store' | 'now' | 'logger'>
+
+export interface IdentityInit {
+  /** longest lifetime a token may be issued with (default `MAX_TOKEN_TTL_MS`) */
+  maxTokenTtlMs?: number
+  /** `last used` is written at most this often per token (default `TOKEN_USE_WRITE_INTERVAL_MS`) */
+  tokenUseWriteIntervalMs?: number
+}
+
+export interface Identity {
+  start: () => Promise<void>
+  stop: () => Promise<void>
+  /**
+   * The principal a bearer token stands for; undefined when it is not token-shaped,
+   * unknown, revoked or expired. Records `last used` (throttled; a failed write is ignored).
+   */
+  authenticate: (token: string) => Promise<Principal | undefined>
+  /**
+   * Issues a token to `input.user`; `by` is the admin issuing it (logged, with no secret).
+   * ERR_BAD_REQUEST naming the field for an expiry given twice, unreadable, past or beyond
+   * the cap.
+   */
+  issue: (input: CreateToken, by: string) => Promise<{ token: string, record: TokenRecord }>
+  /** Ascending by id, optionally of one user. */
+  list: (filter?: { user?: string }) => Promise<TokenRecord[]>
+  /** Revokes (idempotent: the first revocation time is kept); ERR_NOT_FOUND for no such token. */
+  revoke: (id: number, by: string) => Promise<TokenRecord>
+  /** The token a principal authenticated with; ERR_UNAUTHENTICATED when it has vanished. */
+  tokenOf: (principal: Principal) => Promise<TokenRecord>
+}
+
+export function createIdentity (components: IdentityComponents, init: IdentityInit = {}): Identity {
+  return new IdentityService(components, init)
+}
