@@ -39,3 +39,8 @@ export { ErrorBodySchema, ImageNameSchema, MAX_NAME_CHARS, nameSchema } from './
 export type { ErrorBody } from './api/common.ts'
 export { MAX_DURATION_CHARS, formatDownloadWindow, formatDuration, isDuration, parseDownloadWindow, parseDurationMs, parseRateBytesPerSec, parseTimeMs } from './units.ts'
 export type { DownloadWindow } from './units.ts'
+// images, origin, swarm
+export { bitfieldBytes, decodeHave, encodeHave, fullBitfield, hasBit, popcount, setBit } from './swarm/bitfield.ts'
+export type { BitfieldProblem, BitfieldResult } from './swarm/bitfield.ts'
+export { WHOLE_SHARE, inShare, isOriginShare, originShare } from './swarm/origin-share.ts'
+export type { OriginShare } from './swarm/origin-share.ts'
