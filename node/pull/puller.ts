@@ -12,13 +12,12 @@ import { bitfieldBytes, encodeHave, readChunkList, setBit } from '../../protocol
 import { verifyManifest, MAX_MANIFEST_BYTES } from '../../protocol/index.ts'
 import type { Manifest } from '../../protocol/index.ts'
 import { fetchChunkFromOrigin } from '../../protocol/index.ts'
-import type { OriginAccess } from '../../protocol/index.ts'
+import type { AnnounceAnswer, OriginAccess } from '../../protocol/index.ts'
 import { ManifestMalformedError } from '../../protocol/index.ts'
 import { Scheduler } from '../scheduler.ts'
 import type { FailureKind, OriginReason, Source } from '../scheduler.ts'
 import { fetchChunksFromPeer, PeerBans, banReasonFor, createTokenBucket } from '../peer/index.ts'
 import type { TokenBucket } from '../peer/index.ts'
-import type { AnnounceAnswer } from '../tracker-client.ts'
 import {
   PULL_ANNOUNCE_INTERVAL_MS, PEER_BATCH_CHUNKS, PEER_STREAMS_PER_PEER, LIST_PART_ORIGIN_ATTEMPTS, ORIGIN_BACKOFF_MIN_MS, ORIGIN_BACKOFF_MAX_MS,
   PEER_UNREACHABLE_MS

@@ -8,8 +8,6 @@ import type { OriginAccess } from '../../protocol/index.ts'
 import type { TrackerComponents } from '../env.ts'
 import { signOriginLink } from './secure-link.ts'
 
-export type { OriginAccess }
-
 /** Where the built-in origin is mounted in the tracker's app. */
 export const BUILTIN_ORIGIN_PATH = '/origin'
 

@@ -6,6 +6,7 @@
  * Shaped like a libp2p service: `Init` options, `Components` dependencies, a factory that
  * reads options once, `start()` / `stop()`.
  */
+import type { GcResult, UploadResult } from '../../protocol/index.ts'
 import type { TrackerComponents } from '../env.ts'
 import type { VersionRecord } from '../db/store.ts'
 import { ImageRepositoryService } from './repository.ts'
@@ -38,35 +39,10 @@ export interface PublishInput {
   signal?: AbortSignal
 }
 
-export interface PublishResult {
-  version: number
-  state: VersionRecord['state']
-  manifestId: string
-  totalBytes: number
-  chunkCount: number
-  /** bytes of chunks this upload added to the store */
-  newBytes: number
-  /** bytes of chunks the store already held */
-  storedBytes: number
-  /** bytes written to disk for the new chunks (after compression) */
-  diskBytes: number
-  /** whole-image SHA-256, hex (also signed into the manifest) */
-  imageSha256: string
-  durationMs: number
-}
+/** What a publish made: the upload answer of the API, less the image name the caller gave. */
+export type PublishResult = Omit<UploadResult, 'image'>
 
-export interface GcResult {
-  /** chunk files looked at */
-  scannedChunks: number
-  deletedChunks: number
-  freedBytes: number
-  /** chunk files left alone because modified at or after the horizon (a running publish may name them) */
-  keptRecent: number
-  /** ids of abandoned drafts deleted (their upload crashed) */
-  deletedDrafts: number[]
-  horizonMs: number
-  durationMs: number
-}
+export type { GcResult }
 
 export interface ImageRepository {
   start: () => Promise<void>

@@ -12,101 +12,26 @@
  * swarm. A sweeper (started here, stopped when the tracker stops) deletes lapsed
  * memberships and refreshes the swarm-size gauge; reads filter by time anyway.
  */
-import { createRoute, z } from '@hono/zod-openapi'
+import { createRoute } from '@hono/zod-openapi'
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import { bodyLimit } from 'hono/body-limit'
-import { multiaddr } from '@multiformats/multiaddr'
-import { peerIdFromString } from '@libp2p/peer-id'
-import { WHOLE_SHARE, decodeHave, encodeHave, originShare, signCapability } from '../../protocol/index.ts'
-import { newRouter } from './router.ts'
+import {
+  AnnounceAnswerSchema, AnnounceBodySchema, LeaveAnswerSchema, LeaveBodySchema, MAX_ANNOUNCE_BODY_BYTES, MAX_LEAVE_BODY_BYTES,
+  WHOLE_SHARE, decodeHave, encodeHave, originShare, signCapability
+} from '../../protocol/index.ts'
+import type { AnnounceAnswer } from '../../protocol/index.ts'
+import { errorResponse, newRouter } from './router.ts'
 import type { TrackerComponents, TrackerEnv } from '../env.ts'
 import { requireImageAccess } from '../access.ts'
 import { issueOriginAccess } from '../origin/index.ts'
 import { TrackerError, badRequest, forbidden, notFound, payloadTooLarge } from '../errors.ts'
 import { createSwarmSweeper, rankPeers } from '../swarm/index.ts'
-import {
-  ANNOUNCES_PER_TTL, MAX_ANNOUNCE_ADDRS, MAX_ANNOUNCE_BODY_BYTES, MAX_MULTIADDR_CHARS, MAX_PEERS_RETURNED, SWARM_SWEEP_INTERVAL_MS
-} from '../constants.ts'
+import { ANNOUNCES_PER_TTL, MAX_PEERS_RETURNED, SWARM_SWEEP_INTERVAL_MS } from '../constants.ts'
 
-/** base58btc peer ids (Ed25519 `12D3KooW…`, RSA `Qm…`, secp256k1 `16Uiu2…`) or a CIDv1 (`b…`). */
-const PEER_ID_SHAPE = /^(?:[1-9A-HJ-NP-Za-km-z]{46,60}|b[a-z2-7]{50,70})$/
-
-function isPeerId (s: string): boolean {
-  if (!PEER_ID_SHAPE.test(s)) return false
-  try {
-    peerIdFromString(s)
-    return true
-  } catch {
-    return false
-  }
-}
-
-function isMultiaddr (s: string): boolean {
-  try {
-    multiaddr(s)
-    return true
-  } catch {
-    return false
-  }
-}
-
-const ImageName = z.string().min(1).max(200)
-const PeerId = z.string().max(128).refine(isPeerId, 'not a libp2p peer id')
-/** Sites are short printable names chosen by admins or derived from the branch network. */
-const Site = z.string().min(1).max(100).regex(/^[\x21-\x7e]+$/, 'site must be printable ASCII without spaces')
-
-const AnnounceBody = z.object({
-  image: ImageName,
-  version: z.number().int().min(1),
-  peerId: PeerId,
-  site: Site,
-  addrs: z.array(z.string().min(1).max(MAX_MULTIADDR_CHARS).refine(isMultiaddr, 'not a multiaddr')).max(MAX_ANNOUNCE_ADDRS),
-  /** base64 bitfield over chunk indexes, at most ceil(chunkCount/8) bytes */
-  have: z.string().max(MAX_ANNOUNCE_BODY_BYTES),
-  haveCount: z.number().int().min(0),
-  hostname: z.string().max(255).optional(),
-  agentVersion: z.string().max(64).optional()
-}).openapi('SwarmAnnounce')
-
-const Peer = z.object({
-  peerId: z.string(),
-  addrs: z.array(z.string()),
-  site: z.string(),
-  haveCount: z.number().int(),
-  have: z.string()
-})
-
-const AnnounceAnswer = z.object({
-  peers: z.array(Peer),
-  /** `aud: 'peer'` capability bound to the announcing peer id; absent when p2p is not allowed */
-  capability: z.string().optional(),
-  capabilityExpiresAtMs: z.number().int().optional(),
-  /** why there are no peers and no capability */
-  reason: z.string().optional(),
-  /** fetch from the origin the chunks whose index ≡ index (mod of) */
-  originShare: z.object({ index: z.number().int(), of: z.number().int() }),
-  /** origin access bound to the peer id (a capability for the built-in origin, or a signed-URL query for nginx/IIS) */
-  origin: z.object({
-    token: z.string(),
-    expiresAtMs: z.number().int(),
-    originUrl: z.string(),
-    kind: z.enum(['builtin', 'nginx']),
-    query: z.record(z.string(), z.string()).optional()
-  }),
-  limits: z.object({
-    originRateBytesPerSec: z.number().int().nullable(),
-    downloadWindow: z.object({ startMinute: z.number().int(), endMinute: z.number().int() }).nullable()
-  }),
-  announceIntervalMs: z.number().int()
-}).openapi('SwarmAnnounceAnswer')
-
-const LeaveBody = z.object({ image: ImageName, version: z.number().int().min(1), peerId: PeerId })
-
-const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) })
 const errors = {
-  400: { description: 'malformed body', content: { 'application/json': { schema: ErrorBody } } },
-  401: { description: 'no valid API token', content: { 'application/json': { schema: ErrorBody } } },
-  403: { description: 'image not assigned to the caller, or the peer id belongs to another user', content: { 'application/json': { schema: ErrorBody } } }
+  400: errorResponse('malformed body'),
+  401: errorResponse('no valid API token'),
+  403: errorResponse('image not assigned to the caller, or the peer id belongs to another user')
 }
 
 /**
@@ -121,13 +46,13 @@ const announceRoute = createRoute({
   path: '/announce',
   summary: 'Announce held chunks of an image version; get peers, capability and origin share',
   middleware: [capped] as const,
-  request: { body: { content: { 'application/json': { schema: AnnounceBody } }, required: true } },
+  request: { body: { content: { 'application/json': { schema: AnnounceBodySchema } }, required: true } },
   responses: {
-    200: { description: 'peers, capabilities and origin share', content: { 'application/json': { schema: AnnounceAnswer } } },
+    200: { description: 'peers, capabilities and origin share', content: { 'application/json': { schema: AnnounceAnswerSchema } } },
     ...errors,
-    404: { description: 'no such image version', content: { 'application/json': { schema: ErrorBody } } },
-    409: { description: 'the version is not published', content: { 'application/json': { schema: ErrorBody } } },
-    413: { description: 'body too large', content: { 'application/json': { schema: ErrorBody } } }
+    404: errorResponse('no such image version'),
+    409: errorResponse('the version is not published'),
+    413: errorResponse('body too large')
   }
 })
 
@@ -135,10 +60,10 @@ const leaveRoute = createRoute({
   method: 'post',
   path: '/leave',
   summary: 'Leave the swarm of an image version',
-  middleware: [bodyLimit({ maxSize: 4096, onError: () => { throw payloadTooLarge('leave body is over 4096 bytes') } })] as const,
-  request: { body: { content: { 'application/json': { schema: LeaveBody } }, required: true } },
+  middleware: [bodyLimit({ maxSize: MAX_LEAVE_BODY_BYTES, onError: () => { throw payloadTooLarge(`leave body is over ${MAX_LEAVE_BODY_BYTES} bytes`) } })] as const,
+  request: { body: { content: { 'application/json': { schema: LeaveBodySchema } }, required: true } },
   responses: {
-    200: { description: 'whether a membership was removed', content: { 'application/json': { schema: z.object({ removed: z.boolean() }) } } },
+    200: { description: 'whether a membership was removed', content: { 'application/json': { schema: LeaveAnswerSchema } } },
     ...errors
   }
 })
@@ -193,7 +118,7 @@ export function swarmRoutes (components: TrackerComponents): OpenAPIHono<Tracker
 
     const policy = ws?.policy
     const p2pAllowed = policy?.p2pAllowed ?? true
-    const answer: z.infer<typeof AnnounceAnswer> = {
+    const answer: AnnounceAnswer = {
       peers: [],
       originShare: WHOLE_SHARE,
       origin: issueOriginAccess(components, { clientId: body.peerId, image: body.image }),

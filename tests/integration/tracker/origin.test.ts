@@ -13,7 +13,7 @@ import type { CapabilityAudience } from '../../../protocol/signing/capability.ts
 import { chunkId } from '../../../protocol/store/chunk-id.ts'
 import { decodeStoredChunk } from '../../../protocol/store/chunk-codec.ts'
 import { fetchChunkFromOrigin } from '../../../protocol/origin-client.ts'
-import type { OriginAccess } from '../../../protocol/origin-client.ts'
+import type { OriginAccess } from '../../../protocol/api/origin.ts'
 import { generateSigningKey } from '../../../protocol/signing/signing.ts'
 import { issueOriginAccess } from '../../../tracker/origin/index.ts'
 import { startTestTracker } from '../../helpers/tracker.ts'
