@@ -15,12 +15,8 @@
  * error (`ChunkCorruptError`, `ChunkTooLargeError`, `OriginStatusError`,
  * `OriginTransferError`). Abort through `signal` rejects with the signal's reason.
  */
-import { chunkPath, isChunkId } from './store/chunk-id.ts'
-import type { ChunkId } from './store/chunk-id.ts'
-import { decodeStoredChunk } from './store/chunk-codec.ts'
-import { MAX_CHUNK_BYTES_CEILING } from './chunking/chunking-params.ts'
-import { ChunkTooLargeError, OriginStatusError, OriginTransferError } from './errors.ts'
-import type { OriginAccess } from './api/origin.ts'
+import { ChunkTooLargeError, MAX_CHUNK_BYTES_CEILING, OriginStatusError, OriginTransferError, chunkPath, decodeStoredChunk, isChunkId } from '../../protocol/index.ts'
+import type { ChunkId, OriginAccess } from '../../protocol/index.ts'
 
 /** The part of an `OriginAccess` a fetch needs. */
 export type OriginEndpoint = Pick<OriginAccess, 'originUrl'> & Partial<Pick<OriginAccess, 'token' | 'query'>>
