@@ -24,3 +24,13 @@ export async function requireImageAccess (components: Pick<TrackerComponents, 's
   // One answer for "not assigned" and "no such image", so users cannot probe image names.
   throw forbidden(ws?.expired === true ? 'the workspace policy for this image has expired' : 'image not assigned to you')
 }
+
+/**
+ * A client id (a node's libp2p peer id) belongs to the first user who registered it:
+ * anyone else naming it gets 403, so nobody acts under — or overwrites — another user's
+ * node. `what` names the id in the message ("peer id", "client id").
+ */
+export async function requireClientOwner (components: Pick<TrackerComponents, 'store'>, clientId: string, user: string, what = 'client id'): Promise<void> {
+  const client = await components.store.getClient(clientId)
+  if (client !== undefined && client.user !== user) throw forbidden(`this ${what} is registered to another user`)
+}

@@ -6,13 +6,7 @@
 export const SHUTDOWN_GRACE_MS = 10_000
 
 // ---- swarm (H8) ----------------------------------------------------------------------
-// Announce body, address and multiaddr caps are part of the agreement: protocol/api/swarm.ts.
-/** Peers returned per announce: enough to fill a scheduler's parallel fetches, and each carries its bitfield. */
-export const MAX_PEERS_RETURNED = 32
-/** Nodes re-announce this many times per membership TTL, so one lost announce does not drop them. */
-export const ANNOUNCES_PER_TTL = 3
-/** The sweeper deletes lapsed memberships and refreshes the swarm-size gauge this often. */
-export const SWARM_SWEEP_INTERVAL_MS = 15_000
+// The registry's own limits: swarm/constants.ts; the caps on what a node sends: protocol/api/swarm.ts.
 
 // ---- events (H8) ---------------------------------------------------------------------
 // Batch byte/count caps and payload size live in protocol/events.ts (the node obeys them too).

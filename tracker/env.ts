@@ -1,6 +1,6 @@
 /**
  * What every route sees: the authenticated principal on the context, and the components
- * passed in at start-up (no module-level state).
+ * passed in at start-up (no module-level state): the tracker's parts and its services.
  */
 import type { Logger } from '../protocol/index.ts'
 import type { ChunkStore } from '../protocol/index.ts'
@@ -8,6 +8,8 @@ import type { TrackerConfig } from './config.ts'
 import type { Metrics } from './metrics.ts'
 import type { TrackerStore } from './db/store.ts'
 import type { TrackerKeys } from './keys.ts'
+import type { ImageRepository } from './repository/index.ts'
+import type { Swarm } from './swarm/index.ts'
 
 /** Who is calling: resolved from an API token by the auth middleware. */
 export interface Principal {
@@ -35,4 +37,8 @@ export interface TrackerComponents {
   now: () => number
   /** aborted when the tracker stops: long work (uploads) rolls back on it */
   shutdown: AbortSignal
+  /** images, versions, uploads, manifests, GC (started and stopped by server.ts) */
+  repository: ImageRepository
+  /** announces, peers, origin shares and the membership sweeper (started and stopped by server.ts) */
+  swarm: Swarm
 }

@@ -1,8 +1,9 @@
 /**
- * Starting and stopping a tracker: config → keys, database, chunk store → app → HTTP
- * server. `stop()` stops accepting, lets in-flight requests (uploads included) finish for
- * a grace period, then aborts the rest (an aborted upload rolls itself back) and closes
- * the database.
+ * Starting and stopping a tracker: config → keys, database, chunk store → services
+ * (repository, swarm), started in that order → app → HTTP server. `stop()` stops
+ * accepting, lets in-flight requests (uploads included) finish for a grace period, then
+ * aborts the rest (an aborted upload rolls itself back), stops the services in reverse
+ * and closes the database.
  */
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -18,6 +19,8 @@ import { createApp } from './app.ts'
 import { loadTrackerKeys } from './keys.ts'
 import { createMetrics } from './metrics.ts'
 import { openStore } from './db/index.ts'
+import { createImageRepository } from './repository/index.ts'
+import { createSwarm } from './swarm/index.ts'
 
 export interface RunningTracker {
   /** base URL, e.g. http://127.0.0.1:8470 */
@@ -39,7 +42,7 @@ export async function startTracker (config: TrackerConfig, options: StartTracker
   // Chunks become durable in one flush before a version naming them is signed (repository).
   const chunks = await createChunkStore({ dir: join(config.dataDir, 'store'), fsyncFiles: 'deferred', logger: logger.forComponent('tracker:chunks') })
   const shutdown = new AbortController()
-  const components: TrackerComponents = {
+  const core: Omit<TrackerComponents, 'repository' | 'swarm'> = {
     config,
     store,
     chunks,
@@ -49,6 +52,15 @@ export async function startTracker (config: TrackerConfig, options: StartTracker
     now: options.now ?? Date.now,
     shutdown: shutdown.signal
   }
+  // One object, not a copy: the services keep it and so see `config.publicUrl` once the
+  // server has its port.
+  const components: TrackerComponents = Object.assign(core, {
+    repository: createImageRepository(core),
+    swarm: createSwarm(core)
+  })
+  /** started in this order, stopped in reverse */
+  const services = [components.repository, components.swarm]
+  for (const service of services) await service.start()
   const app = createApp(components)
   const server = createAdaptorServer({ fetch: app.fetch, hostname: config.host, port: config.port }) as Server
   server.requestTimeout = 0 // uploads of many GiB run longer than Node's default 5 min
@@ -73,6 +85,9 @@ export async function startTracker (config: TrackerConfig, options: StartTracker
       await closed
       clearTimeout(timer)
       shutdown.abort(new Error('tracker stopped'))
+      for (const service of [...services].reverse()) {
+        await service.stop().catch((err: unknown) => { logger.warn('stopping a tracker service failed', { err }) })
+      }
       await store.close()
       logger.info('tracker stopped')
     })()

@@ -3,7 +3,7 @@
  * HTTP, and the nginx configuration + signed URLs for serving the same store statically.
  * The routes live in `../routes/origin.ts`.
  */
-export { issueOriginAccess, BUILTIN_ORIGIN_PATH } from './access.ts'
+export { grantOriginAccess, issueOriginAccess, BUILTIN_ORIGIN_PATH } from './access.ts'
 export type { IssueOriginAccessInput } from './access.ts'
 export { chunkResponse } from './chunk-response.ts'
 export type { ChunkResponseInit } from './chunk-response.ts'

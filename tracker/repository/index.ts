@@ -8,7 +8,7 @@
  */
 import type { GcResult, UploadResult } from '../../protocol/index.ts'
 import type { TrackerComponents } from '../env.ts'
-import type { VersionRecord } from '../db/store.ts'
+import type { ImageRecord, VersionRecord } from '../db/store.ts'
 import { ImageRepositoryService } from './repository.ts'
 
 export type ImageRepositoryComponents = Pick<TrackerComponents, 'store' | 'chunks' | 'keys' | 'config' | 'logger' | 'metrics' | 'now' | 'shutdown'>
@@ -44,10 +44,22 @@ export type PublishResult = Omit<UploadResult, 'image'>
 
 export type { GcResult }
 
+/** An image and the number of its highest published version (null when none). */
+export interface ImageEntry {
+  image: ImageRecord
+  latestVersion: number | null
+}
+
 export interface ImageRepository {
   start: () => Promise<void>
   /** Aborts running uploads (they roll back) and waits for them. */
   stop: () => Promise<void>
+  /** Creates an image without versions. Throws `ERR_STORE_CONFLICT` when the name is taken. */
+  createImage: (name: string, description?: string) => Promise<ImageEntry>
+  /** Every image, or only those named in `only` (a user's assigned images). */
+  listImages: (only?: ReadonlySet<string>) => Promise<ImageEntry[]>
+  /** One image; ERR_NOT_FOUND when absent. */
+  getImage: (name: string) => Promise<ImageEntry>
   /**
    * Streams an upload into a new version. On any failure or abort the draft is deleted
    * and the lease ended; chunk files already written stay, unreferenced, for GC.

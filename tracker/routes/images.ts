@@ -13,16 +13,15 @@ import {
   RepositoryKeysSchema, RollbackBodySchema, UploadQuerySchema, UploadResultSchema, VersionParamsSchema, WriteVersionParamsSchema
 } from '../../protocol/index.ts'
 import type { Image, ImageVersion } from '../../protocol/index.ts'
-import { exportPublicKey, keyId } from '../../protocol/index.ts'
 import { errorResponse, newRouter } from './router.ts'
 import { requireAdmin } from '../auth.ts'
 import { requireImageAccess, workspacesFor } from '../access.ts'
 import { MAX_IMAGES_JSON_BODY_BYTES, MAX_UPLOAD_BYTES } from '../constants.ts'
 import type { TrackerComponents, TrackerEnv } from '../env.ts'
-import type { ImageRecord, VersionRecord } from '../db/store.ts'
+import type { VersionRecord } from '../db/store.ts'
 import { TrackerError, badRequest, notFound, payloadTooLarge } from '../errors.ts'
-import { createImageRepository } from '../repository/index.ts'
-import type { ImageRepository, ImageRepositoryInit } from '../repository/index.ts'
+import { publicKeys } from '../keys.ts'
+import type { ImageEntry } from '../repository/index.ts'
 
 const common = { 400: errorResponse('malformed request'), 401: errorResponse('no valid token'), 403: errorResponse('not allowed'), 404: errorResponse('no such image or version') } as const
 const json = <T extends z.ZodType>(schema: T, description: string): { description: string, content: { 'application/json': { schema: T } } } =>
@@ -59,24 +58,14 @@ function jsonBodyLimit (): MiddlewareHandler {
 
 const versionNumber = (n: string): number | 'latest' => n === 'latest' ? 'latest' : Number(n)
 
-export interface ImagesRoutesInit extends ImageRepositoryInit {
-  /** a repository to serve (default: one created and started here on the components) */
-  repository?: ImageRepository
+function imageView ({ image, latestVersion }: ImageEntry): Image {
+  return { name: image.name, description: image.description, createdAt: iso(image.createdAtMs) as string, latestVersion }
 }
 
-export function imagesRoutes (components: TrackerComponents, init: ImagesRoutesInit = {}): OpenAPIHono<TrackerEnv> {
-  const { store, keys, now } = components
-  const repository = init.repository ?? createImageRepository(components, init)
-  if (init.repository === undefined) {
-    void repository.start()
-    components.shutdown.addEventListener('abort', () => { void repository.stop() }, { once: true })
-  }
+export function imagesRoutes (components: Pick<TrackerComponents, 'repository' | 'keys' | 'store' | 'now'>): OpenAPIHono<TrackerEnv> {
+  const { repository } = components
+  const repositoryKeys = publicKeys(components.keys)
   const app = newRouter()
-
-  async function imageView (img: ImageRecord): Promise<Image> {
-    const latest = await store.latestPublished(img.id)
-    return { name: img.name, description: img.description, createdAt: iso(img.createdAtMs) as string, latestVersion: latest?.number ?? null }
-  }
 
   app.use('/images', async (c, next) => c.req.method === 'POST' ? await jsonBodyLimit()(c, next) : await next())
   app.use('/images/:name/rollback', jsonBodyLimit())
@@ -90,8 +79,7 @@ export function imagesRoutes (components: TrackerComponents, init: ImagesRoutesI
   }), async (c) => {
     requireAdmin(c)
     const body = c.req.valid('json')
-    const img = await store.createImage({ name: body.name, description: body.description, nowMs: now() })
-    return c.json(await imageView(img), 201)
+    return c.json(imageView(await repository.createImage(body.name, body.description)), 201)
   })
 
   app.openapi(createRoute({
@@ -101,12 +89,8 @@ export function imagesRoutes (components: TrackerComponents, init: ImagesRoutesI
     responses: { 200: json(ImageListSchema, 'images'), ...common }
   }), async (c) => {
     const p = c.get('principal')
-    let images = await store.listImages()
-    if (!p.admin) {
-      const mine = new Set((await workspacesFor(components, p)).filter((w) => !w.expired).map((w) => w.image))
-      images = images.filter((i) => mine.has(i.name))
-    }
-    return c.json({ images: await Promise.all(images.map(imageView)) }, 200)
+    const mine = p.admin ? undefined : new Set((await workspacesFor(components, p)).filter((w) => !w.expired).map((w) => w.image))
+    return c.json({ images: (await repository.listImages(mine)).map(imageView) }, 200)
   })
 
   app.openapi(createRoute({
@@ -118,9 +102,7 @@ export function imagesRoutes (components: TrackerComponents, init: ImagesRoutesI
   }), async (c) => {
     const { name } = c.req.valid('param')
     await requireImageAccess(components, c.get('principal'), name)
-    const img = await store.getImage(name)
-    if (img === undefined) throw notFound(`no image ${name}`)
-    return c.json(await imageView(img), 200)
+    return c.json(imageView(await repository.getImage(name)), 200)
   })
 
   app.openapi(createRoute({
@@ -231,12 +213,7 @@ export function imagesRoutes (components: TrackerComponents, init: ImagesRoutesI
     path: '/repository',
     summary: 'Public keys to pin at enrollment (any authenticated caller)',
     responses: { 200: json(RepositoryKeysSchema, 'raw Ed25519 public keys, base64'), 401: errorResponse('no valid token') }
-  }), async (c) => {
-    return c.json({
-      repository: { publicKey: exportPublicKey(keys.repository.publicKey), keyId: keyId(keys.repository.publicKey) },
-      capability: { publicKey: exportPublicKey(keys.capability.publicKey), keyId: keyId(keys.capability.publicKey) }
-    }, 200)
-  })
+  }), (c) => c.json(repositoryKeys, 200))
 
   app.openapi(createRoute({
     method: 'post',

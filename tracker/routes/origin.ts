@@ -16,10 +16,9 @@ import { bodyLimit } from 'hono/body-limit'
 import { ImageParamsSchema, OriginAccessSchema, OriginTokenBodySchema, isBranchcastError, verifyCapability } from '../../protocol/index.ts'
 import { errorResponse, newRouter } from './router.ts'
 import { bearer } from '../auth.ts'
-import { requireImageAccess } from '../access.ts'
 import type { TrackerComponents, TrackerEnv } from '../env.ts'
 import { badRequest, forbidden, notFound, payloadTooLarge, unauthenticated } from '../errors.ts'
-import { chunkResponse, createMembershipCheck, issueOriginAccess, MAX_ORIGIN_TOKEN_BODY_BYTES } from '../origin/index.ts'
+import { chunkResponse, createMembershipCheck, grantOriginAccess, MAX_ORIGIN_TOKEN_BODY_BYTES } from '../origin/index.ts'
 
 const FANOUT_RE = /^[0-9a-f]{2}$/
 const CHUNK_ID_RE = /^[0-9a-f]{64}$/
@@ -101,15 +100,9 @@ const issueRoute = createRoute({
 export function originTokenRoutes (components: TrackerComponents): OpenAPIHono<TrackerEnv> {
   const app = newRouter()
   app.openapi(issueRoute, async (c) => {
-    const principal = c.get('principal')
     const { name } = c.req.valid('param')
     const { clientId } = c.req.valid('json')
-    await requireImageAccess(components, principal, name)
-    if (await components.store.getImage(name) === undefined) throw notFound('no such image')
-    // A registered client id belongs to its user: nobody mints tokens under another's node.
-    const client = await components.store.getClient(clientId)
-    if (client !== undefined && client.user !== principal.user && !principal.admin) throw forbidden('client id is registered to another user')
-    return c.json(issueOriginAccess(components, { clientId, image: name }), 200)
+    return c.json(await grantOriginAccess(components, c.get('principal'), { clientId, image: name }), 200)
   })
   return app
 }
