@@ -56,6 +56,6 @@ export async function loadTrackerKeys (dataDir: string): Promise<TrackerKeys> {
 
 /** The public halves a node pins at enrollment (`GET /api/v1/repository`). */
 export function publicKeys (keys: TrackerKeys): RepositoryKeys {
-  const view = (publicKey: KeyObject): { publicKey: string, keyId: string } => ({ publicKey: exportPublicKey(publicKey), keyId: keyId(publicKey) })
+  const view = (publicKey: KeyObject): RepositoryKeys['repository'] => ({ publicKey: exportPublicKey(publicKey), keyId: keyId(publicKey) })
   return { repository: view(keys.repository.publicKey), capability: view(keys.capability.publicKey) }
 }
