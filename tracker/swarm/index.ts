@@ -13,7 +13,6 @@
  */
 import type { AnnounceAnswer, AnnounceRequest, LeaveRequest } from '../../protocol/index.ts'
 import type { Principal, TrackerComponents } from '../env.ts'
-import type { SwarmSize } from '../db/store.ts'
 import { SwarmRegistry } from './swarm.ts'
 
 export type SwarmComponents = Pick<TrackerComponents, 'store' | 'keys' | 'config' | 'logger' | 'metrics' | 'now' | 'shutdown'>
@@ -38,8 +37,6 @@ export interface Swarm {
   announce: (principal: Principal, request: AnnounceRequest) => Promise<AnnounceAnswer>
   /** Drops a membership; whether there was one. ERR_FORBIDDEN for another user's peer id (admins may). */
   leave: (principal: Principal, request: LeaveRequest) => Promise<boolean>
-  /** Live members per image version, as of the last sweep. */
-  sizes: () => readonly SwarmSize[]
 }
 
 export function createSwarm (components: SwarmComponents, init: SwarmInit = {}): Swarm {
@@ -50,4 +47,3 @@ export { rankPeers } from './rank.ts'
 export type { RankablePeer, RankOptions } from './rank.ts'
 export { createSwarmSweeper } from './sweeper.ts'
 export type { SwarmSweeper, SwarmSweeperComponents, SwarmSweeperInit } from './sweeper.ts'
-export { ANNOUNCES_PER_TTL, MAX_PEERS_RETURNED, SIZE_REFRESH_MIN_INTERVAL_MS, SWARM_SWEEP_INTERVAL_MS } from './constants.ts'

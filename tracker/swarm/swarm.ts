@@ -6,7 +6,7 @@ import { WHOLE_SHARE, decodeHave, encodeHave, originShare, signCapability } from
 import type { AnnounceAnswer, AnnounceRequest, BitfieldResult, LeaveRequest } from '../../protocol/index.ts'
 import { requireClientOwner, requireImageAccess } from '../access.ts'
 import type { Principal } from '../env.ts'
-import type { SwarmSize, VersionRecord } from '../db/store.ts'
+import type { VersionRecord } from '../db/store.ts'
 import { TrackerError, badRequest, notFound } from '../errors.ts'
 import type { Counter } from '../metrics.ts'
 import { issueOriginAccess } from '../origin/index.ts'
@@ -51,10 +51,6 @@ export class SwarmRegistry implements Swarm {
   async stop (): Promise<void> {
     this.running = false
     this.sweeper.stop()
-  }
-
-  sizes (): readonly SwarmSize[] {
-    return this.sweeper.sizes()
   }
 
   async announce (principal: Principal, request: AnnounceRequest): Promise<AnnounceAnswer> {
