@@ -29,16 +29,13 @@ peers, from the origin and from local disk.
   --json         print one JSON summary only, then stop everything
   --dir DIR      keep the tracker's and nodes' data there (default: a temp dir, removed)`
 
-export interface DemoNodeResult {
+/** One node's pull report, as much of it as the summary shows. */
+export interface DemoNodeResult extends Pick<PullReport, 'bytesFromPeers' | 'bytesFromOrigin' | 'bytesFromLocal' | 'durationMs' | 'sha256'> {
   node: string
   site: string
   peerId: string
-  bytesFromPeers: number
-  bytesFromOrigin: number
-  bytesFromLocal: number
-  originBytesByReason: Record<string, number>
-  durationMs: number
-  sha256: string
+  /** the reasons that account for any bytes */
+  originBytesByReason: Partial<PullReport['originBytesByReason']>
 }
 
 export interface DemoSummary {

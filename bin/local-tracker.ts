@@ -6,6 +6,7 @@
  */
 import { createApiClient } from '../protocol/api/client.ts'
 import type { ApiClient } from '../protocol/api/client.ts'
+import type { UploadResult } from '../protocol/index.ts'
 import { createLogger } from '../protocol/logger.ts'
 import { loadTrackerConfig } from '../tracker/index.ts'
 import { startTracker } from '../tracker/index.ts'
@@ -43,7 +44,7 @@ export interface PublishedSample {
 export async function publishSample (admin: ApiClient, opts: { image: string, sizeBytes: number, seed?: number }): Promise<PublishedSample> {
   await admin.request('POST', '/api/v1/images', { json: { name: opts.image, description: 'generated sample image' } })
     .catch((err: { status?: number }) => { if (err.status !== 409) throw err })
-  const up = await admin.json<{ version: number, imageSha256: string, totalBytes: number, chunkCount: number, durationMs: number }>('POST', `/api/v1/images/${opts.image}/versions`, {
+  const up = await admin.json<UploadResult>('POST', `/api/v1/images/${opts.image}/versions`, {
     query: { publish: true },
     body: sampleImageStream(opts.sizeBytes, opts.seed),
     headers: { 'content-type': 'application/octet-stream', 'content-length': String(opts.sizeBytes) }

@@ -16,6 +16,8 @@
  * - End game: when every missing chunk is in flight and few remain, each is also asked
  *   of a second holder; the first verified copy wins.
  */
+import { hasBit, inShare, isOriginShare } from '../protocol/index.ts'
+import type { OriginShare } from '../protocol/index.ts'
 import {
   DEFAULT_END_GAME_CHUNKS, DEFAULT_MAX_INFLIGHT_ORIGIN, DEFAULT_MAX_INFLIGHT_PER_PEER,
   DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_STALL_MS, ORIGIN_BACKOFF_MAX_MS, ORIGIN_BACKOFF_MIN_MS,
@@ -41,8 +43,8 @@ export interface SchedulerInit {
   lengths: ArrayLike<number>
   /** indexes this node still needs (after its cache and seed index) */
   needed: Iterable<number>
-  /** this node's slice of the site's origin work: index ≡ share.index (mod share.of) */
-  originShare?: { index: number, of: number }
+  /** this node's slice of the site's origin work over these (distinct-chunk) indexes: `protocol/swarm/origin-share.ts` */
+  originShare?: OriginShare
   p2pAllowed?: boolean
   maxInflightPerPeer?: number
   maxInflightOrigin?: number
@@ -74,12 +76,12 @@ const ORIGIN_KEY = 'origin'
 function sourceKey (s: Source): string { return s.kind === 'origin' ? ORIGIN_KEY : `p:${s.peerId}` }
 
 function bit (have: Uint8Array | undefined, i: number): boolean {
-  return have !== undefined && (i >> 3) < have.length && (have[i >> 3]! & (0x80 >> (i & 7))) !== 0
+  return have !== undefined && hasBit(have, i)
 }
 
 export class Scheduler {
   private readonly lengths: ArrayLike<number>
-  private share: { index: number, of: number } | undefined
+  private share: OriginShare | undefined
   private p2pAllowed: boolean
   private readonly maxPerPeer: number
   private readonly maxOrigin: number
@@ -141,10 +143,8 @@ export class Scheduler {
   get peerCount (): number { return this.peers.size }
 
   /** The tracker recomputes shares as the site's members come and go. */
-  setOriginShare (share: { index: number, of: number } | undefined): void {
-    if (share !== undefined && (!Number.isInteger(share.of) || !Number.isInteger(share.index) || share.of < 1 || share.index < 0 || share.index >= share.of)) {
-      throw new TypeError('originShare needs 0 <= index < of')
-    }
+  setOriginShare (share: OriginShare | undefined): void {
+    if (share !== undefined && !isOriginShare(share)) throw new TypeError('originShare needs 0 <= index < of')
     this.share = share === undefined ? undefined : { index: share.index, of: share.of }
   }
 
@@ -201,7 +201,7 @@ export class Scheduler {
 
   private originReason (i: number, nowMs: number): OriginReason | undefined {
     if (!this.p2pAllowed) return 'policy'
-    if (this.share !== undefined && i % this.share.of === this.share.index) return 'assigned'
+    if (this.share !== undefined && inShare(this.share, i)) return 'assigned'
     if (this.peers.size === 0 && (this.share === undefined || this.share.of <= 1)) return 'no-peer'
     const failed = this.failedBy.get(i)
     if (this.availability[i]! > 0) {

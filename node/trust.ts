@@ -6,6 +6,7 @@
 import type { KeyObject } from 'node:crypto'
 import { join } from 'node:path'
 import { importPublicKey, keyId } from '../protocol/index.ts'
+import type { RepositoryKeys } from '../protocol/index.ts'
 import { readJsonFile, writeJsonFile } from './state-file.ts'
 
 interface TrustFile {
@@ -23,11 +24,6 @@ export interface Trust {
   lastAccepted: (image: string) => number | undefined
   /** Raise the accepted version of an image (never lowers it) and persist. */
   accept: (image: string, version: number) => Promise<void>
-}
-
-export interface RepositoryKeys {
-  repository: { publicKey: string, keyId: string }
-  capability: { publicKey: string, keyId: string }
 }
 
 function fromFile (path: string, file: TrustFile): Trust {

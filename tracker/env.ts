@@ -1,6 +1,6 @@
 /**
  * What every route sees: the authenticated principal on the context, and the components
- * passed in at start-up (no module-level state).
+ * passed in at start-up (no module-level state): the tracker's parts and its services.
  */
 import type { Logger } from '../protocol/index.ts'
 import type { ChunkStore } from '../protocol/index.ts'
@@ -11,6 +11,8 @@ import type { TrackerKeys } from './keys.ts'
 import type { Identity } from './identity/index.ts'
 import type { Policies } from './policies/index.ts'
 import type { ClientEvents } from './events/index.ts'
+import type { ImageRepository } from './repository/index.ts'
+import type { Swarm } from './swarm/index.ts'
 
 /** Who is calling: resolved from an API token by the auth middleware. */
 export interface Principal {
@@ -44,4 +46,8 @@ export interface TrackerComponents {
   policies: Policies
   /** client event ingest and queries */
   events: ClientEvents
+  /** images, versions, uploads, manifests, GC (started and stopped by server.ts) */
+  repository: ImageRepository
+  /** announces, peers, origin shares and the membership sweeper (started and stopped by server.ts) */
+  swarm: Swarm
 }

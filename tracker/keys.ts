@@ -8,7 +8,8 @@ import type { KeyObject } from 'node:crypto'
 import { randomBytes, createPublicKey } from 'node:crypto'
 import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { exportPrivateKeyPem, generateSigningKey, importPrivateKeyPem } from '../protocol/index.ts'
+import { exportPrivateKeyPem, exportPublicKey, generateSigningKey, importPrivateKeyPem, keyId } from '../protocol/index.ts'
+import type { RepositoryKeys } from '../protocol/index.ts'
 
 export interface TrackerKeys {
   repository: { privateKey: KeyObject, publicKey: KeyObject }
@@ -51,4 +52,10 @@ export async function loadTrackerKeys (dataDir: string): Promise<TrackerKeys> {
     capability: await keyPair(join(dir, 'capability.pem')),
     originLinkSecret: (await readOrCreate(join(dir, 'origin-link.secret'), () => randomBytes(32).toString('base64url'))).trim()
   }
+}
+
+/** The public halves a node pins at enrollment (`GET /api/v1/repository`). */
+export function publicKeys (keys: TrackerKeys): RepositoryKeys {
+  const view = (publicKey: KeyObject): RepositoryKeys['repository'] => ({ publicKey: exportPublicKey(publicKey), keyId: keyId(publicKey) })
+  return { repository: view(keys.repository.publicKey), capability: view(keys.capability.publicKey) }
 }

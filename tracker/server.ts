@@ -1,8 +1,9 @@
 /**
- * Starting and stopping a tracker: config → keys, database, chunk store → app → HTTP
- * server. `stop()` stops accepting, lets in-flight requests (uploads included) finish for
- * a grace period, then aborts the rest (an aborted upload rolls itself back) and closes
- * the database.
+ * Starting and stopping a tracker: config → keys, database, chunk store → services
+ * (repository, swarm), started in that order → app → HTTP server. `stop()` stops
+ * accepting, lets in-flight requests (uploads included) finish for a grace period, then
+ * aborts the rest (an aborted upload rolls itself back), stops the services in reverse
+ * and closes the database.
  */
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -21,6 +22,8 @@ import { openStore } from './db/index.ts'
 import { createIdentity } from './identity/index.ts'
 import { createPolicies } from './policies/index.ts'
 import { createClientEvents } from './events/index.ts'
+import { createImageRepository } from './repository/index.ts'
+import { createSwarm } from './swarm/index.ts'
 
 export interface RunningTracker {
   /** base URL, e.g. http://127.0.0.1:8470 */
@@ -44,7 +47,7 @@ export async function startTracker (config: TrackerConfig, options: StartTracker
   const shutdown = new AbortController()
   const now = options.now ?? Date.now
   const metrics = createMetrics()
-  const components: TrackerComponents = {
+  const core: Omit<TrackerComponents, 'repository' | 'swarm'> = {
     config,
     store,
     chunks,
@@ -57,8 +60,14 @@ export async function startTracker (config: TrackerConfig, options: StartTracker
     policies: createPolicies({ store, now, logger }),
     events: createClientEvents({ store, now, metrics })
   }
-  // Started in this order, stopped in reverse once the server has drained.
-  const services = [components.identity, components.policies, components.events]
+  // One object, not a copy: the services keep it and so see `config.publicUrl` once the
+  // server has its port.
+  const components: TrackerComponents = Object.assign(core, {
+    repository: createImageRepository(core),
+    swarm: createSwarm(core)
+  })
+  /** started in this order, stopped in reverse once the server has drained */
+  const services = [components.identity, components.policies, components.events, components.repository, components.swarm]
   for (const service of services) await service.start()
   const app = createApp(components)
   const server = createAdaptorServer({ fetch: app.fetch, hostname: config.host, port: config.port }) as Server
@@ -84,7 +93,9 @@ export async function startTracker (config: TrackerConfig, options: StartTracker
       await closed
       clearTimeout(timer)
       shutdown.abort(new Error('tracker stopped'))
-      for (const service of services.toReversed()) await service.stop()
+      for (const service of [...services].reverse()) {
+        await service.stop().catch((err: unknown) => { logger.warn('stopping a tracker service failed', { err }) })
+      }
       await store.close()
       logger.info('tracker stopped')
     })()

@@ -13,23 +13,8 @@ Asks the running node (found through <data>/control.json) to pull an image versi
 branch peers first, from what is on disk, and from the origin only where needed. Shows a
 progress bar on a terminal; --json prints only the final summary.`
 
-/** The machine-readable summary `--json` prints. */
-export interface PullSummary {
-  image: string
-  version: number
-  path: string
-  sha256: string
-  totalBytes: number
-  bytesFromPeers: number
-  bytesFromOrigin: number
-  bytesFromLocal: number
-  originBytesByReason: Record<string, number>
-  durationMs: number
-  peersUsed: number
-  bannedPeers: string[]
-  /** failed chunk requests by kind */
-  failures: Record<string, number>
-}
+/** The machine-readable summary `--json` prints: the node's pull report, as a plain copy. */
+export type PullSummary = PullReport
 
 export function summaryOf (r: PullReport): PullSummary {
   return {

@@ -7,7 +7,7 @@ import { bodyLimit } from 'hono/body-limit'
 import { createAdaptorServer } from '@hono/node-server'
 import { z } from 'zod'
 import type { Logger } from '../../protocol/index.ts'
-import { IMAGE_NAME_RE, MAX_IMAGE_NAME_BYTES } from '../../protocol/index.ts'
+import { ImageNameSchema } from '../../protocol/index.ts'
 import { writeJsonFile } from '../state-file.ts'
 import { CONTROL_MAX_BODY_BYTES, CONTROL_PROGRESS_INTERVAL_MS } from '../constants.ts'
 import { controlFilePath } from './client.ts'
@@ -15,7 +15,7 @@ import type { ControlComponents, ControlServer, ControlServerInit, PullStreamLin
 import type { PullProgress } from '../pull/index.ts'
 
 const PullBody = z.object({
-  image: z.string().min(1).max(MAX_IMAGE_NAME_BYTES).regex(IMAGE_NAME_RE),
+  image: ImageNameSchema,
   version: z.union([z.number().int().positive(), z.literal('latest')]).optional()
 }).strict()
 

@@ -6,7 +6,7 @@
  * seeded. Chunks evicted from the cache since are answered "missing"; pullers go elsewhere.
  */
 import { readFile } from 'node:fs/promises'
-import { verifyManifest } from '../../protocol/index.ts'
+import { encodeHave, fullBitfield, verifyManifest } from '../../protocol/index.ts'
 import type { Logger } from '../../protocol/index.ts'
 import type { ReadyImage } from '../control/index.ts'
 import type { PeerNode } from '../peer/index.ts'
@@ -24,14 +24,6 @@ export interface SeederComponents {
   images: () => Promise<ReadyImage[]>
   logger: Logger
   now: () => number
-}
-
-/** A bitfield with the first `count` bits set, base64. */
-export function fullBitfield (count: number): string {
-  const bytes = new Uint8Array(Math.ceil(count / 8)).fill(0xff)
-  const rest = count % 8
-  if (rest !== 0) bytes[bytes.length - 1] = (0xff << (8 - rest)) & 0xff
-  return Buffer.from(bytes).toString('base64')
 }
 
 export class Seeder {
@@ -87,7 +79,7 @@ export class Seeder {
           peerId: this.#c.peer.peerId,
           site: this.#c.site,
           addrs: this.#c.peer.multiaddrs,
-          have: fullBitfield(manifest.chunkCount),
+          have: encodeHave(fullBitfield(manifest.chunkCount)),
           haveCount: manifest.chunkCount
         }, { signal: AbortSignal.timeout(30_000) })
         this.#seeded.set(key, { image: img.image, version: manifest.version })

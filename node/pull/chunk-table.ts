@@ -4,6 +4,7 @@
  * appear thousands of times but is fetched once). Have-bitfields on the wire are over
  * manifest indexes; the scheduler works on units.
  */
+import { bitfieldBytes, hasBit, setBit } from '../../protocol/index.ts'
 import type { ChunkId } from '../../protocol/index.ts'
 
 export interface ChunkTable {
@@ -44,20 +45,16 @@ export function buildChunkTable (refs: ReadonlyArray<{ id: ChunkId, length: numb
   return { ids, offsets, lengths, unitIds, unitLengths: Uint32Array.from(unitLens), unitOf, unitByIdMap }
 }
 
-/** Bitfield helpers: bit i of byte i>>3, most significant first (the tracker's layout). */
-export function setBit (bits: Uint8Array, i: number): void { bits[i >> 3] = bits[i >> 3]! | (0x80 >> (i & 7)) }
-export function hasBit (bits: Uint8Array, i: number): boolean { return (i >> 3) < bits.length && (bits[i >> 3]! & (0x80 >> (i & 7))) !== 0 }
-
 /** A peer's have-bitfield over manifest indexes → over this table's units. */
 export function unitHave (table: ChunkTable, indexHave: Uint8Array): Uint8Array {
-  const out = new Uint8Array(Math.ceil(table.unitIds.length / 8))
+  const out = new Uint8Array(bitfieldBytes(table.unitIds.length))
   for (let i = 0; i < table.unitOf.length; i++) if (hasBit(indexHave, i)) setBit(out, table.unitOf[i]!)
   return out
 }
 
 /** Our held units → a have-bitfield over manifest indexes, with its count. */
 export function indexHave (table: ChunkTable, unitHeld: Uint8Array): { bits: Uint8Array, count: number } {
-  const bits = new Uint8Array(Math.ceil(table.ids.length / 8))
+  const bits = new Uint8Array(bitfieldBytes(table.ids.length))
   let count = 0
   for (let i = 0; i < table.unitOf.length; i++) if (hasBit(unitHeld, table.unitOf[i]!)) { setBit(bits, i); count++ }
   return { bits, count }

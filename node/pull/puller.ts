@@ -8,22 +8,21 @@
 import { mkdir, stat, writeFile, rename } from 'node:fs/promises'
 import { join } from 'node:path'
 import { hostname } from 'node:os'
-import { readChunkList } from '../../protocol/index.ts'
+import { bitfieldBytes, encodeHave, readChunkList, setBit } from '../../protocol/index.ts'
 import { verifyManifest, MAX_MANIFEST_BYTES } from '../../protocol/index.ts'
 import type { Manifest } from '../../protocol/index.ts'
-import { fetchChunkFromOrigin } from '../../protocol/index.ts'
-import type { OriginAccess } from '../../protocol/index.ts'
+import type { AnnounceAnswer, OriginAccess } from '../../protocol/index.ts'
 import { ManifestMalformedError } from '../../protocol/index.ts'
 import { Scheduler } from '../scheduler.ts'
 import type { FailureKind, OriginReason, Source } from '../scheduler.ts'
+import { fetchChunkFromOrigin } from '../origin/index.ts'
 import { fetchChunksFromPeer, PeerBans, banReasonFor, createTokenBucket } from '../peer/index.ts'
 import type { TokenBucket } from '../peer/index.ts'
-import type { AnnounceAnswer } from '../tracker-client.ts'
 import {
   PULL_ANNOUNCE_INTERVAL_MS, PEER_BATCH_CHUNKS, PEER_STREAMS_PER_PEER, LIST_PART_ORIGIN_ATTEMPTS, ORIGIN_BACKOFF_MIN_MS, ORIGIN_BACKOFF_MAX_MS,
   PEER_UNREACHABLE_MS
 } from '../constants.ts'
-import { buildChunkTable, indexHave, setBit, unitHave } from './chunk-table.ts'
+import { buildChunkTable, indexHave, unitHave } from './chunk-table.ts'
 import type { ChunkTable } from './chunk-table.ts'
 import { assembleImage } from './assemble.ts'
 import type { PullComponents, PullOptions, PullReport } from './index.ts'
@@ -83,7 +82,7 @@ export async function pullImage (components: PullComponents, options: PullOption
 
   // 2. First announce: peers, tokens and our origin share. Nothing held yet as far as
   //    the swarm knows; the real bitfield follows once the chunk list is known.
-  const emptyHave = Buffer.alloc(Math.ceil(manifest.chunkCount / 8)).toString('base64')
+  const emptyHave = encodeHave(new Uint8Array(bitfieldBytes(manifest.chunkCount)))
   const announce = async (have: string, haveCount: number): Promise<AnnounceAnswer> => await tracker.announce({
     image: manifest.image, version: manifest.version, peerId: peer.peerId, site, addrs: peer.multiaddrs, have, haveCount,
     hostname: hostname(), agentVersion: AGENT_VERSION
@@ -132,7 +131,7 @@ export async function pullImage (components: PullComponents, options: PullOption
   const table: ChunkTable = buildChunkTable(refs)
 
   // 4. What we hold already (cache, earlier versions, a killed pull) never crosses the wire.
-  const held = new Uint8Array(Math.ceil(table.unitIds.length / 8))
+  const held = new Uint8Array(bitfieldBytes(table.unitIds.length))
   const needed: number[] = []
   let bytesFromLocal = 0
   for (let u = 0; u < table.unitIds.length; u++) {
@@ -176,7 +175,7 @@ export async function pullImage (components: PullComponents, options: PullOption
     }
     const haveNow = (): { have: string, count: number } => {
       const { bits, count } = indexHave(table, held)
-      return { have: Buffer.from(bits).toString('base64'), count }
+      return { have: encodeHave(bits), count }
     }
     let h = haveNow()
     applyAnswer(await announce(h.have, h.count))

@@ -6,6 +6,7 @@
 import { randomBytes, createHash } from 'node:crypto'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { bitfieldBytes, encodeHave, setBit } from '../../protocol/swarm/bitfield.ts'
 import type { TrackerStore } from '../../tracker/db/store.ts'
 
 export interface FakeVersion { imageId: number, versionId: number, number: number }
@@ -44,9 +45,9 @@ export async function newPeerId (): Promise<string> {
 
 /** A bitfield of `chunkCount` bits with the given indexes set, base64. */
 export function haveOf (chunkCount: number, indexes: readonly number[]): { have: string, haveCount: number } {
-  const bits = new Uint8Array(Math.ceil(chunkCount / 8))
-  for (const i of indexes) bits[i >> 3]! |= 0x80 >> (i & 7)
-  return { have: Buffer.from(bits).toString('base64'), haveCount: new Set(indexes).size }
+  const bits = new Uint8Array(bitfieldBytes(chunkCount))
+  for (const i of indexes) setBit(bits, i)
+  return { have: encodeHave(bits), haveCount: new Set(indexes).size }
 }
 
 export interface CallResult<T = any> { status: number, body: T, headers: Headers }

@@ -8,8 +8,8 @@ import { randomBytes } from 'node:crypto'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { chunkId } from '../../protocol/store/chunk-id.ts'
-import { originChunkUrl, fetchChunkFromOrigin } from '../../protocol/origin-client.ts'
-import type { OriginEndpoint } from '../../protocol/origin-client.ts'
+import { originChunkUrl, fetchChunkFromOrigin } from '../../node/origin/origin-client.ts'
+import type { OriginEndpoint } from '../../node/origin/origin-client.ts'
 import { rejects } from '../helpers/rejects.ts'
 
 export interface OriginUnderTest {

@@ -1,6 +1,7 @@
 // `branchcast gc`: delete chunk files no live version references, and abandoned drafts.
 import { parseArgs } from 'node:util'
 import { clientFromFlags } from '../../protocol/index.ts'
+import type { GcResult } from '../../protocol/index.ts'
 
 const HELP = `Usage: branchcast gc [options]
 
@@ -12,15 +13,6 @@ Options:
   --token T         admin API token      [env BRANCHCAST_TOKEN]
   --json            machine-readable output
   -h, --help        this help`
-
-interface GcResult {
-  scannedChunks: number
-  deletedChunks: number
-  freedBytes: number
-  keptRecent: number
-  deletedDrafts: number[]
-  durationMs: number
-}
 
 export async function main (argv: string[]): Promise<number> {
   const { values } = parseArgs({

@@ -1,10 +1,9 @@
 // `branchcast publish FILE --image NAME`: stream a disk image to the tracker as a new
 // version, with progress (bytes, rate, ETA) on a terminal and one JSON object with --json.
-import type { PublishResult } from '../repository/index.ts'
 import { open, stat } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { clientFromFlags } from '../../protocol/index.ts'
-import type { ApiError } from '../../protocol/index.ts'
+import type { ApiError, UploadResult } from '../../protocol/index.ts'
 
 const HELP = `Usage: branchcast publish FILE --image NAME [--publish] [--create] [options]
 
@@ -19,9 +18,6 @@ Options:
   --token T         admin API token      [env BRANCHCAST_TOKEN]
   --json            print one JSON object (the tracker's answer), no progress
   -h, --help        this help`
-
-/** What the tracker answers for an upload (the route's body: the repository's result plus the image). */
-export type UploadResult = PublishResult & { image: string }
 
 /** bytes per file read: large enough for few syscalls, small enough to keep memory flat */
 const READ_BYTES = 1024 * 1024

@@ -1,6 +1,7 @@
 // `branchcast versions list|publish|retire|rollback`: an image's version lifecycle.
 import { parseArgs } from 'node:util'
 import { clientFromFlags } from '../../protocol/index.ts'
+import type { ImageVersion } from '../../protocol/index.ts'
 
 const HELP = `Usage: branchcast versions <command> --image NAME [options]
 
@@ -15,18 +16,7 @@ Options:
   --json            machine-readable output
   -h, --help        this help`
 
-interface VersionView {
-  image: string
-  version: number
-  state: string
-  totalBytes: number
-  chunkCount: number
-  newBytes: number
-  sourceOf: number | null
-  createdAt: string
-  publishedAt: string | null
-  retiredAt: string | null
-}
+type VersionView = ImageVersion
 
 function line (v: VersionView): string {
   const from = v.sourceOf === null ? '' : `  (rollback of ${v.sourceOf})`

@@ -6,7 +6,7 @@ import { parseDurationMs } from '../../protocol/index.ts'
 import type { CreateToken, Logger } from '../../protocol/index.ts'
 import type { TokenRecord } from '../db/store.ts'
 import type { Principal } from '../env.ts'
-import { badRequest, notFound, unauthenticated } from '../errors.ts'
+import { badRequest, forbidden, notFound, unauthenticated } from '../errors.ts'
 import { hashApiToken, isApiTokenShape, mintApiToken } from './api-token.ts'
 import { MAX_TOKEN_TTL_MS, TOKEN_USE_WRITE_INTERVAL_MS } from './constants.ts'
 import type { Identity, IdentityComponents, IdentityInit } from './index.ts'
@@ -100,5 +100,10 @@ export class IdentityService implements Identity {
     const token = await this.components.store.getToken(principal.tokenId)
     if (token === undefined) throw unauthenticated('token vanished')
     return token
+  }
+
+  async requireClientOwner (clientId: string, user: string, what = 'client id'): Promise<void> {
+    const client = await this.components.store.getClient(clientId)
+    if (client !== undefined && client.user !== user) throw forbidden(`this ${what} is registered to another user`)
   }
 }

@@ -46,6 +46,12 @@ export interface Identity {
   revoke: (id: number, by: string) => Promise<TokenRecord>
   /** The token a principal authenticated with; ERR_UNAUTHENTICATED when it has vanished. */
   tokenOf: (principal: Principal) => Promise<TokenRecord>
+  /**
+   * A client id (a node's libp2p peer id) belongs to the first user who registered it:
+   * anyone else naming it gets ERR_FORBIDDEN, so nobody acts under — or overwrites —
+   * another user's node. `what` names the id in the message ("peer id", "client id").
+   */
+  requireClientOwner: (clientId: string, user: string, what?: string) => Promise<void>
 }
 
 export function createIdentity (components: IdentityComponents, init: IdentityInit = {}): Identity {

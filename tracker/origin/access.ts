@@ -1,14 +1,14 @@
 /**
  * Handing out origin access: a capability token for the built-in origin and, when an
  * external static origin is configured (`config.originUrl`), the signed-URL query for it.
- * Used by the origin-token route and by swarm announce answers.
+ * Used by the origin-token route (`grantOriginAccess`, which checks the caller first) and
+ * by swarm announce answers (`issueOriginAccess`).
  */
 import { signCapability } from '../../protocol/index.ts'
 import type { OriginAccess } from '../../protocol/index.ts'
-import type { TrackerComponents } from '../env.ts'
+import type { Principal, TrackerComponents } from '../env.ts'
+import { notFound } from '../errors.ts'
 import { signOriginLink } from './secure-link.ts'
-
-export type { OriginAccess }
 
 /** Where the built-in origin is mounted in the tracker's app. */
 export const BUILTIN_ORIGIN_PATH = '/origin'
@@ -37,4 +37,17 @@ export function issueOriginAccess (components: Pick<TrackerComponents, 'config' 
   // publicUrl is set once the server listens (port 0 in tests), so it is read per call.
   const base = (config.publicUrl ?? `http://${config.host}:${config.port}`).replace(/\/+$/, '')
   return { token, expiresAtMs, originUrl: `${base}${BUILTIN_ORIGIN_PATH}`, kind: 'builtin' }
+}
+
+/**
+ * Origin access for `principal`'s node on `image`: the image must be assigned to them (or
+ * they are an admin) and exist, and a registered client id must be theirs (admins may
+ * name any). Throws `TrackerError` ERR_FORBIDDEN or ERR_NOT_FOUND (admins only: users
+ * get 403 for unknown names, so they cannot probe them).
+ */
+export async function grantOriginAccess (components: Pick<TrackerComponents, 'config' | 'keys' | 'now' | 'store' | 'identity' | 'policies'>, principal: Principal, input: IssueOriginAccessInput): Promise<OriginAccess> {
+  await components.policies.requireImageAccess(principal, input.image)
+  if (await components.store.getImage(input.image) === undefined) throw notFound('no such image')
+  if (!principal.admin) await components.identity.requireClientOwner(input.clientId, principal.user)
+  return issueOriginAccess(components, input)
 }

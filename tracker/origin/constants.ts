@@ -18,9 +18,6 @@ export const MAX_RANGE_HEADER_CHARS = 100
 /** The origin-token request body is one client id: a few hundred bytes at most. */
 export const MAX_ORIGIN_TOKEN_BODY_BYTES = 1024
 
-/** Client ids bound into origin tokens (libp2p peer ids are ~52 characters). */
-export const MAX_ORIGIN_CLIENT_ID_CHARS = 128
-
 /**
  * Image-membership answers cached per process (image, chunk) → yes. A published or
  * retired version keeps its chunks until the image is deleted, so a short-lived positive

@@ -3,8 +3,8 @@
  * HTTP, and the nginx configuration + signed URLs for serving the same store statically.
  * The routes live in `../routes/origin.ts`.
  */
-export { issueOriginAccess, BUILTIN_ORIGIN_PATH } from './access.ts'
-export type { OriginAccess, IssueOriginAccessInput } from './access.ts'
+export { grantOriginAccess, issueOriginAccess, BUILTIN_ORIGIN_PATH } from './access.ts'
+export type { IssueOriginAccessInput } from './access.ts'
 export { chunkResponse } from './chunk-response.ts'
 export type { ChunkResponseInit } from './chunk-response.ts'
 export { createMembershipCheck } from './membership.ts'
@@ -16,6 +16,6 @@ export type { OriginLinkInput, OriginLinkQuery } from './secure-link.ts'
 export { renderNginxServerBlock, renderNginxConfig } from './nginx.ts'
 export type { NginxServerInit, NginxStandaloneInit } from './nginx.ts'
 export {
-  IMMUTABLE_CACHE_CONTROL, MAX_ORIGIN_CLIENT_ID_CHARS, MAX_ORIGIN_TOKEN_BODY_BYTES, MAX_RANGE_HEADER_CHARS,
+  IMMUTABLE_CACHE_CONTROL, MAX_ORIGIN_TOKEN_BODY_BYTES, MAX_RANGE_HEADER_CHARS,
   MEMBERSHIP_CACHE_ENTRIES, MEMBERSHIP_CACHE_TTL_MS, ORIGIN_READ_BYTES
 } from './constants.ts'

@@ -6,8 +6,9 @@
  * Shaped like a libp2p service: `Init` options, `Components` dependencies, a factory that
  * reads options once, `start()` / `stop()`.
  */
+import type { GcResult, UploadResult } from '../../protocol/index.ts'
 import type { TrackerComponents } from '../env.ts'
-import type { VersionRecord } from '../db/store.ts'
+import type { ImageRecord, VersionRecord } from '../db/store.ts'
 import { ImageRepositoryService } from './repository.ts'
 
 export type ImageRepositoryComponents = Pick<TrackerComponents, 'store' | 'chunks' | 'keys' | 'config' | 'logger' | 'metrics' | 'now' | 'shutdown'>
@@ -38,40 +39,27 @@ export interface PublishInput {
   signal?: AbortSignal
 }
 
-export interface PublishResult {
-  version: number
-  state: VersionRecord['state']
-  manifestId: string
-  totalBytes: number
-  chunkCount: number
-  /** bytes of chunks this upload added to the store */
-  newBytes: number
-  /** bytes of chunks the store already held */
-  storedBytes: number
-  /** bytes written to disk for the new chunks (after compression) */
-  diskBytes: number
-  /** whole-image SHA-256, hex (also signed into the manifest) */
-  imageSha256: string
-  durationMs: number
-}
+/** What a publish made: the upload answer of the API, less the image name the caller gave. */
+export type PublishResult = Omit<UploadResult, 'image'>
 
-export interface GcResult {
-  /** chunk files looked at */
-  scannedChunks: number
-  deletedChunks: number
-  freedBytes: number
-  /** chunk files left alone because modified at or after the horizon (a running publish may name them) */
-  keptRecent: number
-  /** ids of abandoned drafts deleted (their upload crashed) */
-  deletedDrafts: number[]
-  horizonMs: number
-  durationMs: number
+export type { GcResult }
+
+/** An image and the number of its highest published version (null when none). */
+export interface ImageEntry {
+  image: ImageRecord
+  latestVersion: number | null
 }
 
 export interface ImageRepository {
   start: () => Promise<void>
   /** Aborts running uploads (they roll back) and waits for them. */
   stop: () => Promise<void>
+  /** Creates an image without versions. Throws `ERR_STORE_CONFLICT` when the name is taken. */
+  createImage: (name: string, description?: string) => Promise<ImageEntry>
+  /** Every image, or only those named in `only` (a user's assigned images). */
+  listImages: (only?: ReadonlySet<string>) => Promise<ImageEntry[]>
+  /** One image; ERR_NOT_FOUND when absent. */
+  getImage: (name: string) => Promise<ImageEntry>
   /**
    * Streams an upload into a new version. On any failure or abort the draft is deleted
    * and the lease ended; chunk files already written stay, unreferenced, for GC.

@@ -15,7 +15,7 @@ import type { HashPool } from '../../protocol/index.ts'
 import { ChunkPins } from './chunk-pins.ts'
 import { RETIRED_KEEP_MS, ROLLBACK_STAT_CONCURRENCY, UPLOAD_HEARTBEAT_MS, UPLOAD_IDLE_TIMEOUT_MS, UPLOAD_LEASE_TTL_MS, VERSION_CHUNK_BATCH } from './constants.ts'
 import { collectGarbage } from './gc.ts'
-import type { GcResult, ImageRepository, ImageRepositoryComponents, ImageRepositoryInit, PublishInput, PublishResult } from './index.ts'
+import type { GcResult, ImageEntry, ImageRepository, ImageRepositoryComponents, ImageRepositoryInit, PublishInput, PublishResult } from './index.ts'
 import { runPublishPipeline } from './publish.ts'
 
 const DAY_MS = 24 * 3600_000
@@ -87,6 +87,24 @@ export class ImageRepositoryService implements ImageRepository {
     const image = await this.components.store.getImage(name)
     if (image === undefined) throw notFound(`no image ${JSON.stringify(name)}`)
     return image
+  }
+
+  private async entry (image: ImageRecord): Promise<ImageEntry> {
+    const latest = await this.components.store.latestPublished(image.id)
+    return { image, latestVersion: latest?.number ?? null }
+  }
+
+  async createImage (name: string, description?: string): Promise<ImageEntry> {
+    return await this.entry(await this.components.store.createImage({ name, description, nowMs: this.components.now() }))
+  }
+
+  async listImages (only?: ReadonlySet<string>): Promise<ImageEntry[]> {
+    const images = await this.components.store.listImages()
+    return await Promise.all(images.filter((i) => only === undefined || only.has(i.name)).map(async (i) => await this.entry(i)))
+  }
+
+  async getImage (name: string): Promise<ImageEntry> {
+    return await this.entry(await this.image(name))
   }
 
   /** A live upload lease, heartbeated until `end`; a lost lease aborts `controller`. */

@@ -10,18 +10,15 @@
  * path shape (400), token signature/expiry/audience (401), the chunk belongs to a
  * published or retired version of the token's image (403), the file exists (404).
  */
-import { createRoute, z } from '@hono/zod-openapi'
+import { createRoute } from '@hono/zod-openapi'
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import { bodyLimit } from 'hono/body-limit'
-import { verifyCapability } from '../../protocol/index.ts'
-import { isBranchcastError } from '../../protocol/index.ts'
-import { IMAGE_NAME_RE } from '../../protocol/index.ts'
-import { newRouter } from './router.ts'
+import { ImageParamsSchema, OriginAccessSchema, OriginTokenBodySchema, isBranchcastError, verifyCapability } from '../../protocol/index.ts'
+import { errorResponse, newRouter } from './router.ts'
 import { bearer } from '../auth.ts'
-import { requireImageAccess } from '../access.ts'
 import type { TrackerComponents, TrackerEnv } from '../env.ts'
 import { badRequest, forbidden, notFound, payloadTooLarge, unauthenticated } from '../errors.ts'
-import { chunkResponse, createMembershipCheck, issueOriginAccess, MAX_ORIGIN_CLIENT_ID_CHARS, MAX_ORIGIN_TOKEN_BODY_BYTES } from '../origin/index.ts'
+import { chunkResponse, createMembershipCheck, grantOriginAccess, MAX_ORIGIN_TOKEN_BODY_BYTES } from '../origin/index.ts'
 
 const FANOUT_RE = /^[0-9a-f]{2}$/
 const CHUNK_ID_RE = /^[0-9a-f]{64}$/
@@ -81,25 +78,6 @@ export function originRoutes (components: TrackerComponents): OpenAPIHono<Tracke
   return app
 }
 
-const OriginTokenParams = z.object({
-  name: z.string().min(1).max(128).regex(IMAGE_NAME_RE, 'not an image name').openapi({ param: { name: 'name', in: 'path' }, example: 'win10-office' })
-})
-
-const OriginTokenBody = z.object({
-  clientId: z.string().min(1).max(MAX_ORIGIN_CLIENT_ID_CHARS).regex(/^[A-Za-z0-9._:@+=-]+$/, 'client id: letters, digits and ._:@+=- only')
-    .openapi({ description: 'the node the token is bound to (client id or libp2p peer id)', example: '12D3KooWExample' })
-}).strict()
-
-const OriginAccessSchema = z.object({
-  token: z.string().openapi({ description: 'origin capability token; send as Authorization: Bearer to the built-in origin' }),
-  expiresAtMs: z.number().int(),
-  originUrl: z.string().openapi({ description: 'a chunk is at {originUrl}/chunks/{2 hex}/{64 hex}' }),
-  kind: z.enum(['builtin', 'nginx']),
-  query: z.record(z.string(), z.string()).optional().openapi({ description: 'signed-URL query parameters for an external static origin (replace the token there)' })
-}).openapi('OriginAccess')
-
-const ErrorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) })
-
 const issueRoute = createRoute({
   method: 'post',
   path: '/images/{name}/origin-token',
@@ -107,14 +85,14 @@ const issueRoute = createRoute({
   description: 'For callers the image is assigned to (or admins). The token is bound to clientId and the image; a client id already registered to another user is refused.',
   middleware: [bodyLimit({ maxSize: MAX_ORIGIN_TOKEN_BODY_BYTES, onError: () => { throw payloadTooLarge(`body over ${MAX_ORIGIN_TOKEN_BODY_BYTES} bytes`) } })] as const,
   request: {
-    params: OriginTokenParams,
-    body: { content: { 'application/json': { schema: OriginTokenBody } }, required: true }
+    params: ImageParamsSchema,
+    body: { content: { 'application/json': { schema: OriginTokenBodySchema } }, required: true }
   },
   responses: {
     200: { description: 'origin access', content: { 'application/json': { schema: OriginAccessSchema } } },
-    401: { description: 'no or bad API token', content: { 'application/json': { schema: ErrorSchema } } },
-    403: { description: 'image not assigned to the caller, or client id owned by another user', content: { 'application/json': { schema: ErrorSchema } } },
-    404: { description: 'no such image (admins only; users get 403)', content: { 'application/json': { schema: ErrorSchema } } }
+    401: errorResponse('no or bad API token'),
+    403: errorResponse('image not assigned to the caller, or client id owned by another user'),
+    404: errorResponse('no such image (admins only; users get 403)')
   }
 })
 
@@ -122,15 +100,9 @@ const issueRoute = createRoute({
 export function originTokenRoutes (components: TrackerComponents): OpenAPIHono<TrackerEnv> {
   const app = newRouter()
   app.openapi(issueRoute, async (c) => {
-    const principal = c.get('principal')
     const { name } = c.req.valid('param')
     const { clientId } = c.req.valid('json')
-    await requireImageAccess(components, principal, name)
-    if (await components.store.getImage(name) === undefined) throw notFound('no such image')
-    // A registered client id belongs to its user: nobody mints tokens under another's node.
-    const client = await components.store.getClient(clientId)
-    if (client !== undefined && client.user !== principal.user && !principal.admin) throw forbidden('client id is registered to another user')
-    return c.json(issueOriginAccess(components, { clientId, image: name }), 200)
+    return c.json(await grantOriginAccess(components, c.get('principal'), { clientId, image: name }), 200)
   })
   return app
 }

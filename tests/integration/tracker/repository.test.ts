@@ -12,6 +12,7 @@ import { verifyManifest } from '../../../protocol/manifest/manifest.ts'
 import type { Manifest } from '../../../protocol/manifest/manifest.ts'
 import { importPublicKey } from '../../../protocol/signing/signing.ts'
 import { createImageRepository } from '../../../tracker/repository/index.ts'
+import { ImageListSchema, ImageVersionListSchema, RepositoryKeysSchema } from '../../../protocol/api/images.ts'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { rm, writeFile } from 'node:fs/promises'
@@ -317,6 +318,21 @@ test('GC frees a retired version after its keep time; rolling back to it is then
   assert.is(res.status, 409)
   assert.ok(await clean('ret'))
   assert.ok((await download(await manifestOf('ret', 'latest'))).equals(b))
+})
+
+test('answers parse with the protocol schemas; the OpenAPI document names them', async () => {
+  const parsed = async <T>(schema: { parse: (v: unknown) => T }, path: string): Promise<T> => schema.parse(await (await api('GET', path)).json())
+  assert.ok((await parsed(ImageListSchema, '/images')).images.some((i) => i.name === 'img'))
+  assert.ok((await parsed(ImageVersionListSchema, '/images/img/versions')).versions.length > 0)
+  assert.type((await parsed(RepositoryKeysSchema, '/repository')).repository.keyId, 'string')
+
+  const doc = await (await api('GET', '/openapi.json')).json() as { paths: Record<string, unknown>, components: { schemas: Record<string, unknown> } }
+  for (const id of ['Error', 'Image', 'ImageVersion', 'UploadResult', 'GcResult', 'RepositoryKeys', 'OriginAccess', 'SwarmAnnounce', 'SwarmAnnounceAnswer']) {
+    assert.ok(doc.components.schemas[id] !== undefined, `component ${id}`)
+  }
+  for (const path of ['/api/v1/images/{name}/versions', '/api/v1/images/{name}/origin-token', '/api/v1/swarm/announce', '/api/v1/swarm/leave', '/api/v1/repository']) {
+    assert.ok(doc.paths[path] !== undefined, `path ${path}`)
+  }
 })
 
 test('CLI: publish --json, versions, gc', async () => {

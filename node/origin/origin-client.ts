@@ -15,23 +15,8 @@
  * error (`ChunkCorruptError`, `ChunkTooLargeError`, `OriginStatusError`,
  * `OriginTransferError`). Abort through `signal` rejects with the signal's reason.
  */
-import { chunkPath, isChunkId } from './store/chunk-id.ts'
-import type { ChunkId } from './store/chunk-id.ts'
-import { decodeStoredChunk } from './store/chunk-codec.ts'
-import { MAX_CHUNK_BYTES_CEILING } from './chunking/chunking-params.ts'
-import { ChunkTooLargeError, OriginStatusError, OriginTransferError } from './errors.ts'
-
-/** What the tracker hands a node for fetching an image's chunks from an origin. */
-export interface OriginAccess {
-  /** the origin capability token (`aud: 'origin'`, bound to the client and the image) */
-  token: string
-  expiresAtMs: number
-  /** base URL; a chunk is at `${originUrl}/chunks/<2 hex>/<64 hex>` */
-  originUrl: string
-  kind: 'builtin' | 'nginx'
-  /** signed-URL query parameters for a static origin; when present they replace the token */
-  query?: Record<string, string>
-}
+import { ChunkTooLargeError, MAX_CHUNK_BYTES_CEILING, OriginStatusError, OriginTransferError, chunkPath, decodeStoredChunk, isChunkId } from '../../protocol/index.ts'
+import type { ChunkId, OriginAccess } from '../../protocol/index.ts'
 
 /** The part of an `OriginAccess` a fetch needs. */
 export type OriginEndpoint = Pick<OriginAccess, 'originUrl'> & Partial<Pick<OriginAccess, 'token' | 'query'>>

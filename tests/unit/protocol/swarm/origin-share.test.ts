@@ -1,6 +1,6 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { inShare, originShare } from '../../../../tracker/swarm/origin-share.ts'
+import { WHOLE_SHARE, inShare, isOriginShare, originShare } from '../../../../protocol/swarm/origin-share.ts'
 
 const site = (ids: string[]): Array<{ peerId: string }> => ids.map((peerId) => ({ peerId }))
 
@@ -44,6 +44,14 @@ test('a peer missing from the list (lapsed between write and read) takes everyth
   assert.equal(originShare(site(['a', 'b']), 'zz'), { index: 0, of: 1 })
   assert.equal(originShare([], 'a'), { index: 0, of: 1 })
   assert.ok(inShare({ index: 0, of: 1 }, 12345))
+})
+
+test('well-formed shares: integers with 0 <= index < of', () => {
+  const cases: Array<[{ index: number, of: number }, boolean]> = [
+    [WHOLE_SHARE, true], [{ index: 2, of: 3 }, true],
+    [{ index: 3, of: 3 }, false], [{ index: -1, of: 3 }, false], [{ index: 0, of: 0 }, false], [{ index: 0.5, of: 2 }, false], [{ index: 0, of: Infinity }, false]
+  ]
+  for (const [share, ok] of cases) assert.is(isOriginShare(share), ok, JSON.stringify(share))
 })
 
 test.run()

@@ -1,6 +1,6 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { decodeHave, encodeHave, popcount } from '../../../../tracker/swarm/bitfield.ts'
+import { bitfieldBytes, decodeHave, encodeHave, fullBitfield, hasBit, popcount, setBit } from '../../../../protocol/swarm/bitfield.ts'
 
 test('decodes canonical base64 within ceil(chunkCount/8) bytes and counts bits', () => {
   const r = decodeHave(Buffer.from([0b1010_0000, 0b1000_0000]).toString('base64'), 9)
@@ -26,6 +26,23 @@ test('round trip and popcount', () => {
   assert.is(popcount(bits), 1 + 1 + 8 + 1)
   const r = decodeHave(encodeHave(bits), 40)
   assert.ok(r.ok && Buffer.from(r.bits).equals(Buffer.from(bits)))
+})
+
+test('bits are most significant first; bits past the end read as clear', () => {
+  const bits = new Uint8Array(bitfieldBytes(10))
+  for (const i of [0, 7, 9]) setBit(bits, i)
+  assert.equal(bits, new Uint8Array([0b1000_0001, 0b0100_0000]))
+  assert.equal([0, 1, 7, 8, 9, 10, 64].map((i) => hasBit(bits, i)), [true, false, true, false, true, false, false])
+})
+
+test('a full bitfield sets exactly the first chunkCount bits and decodes strictly', () => {
+  for (const n of [0, 1, 7, 8, 9, 17]) {
+    const bits = fullBitfield(n)
+    assert.is(bits.length, bitfieldBytes(n), `n=${n}: length`)
+    assert.is(popcount(bits), n, `n=${n}: count`)
+    const r = decodeHave(encodeHave(bits), n)
+    assert.ok(r.ok && r.count === n, `n=${n}: decodes`)
+  }
 })
 
 test.run()

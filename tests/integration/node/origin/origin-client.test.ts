@@ -9,11 +9,11 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { chunkId } from '../../../protocol/store/chunk-id.ts'
-import { encodeStoredChunk } from '../../../protocol/store/chunk-codec.ts'
-import { MAX_CHUNK_BYTES_CEILING } from '../../../protocol/chunking/chunking-params.ts'
-import { fetchChunkFromOrigin, originChunkUrl } from '../../../protocol/origin-client.ts'
-import { rejects } from '../../helpers/rejects.ts'
+import { chunkId } from '../../../../protocol/store/chunk-id.ts'
+import { encodeStoredChunk } from '../../../../protocol/store/chunk-codec.ts'
+import { MAX_CHUNK_BYTES_CEILING } from '../../../../protocol/chunking/chunking-params.ts'
+import { fetchChunkFromOrigin, originChunkUrl } from '../../../../node/origin/origin-client.ts'
+import { rejects } from '../../../helpers/rejects.ts'
 
 const CHUNK = new TextEncoder().encode('a chunk that compresses well '.repeat(2000))
 const ID = chunkId(CHUNK)
