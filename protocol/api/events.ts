@@ -35,13 +35,21 @@ const ORIGIN_REASONS = z.record(z.string().max(32), COUNT)
 
 /** Payload schemas of the known event types. Extra fields are kept (newer nodes may add some). */
 export const EVENT_PAYLOADS = {
-  /** an image version was pulled, verified and assembled */
+  /**
+   * An image version was pulled, verified and made ready. `bytesFromPeers` and
+   * `bytesFromOrigin` are bytes on the wire (what crossed the LAN and the WAN, chunks as
+   * sent: compressed where stored so); `decodedBytesFrom…` are the same chunks decoded;
+   * `bytesFromLocal` is image data reused from the node's own disk (nothing moved);
+   * `originBytesByReason` splits the origin's wire bytes by why the origin was used.
+   */
   'pull.completed': z.looseObject({
     image: IMAGE,
     version: COUNT,
     bytesFromPeers: COUNT,
     bytesFromOrigin: COUNT,
     bytesFromLocal: COUNT,
+    decodedBytesFromPeers: COUNT.optional(),
+    decodedBytesFromOrigin: COUNT.optional(),
     originBytesByReason: ORIGIN_REASONS.optional(),
     durationMs: COUNT
   }),
