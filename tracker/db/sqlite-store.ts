@@ -16,7 +16,7 @@ import { StoreError } from './errors.ts'
 import {
   assertCount, assertEventId, assertHex64, assertName, assertSubjectKind, assertTime, batches, eventLimit,
   IN_LIST_BATCH, newPolicyColumns, policyColumns, toAssignment, toClient, toEvent, toImage, toMember, toPolicy,
-  orderMatches, toToken, toUpload, toVersion
+  byPolicyThenSubject, toToken, toUpload, toVersion
 } from './records.ts'
 import type {
   SwarmMember, TokenLookup, TrackerStore, VersionRecord
@@ -434,7 +434,7 @@ function createSqliteStore (db: Db, client: DatabaseSync): TrackerStore {
       for (const g of batches(groups, IN_LIST_BATCH)) subjects.push(and(eq(s.assignments.subjectKind, 'group'), inArray(s.assignments.subject, g))!)
       const rows = await db.select({ p: s.policies, kind: s.assignments.subjectKind, subject: s.assignments.subject })
         .from(s.assignments).innerJoin(s.policies, eq(s.policies.id, s.assignments.policyId)).where(or(...subjects))
-      return orderMatches(rows.map((r) => ({ policy: toPolicy(r.p), via: { kind: r.kind as 'user' | 'group', subject: r.subject } })))
+      return rows.map((r) => ({ policy: toPolicy(r.p), via: { kind: r.kind as 'user' | 'group', subject: r.subject } })).sort(byPolicyThenSubject)
     },
 
     // ---- clients ----
