@@ -41,9 +41,9 @@ export async function openStore ({ url }: OpenStoreOptions): Promise<TrackerStor
   const where = parseStoreUrl(url)
   if (where.dialect === 'sqlite') {
     if (where.path === '') throw new StoreError('ERR_STORE_URL', 'sqlite URL has no path')
-    const { openSqliteStore } = await import('./sqlite-store.ts')
+    const { openSqliteStore } = await import('./sqlite.ts')
     return openSqliteStore(where.path)
   }
-  const { openMssqlStore } = await import('./mssql-store.ts')
+  const { openMssqlStore } = await import('./mssql.ts')
   return openMssqlStore(where.url)
 }

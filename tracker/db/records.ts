@@ -247,16 +247,15 @@ export function * batches<T> (items: Iterable<T>, size: number): Generator<T[]> 
   if (batch.length > 0) yield batch
 }
 
-/** Priority first (highest), then user assignments before group ones, then policy id; one match per policy. */
-export function orderMatches (matches: PolicyMatch[]): PolicyMatch[] {
-  const best = new Map<number, PolicyMatch>()
-  for (const m of matches) {
-    const prev = best.get(m.policy.id)
-    if (prev === undefined || (prev.via.kind === 'group' && m.via.kind === 'user') ||
-      (prev.via.kind === m.via.kind && m.via.subject < prev.via.subject)) best.set(m.policy.id, m)
-  }
-  return [...best.values()].sort((a, b) =>
-    b.policy.priority - a.policy.priority ||
-    (a.via.kind === b.via.kind ? 0 : a.via.kind === 'user' ? -1 : 1) ||
-    a.policy.id - b.policy.id)
+/**
+ * The order `policiesForSubject` returns matches in: by policy id, then kind, then subject,
+ * compared by code units (so the same on every database, whatever its collation). Neutral:
+ * which match applies is the caller's precedence rule.
+ */
+export function byPolicyThenSubject (a: PolicyMatch, b: PolicyMatch): number {
+  return a.policy.id - b.policy.id || byCodeUnits(a.via.kind, b.via.kind) || byCodeUnits(a.via.subject, b.via.subject)
+}
+
+function byCodeUnits (a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
 }

@@ -169,7 +169,7 @@ export interface AssignmentRecord {
 /** One policy that applies to a subject, with the assignment that made it apply. */
 export interface PolicyMatch {
   policy: PolicyRecord
-  /** 'user' when a user assignment matched (it wins over a group one for the same policy) */
+  /** the assignment: to the user, or to one of the user's groups */
   via: { kind: SubjectKind, subject: string }
 }
 
@@ -390,9 +390,10 @@ export interface TrackerStore {
   unassign (input: { policyId: number, subjectKind: SubjectKind, subject: string }): Promise<boolean>
   listAssignments (filter?: { policyId?: number, subjectKind?: SubjectKind, subject?: string }): Promise<AssignmentRecord[]>
   /**
-   * Every policy assigned to the user or one of the groups, once each, ordered by
-   * priority (highest first), then user assignments before group ones, then policy id.
-   * The precedence rule that picks one per image is the caller's.
+   * Every assignment of a policy to the user or to one of the groups, with its policy: a
+   * policy assigned both ways comes once per assignment. Ordered by policy id, then kind
+   * ('group' before 'user'), then subject. Which policy applies per image is the caller's
+   * precedence rule; the store applies none.
    */
   policiesForSubject (user: string, groups: readonly string[]): Promise<PolicyMatch[]>
 

@@ -270,7 +270,7 @@ export function run (name: string, factory: StoreFactory): void {
     assert.equal(await store.listAssignments({ policyId: p.id }), [])
   })
 
-  test('assignments: unique, unassign, policiesForSubject ordering and dedupe', async ({ store }) => {
+  test('assignments: unique, unassign, policiesForSubject gives every matching assignment', async ({ store }) => {
     const low = await store.createPolicy({ name: 'low', imageName: 'win', priority: 1, nowMs: T0 })
     const high = await store.createPolicy({ name: 'high', imageName: 'win', priority: 10, nowMs: T0 })
     const viaGroup = await store.createPolicy({ name: 'grp', imageName: 'linux', priority: 1, nowMs: T0 })
@@ -282,12 +282,13 @@ export function run (name: string, factory: StoreFactory): void {
     await rejects(store.assign({ policyId: low.id, subjectKind: 'user', subject: 'alice', nowMs: T0 }), { code: 'ERR_STORE_CONFLICT' })
     await rejects(store.assign({ policyId: 99999, subjectKind: 'user', subject: 'alice', nowMs: T0 }), { code: 'ERR_STORE_NOT_FOUND' })
     const got = await store.policiesForSubject('alice', ['sales', 'it'])
-    assert.equal(got.map((m) => [m.policy.name, m.via.kind]), [['high', 'user'], ['low', 'user'], ['grp', 'group']])
+    // by policy id, then kind, then subject: which match applies is the caller's precedence rule
+    assert.equal(got.map((m) => [m.policy.name, m.via.kind]), [['low', 'user'], ['high', 'group'], ['high', 'user'], ['grp', 'group']])
     assert.equal((await store.policiesForSubject('bob', ['sales'])).map((m) => m.policy.name), ['high'])
     assert.equal(await store.policiesForSubject('carol', []), [])
     assert.is(await store.unassign({ policyId: high.id, subjectKind: 'user', subject: 'alice' }), true)
     assert.is(await store.unassign({ policyId: high.id, subjectKind: 'user', subject: 'alice' }), false)
-    assert.equal((await store.policiesForSubject('alice', ['sales'])).map((m) => m.via), [{ kind: 'group', subject: 'sales' }, { kind: 'user', subject: 'alice' }])
+    assert.equal((await store.policiesForSubject('alice', ['sales'])).map((m) => m.via), [{ kind: 'user', subject: 'alice' }, { kind: 'group', subject: 'sales' }])
     assert.is((await store.listAssignments({ subjectKind: 'group' })).length, 2)
   })
 
