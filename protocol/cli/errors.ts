@@ -32,14 +32,15 @@ function messageOf (err: unknown): string {
 }
 
 /**
- * "branchcast <command>: [CODE: ]message" on one line. The code leads when the message
+ * "branchcast <command>: [CODE: ]message" on one line ("branchcast: …" without a
+ * command). The code leads when the message
  * does not already name it and the error is not the caller's mistake (a `TypeError`).
  */
 export function formatErrorLine (command: string, err: unknown): string {
   const message = messageOf(err).replace(/\s*\n\s*/g, ' ').trim()
   const code = errorCode(err)
   const lead = code !== undefined && !(err instanceof TypeError) && !message.includes(code) ? `${code}: ` : ''
-  return `branchcast ${command}: ${lead}${message}`
+  return `branchcast${command === '' ? '' : ` ${command}`}: ${lead}${message}`
 }
 
 /** The body `--json` prints for a failure: `{"error":{"code","message"}}`. */

@@ -64,8 +64,16 @@ export interface Command<S extends FlagSpecs> {
   parse: (argv: readonly string[], io?: CommandIo) => ParsedCommand<S> | undefined
 }
 
+/** Where flag descriptions start in a usage text, unless the command's own lines start later. */
+const USAGE_COLUMN = 20
+
 function usageText (init: CommandInit<FlagSpecs>): string {
-  const line = (flag: string, text: string): string => `  ${flag.padEnd(16)}  ${text}`
+  const own = init.usage.trimEnd()
+  // the shared lines go under the command's own flags (the last paragraph, when it lists
+  // flags), their descriptions in its column
+  const flagLines = [...own.slice(own.lastIndexOf('\n\n') + 2).matchAll(/^( {2}-\S.*? {2,})\S/gm)]
+  const column = Math.max(USAGE_COLUMN, flagLines.at(-1)?.[1]!.length ?? 0)
+  const line = (flag: string, text: string): string => `  ${flag}`.padEnd(column) + text
   const shared = [
     ...(init.api === true
       ? [line('--tracker URL', 'tracker base URL (default http://127.0.0.1:8470)'), line('', '[env BRANCHCAST_TRACKER]'), line('--token T', 'API token [env BRANCHCAST_TOKEN]')]
@@ -73,9 +81,7 @@ function usageText (init: CommandInit<FlagSpecs>): string {
     ...(init.json === undefined || init.json === false ? [] : [line('--json', typeof init.json === 'string' ? init.json : 'machine-readable output')]),
     line('-h, --help', 'this help')
   ]
-  const own = init.usage.trimEnd()
-  const endsWithFlags = /\n {2}-[^\n]*$/.test(own)
-  return `${own}\n${endsWithFlags ? '' : '\nOptions:\n'}${shared.join('\n')}`
+  return `${own}\n${flagLines.length === 0 ? '\nOptions:\n' : ''}${shared.join('\n')}`
 }
 
 function levenshtein (a: string, b: string): number {

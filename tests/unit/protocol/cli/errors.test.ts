@@ -19,6 +19,7 @@ test('one line: "branchcast <command>: [CODE: ]message"', () => {
     ['a string', 'branchcast pull: a string']
   ]
   for (const [err, want] of cases) assert.is(formatErrorLine('pull', err), want)
+  assert.is(formatErrorLine('', new TypeError('unknown command "pul"')), 'branchcast: unknown command "pul"', 'no command named')
 })
 
 test('reportError writes the line, the stack only with BRANCHCAST_DEBUG=1, and returns exit status 1', () => {
