@@ -4,9 +4,8 @@
  * store; and the admin steps every deployment starts with, done over the HTTP API:
  * publish an image, create a policy, assign it.
  */
-import { createApiClient } from '../protocol/api/client.ts'
-import type { ApiClient } from '../protocol/api/client.ts'
-import { createLogger } from '../protocol/logger.ts'
+import { createApiClient, createLogger } from '../protocol/index.ts'
+import type { ApiClient } from '../protocol/index.ts'
 import { loadTrackerConfig } from '../tracker/index.ts'
 import { startTracker } from '../tracker/index.ts'
 import { generateApiToken, hashApiToken } from '../tracker/index.ts'
