@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The one CLI entry. Each subcommand lives with its component (tracker/cli, node/cli) and
-// is imported only when it runs, so `--help` stays instant.
+// is imported only when it runs, so `--help` stays instant. Whatever a command throws
+// ends as one line on stderr and exit status 1 (protocol/cli/errors.ts).
 
 interface Command {
   summary: string
@@ -9,22 +10,23 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   tracker: { summary: 'run the tracker (management server + built-in origin)', load: async () => await import('../tracker/cli/tracker.ts') },
-  origin: { summary: 'origin helpers: "origin nginx-config" prints an nginx server block serving the chunk store', load: async () => await import('../tracker/cli/origin.ts') },
-  token: { summary: 'issue, list and revoke API tokens (on the tracker host, or --tracker)', load: async () => await import('../tracker/cli/token.ts') },
+  origin: { summary: '"origin nginx-config": an nginx server block serving the chunk store', load: async () => await import('../tracker/cli/origin.ts') },
+  token: { summary: 'issue, list and revoke API tokens (on the tracker host or --tracker)', load: async () => await import('../tracker/cli/token.ts') },
   policies: { summary: 'create, update, list, show and delete usage policies', load: async () => await import('../tracker/cli/policies.ts') },
   assign: { summary: 'assign a policy to a user or group (--list to see assignments)', load: async () => await import('../tracker/cli/assign.ts') },
   unassign: { summary: 'take a policy away from a user or group', load: async () => ({ main: (await import('../tracker/cli/assign.ts')).unassignMain }) },
-  publish: { summary: 'stream a disk image to the tracker as a new version, with progress or --json', load: async () => await import('../tracker/cli/publish.ts') },
+  publish: { summary: 'stream a disk image to the tracker as a new version', load: async () => await import('../tracker/cli/publish.ts') },
   versions: { summary: 'list, publish, retire and roll back an image\'s versions', load: async () => await import('../tracker/cli/versions.ts') },
-  gc: { summary: 'delete chunk files no live version references (safe during uploads)', load: async () => await import('../tracker/cli/gc.ts') },
-  events: { summary: 'list events the nodes reported (--type, --client, --user, --since 1h, --json)', load: async () => await import('../tracker/cli/events.ts') },
-  node: { summary: 'run the node: libp2p peer, chunk cache, event reporter, local control API', load: async () => await import('../node/cli/node.ts') },
-  enroll: { summary: 'pin a tracker\'s repository keys and save its URL and token for the node', load: async () => await import('../node/cli/enroll.ts') },
-  pull: { summary: 'pull an image through the running node (peers first), with progress or --json', load: async () => await import('../node/cli/pull.ts') },
-  selftest: { summary: 'prove peer assistance works here: 2–3 local nodes pull a synthetic image together', load: async () => await import('./selftest.ts') },
-  demo: { summary: 'tracker + sample image + several nodes in two sites, then the offload summary', load: async () => await import('./demo.ts') }
+  gc: { summary: 'delete chunk files no live version references', load: async () => await import('../tracker/cli/gc.ts') },
+  events: { summary: 'list the events nodes reported (--type, --since 1h, …)', load: async () => await import('../tracker/cli/events.ts') },
+  node: { summary: 'run the node: peer, chunk cache, event reporter, control API', load: async () => await import('../node/cli/node.ts') },
+  enroll: { summary: 'pin a tracker\'s keys and save its URL and token for the node', load: async () => await import('../node/cli/enroll.ts') },
+  pull: { summary: 'pull an image through the running node (peers first)', load: async () => await import('../node/cli/pull.ts') },
+  selftest: { summary: 'prove peer assistance works here: 2–3 local nodes pull together', load: async () => await import('./selftest.ts') },
+  demo: { summary: 'tracker, sample image, nodes in two sites, then the offload summary', load: async () => await import('./demo.ts') }
 }
 
+// Aligned by hand, not with the toolkit's table: importing protocol/ would cost `--help` its speed.
 function usage (): string {
   const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length))
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`)
@@ -44,18 +46,12 @@ if (name === undefined || name === '--help' || name === '-h' || name === 'help')
   process.exit(name === undefined ? 2 : 0)
 }
 const command = COMMANDS[name]
-if (command === undefined) {
-  console.error(`branchcast: unknown command "${name}"\n\n${usage()}`)
-  process.exit(2)
-}
 try {
+  if (command === undefined) throw new TypeError(`unknown command "${name}"; "branchcast --help" lists them`)
   const mod = await command.load()
   const code = await mod.main(rest)
   process.exitCode = typeof code === 'number' ? code : 0
 } catch (err) {
-  // One line a person can act on; the stack only when asked for (BRANCHCAST_DEBUG=1).
-  const e = err as Error & { code?: string }
-  console.error(`branchcast ${name}: ${e.code !== undefined && !e.message.includes(e.code) ? `${e.code}: ` : ''}${e.message}`)
-  if (process.env.BRANCHCAST_DEBUG === '1') console.error(e.stack)
-  process.exitCode = 1
+  const { reportError } = await import('../protocol/index.ts')
+  process.exitCode = reportError(command === undefined ? '' : name, err)
 }

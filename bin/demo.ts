@@ -9,25 +9,34 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { parseArgs } from 'node:util'
-import { createControlClient, formatBytes, formatDuration, parseBytes, readControlFile } from '../node/index.ts'
+import { abortOnSignals, createProgressBar, defineCommand, formatBytes, integer, parseBytes, readFlag, renderTable } from '../protocol/index.ts'
+import { createControlClient, readControlFile } from '../node/index.ts'
 import type { PullProgress, PullReport } from '../node/index.ts'
 import { adminClient, assignImage, publishSample, startLocalTracker } from './local-tracker.ts'
 import type { LocalTracker } from './local-tracker.ts'
 import { startNodeProcess } from './node-process.ts'
 import type { NodeProcess } from './node-process.ts'
 
-export const USAGE = `Usage: branchcast demo [--nodes N] [--sites S] [--size BYTES] [--json] [--dir DIR]
+const USAGE = `Usage: branchcast demo [--nodes N] [--sites S] [--size BYTES] [--dir DIR]
+                       [--json]
 
-Starts a tracker on the embedded defaults, publishes a generated sample image, runs N nodes
-(default 6) in S sites (default 2) that pull it together, and prints how much came from
-peers, from the origin and from local disk.
+Starts a tracker on the embedded defaults, publishes a generated sample image,
+runs N nodes (default 6) in S sites (default 2) that pull it together, and
+prints how much came from peers, from the origin and from local disk.
 
-  --nodes N      nodes to run (each a "branchcast node" process)
-  --sites S      branch sites the nodes are spread over
-  --size BYTES   sample image size (default 64MiB; suffixes KiB, MiB, GiB)
-  --json         print one JSON summary only, then stop everything
-  --dir DIR      keep the tracker's and nodes' data there (default: a temp dir, removed)`
+Options:
+  --nodes N         nodes to run (each a "branchcast node" process)
+  --sites S         branch sites the nodes are spread over
+  --size BYTES      sample image size (default 64MiB; suffixes KiB, MiB, GiB)
+  --dir DIR         keep the tracker's and nodes' data there (default: a temp
+                    directory, removed at the end)`
+
+const command = defineCommand({
+  name: 'demo',
+  usage: USAGE,
+  flags: { nodes: 'string', sites: 'string', size: 'string', dir: 'string' },
+  json: 'print one JSON summary only, then stop everything'
+})
 
 /** One node's pull report, as much of it as the summary shows. */
 export interface DemoNodeResult extends Pick<PullReport, 'bytesFromPeers' | 'bytesFromOrigin' | 'bytesFromLocal' | 'durationMs' | 'sha256'> {
@@ -55,25 +64,12 @@ export interface DemoSummary {
 }
 
 export async function main (argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      nodes: { type: 'string' },
-      sites: { type: 'string' },
-      size: { type: 'string' },
-      json: { type: 'boolean' },
-      dir: { type: 'string' },
-      help: { type: 'boolean', short: 'h' }
-    },
-    strict: true
-  })
-  if (values.help === true) { console.log(USAGE); return 0 }
-  const nodeCount = Number(values.nodes ?? 6)
-  const siteCount = Number(values.sites ?? 2)
-  const sizeBytes = parseBytes(values.size ?? '64MiB', '--size')!
-  if (!Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > 64) { console.error('branchcast demo: --nodes must be 1..64'); return 2 }
-  if (!Number.isInteger(siteCount) || siteCount < 1 || siteCount > nodeCount) { console.error('branchcast demo: --sites must be 1..nodes'); return 2 }
-  const json = values.json === true
+  const cli = command.parse(argv)
+  if (cli === undefined) return 0
+  const { values, json } = cli
+  const nodeCount = readFlag('--nodes', values.nodes ?? '6', integer(1, 64))
+  const siteCount = readFlag('--sites', values.sites ?? '2', integer(1, nodeCount))
+  const sizeBytes = readFlag('--size', values.size ?? '64MiB', parseBytes)
   const say = (line: string): void => { if (!json) process.stderr.write(line + '\n') }
 
   const ownDir = values.dir === undefined
@@ -81,10 +77,7 @@ export async function main (argv: string[]): Promise<number> {
   await mkdir(join(dir, 'nodes'), { recursive: true, mode: 0o700 })
   let tracker: LocalTracker | undefined
   const nodes: NodeProcess[] = []
-  const interrupted = new AbortController()
-  const onSignal = (): void => interrupted.abort(new Error('interrupted'))
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
+  const interrupted = abortOnSignals(['SIGINT', 'SIGTERM'])
   try {
     tracker = await startLocalTracker(join(dir, 'tracker'))
     say(`tracker   ${tracker.url} (data in ${join(dir, 'tracker')})`)
@@ -108,8 +101,7 @@ export async function main (argv: string[]): Promise<number> {
 
     say('pulling on every node at once …')
     const progress = new Map<number, PullProgress>()
-    const draw = process.stderr.isTTY && !json
-    let lastDraw = 0
+    const bar = createProgressBar({ json })
     const t0 = Date.now()
     const reports = await Promise.all(nodes.map(async (n, i) => {
       const client = createControlClient(await readControlFile(n.dataDir))
@@ -117,22 +109,19 @@ export async function main (argv: string[]): Promise<number> {
         signal: interrupted.signal,
         onProgress: (p) => {
           progress.set(i, p)
-          if (!draw || Date.now() - lastDraw < 250) return
-          lastDraw = Date.now()
           let done = 0; let peers = 0; let origin = 0
           for (const q of progress.values()) { done += q.doneBytes; peers += q.bytesFromPeers; origin += q.bytesFromOrigin }
-          process.stderr.write(`\r\x1b[2K  ${formatBytes(done)} of ${formatBytes(sizeBytes * nodes.length)} across ${nodes.length} nodes, peers ${formatBytes(peers)}, origin ${formatBytes(origin)}, ${formatDuration(Date.now() - t0)}`)
+          bar.update({ label: `${nodes.length} nodes`, doneBytes: done, totalBytes: sizeBytes * nodes.length, detail: `peers ${formatBytes(peers)} origin ${formatBytes(origin)}` })
         }
       })
-    }))
-    if (draw) process.stderr.write('\r\x1b[2K')
+    })).finally(() => bar.done())
     const summary = summarise(sample.image, sample.version, sample.totalBytes, sample.sha256, nodes, reports, Date.now() - t0, `${tracker.url}/console`)
 
     if (json) {
       process.stdout.write(JSON.stringify(summary) + '\n')
       return summary.allIdentical ? 0 : 1
     }
-    process.stdout.write(describe(summary) + '\n')
+    process.stdout.write(describe(summary, cli.columns) + '\n')
     process.stdout.write(`\nconsole   ${summary.consoleUrl}\nadmin API token (for the console and the CLI): ${tracker.adminToken}\n` +
       `The tracker and the nodes keep running (the nodes keep serving); press Ctrl-C to stop.\n`)
     await new Promise<void>((resolve) => {
@@ -141,8 +130,7 @@ export async function main (argv: string[]): Promise<number> {
     })
     return summary.allIdentical ? 0 : 1
   } finally {
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
+    interrupted.dispose()
     await Promise.all(nodes.map(async (n) => await n.stop()))
     await tracker?.stop()
     if (ownDir) await rm(dir, { recursive: true, force: true })
@@ -187,16 +175,16 @@ function summarise (image: string, version: number, imageBytes: number, imageSha
 
 function round (x: number): number { return Math.round(x * 1000) / 1000 }
 
-function describe (s: DemoSummary): string {
-  const rows = s.nodes.map((n) => [n.node, n.site, formatBytes(n.bytesFromPeers), formatBytes(n.bytesFromOrigin), formatBytes(n.bytesFromLocal), `${(n.durationMs / 1000).toFixed(1)} s`, n.sha256.slice(0, 16) + (n.sha256 === s.imageSha256 ? ' ok' : ' MISMATCH')])
-  const head = ['node', 'site', 'peers', 'origin', 'local', 'time', 'sha256']
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-  const fmt = (r: string[]): string => '  ' + r.map((c, i) => c.padEnd(widths[i]!)).join('  ')
+function describe (s: DemoSummary, width: number): string {
+  const table = renderTable(
+    ['node', 'site', 'peers', 'origin', 'local', 'time', 'sha256'].map((header) => ({ header })),
+    s.nodes.map((n) => [n.node, n.site, formatBytes(n.bytesFromPeers), formatBytes(n.bytesFromOrigin), formatBytes(n.bytesFromLocal), `${(n.durationMs / 1000).toFixed(1)} s`, n.sha256.slice(0, 16) + (n.sha256 === s.imageSha256 ? ' ok' : ' MISMATCH')]),
+    { indent: 2, width }
+  )
   return [
     '',
     `${s.image} v${s.version}: ${formatBytes(s.imageBytes)}, sha256 ${s.imageSha256}`,
-    fmt(head),
-    ...rows.map(fmt),
+    table,
     '',
     ...s.sites.map((x) => `  ${x.site}: ${x.nodes} nodes, origin sent ${formatBytes(x.originBytes)} = ${x.originRatio} × the image`),
     `  total origin bytes / image size = ${s.originRatio} for ${s.nodes.length} nodes (without peers: ${s.nodes.length})`,

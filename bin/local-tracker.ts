@@ -4,10 +4,8 @@
  * store; and the admin steps every deployment starts with, done over the HTTP API:
  * publish an image, create a policy, assign it.
  */
-import { createApiClient } from '../protocol/api/client.ts'
-import type { ApiClient } from '../protocol/api/client.ts'
-import type { UploadResult } from '../protocol/index.ts'
-import { createLogger } from '../protocol/logger.ts'
+import { createApiClient, createLogger } from '../protocol/index.ts'
+import type { ApiClient, UploadResult } from '../protocol/index.ts'
 import { loadTrackerConfig } from '../tracker/index.ts'
 import { startTracker } from '../tracker/index.ts'
 import { mintApiToken } from '../tracker/index.ts'

@@ -9,20 +9,35 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
-import { createLogger } from '../protocol/logger.ts'
-import { formatBytes, loadNodeConfig, parseBytes, startNode } from '../node/index.ts'
+import { UsageError, createLogger, defineCommand, errorJson, formatBytes, integer, parseBytes, readFlag } from '../protocol/index.ts'
+import { loadNodeConfig, startNode } from '../node/index.ts'
 import type { PullReport, RunningNode } from '../node/index.ts'
 import { adminClient, assignImage, publishSample, startLocalTracker } from './local-tracker.ts'
 import type { LocalTracker } from './local-tracker.ts'
 
-export const USAGE = `Usage: branchcast selftest [--site S] [--nodes 2|3] [--size BYTES] [--tracker URL --token ADMIN_TOKEN] [--json]
+const USAGE = `Usage: branchcast selftest [--site S] [--nodes 2|3] [--size BYTES]
+                          [--tracker URL --token ADMIN_TOKEN] [--json]
 
-Starts two or three nodes on this machine (temp data directories, loopback), publishes a
-small synthetic image and pulls it through them together, then prints the share of bytes
-that came from peers and why the rest came from the origin. Without --tracker, a tracker
-is started here on a temp directory; with one, --token must be an admin's (the self-test
-publishes its image there as "branchcast-selftest").`
+Starts two or three nodes on this machine (temp data directories, loopback),
+publishes a small synthetic image and pulls it through them together, then
+prints the share of bytes that came from peers and why the rest came from the
+origin. Without --tracker, a tracker is started here on a temp directory; with
+one, --token must be an admin's (the self-test publishes its image there as
+"branchcast-selftest").
+
+Options:
+  --site S          the nodes' site (default selftest, env BRANCHCAST_SITE)
+  --nodes N         2 or 3 nodes (default 3)
+  --size BYTES      image size (default 8MiB)
+  --tracker URL     a running tracker to test against (with --token)
+  --token T         an admin API token for --tracker`
+
+const command = defineCommand({
+  name: 'selftest',
+  usage: USAGE,
+  flags: { site: 'string', nodes: 'string', size: 'string', tracker: 'string', token: 'string' },
+  json: 'print one JSON summary (or the failure) only'
+})
 
 /** What each origin reason means, for the printout. */
 const REASONS: Record<string, string> = {
@@ -53,26 +68,13 @@ export interface SelftestSummary {
 }
 
 export async function main (argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      site: { type: 'string' },
-      nodes: { type: 'string' },
-      size: { type: 'string' },
-      tracker: { type: 'string' },
-      token: { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' }
-    },
-    strict: true
-  })
-  if (values.help === true) { console.log(USAGE); return 0 }
+  const cli = command.parse(argv)
+  if (cli === undefined) return 0
+  const { values, json } = cli
   const site = values.site ?? process.env.BRANCHCAST_SITE ?? 'selftest'
-  const nodeCount = Number(values.nodes ?? 3)
-  if (nodeCount !== 2 && nodeCount !== 3) { console.error('branchcast selftest: --nodes is 2 or 3'); return 2 }
-  const sizeBytes = parseBytes(values.size ?? '8MiB', '--size')!
-  if ((values.tracker === undefined) !== (values.token === undefined)) { console.error('branchcast selftest: give --tracker and --token together'); return 2 }
-  const json = values.json === true
+  const nodeCount = readFlag('--nodes', values.nodes ?? '3', integer(2, 3))
+  const sizeBytes = readFlag('--size', values.size ?? '8MiB', parseBytes)
+  if ((values.tracker === undefined) !== (values.token === undefined)) throw new UsageError('give --tracker and --token together')
   const say = (line: string): void => { if (!json) process.stderr.write(line + '\n') }
   const logger = createLogger({ level: (process.env.BRANCHCAST_LOG_LEVEL as 'warn' | undefined) ?? 'error' })
 
@@ -107,11 +109,11 @@ export async function main (argv: string[]): Promise<number> {
     say(`${nodeCount} nodes in site "${site}": ${nodes.map((n) => n.peerId.slice(-8)).join(', ')}; pulling together …`)
     const reports = await Promise.all(nodes.map(async (n) => await n.pull({ image, version: sample.version, signal: AbortSignal.timeout(10 * 60_000) })))
     const summary = summarise(site, sample.totalBytes, sample.sha256, reports)
-    process.stdout.write(json ? JSON.stringify(summary) + '\n' : describe(summary) + '\n')
+    cli.print(summary, () => describe(summary))
     return summary.ok ? 0 : 1
   } catch (err) {
-    if (json) process.stdout.write(JSON.stringify({ ok: false, error: { code: (err as { code?: string }).code ?? 'ERR_SELFTEST', message: (err as Error).message } }) + '\n')
-    else console.error(`branchcast selftest: FAILED: ${(err as Error).message}`)
+    if (!json) throw err
+    cli.print({ ok: false, error: errorJson(err, 'ERR_SELFTEST') }, '')
     return 1
   } finally {
     for (const n of nodes) await n.stop()

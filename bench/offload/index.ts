@@ -40,7 +40,8 @@ import { createLogger } from '../../protocol/logger.ts'
 import { loadTrackerConfig } from '../../tracker/config.ts'
 import { startTracker } from '../../tracker/server.ts'
 import { mintApiToken } from '../../tracker/index.ts'
-import { createControlClient, formatBytes, parseBytes, readControlFile } from '../../node/index.ts'
+import { formatBytes, parseBytes, readFlag } from '../../protocol/index.ts'
+import { createControlClient, readControlFile } from '../../node/index.ts'
 import type { PullReport } from '../../node/index.ts'
 import { adminClient, publishSample } from '../../bin/local-tracker.ts'
 import { startNodeProcess } from '../../bin/node-process.ts'
@@ -65,12 +66,12 @@ const { values } = parseArgs({
 })
 const env = process.env
 const quick = values.quick === true || env.OFFLOAD_QUICK === '1'
-const sizeBytes = parseBytes(values.size ?? env.OFFLOAD_SIZE ?? (quick ? '32MiB' : '512MiB'), '--size')!
+const sizeBytes = readFlag('--size', values.size ?? env.OFFLOAD_SIZE ?? (quick ? '32MiB' : '512MiB'), parseBytes)
 const list = (s: string): number[] => s.split(',').map((x) => Number(x.trim())).filter((x) => Number.isInteger(x) && x > 0)
 const nodeCounts = list(values.nodes ?? env.OFFLOAD_NODES ?? (quick ? '1,4' : '1,4,8,16'))
 const baselineCounts = list(values['baseline-nodes'] ?? env.OFFLOAD_BASELINE_NODES ?? (quick ? '1,4' : '1'))
-const uOrigin = parseBytes(values['origin-rate'] ?? env.OFFLOAD_ORIGIN_RATE ?? '2MB', '--origin-rate')!
-const uPeer = parseBytes(values['peer-rate'] ?? env.OFFLOAD_PEER_RATE ?? '2MB', '--peer-rate')!
+const uOrigin = readFlag('--origin-rate', values['origin-rate'] ?? env.OFFLOAD_ORIGIN_RATE ?? '2MB', parseBytes)
+const uPeer = readFlag('--peer-rate', values['peer-rate'] ?? env.OFFLOAD_PEER_RATE ?? '2MB', parseBytes)
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const work = join(here, '..', '.work', 'offload')

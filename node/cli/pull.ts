@@ -1,27 +1,38 @@
 // `branchcast pull IMAGE`: ask the running node to pull an image, show progress, summarise.
-import { parseArgs } from 'node:util'
+import { UsageError, abortOnSignals, createProgressBar, defineCommand, errorJson, formatBytes, formatClock, integer, readFlag } from '../../protocol/index.ts'
 import { DEFAULT_NODE_DATA_DIR } from '../config.ts'
 // the client alone: the server half (hono, zod) would double this command's start-up
 import { createControlClient, readControlFile } from '../control/client.ts'
-import type { PullReport } from '../pull/index.ts'
-import { createProgressWriter } from './progress-bar.ts'
-import { formatBytes, formatDuration } from './units.ts'
+import type { PullProgress, PullReport } from '../pull/index.ts'
 
-export const USAGE = `Usage: branchcast pull IMAGE [--version N] [--data DIR] [--json]
+const USAGE = `Usage: branchcast pull IMAGE [--version N] [--data DIR] [--json]
 
-Asks the running node (found through <data>/control.json) to pull an image version: from
-branch peers first, from what is on disk, and from the origin only where needed. Shows a
-progress bar on a terminal; --json prints only the final summary.`
+Asks the running node (found through <data>/control.json) to pull an image
+version: from branch peers first, from what is on disk, and from the origin only
+where needed. Shows a progress bar on a terminal.
 
-/** The machine-readable summary `--json` prints: the node's pull report, as a plain copy. */
-export type PullSummary = PullReport
+Options:
+  --version N       the version, or "latest" (default: the latest published)
+  --data DIR        the node's data directory (default .data/node)
+                    [env BRANCHCAST_NODE_DATA]`
+
+const command = defineCommand({ name: 'pull', usage: USAGE, flags: { version: 'string', data: 'string' }, positionals: true, json: 'print only the final summary (or the error) as JSON' })
+
+/** What `--json` prints: the report's fields, named here so the output keeps its shape as reports grow. */
+const SUMMARY_FIELDS = ['image', 'version', 'path', 'sha256', 'totalBytes', 'bytesFromPeers', 'bytesFromOrigin', 'bytesFromLocal', 'originBytesByReason', 'durationMs', 'peersUsed', 'bannedPeers', 'failures'] as const
+
+/** The machine-readable summary `--json` prints. */
+export type PullSummary = Pick<PullReport, typeof SUMMARY_FIELDS[number]>
 
 export function summaryOf (r: PullReport): PullSummary {
-  return {
-    image: r.image, version: r.version, path: r.path, sha256: r.sha256, totalBytes: r.totalBytes,
-    bytesFromPeers: r.bytesFromPeers, bytesFromOrigin: r.bytesFromOrigin, bytesFromLocal: r.bytesFromLocal,
-    originBytesByReason: { ...r.originBytesByReason }, durationMs: r.durationMs, peersUsed: r.peersUsed, bannedPeers: r.bannedPeers, failures: { ...r.failures }
-  }
+  return Object.fromEntries(SUMMARY_FIELDS.map((k) => [k, r[k]])) as PullSummary
+}
+
+/** Where the bytes came from so far, for the progress line. */
+function sources (p: PullProgress): string {
+  const got = p.bytesFromPeers + p.bytesFromOrigin + p.bytesFromLocal
+  const share = (n: number): string => got <= 0 ? '0%' : `${Math.round(100 * n / got)}%`
+  return `peers ${share(p.bytesFromPeers)} origin ${share(p.bytesFromOrigin)} local ${share(p.bytesFromLocal)}`
 }
 
 export function describeReport (r: PullReport): string {
@@ -31,7 +42,7 @@ export function describeReport (r: PullReport): string {
   return [
     `${r.image} v${r.version} ready: ${r.path}`,
     `  sha256   ${r.sha256}`,
-    `  size     ${formatBytes(r.totalBytes)} in ${formatDuration(r.durationMs)} (${r.durationMs} ms)`,
+    `  size     ${formatBytes(r.totalBytes)} in ${formatClock(r.durationMs)} (${r.durationMs} ms)`,
     `  peers    ${formatBytes(r.bytesFromPeers)} (${share(r.bytesFromPeers)}) from ${r.peersUsed} peer(s)`,
     `  origin   ${formatBytes(r.bytesFromOrigin)} (${share(r.bytesFromOrigin)})${reasons.length > 0 ? ' — why: ' + reasons.join(', ') : ''}`,
     `  local    ${formatBytes(r.bytesFromLocal)} (${share(r.bytesFromLocal)})`,
@@ -39,44 +50,36 @@ export function describeReport (r: PullReport): string {
   ].join('\n')
 }
 
+function readVersion (text: string): number | 'latest' {
+  return text === 'latest' ? 'latest' : integer(1)(text)
+}
+
 export async function main (argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: {
-      version: { type: 'string' },
-      data: { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' }
-    },
-    allowPositionals: true,
-    strict: true
-  })
-  if (values.help === true) { console.log(USAGE); return 0 }
-  if (positionals.length !== 1) { console.error(USAGE); return 2 }
-  let version: number | 'latest' | undefined
-  if (values.version !== undefined) {
-    if (values.version !== 'latest' && !/^[1-9][0-9]{0,15}$/.test(values.version)) { console.error('branchcast pull: --version must be a number or "latest"'); return 2 }
-    version = values.version === 'latest' ? 'latest' : Number(values.version)
-  }
+  const cli = command.parse(argv)
+  if (cli === undefined) return 0
+  const { values, positionals } = cli
+  if (positionals.length !== 1) throw new UsageError('needs one IMAGE')
+  const version = readFlag('--version', values.version, readVersion)
   const dataDir = values.data ?? (process.env.BRANCHCAST_NODE_DATA || DEFAULT_NODE_DATA_DIR)
-  const json = values.json === true
-  const ac = new AbortController()
-  const onSigint = (): void => ac.abort(new Error('interrupted'))
-  process.once('SIGINT', onSigint)
-  const bar = !json && process.stderr.isTTY ? createProgressWriter(process.stderr) : undefined
+  const interrupt = abortOnSignals()
+  const bar = createProgressBar({ json: cli.json })
   try {
     const client = createControlClient(await readControlFile(dataDir))
-    const report = await client.pull(positionals[0]!, { version, signal: ac.signal, onProgress: bar?.update })
-    bar?.done()
-    process.stdout.write(json ? JSON.stringify(summaryOf(report)) + '\n' : describeReport(report) + '\n')
+    const report = await client.pull(positionals[0]!, {
+      version,
+      signal: interrupt.signal,
+      onProgress: (p) => bar.update({ label: p.phase.padEnd(8), doneBytes: p.doneBytes, totalBytes: p.totalBytes, detail: sources(p) })
+    })
+    bar.done()
+    cli.print(summaryOf(report), () => describeReport(report))
     return 0
   } catch (err) {
-    bar?.done()
-    const code = (err as { code?: string }).code ?? 'ERR_PULL_FAILED'
-    if (json) process.stdout.write(JSON.stringify({ error: { code, message: (err as Error).message } }) + '\n')
-    else console.error(`branchcast pull: ${code}: ${(err as Error).message}`)
+    bar.done()
+    if (!cli.json) throw err
+    // a script reading --json gets the failure on stdout too, in the same one-line form
+    cli.print({ error: errorJson(err, 'ERR_PULL_FAILED') }, '')
     return 1
   } finally {
-    process.off('SIGINT', onSigint)
+    interrupt.dispose()
   }
 }

@@ -2,16 +2,10 @@
  * The CLI's side of the control API: finds the running node through
  * `<dataDir>/control.json` and reads `POST /pull`'s NDJSON stream line by line.
  */
-import { join } from 'node:path'
 import { readJsonFile } from '../state-file.ts'
 import type { PullProgress, PullReport } from '../pull/index.ts'
-import type { NodeStatus, PullStreamLine, ReadyImage } from './index.ts'
-
-export const CONTROL_FILE = 'control.json'
-
-export interface ControlFile { url: string, token: string, pid?: number }
-
-export function controlFilePath (dataDir: string): string { return join(dataDir, CONTROL_FILE) }
+import { controlFilePath } from './protocol.ts'
+import type { ControlErrorBody, ControlFile, NodeStatus, PullRequest, PullStreamLine, ReadyImage } from './protocol.ts'
 
 export class ControlError extends Error {
   readonly code: string
@@ -32,7 +26,7 @@ export async function readControlFile (dataDir: string): Promise<ControlFile> {
 }
 
 export interface PullStreamOptions {
-  version?: number | 'latest'
+  version?: PullRequest['version']
   signal?: AbortSignal
   onProgress?: (p: PullProgress) => void
 }
@@ -60,7 +54,7 @@ export function createControlClient (file: ControlFile): ControlClient {
       throw new ControlError('ERR_NODE_NOT_RUNNING', `the node at ${file.url} does not answer (${(err as Error).message}); is "branchcast node" running?`)
     }
     if (!res.ok) {
-      const body = await res.json().catch(() => ({})) as { error?: { code?: string, message?: string } }
+      const body = await res.json().catch(() => ({})) as Partial<ControlErrorBody>
       throw new ControlError(body.error?.code ?? `HTTP_${res.status}`, body.error?.message ?? res.statusText)
     }
     return res
@@ -68,7 +62,8 @@ export function createControlClient (file: ControlFile): ControlClient {
 
   return {
     async pull (image, options = {}) {
-      const res = await call('POST', '/pull', { body: { image, version: options.version }, signal: options.signal })
+      const request: PullRequest = { image, version: options.version }
+      const res = await call('POST', '/pull', { body: request, signal: options.signal })
       if (res.body === null) throw new ControlError('ERR_PROTOCOL', 'empty pull stream')
       const decoder = new TextDecoder()
       let buffered = ''

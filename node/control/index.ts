@@ -8,36 +8,14 @@
  * addresses, site, cache usage and serving stats.
  */
 import type { Logger } from '../../protocol/index.ts'
-import type { PullOptions, PullProgress, PullReport } from '../pull/index.ts'
+import type { PullOptions, PullReport } from '../pull/index.ts'
+import type { NodeStatus, ReadyImage } from './protocol.ts'
 import { ControlServerImpl } from './server.ts'
 
-export { readControlFile, createControlClient, controlFilePath, ControlError } from './client.ts'
-export type { ControlClient, ControlFile, PullStreamOptions } from './client.ts'
-
-export interface ReadyImage {
-  image: string
-  version: number
-  path: string
-  sizeBytes: number
-}
-
-export interface NodeStatus {
-  peerId: string
-  addrs: string[]
-  site: string
-  tracker: string | undefined
-  cache: { usedBytes: number, maxBytes: number | null, chunks: number }
-  serving: { activeStreams: number, chunksServed: number, bytesServed: number, refused: Record<string, number> }
-  events: { pending: number }
-  pulls: { active: number }
-  uptimeMs: number
-}
-
-/** One NDJSON line of `POST /pull`. */
-export type PullStreamLine =
-  | { type: 'progress', progress: PullProgress }
-  | { type: 'report', report: PullReport }
-  | { type: 'error', code: string, message: string }
+export { readControlFile, createControlClient, ControlError } from './client.ts'
+export type { ControlClient, PullStreamOptions } from './client.ts'
+export { CONTROL_FILE, controlFilePath } from './protocol.ts'
+export type { ControlErrorBody, ControlFile, NodeStatus, PullRequest, PullStreamLine, ReadyImage } from './protocol.ts'
 
 export interface ControlServerInit {
   /** where control.json is written */

@@ -10,16 +10,17 @@ import type { Logger } from '../../protocol/index.ts'
 import { ImageNameSchema } from '../../protocol/index.ts'
 import { writeJsonFile } from '../state-file.ts'
 import { CONTROL_MAX_BODY_BYTES, CONTROL_PROGRESS_INTERVAL_MS } from '../constants.ts'
-import { controlFilePath } from './client.ts'
-import type { ControlComponents, ControlServer, ControlServerInit, PullStreamLine } from './index.ts'
+import { controlFilePath } from './protocol.ts'
+import type { ControlErrorBody, PullRequest, PullStreamLine } from './protocol.ts'
+import type { ControlComponents, ControlServer, ControlServerInit } from './index.ts'
 import type { PullProgress } from '../pull/index.ts'
 
-const PullBody = z.object({
+const PullBody: z.ZodType<PullRequest> = z.object({
   image: ImageNameSchema,
   version: z.union([z.number().int().positive(), z.literal('latest')]).optional()
 }).strict()
 
-function errorBody (code: string, message: string): { error: { code: string, message: string } } {
+function errorBody (code: string, message: string): ControlErrorBody {
   return { error: { code, message } }
 }
 
@@ -56,7 +57,7 @@ export class ControlServerImpl implements ControlServer {
     app.get('/status', async (c) => c.json(await this.#components.status()))
     app.get('/images', async (c) => c.json({ images: await this.#components.images() }))
     app.post('/pull', bodyLimit({ maxSize: CONTROL_MAX_BODY_BYTES, onError: (c) => c.json(errorBody('ERR_TOO_LARGE', 'body too large'), 413) }), async (c) => {
-      let body: z.infer<typeof PullBody>
+      let body: PullRequest
       try {
         const r = PullBody.safeParse(await c.req.json())
         if (!r.success) return c.json(errorBody('ERR_BAD_REQUEST', r.error.issues[0]?.message ?? 'invalid body'), 400)
@@ -74,7 +75,7 @@ export class ControlServerImpl implements ControlServer {
     return app
   }
 
-  #pullStream (body: { image: string, version?: number | 'latest' }, requestSignal: AbortSignal): Response {
+  #pullStream (body: PullRequest, requestSignal: AbortSignal): Response {
     const controller = new AbortController()
     this.#pulls.add(controller)
     const encoder = new TextEncoder()

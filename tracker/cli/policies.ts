@@ -1,6 +1,6 @@
 // `branchcast policies create|update|list|show|delete`: usage policies, over the API.
-import { parseArgs } from 'node:util'
-import { clientFromFlags } from '../../protocol/index.ts'
+import { UsageError, defineCommand, integer, readFlag, renderTable } from '../../protocol/index.ts'
+import type { FlagValues } from '../../protocol/index.ts'
 import { parseDurationMs, parseRateBytesPerSec, formatDuration } from '../../protocol/index.ts'
 import type { DeletedPolicy, Policy, PolicyList, PolicyWithAssignments } from '../../protocol/index.ts'
 
@@ -14,52 +14,41 @@ const HELP = `Usage: branchcast policies <create|update|list|show|delete> [optio
 
 Policy options:
   --image I             the image this policy delivers
-  --version N           pin version N (default: the latest published; "latest" unpins)
-  --expires DATE        no use after DATE (2027-01-31, an ISO date-time, or a duration like 90d from now; "never")
-  --offline-grace D     how long the workspace runs without reaching the tracker (7d, 36h)
-  --no-p2p              fetch from the origin only (default: peers allowed); --p2p allows again
+  --version N           pin version N (default: the latest published;
+                        "latest" unpins)
+  --expires DATE        no use after DATE (2027-01-31, an ISO date-time, or a
+                        duration like 90d from now; "never")
+  --offline-grace D     how long the workspace runs without reaching the
+                        tracker (7d, 36h)
+  --no-p2p              fetch from the origin only (default: peers allowed);
+  --p2p                 allows peers again
   --origin-rate R       origin bandwidth cap per node (10MB/s, 512KiB/s; "none")
-  --window HH:MM-HH:MM  download window, may wrap past midnight (22:00-06:00; "any")
+  --window HH:MM-HH:MM  download window, may wrap past midnight
+                        (22:00-06:00; "any")
   --memory MB           VM memory in MiB
   --cpus N              VM CPUs
-  --app "Name=command[,icon]"   a published application (repeat; replaces the list);
-                        a command containing "," ends with "," when it has no icon
+  --app "Name=command[,icon]"
+                        a published application (repeat; replaces the list);
+                        a command containing "," ends with "," without icon
   --startup auto|manual start the VM at logon, or when the user asks
   --fullscreen          start full screen
   --priority N          higher wins when several policies name the same image
+  --rename NEW          (update) the policy's new name`
 
-  --tracker URL         tracker                      [env BRANCHCAST_TRACKER]
-  --token T             admin API token              [env BRANCHCAST_TOKEN]
-  --json                machine-readable output
-  -h, --help            this help`
-
-export const POLICY_OPTIONS = {
-  image: { type: 'string' },
-  version: { type: 'string' },
-  expires: { type: 'string' },
-  'offline-grace': { type: 'string' },
-  p2p: { type: 'boolean' },
-  'no-p2p': { type: 'boolean' },
-  'origin-rate': { type: 'string' },
-  window: { type: 'string' },
-  memory: { type: 'string' },
-  cpus: { type: 'string' },
-  app: { type: 'string', multiple: true },
-  startup: { type: 'string' },
-  fullscreen: { type: 'boolean' },
-  priority: { type: 'string' },
-  rename: { type: 'string' },
-  tracker: { type: 'string' },
-  token: { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' }
+export const POLICY_FLAGS = {
+  image: 'string', version: 'string', expires: 'string', 'offline-grace': 'string', p2p: 'boolean', 'no-p2p': 'boolean',
+  'origin-rate': 'string', window: 'string', memory: 'string', cpus: 'string', app: 'string[]', startup: 'string',
+  fullscreen: 'boolean', priority: 'string', rename: 'string'
 } as const
 
-type Values = ReturnType<typeof parseArgs<{ options: typeof POLICY_OPTIONS, allowPositionals: true }>>['values']
+const ACTIONS = ['create', 'update', 'list', 'show', 'delete']
+
+const command = defineCommand({ name: 'policies', usage: HELP, flags: POLICY_FLAGS, positionals: true, api: true, json: true })
+
+type Values = FlagValues<typeof POLICY_FLAGS>
 
 function int (flag: string, text: string): number {
-  if (!/^-?\d+$/.test(text)) throw new TypeError(`--${flag}: not an integer: ${text}`)
-  return Number(text)
+  return readFlag(`--${flag}`, text, integer())
 }
 
 /**
@@ -74,7 +63,7 @@ export function parseApp (text: string): { name: string, command: string, icon?:
   const comma = rest.lastIndexOf(',')
   const command = comma === -1 ? rest : rest.slice(0, comma)
   const icon = comma === -1 ? '' : rest.slice(comma + 1)
-  if (eq <= 0 || name === '' || command.trim() === '') throw new TypeError(`--app: expected "Name=command[,icon]": ${text}`)
+  if (eq <= 0 || name === '' || command.trim() === '') throw new UsageError(`--app: expected "Name=command[,icon]": ${text}`)
   return icon === '' ? { name, command } : { name, command, icon }
 }
 
@@ -88,20 +77,20 @@ export function policyBody (v: Values, nowMs = Date.now()): Record<string, unkno
   }
   if (v.expires !== undefined) {
     if (v.expires === 'never') body.expiresAt = null
-    else if (/^\d+[smhdw]/.test(v.expires) && !/^\d{4}-/.test(v.expires)) body.expiresAt = new Date(nowMs + parseDurationMs(v.expires)).toISOString()
+    else if (/^\d+[smhdw]/.test(v.expires) && !/^\d{4}-/.test(v.expires)) body.expiresAt = new Date(nowMs + readFlag('--expires', v.expires, parseDurationMs)).toISOString()
     else body.expiresAt = v.expires
   }
-  if (v['offline-grace'] !== undefined) body.offlineGraceSeconds = Math.floor(parseDurationMs(v['offline-grace']) / 1000)
-  if (v['no-p2p'] === true && v.p2p === true) throw new TypeError('--p2p and --no-p2p contradict each other')
+  if (v['offline-grace'] !== undefined) body.offlineGraceSeconds = Math.floor(readFlag('--offline-grace', v['offline-grace'], parseDurationMs) / 1000)
+  if (v['no-p2p'] === true && v.p2p === true) throw new UsageError('--p2p and --no-p2p contradict each other')
   if (v['no-p2p'] === true) body.p2pAllowed = false
   if (v.p2p === true) body.p2pAllowed = true
-  if (v['origin-rate'] !== undefined) body.originRateBytesPerSec = v['origin-rate'] === 'none' ? null : parseRateBytesPerSec(v['origin-rate'])
+  if (v['origin-rate'] !== undefined) body.originRateBytesPerSec = v['origin-rate'] === 'none' ? null : readFlag('--origin-rate', v['origin-rate'], parseRateBytesPerSec)
   if (v.window !== undefined) body.downloadWindow = v.window === 'any' ? null : v.window
   if (v.memory !== undefined) body.vmMemoryMb = int('memory', v.memory)
   if (v.cpus !== undefined) body.vmCpus = int('cpus', v.cpus)
   if (v.app !== undefined) body.publishedApps = v.app.map(parseApp)
   if (v.startup !== undefined || v.fullscreen !== undefined) {
-    if (v.startup !== undefined && v.startup !== 'auto' && v.startup !== 'manual') throw new TypeError('--startup: auto or manual')
+    if (v.startup !== undefined && v.startup !== 'auto' && v.startup !== 'manual') throw new UsageError('--startup: auto or manual')
     body.startup = { mode: v.startup ?? 'manual', ...(v.fullscreen === undefined ? {} : { fullscreen: v.fullscreen }) }
   }
   if (v.priority !== undefined) body.priority = int('priority', v.priority)
@@ -127,62 +116,51 @@ function describe (p: Policy & Partial<Pick<PolicyWithAssignments, 'assignments'
   return lines.join('\n')
 }
 
-function table (policies: Policy[]): string {
-  const rows = [['NAME', 'IMAGE', 'VERSION', 'PRIORITY', 'EXPIRES', 'P2P']]
-  for (const p of policies) rows.push([p.name, p.image, p.pinnedVersion === null ? 'latest' : String(p.pinnedVersion), String(p.priority), p.expiresAt ?? 'never', p.p2pAllowed ? 'yes' : 'no'])
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
-  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n')
+function table (policies: Policy[], width: number): string {
+  return renderTable(
+    [{ header: 'NAME' }, { header: 'IMAGE' }, { header: 'VERSION' }, { header: 'PRIORITY' }, { header: 'EXPIRES', truncate: false }, { header: 'P2P' }],
+    policies.map((p) => [p.name, p.image, p.pinnedVersion === null ? 'latest' : String(p.pinnedVersion), String(p.priority), p.expiresAt ?? 'never', p.p2pAllowed ? 'yes' : 'no']),
+    { width }
+  )
 }
 
 export async function main (argv: string[]): Promise<number> {
-  let parsed
-  try {
-    parsed = parseArgs({ args: argv, options: POLICY_OPTIONS, allowPositionals: true, strict: true })
-  } catch (err) {
-    process.stderr.write(`branchcast policies: ${(err as Error).message}\n\n${HELP}\n`)
-    return 2
-  }
-  const { values, positionals } = parsed
+  const cli = command.parse(argv)
+  if (cli === undefined) return 0
+  const { values, positionals } = cli
   const [action, name] = positionals
-  if (values.help === true || action === undefined) { process.stdout.write(`${HELP}\n`); return values.help === true ? 0 : 2 }
-  const fail = (message: string, code = 2): number => { process.stderr.write(`branchcast policies: ${message}\n`); return code }
-  if (!['create', 'update', 'list', 'show', 'delete'].includes(action)) return fail(`unknown action "${action}"`)
-  if (action !== 'list' && (name === undefined || name === '')) return fail(`${action} needs a policy NAME`)
-  const json = values.json === true
-  const out = (data: unknown, text: string): void => { process.stdout.write(json ? `${JSON.stringify(data)}\n` : `${text}\n`) }
+  if (action === undefined || !ACTIONS.includes(action)) throw new UsageError(`${action === undefined ? 'needs an action' : `unknown action "${action}"`} (${ACTIONS.join(', ')})`)
+  if (action !== 'list' && (name === undefined || name === '')) throw new UsageError(`${action} needs a policy NAME`)
+  if (action === 'create' && values.image === undefined) throw new UsageError('create needs --image')
+  if (action === 'create' && values.rename !== undefined) throw new UsageError('--rename is for update')
+  const body = policyBody(values) // read every flag before the first request
   const path = `/api/v1/policies/${encodeURIComponent(name ?? '')}`
-  try {
-    const client = clientFromFlags({ tracker: values.tracker, token: values.token })
-    switch (action) {
-      case 'create': {
-        if (values.image === undefined) return fail('create needs --image')
-        if (values.rename !== undefined) return fail('--rename is for update')
-        const p = await client.json<Policy>('POST', '/api/v1/policies', { json: { name, ...policyBody(values) } })
-        out(p, describe(p))
-        return 0
-      }
-      case 'update': {
-        const p = await client.json<Policy>('PATCH', path, { json: policyBody(values) })
-        out(p, describe(p))
-        return 0
-      }
-      case 'list': {
-        const { policies } = await client.json<PolicyList>('GET', '/api/v1/policies', { query: { image: values.image } })
-        out(policies, table(policies))
-        return 0
-      }
-      case 'show': {
-        const p = await client.json<PolicyWithAssignments>('GET', path)
-        out(p, describe(p))
-        return 0
-      }
-      default: {
-        const r = await client.json<DeletedPolicy>('DELETE', path)
-        out(r, `deleted policy ${r.deleted}`)
-        return 0
-      }
+  const client = cli.client()
+  switch (action) {
+    case 'create': {
+      const p = await client.json<Policy>('POST', '/api/v1/policies', { json: { name, ...body } })
+      cli.print(p, () => describe(p))
+      return 0
     }
-  } catch (err) {
-    return fail((err as Error).message, err instanceof TypeError ? 2 : 1)
+    case 'update': {
+      const p = await client.json<Policy>('PATCH', path, { json: body })
+      cli.print(p, () => describe(p))
+      return 0
+    }
+    case 'list': {
+      const { policies } = await client.json<PolicyList>('GET', '/api/v1/policies', { query: { image: values.image } })
+      cli.print(policies, () => table(policies, cli.columns))
+      return 0
+    }
+    case 'show': {
+      const p = await client.json<PolicyWithAssignments>('GET', path)
+      cli.print(p, () => describe(p))
+      return 0
+    }
+    default: {
+      const r = await client.json<DeletedPolicy>('DELETE', path)
+      cli.print(r, `deleted policy ${r.deleted}`)
+      return 0
+    }
   }
 }

@@ -2,9 +2,10 @@
 // tracker host against the data directory's database (how the very first admin token is
 // made); with --tracker it goes through the API with an admin token.
 import { mkdir } from 'node:fs/promises'
-import { parseArgs } from 'node:util'
-import { clientFromFlags, createLogger } from '../../protocol/index.ts'
+import { UsageError, clientFromFlags, defineCommand, integer, readFlag, renderTable } from '../../protocol/index.ts'
+import type { FlagValues } from '../../protocol/index.ts'
 import type { ApiClient, IssuedToken, Token, TokenList } from '../../protocol/index.ts'
+import { createLogger } from '../../protocol/index.ts'
 import { loadTrackerConfig } from '../config.ts'
 import { openStore } from '../db/index.ts'
 import { createIdentity, tokenView } from '../identity/index.ts'
@@ -12,39 +13,31 @@ import { isTrackerError } from '../errors.ts'
 
 const HELP = `Usage: branchcast token <create|list|revoke> [options]
 
-  token create --user U [--group G]… [--admin] [--machine] [--label L] [--expires 30d]
-      Issues a token and prints it (only the token; --json for the whole record).
-      The token is shown once: it is stored hashed.
+  token create --user U [--group G]… [--admin] [--machine] [--label L]
+               [--expires 30d]
+      Issues a token and prints it (only the token; --json for the whole
+      record). The token is shown once: it is stored hashed.
   token list [--user U]
   token revoke ID
 
-Where (default: this host's data directory):
-  --data DIR        tracker data directory        [env BRANCHCAST_DATA, default .data/tracker]
-  --db URL          database URL instead           [env BRANCHCAST_DB]
-  --config FILE     tracker config file            [env BRANCHCAST_CONFIG]
-  --tracker URL     go through the API of a running tracker instead (needs an admin --token)
-  --token T         admin API token for --tracker  [env BRANCHCAST_TOKEN]
+Where the tokens live (default: this host's data directory):
+  --data DIR        tracker data directory (default .data/tracker)
+                    [env BRANCHCAST_DATA]
+  --db URL          database URL instead [env BRANCHCAST_DB]
+  --config FILE     tracker config file [env BRANCHCAST_CONFIG]
+  --tracker URL     a running tracker's API instead (with an admin --token)
+  --token T         admin API token for --tracker [env BRANCHCAST_TOKEN]`
 
-  --json            machine-readable output
-  -h, --help        this help`
-
-const OPTIONS = {
-  user: { type: 'string' },
-  group: { type: 'string', multiple: true },
-  admin: { type: 'boolean' },
-  machine: { type: 'boolean' },
-  label: { type: 'string' },
-  expires: { type: 'string' },
-  data: { type: 'string' },
-  db: { type: 'string' },
-  config: { type: 'string' },
-  tracker: { type: 'string' },
-  token: { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' }
+const TOKEN_FLAGS = {
+  user: 'string', group: 'string[]', admin: 'boolean', machine: 'boolean', label: 'string', expires: 'string',
+  data: 'string', db: 'string', config: 'string', tracker: 'string', token: 'string'
 } as const
 
-type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS, allowPositionals: true }>>['values']
+const ACTIONS = ['create', 'list', 'revoke']
+
+const command = defineCommand({ name: 'token', usage: HELP, flags: TOKEN_FLAGS, positionals: true, json: true })
+
+type Values = FlagValues<typeof TOKEN_FLAGS>
 
 /** One backend per place the tokens live: the database on this host, or a tracker's API. */
 interface TokenBackend {
@@ -103,38 +96,29 @@ function apiBackend (client: ApiClient): TokenBackend {
   }
 }
 
-function table (tokens: Token[]): string {
-  const rows = [['ID', 'USER', 'GROUPS', 'ADMIN', 'KIND', 'STATUS', 'EXPIRES', 'LAST USED', 'LABEL']]
-  for (const t of tokens) rows.push([String(t.id), t.user, t.groups.join(','), t.admin ? 'yes' : '', t.kind, t.status, t.expiresAt ?? 'never', t.lastUsedAt ?? '-', t.label])
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
-  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n')
+function table (tokens: Token[], width: number): string {
+  return renderTable(
+    [{ header: 'ID', truncate: false }, { header: 'USER' }, { header: 'GROUPS' }, { header: 'ADMIN' }, { header: 'KIND' }, { header: 'STATUS' }, { header: 'EXPIRES', truncate: false }, { header: 'LAST USED', truncate: false }, { header: 'LABEL' }],
+    tokens.map((t) => [String(t.id), t.user, t.groups.join(','), t.admin ? 'yes' : '', t.kind, t.status, t.expiresAt ?? 'never', t.lastUsedAt ?? '-', t.label]),
+    { width }
+  )
 }
 
 export async function main (argv: string[]): Promise<number> {
-  let parsed
-  try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true })
-  } catch (err) {
-    process.stderr.write(`branchcast token: ${(err as Error).message}\n\n${HELP}\n`)
-    return 2
-  }
-  const { values, positionals } = parsed
+  const cli = command.parse(argv)
+  if (cli === undefined) return 0
+  const { values, positionals } = cli
   const [action, ...rest] = positionals
-  if (values.help === true || action === undefined) { process.stdout.write(`${HELP}\n`); return values.help === true ? 0 : 2 }
-  const fail = (message: string, code = 2): number => { process.stderr.write(`branchcast token: ${message}\n`); return code }
-  if (!['create', 'list', 'revoke'].includes(action)) return fail(`unknown action "${action}" (create, list or revoke)`)
+  if (action === undefined || !ACTIONS.includes(action)) throw new UsageError(`${action === undefined ? 'needs an action' : `unknown action "${action}"`} (create, list or revoke)`)
+  if (action === 'revoke' && rest[0] === undefined) throw new UsageError('revoke needs a token ID (see "token list")')
+  const id = action === 'revoke' ? readFlag('ID', rest[0] ?? '', integer(1)) : 0
+  if (action === 'create' && (values.user === undefined || values.user === '')) throw new UsageError('create needs --user')
 
-  let backend: TokenBackend
-  try {
-    backend = values.tracker !== undefined ? apiBackend(clientFromFlags({ tracker: values.tracker, token: values.token })) : await localBackend(values)
-  } catch (err) {
-    return fail((err as Error).message, 1)
-  }
+  const backend = values.tracker !== undefined ? apiBackend(clientFromFlags({ tracker: values.tracker, token: values.token })) : await localBackend(values)
   try {
     if (action === 'create') {
-      if (values.user === undefined || values.user === '') return fail('create needs --user')
       const issued = await backend.create({
-        user: values.user,
+        user: values.user ?? '',
         groups: values.group ?? [],
         admin: values.admin === true,
         kind: values.machine === true ? 'machine' : 'user',
@@ -142,22 +126,18 @@ export async function main (argv: string[]): Promise<number> {
         ...(values.expires === undefined ? {} : { expiresIn: values.expires })
       })
       // Only the token on stdout, so `TOKEN=$(branchcast token create …)` works.
-      process.stdout.write(values.json === true ? `${JSON.stringify(issued)}\n` : `${issued.token}\n`)
+      cli.print(issued, issued.token)
       return 0
     }
     if (action === 'list') {
       const tokens = await backend.list(values.user)
-      process.stdout.write(values.json === true ? `${JSON.stringify(tokens)}\n` : `${table(tokens)}\n`)
+      cli.print(tokens, () => table(tokens, cli.columns))
       return 0
     }
-    const id = Number(rest[0])
-    if (!Number.isSafeInteger(id) || id < 1) return fail('revoke needs a token ID (see "token list")')
     const revoked = await backend.revoke(id)
-    if (revoked === undefined) return fail(`no token ${id}`, 1)
-    process.stdout.write(values.json === true ? `${JSON.stringify(revoked)}\n` : `revoked token ${id} (${revoked.user})\n`)
+    if (revoked === undefined) throw new Error(`no token ${id}`)
+    cli.print(revoked, `revoked token ${id} (${revoked.user})`)
     return 0
-  } catch (err) {
-    return fail((err as Error).message, 1)
   } finally {
     await backend.close()
   }

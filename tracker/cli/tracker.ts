@@ -1,5 +1,5 @@
 // `branchcast tracker`: run the management server, tracker and built-in origin.
-import { parseArgs } from 'node:util'
+import { defineCommand, integer, readFlag, untilStopSignal } from '../../protocol/index.ts'
 import { loadTrackerConfig } from '../config.ts'
 import { startTracker } from '../server.ts'
 import { bootstrapAdminToken } from '../identity/index.ts'
@@ -9,35 +9,34 @@ const HELP = `Usage: branchcast tracker [options]
 Runs the tracker (management server, swarm tracker and built-in HTTP origin).
 
 Options:
-  --data DIR        data directory: database, chunk store, keys   [env BRANCHCAST_DATA, default .data/tracker]
-  --host HOST       address to listen on                            [env BRANCHCAST_HOST, default 127.0.0.1]
-  --port PORT       port (0 picks a free one)                       [env BRANCHCAST_PORT, default 8470]
-  --db URL          sqlite:PATH or mssql://user:pass@host:port/db   [env BRANCHCAST_DB, default sqlite:<data>/tracker.db]
-  --config FILE     JSON config file (same keys as the options)     [env BRANCHCAST_CONFIG]
-  --log-level L     debug|info|warn|error|silent                    [env BRANCHCAST_LOG_LEVEL, default info]
-  -h, --help        this help`
+  --data DIR        data directory: database, chunk store, keys
+                    [env BRANCHCAST_DATA, default .data/tracker]
+  --host HOST       address to listen on (default 127.0.0.1)
+                    [env BRANCHCAST_HOST]
+  --port PORT       port, 0 picks a free one (default 8470)
+                    [env BRANCHCAST_PORT]
+  --db URL          sqlite:PATH or mssql://user:pass@host:port/db
+                    [env BRANCHCAST_DB, default sqlite:<data>/tracker.db]
+  --config FILE     JSON config file, the options' keys [env BRANCHCAST_CONFIG]
+  --log-level L     debug|info|warn|error|silent (default info)
+                    [env BRANCHCAST_LOG_LEVEL]`
+
+const command = defineCommand({
+  name: 'tracker',
+  usage: HELP,
+  flags: { data: 'string', host: 'string', port: 'string', db: 'string', config: 'string', 'log-level': 'string' }
+})
 
 export async function main (argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      data: { type: 'string' },
-      host: { type: 'string' },
-      port: { type: 'string' },
-      db: { type: 'string' },
-      config: { type: 'string' },
-      'log-level': { type: 'string' },
-      help: { type: 'boolean', short: 'h' }
-    },
-    strict: true
-  })
-  if (values.help === true) { console.log(HELP); return 0 }
+  const cli = command.parse(argv)
+  if (cli === undefined) return 0
+  const { values } = cli
   const config = loadTrackerConfig({
     flags: {
       config: values.config,
       dataDir: values.data,
       host: values.host,
-      port: values.port === undefined ? undefined : Number(values.port),
+      port: readFlag('--port', values.port, integer(0, 65535)),
       db: values.db,
       logLevel: values['log-level'] as 'info' | undefined
     }
@@ -49,14 +48,7 @@ export async function main (argv: string[]): Promise<number> {
     ? ''
     : `first start: an admin API token was written to ${minted} (mode 0600)\n` +
       `  export BRANCHCAST_TRACKER=${tracker.url} BRANCHCAST_TOKEN=$(cat ${minted})\n`))
-  await new Promise<void>((resolve) => {
-    const onSignal = (): void => {
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
-      tracker.stop().then(resolve, resolve)
-    }
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
-  })
+  await untilStopSignal()
+  await tracker.stop()
   return 0
 }

@@ -1,19 +1,9 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
-
-const BIN = fileURLToPath(new URL('../../../bin/branchcast.ts', import.meta.url))
+import { runCli } from '../../helpers/cli.ts'
 
 test('demo --json: nodes in two sites end with identical images and one JSON summary', async () => {
-  const child = spawn(process.execPath, [BIN, 'demo', '--nodes', '3', '--sites', '2', '--size', '3MiB', '--json'], { env: { ...process.env, BRANCHCAST_LOG_LEVEL: 'error' }, stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (b: Buffer) => { stdout += b.toString() })
-  child.stderr.on('data', (b: Buffer) => { stderr += b.toString() })
-  const timer = setTimeout(() => child.kill('SIGKILL'), 240_000)
-  const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)))
-  clearTimeout(timer)
+  const { code, stdout, stderr } = await runCli(['demo', '--nodes', '3', '--sites', '2', '--size', '3MiB', '--json'], { env: { ...process.env, BRANCHCAST_LOG_LEVEL: 'error' }, timeoutMs: 240_000 })
   assert.is(code, 0, stderr)
   assert.is(stdout.trim().split('\n').length, 1, 'one JSON line only')
   const s = JSON.parse(stdout)

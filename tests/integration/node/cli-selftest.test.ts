@@ -1,21 +1,11 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { startTestTracker } from '../../helpers/tracker.ts'
+import { runCli } from '../../helpers/cli.ts'
+import type { CliResult } from '../../helpers/cli.ts'
 
-const BIN = fileURLToPath(new URL('../../../bin/branchcast.ts', import.meta.url))
-
-async function run (args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, BRANCHCAST_LOG_LEVEL: 'error' }, stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (b: Buffer) => { stdout += b.toString() })
-  child.stderr.on('data', (b: Buffer) => { stderr += b.toString() })
-  const timer = setTimeout(() => child.kill('SIGKILL'), 180_000)
-  const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)))
-  clearTimeout(timer)
-  return { code, stdout, stderr }
+async function run (args: string[]): Promise<CliResult> {
+  return await runCli(args, { env: { ...process.env, BRANCHCAST_LOG_LEVEL: 'error' }, timeoutMs: 180_000 })
 }
 
 test('selftest against a given tracker: peers carry the image between the local nodes', async () => {

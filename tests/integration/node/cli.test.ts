@@ -5,32 +5,24 @@ import type { ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { rm, stat, access } from 'node:fs/promises'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { READY_LINE_RE } from '../../../node/daemon/index.ts'
 import { startTestTracker } from '../../helpers/tracker.ts'
 import { publishAndAssign, sampleImage } from '../../helpers/swarm.ts'
 import { makeTmpDir } from '../../helpers/tmp-dir.ts'
 import { rejects } from '../../helpers/rejects.ts'
+import { BRANCHCAST_BIN, runCli } from '../../helpers/cli.ts'
+import type { CliResult } from '../../helpers/cli.ts'
 
-const BIN = fileURLToPath(new URL('../../../bin/branchcast.ts', import.meta.url))
 const IMAGE_BYTES = 2 * 1024 * 1024
 const env = { ...process.env, BRANCHCAST_LOG_LEVEL: 'warn', BRANCHCAST_NODE_DATA: '', BRANCHCAST_TRACKER: '', BRANCHCAST_TOKEN: '' }
 
-async function run (args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (b: Buffer) => { stdout += b.toString() })
-  child.stderr.on('data', (b: Buffer) => { stderr += b.toString() })
-  const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)))
-  return { code, stdout, stderr }
-}
+async function run (args: string[]): Promise<CliResult> { return await runCli(args, { env }) }
 
 interface NodeProcess { child: ChildProcess, peerId: string, exited: Promise<number> }
 
 /** Starts `branchcast node` and waits (bounded) for its ready line. */
 async function startNodeProcess (dataDir: string, site: string): Promise<NodeProcess> {
-  const child = spawn(process.execPath, [BIN, 'node', '--data', dataDir, '--site', site, '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [BRANCHCAST_BIN, 'node', '--data', dataDir, '--site', site, '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''
   child.stderr!.on('data', (b: Buffer) => { stderr += b.toString() })
   const exited = new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? 1)))

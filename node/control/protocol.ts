@@ -1,0 +1,51 @@
+/**
+ * What the node's control API and its CLI client agree on: where the endpoint is written
+ * (`<dataDir>/control.json`), the routes' bodies and the NDJSON lines of `POST /pull`.
+ * Shapes only, so the client stays light; the server validates requests against them.
+ */
+import { join } from 'node:path'
+import type { PullProgress, PullReport } from '../pull/index.ts'
+
+export const CONTROL_FILE = 'control.json'
+
+/** `<dataDir>/control.json` (mode 0600): how the CLI finds and authenticates to the running node. */
+export interface ControlFile { url: string, token: string, pid?: number }
+
+export function controlFilePath (dataDir: string): string { return join(dataDir, CONTROL_FILE) }
+
+/** `POST /pull` body. */
+export interface PullRequest {
+  image: string
+  /** default: the latest published version */
+  version?: number | 'latest'
+}
+
+/** One NDJSON line of `POST /pull`: progress lines, then one report or error. */
+export type PullStreamLine =
+  | { type: 'progress', progress: PullProgress }
+  | { type: 'report', report: PullReport }
+  | { type: 'error', code: string, message: string }
+
+/** `GET /images`: `{ images: ReadyImage[] }`. */
+export interface ReadyImage {
+  image: string
+  version: number
+  path: string
+  sizeBytes: number
+}
+
+/** `GET /status`. */
+export interface NodeStatus {
+  peerId: string
+  addrs: string[]
+  site: string
+  tracker: string | undefined
+  cache: { usedBytes: number, maxBytes: number | null, chunks: number }
+  serving: { activeStreams: number, chunksServed: number, bytesServed: number, refused: Record<string, number> }
+  events: { pending: number }
+  pulls: { active: number }
+  uptimeMs: number
+}
+
+/** Every non-2xx answer. */
+export interface ControlErrorBody { error: { code: string, message: string } }
