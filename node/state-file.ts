@@ -14,15 +14,27 @@ export async function readJsonFile<T> (path: string): Promise<T | undefined> {
   }
 }
 
-export async function writeJsonFile (path: string, value: unknown, mode = 0o600): Promise<void> {
-  const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`
+/**
+ * Writes `data` to a fresh temp file beside `path` and fsyncs it; returns the temp path
+ * for the caller to publish atomically (rename to replace, link to keep an existing one).
+ */
+export async function writeDurableTemp (path: string, data: string | Uint8Array, mode = 0o600): Promise<string> {
+  const tmp = `${path}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`
   const fh = await open(tmp, 'wx', mode)
   try {
-    await fh.writeFile(JSON.stringify(value, null, 2) + '\n')
+    await fh.writeFile(data)
     await fh.sync()
-  } finally {
-    await fh.close()
+  } catch (err) {
+    await fh.close().catch(() => {})
+    await unlink(tmp).catch(() => {})
+    throw err
   }
+  await fh.close()
+  return tmp
+}
+
+export async function writeJsonFile (path: string, value: unknown, mode = 0o600): Promise<void> {
+  const tmp = await writeDurableTemp(path, JSON.stringify(value, null, 2) + '\n', mode)
   try {
     await rename(tmp, path)
   } catch (err) {

@@ -3,12 +3,12 @@
  * protobuf form, mode 0600), created once. The peer id is what capability tokens are bound
  * to, so it must survive restarts.
  */
-import { link, mkdir, open, readFile, unlink } from 'node:fs/promises'
+import { link, mkdir, readFile, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import { randomBytes } from 'node:crypto'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { PEER_KEY_FILE } from '../constants.ts'
+import { writeDurableTemp } from '../state-file.ts'
 
 /** Reads the key, or creates it (atomically: a crash never leaves half a key). */
 export async function loadOrCreatePeerKey (dataDir: string): Promise<PrivateKey> {
@@ -20,14 +20,7 @@ export async function loadOrCreatePeerKey (dataDir: string): Promise<PrivateKey>
   }
   await mkdir(dataDir, { recursive: true, mode: 0o700 })
   const key = await generateKeyPair('Ed25519')
-  const tmp = `${path}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`
-  const fh = await open(tmp, 'wx', 0o600)
-  try {
-    await fh.writeFile(privateKeyToProtobuf(key))
-    await fh.sync()
-  } finally {
-    await fh.close()
-  }
+  const tmp = await writeDurableTemp(path, privateKeyToProtobuf(key))
   try {
     // link, not rename: if another process created the key meanwhile, keep theirs
     await link(tmp, path)
