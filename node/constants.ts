@@ -14,6 +14,19 @@ export const DEFAULT_STALL_MS = 5_000
 export const DEFAULT_END_GAME_CHUNKS = 32
 /** An origin answer slower than this counts as a sign of trouble. */
 export const DEFAULT_ORIGIN_SLOW_MS = 10_000
+/**
+ * `peers-slow` by rate: the origin takes chunks peers hold only when the peers' projected
+ * completion (bytes left / their observed rate) is more than ENTER × the origin's (bytes
+ * left / its rate) and would finish at least MIN_GAIN sooner; it stops once the peers are
+ * back within EXIT ×. The gap between 2 and 1.25 is the hysteresis: a LAN peer a little
+ * slower for a moment does not send the branch to its WAN link and back.
+ */
+export const PEERS_SLOW_ENTER_RATIO = 2
+export const PEERS_SLOW_EXIT_RATIO = 1.25
+export const PEERS_SLOW_MIN_GAIN_MS = 5_000
+/** Rates follow the last few seconds (half-life), and need this much busy time before they count. */
+export const RATE_HALF_LIFE_MS = 3_000
+export const RATE_MIN_OBSERVED_MS = 2_000
 /** Back-off after origin errors: doubling from the minimum to the maximum. */
 export const ORIGIN_BACKOFF_MIN_MS = 250
 export const ORIGIN_BACKOFF_MAX_MS = 15_000
