@@ -102,6 +102,10 @@ export const LIST_PART_ORIGIN_ATTEMPTS = 6
 export const SEED_ANNOUNCE_DEFAULT_MS = 60_000
 /** Floor on the tracker's requested interval, so a misconfigured tracker cannot make every desktop announce in a loop. */
 export const SEED_ANNOUNCE_MIN_MS = 5_000
+/** Leaving every swarm on stop is bounded: a node whose tracker is gone still stops promptly (its memberships then lapse by TTL). */
+export const LEAVE_ON_STOP_MS = 3_000
+/** Asking the tracker whom an environment token names, at start. */
+export const ME_CHECK_TIMEOUT_MS = 10_000
 /**
  * A peer we could not reach (dial failed, connection lost) is left out of a pull this long.
  * The tracker lists a killed peer until its announce expires (minutes); every retry fails a
