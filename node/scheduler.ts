@@ -27,8 +27,8 @@
  * - End game: when every missing chunk is in flight and few remain, each is also asked
  *   of a second holder; the first verified copy wins.
  */
-import { WHOLE_SHARE, hasBit, inShare, isOriginShare } from '../protocol/index.ts'
-import type { OriginShare } from '../protocol/index.ts'
+import { ORIGIN_REASONS as REASONS, WHOLE_SHARE, hasBit, inShare, isOriginShare } from '../protocol/index.ts'
+import type { OriginReason, OriginShare } from '../protocol/index.ts'
 import {
   DEFAULT_END_GAME_CHUNKS, DEFAULT_MAX_INFLIGHT_ORIGIN, DEFAULT_MAX_INFLIGHT_PER_PEER,
   DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_STALL_MS, ORIGIN_BACKOFF_MAX_MS, ORIGIN_BACKOFF_MIN_MS,
@@ -37,8 +37,9 @@ import {
 } from './constants.ts'
 import { RateMeter } from './rate-meter.ts'
 
-export type OriginReason = 'assigned' | 'policy' | 'no-peer' | 'bad-piece' | 'peers-slow' | 'waited'
-export const ORIGIN_REASONS: readonly OriginReason[] = ['assigned', 'policy', 'no-peer', 'bad-piece', 'peers-slow', 'waited']
+export type { OriginReason }
+/** The origin reasons (their one home is `protocol/swarm/origin-share.ts`). */
+export const ORIGIN_REASONS: readonly OriginReason[] = REASONS
 
 export type Source = { kind: 'peer', peerId: string } | { kind: 'origin', reason: OriginReason }
 

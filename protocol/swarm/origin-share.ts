@@ -18,6 +18,17 @@
  * cover its chunks.
  */
 
+/**
+ * Why a node fetched a chunk from the origin rather than a peer (the node's scheduler says
+ * which for every origin byte; reports, events and the tracker's metrics use these names):
+ * `assigned` its share of the pulling nodes' origin work, `policy` peers forbidden,
+ * `no-peer` nobody reachable holds it and no other node of the site pulls, `bad-piece`
+ * its holders sent bad bytes, `peers-slow` its holders timed out or the peers are
+ * measurably slower than the origin, `waited` nobody got it for too long.
+ */
+export const ORIGIN_REASONS = ['assigned', 'policy', 'no-peer', 'bad-piece', 'peers-slow', 'waited'] as const
+export type OriginReason = typeof ORIGIN_REASONS[number]
+
 /** "Fetch from the origin the chunks whose distinct-chunk index ≡ `index` (mod `of`)." */
 export interface OriginShare {
   index: number
