@@ -19,9 +19,10 @@
  *   when the chunk is in this node's share of the pulling nodes' origin work (`assigned`);
  *   otherwise once the whole swarm has made no progress for `stallMs` (`waited`: the
  *   member assigned to it is gone or stuck).
- * - Ties in rarity go in index order rotated to start at this node's share's slice
- *   (`index/of` of the way in), so a node that has not yet heard of a newcomer's share
- *   and the newcomer do not fetch the same chunks from the origin first.
+ * - Ties in rarity: the site's first puller (share index 0) goes up from the start, every
+ *   other one down from the end of its slice of the image, so a node still fetching alone
+ *   (it hears of a newcomer's share at its next announce) and the newcomer do not fetch
+ *   the same chunks from the origin meanwhile: they work from opposite ends.
  * - Origin concurrency follows its health (AIMD): an error or slow answer halves the
  *   allowed in-flight count and backs off exponentially; successes raise it again.
  * - End game: when every missing chunk is in flight and few remain, each is also asked
@@ -278,15 +279,15 @@ export class Scheduler {
   }
 
   /**
-   * Missing chunks, rarest first, ties by index rotated to start at this node's share's
-   * slice; recomputed only after haves or the share change.
+   * Missing chunks, rarest first; ties ascending for the first puller, descending from the
+   * end of its slice for the others; recomputed only after haves or the share change.
    */
   private rarestFirst (): number[] {
     if (this.order === undefined) {
       const n = this.lengths.length
       const share = this.share ?? WHOLE_SHARE
-      const start = Math.floor(share.index * n / share.of)
-      const pos = (i: number): number => (i - start + n) % n
+      const end = Math.floor((share.index + 1) * n / share.of) - 1
+      const pos = share.index === 0 ? (i: number): number => i : (i: number): number => (end - i + n) % n
       this.order = [...this.missing].sort((a, b) => (this.availability[a]! - this.availability[b]!) || (pos(a) - pos(b)))
     }
     return this.order

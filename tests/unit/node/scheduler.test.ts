@@ -71,11 +71,12 @@ test('a chunk a peer holds waits for a free slot on it: a full pipeline never se
   assert.is(s.stats.bytesFromOrigin, 0)
 })
 
-test('ties in rarity start at this node\'s share\'s slice, so two pullers fetch different chunks first', () => {
-  const order = (index: number, of: number): number[] => flat(mk({ lengths: lengths(8), needed: range(8), nowMs: 0, originShare: { index, of }, maxInflightOrigin: 2 }).next(0)).map(([, i]) => i)
+test('ties in rarity: the first puller goes up from the start, the others down from the end of their slice', () => {
+  const order = (index: number, of: number): number[] => flat(mk({ lengths: lengths(9), needed: range(9), nowMs: 0, originShare: { index, of }, maxInflightOrigin: 2 }).next(0)).map(([, i]) => i)
   assert.equal(order(0, 1), [0, 1], 'alone: from the start')
   assert.equal(order(0, 2), [0, 2])
-  assert.equal(order(1, 2), [5, 7], 'the second puller starts half way')
+  assert.equal(order(1, 2).sort(), [5, 7], 'the newcomer works from the other end')
+  assert.equal(order(1, 3).sort(), [1, 4], 'a middle member from the end of its third')
 })
 
 /**
