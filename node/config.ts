@@ -39,8 +39,13 @@ export interface NodeConfig {
   dataDir: string
   /** tracker base URL (required to start the daemon or enroll) */
   tracker?: string
-  /** API token for the tracker */
+  /** API token for the tracker: `--token`, else the one `enroll` saved, else `BRANCHCAST_TOKEN` */
   token?: string
+  /**
+   * a `BRANCHCAST_TOKEN` that differs from the enrolled token and was therefore not used:
+   * the daemon checks whom it names and refuses to start when that is another user
+   */
+  unusedEnvToken?: string
   /** branch/site name announced to the tracker (same-site peers come first) */
   site: string
   /** libp2p listen multiaddrs */
@@ -118,10 +123,14 @@ export function loadNodeConfig (sources: NodeConfigSources = {}): NodeConfig {
   const { dataDir: _d, config: _c, ...flagLayer } = flags
   const fromFlags = parseLayer(definedOnly(flagLayer), 'flags')
   const merged: NodeConfigFile = { ...file, ...fromEnv, ...fromFlags }
+  // The desk's identity is the one it enrolled with: an API token left in the environment
+  // (an admin's, from a shell) must not silently turn the daemon into someone else.
+  const token = fromFlags.token ?? file.token ?? fromEnv.token
   return {
     dataDir,
     tracker: merged.tracker?.replace(/\/+$/, ''),
-    token: merged.token,
+    token,
+    unusedEnvToken: fromEnv.token !== undefined && fromEnv.token !== token && fromFlags.token === undefined ? fromEnv.token : undefined,
     site: merged.site ?? DEFAULT_SITE,
     listen: merged.listen ?? DEFAULT_LISTEN,
     cacheMaxBytes: merged.cacheMaxBytes,

@@ -14,6 +14,19 @@ export const DEFAULT_STALL_MS = 5_000
 export const DEFAULT_END_GAME_CHUNKS = 32
 /** An origin answer slower than this counts as a sign of trouble. */
 export const DEFAULT_ORIGIN_SLOW_MS = 10_000
+/**
+ * `peers-slow` by rate: the origin takes chunks peers hold only when the peers' projected
+ * completion (bytes left / their observed rate) is more than ENTER × the origin's (bytes
+ * left / its rate) and would finish at least MIN_GAIN sooner; it stops once the peers are
+ * back within EXIT ×. The gap between 2 and 1.25 is the hysteresis: a LAN peer a little
+ * slower for a moment does not send the branch to its WAN link and back.
+ */
+export const PEERS_SLOW_ENTER_RATIO = 2
+export const PEERS_SLOW_EXIT_RATIO = 1.25
+export const PEERS_SLOW_MIN_GAIN_MS = 5_000
+/** Rates follow the last few seconds (half-life), and need this much busy time before they count. */
+export const RATE_HALF_LIFE_MS = 3_000
+export const RATE_MIN_OBSERVED_MS = 2_000
 /** Back-off after origin errors: doubling from the minimum to the maximum. */
 export const ORIGIN_BACKOFF_MIN_MS = 250
 export const ORIGIN_BACKOFF_MAX_MS = 15_000
@@ -89,6 +102,10 @@ export const LIST_PART_ORIGIN_ATTEMPTS = 6
 export const SEED_ANNOUNCE_DEFAULT_MS = 60_000
 /** Floor on the tracker's requested interval, so a misconfigured tracker cannot make every desktop announce in a loop. */
 export const SEED_ANNOUNCE_MIN_MS = 5_000
+/** Leaving every swarm on stop is bounded: a node whose tracker is gone still stops promptly (its memberships then lapse by TTL). */
+export const LEAVE_ON_STOP_MS = 3_000
+/** Asking the tracker whom an environment token names, at start. */
+export const ME_CHECK_TIMEOUT_MS = 10_000
 /**
  * A peer we could not reach (dial failed, connection lost) is left out of a pull this long.
  * The tracker lists a killed peer until its announce expires (minutes); every retry fails a

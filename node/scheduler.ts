@@ -5,27 +5,42 @@
  *
  * Rules, in order:
  * - Peers first, rarest chunk first, at most `maxInflightPerPeer` chunks in flight per peer
- *   (pipelining), never the same peer twice for a chunk it failed.
- * - The origin for: chunks in this node's share of the site's origin work (`assigned`),
- *   everything when the policy forbids peers (`policy`), everything when the swarm has no
- *   other member (`no-peer`), a chunk whose holders all sent bad bytes (`bad-piece`) or
- *   timed out (`peers-slow`), and chunks nobody holds once the whole swarm has made no
- *   progress for `stallMs` (`waited`: the member assigned to them is gone or stuck).
+ *   (pipelining), never the same peer twice for a chunk it failed. A chunk some untried
+ *   peer holds waits for a free slot on a holder: full pipelines are no reason to use the
+ *   branch's WAN link.
+ * - The origin, for a chunk a peer holds, only when every holder failed it — sent bad bytes
+ *   (`bad-piece`) or timed out / stayed busy (`peers-slow`) — or when the peers are
+ *   measurably slower than the origin (`peers-slow` by rate: projected completion from the
+ *   peers' observed rate more than `PEERS_SLOW_ENTER_RATIO` × the origin's, left again
+ *   below `PEERS_SLOW_EXIT_RATIO` ×; the numbers are in `stats.peersSlow`).
+ * - The origin, for a chunk no peer holds: everything when the policy forbids peers
+ *   (`policy`); when this node is the only one of its site still pulling (share `of` 1, or
+ *   no share) (`no-peer`: a lone node, or a joiner whose site's holders lack the chunk);
+ *   when the chunk is in this node's share of the pulling nodes' origin work (`assigned`);
+ *   otherwise once the whole swarm has made no progress for `stallMs` (`waited`: the
+ *   member assigned to it is gone or stuck).
+ * - Ties in rarity: the site's first puller (share index 0) goes up from the start, every
+ *   other one down from the end of its slice of the image, so a node still fetching alone
+ *   (it hears of a newcomer's share at its next announce) and the newcomer do not fetch
+ *   the same chunks from the origin meanwhile: they work from opposite ends.
  * - Origin concurrency follows its health (AIMD): an error or slow answer halves the
  *   allowed in-flight count and backs off exponentially; successes raise it again.
  * - End game: when every missing chunk is in flight and few remain, each is also asked
  *   of a second holder; the first verified copy wins.
  */
-import { hasBit, inShare, isOriginShare } from '../protocol/index.ts'
-import type { OriginShare } from '../protocol/index.ts'
+import { ORIGIN_REASONS as REASONS, WHOLE_SHARE, hasBit, inShare, isOriginShare } from '../protocol/index.ts'
+import type { OriginReason, OriginShare } from '../protocol/index.ts'
 import {
   DEFAULT_END_GAME_CHUNKS, DEFAULT_MAX_INFLIGHT_ORIGIN, DEFAULT_MAX_INFLIGHT_PER_PEER,
   DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_STALL_MS, ORIGIN_BACKOFF_MAX_MS, ORIGIN_BACKOFF_MIN_MS,
-  DEFAULT_ORIGIN_SLOW_MS, PEER_BUSY_BACKOFF_MS, MAX_TIMEOUTS_PER_CHUNK, MAX_BUSY_PER_CHUNK
+  DEFAULT_ORIGIN_SLOW_MS, PEER_BUSY_BACKOFF_MS, MAX_TIMEOUTS_PER_CHUNK, MAX_BUSY_PER_CHUNK,
+  PEERS_SLOW_ENTER_RATIO, PEERS_SLOW_EXIT_RATIO, PEERS_SLOW_MIN_GAIN_MS, RATE_HALF_LIFE_MS, RATE_MIN_OBSERVED_MS
 } from './constants.ts'
+import { RateMeter } from './rate-meter.ts'
 
-export type OriginReason = 'assigned' | 'policy' | 'no-peer' | 'bad-piece' | 'peers-slow' | 'waited'
-export const ORIGIN_REASONS: readonly OriginReason[] = ['assigned', 'policy', 'no-peer', 'bad-piece', 'peers-slow', 'waited']
+export type { OriginReason }
+/** The origin reasons (their one home is `protocol/swarm/origin-share.ts`). */
+export const ORIGIN_REASONS: readonly OriginReason[] = REASONS
 
 export type Source = { kind: 'peer', peerId: string } | { kind: 'origin', reason: OriginReason }
 
@@ -53,7 +68,25 @@ export interface SchedulerInit {
   endGameChunks?: number
   /** an origin answer slower than this counts against its health */
   originSlowMs?: number
+  /**
+   * the origin rate to expect before any origin byte was seen (policy cap, configured WAN
+   * share); without it, peers can be judged slow only against an observed origin rate
+   */
+  originRateBytesPerSec?: number
   nowMs: number
+}
+
+/** Why the origin took chunks peers hold: the measurement behind `peers-slow` by rate. */
+export interface PeersSlowEvidence {
+  /** when the scheduler last judged the peers slow */
+  sinceMs: number
+  /** times it entered that state during this pull */
+  entered: number
+  peerRateBytesPerSec: number
+  originRateBytesPerSec: number
+  /** bytes still missing at that moment, over each rate */
+  projectedPeersMs: number
+  projectedOriginMs: number
 }
 
 interface Inflight { source: Source, key: string, deadlineMs: number }
@@ -69,6 +102,8 @@ export interface SchedulerStats {
   duplicates: number
   /** failed requests by kind, for the pull report */
   failures: Record<FailureKind, number>
+  /** the last time peers were judged slower than the origin (null: never), for the pull report and its event */
+  peersSlow: PeersSlowEvidence | null
 }
 
 const ORIGIN_KEY = 'origin'
@@ -109,6 +144,13 @@ export class Scheduler {
   private originBlockedUntilMs = 0
   private lastProgressMs: number
   private order: number[] | undefined
+  private peerInflight = 0
+  private missingBytes = 0
+  private readonly peerRate: RateMeter
+  private readonly originRate: RateMeter
+  private readonly expectedOriginRate: number | undefined
+  /** peers judged slower than the origin by rate, now */
+  private peersSlowNow = false
   readonly stats: SchedulerStats = {
     bytesFromPeers: 0,
     bytesFromOrigin: 0,
@@ -116,7 +158,8 @@ export class Scheduler {
     chunksFromPeers: 0,
     chunksFromOrigin: 0,
     duplicates: 0,
-    failures: { missing: 0, timeout: 0, corrupt: 0, error: 0, busy: 0 }
+    failures: { missing: 0, timeout: 0, corrupt: 0, error: 0, busy: 0 },
+    peersSlow: null
   }
 
   constructor (init: SchedulerInit) {
@@ -130,13 +173,58 @@ export class Scheduler {
     this.stallMs = init.stallMs ?? DEFAULT_STALL_MS
     this.endGame = init.endGameChunks ?? DEFAULT_END_GAME_CHUNKS
     this.originSlowMs = init.originSlowMs ?? DEFAULT_ORIGIN_SLOW_MS
+    if (init.originRateBytesPerSec !== undefined && !(init.originRateBytesPerSec > 0)) throw new TypeError('originRateBytesPerSec must be positive')
+    this.expectedOriginRate = init.originRateBytesPerSec
+    this.peerRate = new RateMeter(RATE_HALF_LIFE_MS, init.nowMs)
+    this.originRate = new RateMeter(RATE_HALF_LIFE_MS, init.nowMs)
     this.availability = new Uint16Array(init.lengths.length)
     for (const i of init.needed) {
       if (!Number.isInteger(i) || i < 0 || i >= init.lengths.length) throw new TypeError(`chunk index ${i} out of range`)
+      if (!this.missing.has(i)) this.missingBytes += init.lengths[i]!
       this.missing.add(i)
     }
     this.lastProgressMs = init.nowMs
   }
+
+  /** Time passes for the rate meters: each counts the time its source had requests out. */
+  private tick (nowMs: number): void {
+    this.peerRate.advance(nowMs, this.peerInflight > 0)
+    this.originRate.advance(nowMs, this.originInflight > 0)
+  }
+
+  /**
+   * The `peers-slow` judgement by rate, with hysteresis: enter when the peers would take
+   * more than ENTER × as long as the origin for what is left (and at least MIN_GAIN longer),
+   * leave when they are back within EXIT ×. No judgement without enough evidence for both.
+   */
+  private judgePeers (nowMs: number): void {
+    const peer = this.peerRate.rateBytesPerSec(RATE_MIN_OBSERVED_MS)
+    const origin = this.originRate.rateBytesPerSec(RATE_MIN_OBSERVED_MS) ?? this.expectedOriginRate
+    if (peer === undefined || origin === undefined || this.peers.size === 0) {
+      if (this.peers.size === 0) this.peersSlowNow = false
+      return
+    }
+    const projectedPeersMs = this.missingBytes / Math.max(peer, 1) * 1000
+    const projectedOriginMs = this.missingBytes / origin * 1000
+    if (!this.peersSlowNow) {
+      if (projectedPeersMs > PEERS_SLOW_ENTER_RATIO * projectedOriginMs && projectedPeersMs - projectedOriginMs >= PEERS_SLOW_MIN_GAIN_MS) {
+        this.peersSlowNow = true
+        this.stats.peersSlow = {
+          sinceMs: nowMs,
+          entered: (this.stats.peersSlow?.entered ?? 0) + 1,
+          peerRateBytesPerSec: Math.round(peer),
+          originRateBytesPerSec: Math.round(origin),
+          projectedPeersMs: Math.round(projectedPeersMs),
+          projectedOriginMs: Math.round(projectedOriginMs)
+        }
+      }
+    } else if (projectedPeersMs <= PEERS_SLOW_EXIT_RATIO * projectedOriginMs) {
+      this.peersSlowNow = false
+    }
+  }
+
+  /** Whether the origin may now take chunks peers hold because the peers are too slow (see `stats.peersSlow`). */
+  get peersSlow (): boolean { return this.peersSlowNow }
 
   get done (): boolean { return this.missing.size === 0 }
   get remaining (): number { return this.missing.size }
@@ -145,6 +233,7 @@ export class Scheduler {
   /** The tracker recomputes shares as the site's members come and go. */
   setOriginShare (share: OriginShare | undefined): void {
     if (share !== undefined && !isOriginShare(share)) throw new TypeError('originShare needs 0 <= index < of')
+    if (share?.index !== this.share?.index || share?.of !== this.share?.of) this.order = undefined
     this.share = share === undefined ? undefined : { index: share.index, of: share.of }
   }
 
@@ -155,6 +244,7 @@ export class Scheduler {
 
   /** Replace what a peer holds (a bitfield over chunk indexes, most significant bit first). */
   setPeerHave (peerId: string, have: Uint8Array, nowMs: number): void {
+    this.tick(nowMs)
     const p = this.peers.get(peerId) ?? { have: undefined, inflight: 0, busyUntilMs: 0 }
     let gained = false
     for (const i of this.missing) {
@@ -177,19 +267,29 @@ export class Scheduler {
     if (p === undefined) return
     for (const i of this.missing) if (bit(p.have, i)) this.availability[i] = this.availability[i]! - 1
     this.peers.delete(peerId)
+    this.tick(nowMs)
     const key = `p:${peerId}`
     for (const [i, list] of this.inflight) {
       const kept = list.filter((f) => f.key !== key)
+      this.peerInflight -= list.length - kept.length
       if (kept.length === 0) this.inflight.delete(i)
       else this.inflight.set(i, kept)
     }
     this.order = undefined
-    void nowMs
   }
 
-  /** Missing chunks, rarest first (ties by index), recomputed only after haves change. */
+  /**
+   * Missing chunks, rarest first; ties ascending for the first puller, descending from the
+   * end of its slice for the others; recomputed only after haves or the share change.
+   */
   private rarestFirst (): number[] {
-    this.order ??= [...this.missing].sort((a, b) => (this.availability[a]! - this.availability[b]!) || (a - b))
+    if (this.order === undefined) {
+      const n = this.lengths.length
+      const share = this.share ?? WHOLE_SHARE
+      const end = Math.floor((share.index + 1) * n / share.of) - 1
+      const pos = share.index === 0 ? (i: number): number => i : (i: number): number => (end - i + n) % n
+      this.order = [...this.missing].sort((a, b) => (this.availability[a]! - this.availability[b]!) || (pos(a) - pos(b)))
+    }
     return this.order
   }
 
@@ -199,22 +299,24 @@ export class Scheduler {
     return out
   }
 
+  /** Why chunk `i` (no free holder took it) may go to the origin now, or undefined: it waits. */
   private originReason (i: number, nowMs: number): OriginReason | undefined {
     if (!this.p2pAllowed) return 'policy'
-    if (this.share !== undefined && inShare(this.share, i)) return 'assigned'
-    if (this.peers.size === 0 && (this.share === undefined || this.share.of <= 1)) return 'no-peer'
     const failed = this.failedBy.get(i)
     if (this.availability[i]! > 0) {
-      // Holders exist: the origin only when every one of them has failed this chunk.
-      if (failed === undefined) return undefined
+      // Holders exist: the origin only when every one of them failed this chunk, or the
+      // peers as a whole are measurably slower than the origin.
       const holders = this.holders(i)
-      if (holders.every((h) => failed.has(h))) {
+      if (failed !== undefined && holders.every((h) => failed.has(h))) {
         return holders.some((h) => failed.get(h) === 'corrupt') ? 'bad-piece' : 'peers-slow'
       }
-      return undefined
+      return this.peersSlowNow ? 'peers-slow' : undefined
     }
     if (failed !== undefined && failed.size > 0) return [...failed.values()].includes('corrupt') ? 'bad-piece' : 'peers-slow'
-    if (this.peers.size === 0 && this.share === undefined) return 'no-peer'
+    // Nobody we know holds it.
+    const share = this.share ?? WHOLE_SHARE
+    if (share.of <= 1) return 'no-peer'
+    if (inShare(share, i)) return 'assigned'
     if (nowMs - this.lastProgressMs >= this.stallMs) return 'waited'
     return undefined
   }
@@ -224,11 +326,13 @@ export class Scheduler {
     list.push({ source, key: sourceKey(source), deadlineMs: nowMs + this.timeoutMs })
     this.inflight.set(i, list)
     if (source.kind === 'origin') this.originInflight++
-    else this.peers.get(source.peerId)!.inflight++
+    else { this.peers.get(source.peerId)!.inflight++; this.peerInflight++ }
   }
 
   /** What to request now. Call after every event (receipt, failure, have update, timer). */
   next (nowMs: number): Assignment[] {
+    this.tick(nowMs)
+    this.judgePeers(nowMs)
     const byPeer = new Map<string, number[]>()
     const byReason = new Map<OriginReason, number[]>()
     const order = this.rarestFirst()
@@ -293,12 +397,13 @@ export class Scheduler {
     const [f] = list.splice(at, 1)
     if (list.length === 0) this.inflight.delete(i)
     if (f!.source.kind === 'origin') this.originInflight--
-    else { const p = this.peers.get(f!.source.peerId); if (p !== undefined) p.inflight-- }
+    else { const p = this.peers.get(f!.source.peerId); if (p !== undefined) p.inflight--; this.peerInflight-- }
     return f
   }
 
   /** The request for chunk `i` actually went out (it may have waited in a queue): its deadline starts now. */
   sent (i: number, source: Source, nowMs: number): void {
+    this.tick(nowMs)
     const f = this.inflight.get(i)?.find((x) => x.key === sourceKey(source))
     if (f !== undefined) f.deadlineMs = nowMs + this.timeoutMs
   }
@@ -308,6 +413,7 @@ export class Scheduler {
    * which the caller drops. `latencyMs` feeds the origin's health.
    */
   received (i: number, source: Source, nowMs: number, latencyMs = 0): boolean {
+    this.tick(nowMs)
     const f = this.settle(i, sourceKey(source))
     if (source.kind === 'origin') this.originSucceeded(latencyMs, nowMs)
     if (!this.missing.has(i)) { this.stats.duplicates++; return false }
@@ -317,12 +423,15 @@ export class Scheduler {
     this.busyBy.delete(i)
     this.lastProgressMs = nowMs
     const bytes = this.lengths[i]!
+    this.missingBytes -= bytes
     if (source.kind === 'origin') {
+      this.originRate.add(bytes)
       const reason = f?.source.kind === 'origin' ? f.source.reason : source.reason
       this.stats.bytesFromOrigin += bytes
       this.stats.chunksFromOrigin++
       this.stats.originBytesByReason[reason] += bytes
     } else {
+      this.peerRate.add(bytes)
       this.stats.bytesFromPeers += bytes
       this.stats.chunksFromPeers++
     }
@@ -332,6 +441,7 @@ export class Scheduler {
 
   /** A request for chunk `i` failed; the chunk becomes schedulable elsewhere. */
   failed (i: number, source: Source, kind: FailureKind, nowMs: number): void {
+    this.tick(nowMs)
     this.settle(i, sourceKey(source))
     this.stats.failures[kind]++
     if (kind === 'busy' && source.kind === 'peer') {

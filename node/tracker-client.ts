@@ -4,8 +4,8 @@
  * this boundary, so the rest of the node trusts their shape.
  */
 import type { z } from 'zod'
-import { AnnounceAnswerSchema, RepositoryKeysSchema } from '../protocol/index.ts'
-import type { AnnounceAnswer, AnnounceRequest, ApiClient, LeaveRequest, RepositoryKeys } from '../protocol/index.ts'
+import { AnnounceAnswerSchema, MeSchema, RepositoryKeysSchema } from '../protocol/index.ts'
+import type { AnnounceAnswer, AnnounceRequest, ApiClient, LeaveRequest, Me, RepositoryKeys } from '../protocol/index.ts'
 
 export interface TrackerClient {
   keys: (options?: { signal?: AbortSignal }) => Promise<RepositoryKeys>
@@ -14,6 +14,8 @@ export interface TrackerClient {
   announce: (body: AnnounceRequest, options?: { signal?: AbortSignal }) => Promise<AnnounceAnswer>
   leave: (body: LeaveRequest, options?: { signal?: AbortSignal }) => Promise<void>
   postEvents: (events: unknown[], options?: { signal?: AbortSignal, clientId?: string }) => Promise<{ inserted: number, duplicates: number }>
+  /** who the client's token stands for */
+  me: (options?: { signal?: AbortSignal }) => Promise<Me>
 }
 
 /** `value` as `schema` says, or an error naming the answer and its first problem. */
@@ -39,12 +41,67 @@ export function createTrackerClient (api: ApiClient): TrackerClient {
     async leave (body, options = {}) {
       await api.request('POST', '/api/v1/swarm/leave', { json: body, signal: options.signal })
     },
+    async me (options = {}) {
+      return parseAnswer(MeSchema, await api.json('GET', '/api/v1/me', options), 'identity answer')
+    },
     async postEvents (events, options = {}) {
       return await api.json('POST', '/api/v1/events', {
         json: { events },
         signal: options.signal,
         headers: options.clientId === undefined ? {} : { 'x-branchcast-client': options.clientId }
       })
+    }
+  }
+}
+
+/** A tracker client that remembers the swarms it announced into, so the node can leave them all. */
+export interface SwarmMemberships {
+  readonly tracker: TrackerClient
+  /** (image, version, peer) announced into and not left since */
+  readonly joined: () => LeaveRequest[]
+  /**
+   * Leaves every swarm announced into, in parallel, bounded by `signal`; afterwards
+   * announces are refused, so a pull still winding down cannot join again.
+   */
+  leaveAll: (options?: { signal?: AbortSignal }) => Promise<{ left: number, failed: number }>
+}
+
+/**
+ * Wraps `tracker` so that every successful announce is recorded and every leave forgets
+ * it: a node that stops leaves the versions it was pulling and the ones it just pulled,
+ * not only those its seeder announced, so a newcomer is not sent to a gone peer until the
+ * membership lapses.
+ */
+export function recordMemberships (tracker: TrackerClient): SwarmMemberships {
+  const joined = new Map<string, LeaveRequest>()
+  const keyOf = (r: LeaveRequest): string => `${r.peerId}\n${r.image}\n${r.version}`
+  let closed = false
+  const wrapped: TrackerClient = {
+    ...tracker,
+    async announce (body, options) {
+      if (closed) throw new Error('the node is stopping: no more announces')
+      const answer = await tracker.announce(body, options)
+      // An announce that lost the race with leaveAll is undone by it, not left behind.
+      const r = { image: body.image, version: body.version, peerId: body.peerId }
+      if (closed) await tracker.leave(r, { signal: AbortSignal.timeout(2_000) }).catch(() => {})
+      else joined.set(keyOf(r), r)
+      return answer
+    },
+    async leave (body, options) {
+      await tracker.leave(body, options)
+      joined.delete(keyOf(body))
+    }
+  }
+  return {
+    tracker: wrapped,
+    joined: () => [...joined.values()],
+    async leaveAll (options = {}) {
+      closed = true
+      const all = [...joined.values()]
+      joined.clear()
+      const results = await Promise.allSettled(all.map(async (r) => { await tracker.leave(r, { signal: options.signal }) }))
+      const failed = results.filter((x) => x.status === 'rejected').length
+      return { left: all.length - failed, failed }
     }
   }
 }

@@ -50,8 +50,8 @@ export type { EventBatchAnswer, EventList, EventQuery, StoredEvent } from './api
 // images, origin, swarm
 export { bitfieldBytes, decodeHave, encodeHave, fullBitfield, hasBit, popcount, setBit } from './swarm/bitfield.ts'
 export type { BitfieldProblem, BitfieldResult } from './swarm/bitfield.ts'
-export { WHOLE_SHARE, inShare, isOriginShare, originShare } from './swarm/origin-share.ts'
-export type { OriginShare } from './swarm/origin-share.ts'
+export { ORIGIN_REASONS, WHOLE_SHARE, inShare, isOriginShare, originShare } from './swarm/origin-share.ts'
+export type { OriginReason, OriginShare } from './swarm/origin-share.ts'
 export { CreateImageBodySchema, GcResultSchema, ImageListSchema, ImageParamsSchema, ImageSchema, ImageVersionListSchema, ImageVersionSchema, MAX_IMAGE_DESCRIPTION_CHARS, RepositoryKeysSchema, RollbackBodySchema, UploadQuerySchema, UploadResultSchema, VersionParamsSchema, VersionStateSchema, WriteVersionParamsSchema } from './api/images.ts'
 export type { CreateImageBody, GcResult, Image, ImageVersion, RepositoryKeys, RollbackBody, UploadResult, VersionState } from './api/images.ts'
 export { MAX_ORIGIN_CLIENT_ID_CHARS, OriginAccessSchema, OriginTokenBodySchema } from './api/origin.ts'

@@ -18,9 +18,18 @@
  * The baseline (peers off) takes about N·F/u_origin, so it is measured at the smaller Ns
  * (`--baseline-nodes`) and computed for the rest from the measured efficiency, marked so.
  *
+ * Arrivals (`--arrivals`, any of): `all` — every node pulls at once; `sequential` — each
+ * node starts its pull when the previous one finished (desks coming in over a morning:
+ * later joiners should take ~0 from the origin, and the second should be ready within
+ * ~F/u_peer of starting, served by a complete same-site seeder); `random` — each starts at
+ * a seeded-random time within `--window`. The nodes' processes are up before the first pull
+ * in every mode: a desk that is on but not pulling is not in the swarm.
+ *
  * Flags (env in brackets): --size (OFFLOAD_SIZE, 512MiB), --nodes (OFFLOAD_NODES, 1,4,8,16),
  * --baseline-nodes (OFFLOAD_BASELINE_NODES, 1), --origin-rate (OFFLOAD_ORIGIN_RATE, 2MB),
- * --peer-rate (OFFLOAD_PEER_RATE, 2MB), --quick (32 MiB, N 1,4, baseline 1,4: a smoke run, ~2 min).
+ * --peer-rate (OFFLOAD_PEER_RATE, 2MB), --arrivals (OFFLOAD_ARRIVALS, all), --window
+ * (OFFLOAD_WINDOW_S, 20 seconds), --seed (OFFLOAD_SEED, 1), --quick (32 MiB, N 1,4,
+ * baseline 1,4: a smoke run, ~2 min).
  * The full default run takes about 25 min on 2 cores (each run ≈ F/u_origin ≈ 3.5 min plus
  * node start, assembly and the 11 s pause). OFFLOAD_CPU_PROF=DIR writes each node's V8 CPU profile.
  *
@@ -60,6 +69,9 @@ const { values } = parseArgs({
     'baseline-nodes': { type: 'string' },
     'origin-rate': { type: 'string' },
     'peer-rate': { type: 'string' },
+    arrivals: { type: 'string' },
+    window: { type: 'string' },
+    seed: { type: 'string' },
     quick: { type: 'boolean' }
   },
   strict: true
@@ -72,6 +84,24 @@ const nodeCounts = list(values.nodes ?? env.OFFLOAD_NODES ?? (quick ? '1,4' : '1
 const baselineCounts = list(values['baseline-nodes'] ?? env.OFFLOAD_BASELINE_NODES ?? (quick ? '1,4' : '1'))
 const uOrigin = readFlag('--origin-rate', values['origin-rate'] ?? env.OFFLOAD_ORIGIN_RATE ?? '2MB', parseBytes)
 const uPeer = readFlag('--peer-rate', values['peer-rate'] ?? env.OFFLOAD_PEER_RATE ?? '2MB', parseBytes)
+type Arrival = 'all' | 'sequential' | 'random'
+const ARRIVALS: readonly Arrival[] = ['all', 'sequential', 'random']
+const arrivals = (values.arrivals ?? env.OFFLOAD_ARRIVALS ?? 'all').split(',').map((x) => x.trim()).filter((x) => x !== '')
+for (const a of arrivals) if (!(ARRIVALS as readonly string[]).includes(a)) throw new TypeError(`--arrivals: ${a} is not one of ${ARRIVALS.join(', ')}`)
+const windowMs = Number(values.window ?? env.OFFLOAD_WINDOW_S ?? '20') * 1000
+const seed = Number(values.seed ?? env.OFFLOAD_SEED ?? '1')
+
+/** mulberry32: the random arrival times are the same in every run with the same seed. */
+function seededRandom (s: number): () => number {
+  let a = s >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const work = join(here, '..', '.work', 'offload')
@@ -80,7 +110,11 @@ const resultsFile = join(work, 'results.jsonl')
 
 interface NodeResult {
   durationMs: number
+  /** when its pull started and finished, from the run's start */
+  startMs: number
   finishMs: number
+  /** link bytes while its pull ran (exact per node only when pulls do not overlap: sequential) */
+  linkBytes: number
   bytesFromPeers: number
   bytesFromOrigin: number
   bytesFromLocal: number
@@ -98,6 +132,7 @@ interface RunResult {
   label: string
   n: number
   p2p: boolean
+  arrival: Arrival
   wallMs: number
   originReportedBytes: number
   linkBytes: number
@@ -122,7 +157,7 @@ function lowerBoundMs (n: number, fBytes: number, p2p: boolean): number {
   return Math.max(...terms) * 1000
 }
 
-async function run (label: string, n: number, p2p: boolean, tracker: { url: string }, token: string, link: { bytes: () => number, active: () => number }, imageSha: string): Promise<RunResult> {
+async function run (label: string, n: number, p2p: boolean, arrival: Arrival, tracker: { url: string }, token: string, link: { bytes: () => number, active: () => number }, imageSha: string): Promise<RunResult> {
   const loadBefore = uptime()
   const dir = join(runDir, label)
   await mkdir(dir, { recursive: true })
@@ -147,16 +182,29 @@ async function run (label: string, n: number, p2p: boolean, tracker: { url: stri
     const link0 = link.bytes()
     const bench0 = process.cpuUsage()
     const t0 = Date.now()
+    const start: number[] = nodes.map(() => 0)
     const finish: number[] = nodes.map(() => 0)
+    const linkAt: Array<[number, number]> = nodes.map(() => [0, 0])
     const last: Array<ProcStats | undefined> = nodes.map(() => undefined)
+    const pullOne = async (i: number): Promise<PullReport> => {
+      start[i] = Date.now() - t0
+      linkAt[i]![0] = link.bytes()
+      const r = await clients[i]!.pull(IMAGE, { onProgress: (p) => { latest[i] = [p.bytesFromOrigin, p.bytesFromPeers] } })
+      finish[i] = Date.now() - t0
+      linkAt[i]![1] = link.bytes()
+      // the node keeps serving after its pull: its CPU and RSS are read when all are done
+      return r
+    }
     let reports: PullReport[]
     try {
-      reports = await Promise.all(clients.map(async (c, i) => {
-        const r = await c.pull(IMAGE, { onProgress: (p) => { latest[i] = [p.bytesFromOrigin, p.bytesFromPeers] } })
-        finish[i] = Date.now() - t0
-        // the node keeps serving after its pull: its CPU and RSS are read when all are done
-        return r
-      }))
+      if (arrival === 'sequential') {
+        reports = []
+        for (let i = 0; i < clients.length; i++) reports.push(await pullOne(i))
+      } else {
+        const random = seededRandom(seed)
+        const delays = clients.map(() => arrival === 'random' ? Math.round(random() * windowMs) : 0)
+        reports = await Promise.all(clients.map(async (_, i) => { await sleep(delays[i]!); return await pullOne(i) }))
+      }
     } finally {
       clearInterval(sampler)
     }
@@ -166,7 +214,9 @@ async function run (label: string, n: number, p2p: boolean, tracker: { url: stri
     for (let i = 0; i < nodes.length; i++) last[i] = await readProcStats(nodes[i]!.child.pid!)
     const nodeResults: NodeResult[] = reports.map((r, i) => ({
       durationMs: r.durationMs,
+      startMs: start[i]!,
       finishMs: finish[i]!,
+      linkBytes: linkAt[i]![1] - linkAt[i]![0],
       bytesFromPeers: r.bytesFromPeers,
       bytesFromOrigin: r.bytesFromOrigin,
       bytesFromLocal: r.bytesFromLocal,
@@ -183,7 +233,7 @@ async function run (label: string, n: number, p2p: boolean, tracker: { url: stri
     const originReported = nodeResults.reduce((s, x) => s + x.bytesFromOrigin, 0)
     const fNetBytes = Math.max(...nodeResults.map((x) => x.bytesFromPeers + x.bytesFromOrigin)) * Math.min(1, linkBytes / originReported)
     return {
-      label, n, p2p, wallMs,
+      label, n, p2p, arrival, wallMs,
       originReportedBytes: originReported,
       linkBytes,
       fNetBytes,
@@ -210,13 +260,13 @@ function row (r: RunResult): string {
   const hwm = Math.max(...r.nodes.map((x) => x.hwmBytes))
   const reasons: Record<string, number> = {}
   for (const x of r.nodes) for (const [k, v] of Object.entries(x.originBytesByReason)) reasons[k] = (reasons[k] ?? 0) + v
-  return `| ${r.n} | ${r.p2p ? 'peers' : 'baseline (origin only)'} | **${s1(r.wallMs)}** | ${s1(r.boundMs)} | ${(r.wallMs / r.boundMs).toFixed(2)} | **${(r.originReportedBytes / sizeBytes).toFixed(3)}** | ${(r.linkBytes / r.fNetBytes).toFixed(3)} | ${(cpuSum / r.n).toFixed(1)} / ${Math.max(...cpu).toFixed(1)} | ${coresUsed.toFixed(2)} | ${(hwm / 2 ** 20).toFixed(0)} | ${r.benchCpuSec.toFixed(1)} | ${r.nodes.every((x) => x.ok) ? 'yes' : 'NO'} | ${Object.entries(reasons).map(([k, v]) => `${k} ${mb(v)}`).join(', ')} |`
+  return `| ${r.n} | ${r.p2p ? `peers, ${r.arrival}` : 'baseline (origin only)'} | **${s1(r.wallMs)}** | ${s1(r.boundMs)} | ${(r.wallMs / r.boundMs).toFixed(2)} | **${(r.originReportedBytes / sizeBytes).toFixed(3)}** | ${(r.linkBytes / r.fNetBytes).toFixed(3)} | ${(cpuSum / r.n).toFixed(1)} / ${Math.max(...cpu).toFixed(1)} | ${coresUsed.toFixed(2)} | ${(hwm / 2 ** 20).toFixed(0)} | ${r.benchCpuSec.toFixed(1)} | ${r.nodes.every((x) => x.ok) ? 'yes' : 'NO'} | ${Object.entries(reasons).map(([k, v]) => `${k} ${mb(v)}`).join(', ')} |`
 }
 
 await mkdir(work, { recursive: true })
 // OFFLOAD_CPU_PROF=DIR: every node process writes a V8 CPU profile there when it stops
 if (env.OFFLOAD_CPU_PROF !== undefined) process.env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${env.OFFLOAD_CPU_PROF}`.trim()
-say(`offload bench: image ${formatBytes(sizeBytes)}, N ${nodeCounts.join(',')}, baseline measured at ${baselineCounts.join(',')}, u_origin ${mb(uOrigin)} MB/s, u_peer ${mb(uPeer)} MB/s; ${cpus().length} cores`)
+say(`offload bench: image ${formatBytes(sizeBytes)}, N ${nodeCounts.join(',')}, arrivals ${arrivals.join(',')} (window ${windowMs / 1000} s, seed ${seed}), baseline measured at ${baselineCounts.join(',')}, u_origin ${mb(uOrigin)} MB/s, u_peer ${mb(uPeer)} MB/s; ${cpus().length} cores`)
 say(`load before: ${uptime()}`)
 const benchT0 = Date.now()
 const link = await startWanLink({ rateBytesPerSec: uOrigin })
@@ -238,15 +288,15 @@ try {
     await admin.request('POST', '/api/v1/assignments', { json: { policy: `${IMAGE}-${user}`, user } })
   }
   const tokens = { peers: await tokenFor('with-peers'), solo: await tokenFor('origin-only') }
-  const plan = [
-    ...nodeCounts.map((n) => ({ n, p2p: true })),
-    ...baselineCounts.map((n) => ({ n, p2p: false }))
+  const plan: Array<{ n: number, p2p: boolean, arrival: Arrival }> = [
+    ...arrivals.flatMap((arrival) => nodeCounts.map((n) => ({ n, p2p: true, arrival: arrival as Arrival }))),
+    ...baselineCounts.map((n) => ({ n, p2p: false, arrival: 'all' as const }))
   ]
   for (const [i, p] of plan.entries()) {
-    if (i > 0) await sleep((ANNOUNCE_TTL_S + 1) * 1000) // the previous run's nodes leave the swarm
-    const label = `${p.p2p ? 'p2p' : 'base'}-n${p.n}`
+    if (i > 0) await sleep((ANNOUNCE_TTL_S + 1) * 1000) // the previous run's nodes are out of the swarm even if a leave was lost
+    const label = `${p.p2p ? `p2p-${p.arrival}` : 'base'}-n${p.n}`
     say(`run ${label} …`)
-    const r = await run(label, p.n, p.p2p, tracker, p.p2p ? tokens.peers : tokens.solo, link, sample.sha256)
+    const r = await run(label, p.n, p.p2p, p.arrival, tracker, p.p2p ? tokens.peers : tokens.solo, link, sample.sha256)
     results.push(r)
     await appendFile(resultsFile, JSON.stringify({ at: new Date().toISOString(), sizeBytes, uOrigin, uPeer, ...r }) + '\n')
     say(`  ${label}: all done ${s1(r.wallMs)} s (bound ${s1(r.boundMs)} s, ×${(r.wallMs / r.boundMs).toFixed(2)}), origin ratio ${(r.originReportedBytes / sizeBytes).toFixed(3)}, link ${mb(r.linkBytes)} MB`)
@@ -258,7 +308,7 @@ try {
 }
 
 const header = [
-  '| N | mode | all done (s) | lower bound (s) | × bound | origin bytes / image | link bytes / F | node CPU s mean / max | cores used by nodes | node peak RSS max (MiB) | tracker+link CPU s | images identical | origin bytes by reason (MB) |',
+  '| N | mode, arrivals | all done (s) | lower bound (s) | × bound | origin bytes / image | link bytes / F | node CPU s mean / max | cores used by nodes | node peak RSS max (MiB) | tracker+link CPU s | images identical | origin bytes by reason (MB) |',
   '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |'
 ]
 const lines = [...header, ...results.map(row)]
@@ -272,10 +322,27 @@ if (measured !== undefined) {
   }
 }
 const f = results[0]?.fNetBytes ?? 0
+// One copy of the image on the wire, measured: what one origin-only node pulled through the link.
+const base = results.filter((r) => !r.p2p).sort((a, b) => a.n - b.n)[0]
+const copyBytes = base === undefined ? undefined : base.linkBytes / base.n
+const arrivalLines: string[] = []
+for (const r of results.filter((x) => x.p2p)) {
+  const copies = copyBytes === undefined ? '' : `, ${(r.linkBytes / copyBytes).toFixed(3)} × one origin-only copy (${mb(copyBytes)} MB, measured in this run)`
+  arrivalLines.push(`- ${r.label}: origin (link, wire) ${mb(r.linkBytes)} MB = **${(r.linkBytes / sizeBytes).toFixed(3)} × the image**${copies}; starts ${r.nodes.map((x) => s1(x.startMs)).join(', ')} s; ready after ${r.nodes.map((x) => s1(x.durationMs)).join(', ')} s`)
+  if (r.arrival === 'sequential' && r.nodes.length > 1) {
+    const later = r.nodes.slice(1)
+    const laterLink = later.reduce((s, x) => s + x.linkBytes, 0)
+    const laterReported = later.reduce((s, x) => s + x.bytesFromOrigin, 0)
+    const lanMs = r.fNetBytes / uPeer * 1000
+    arrivalLines.push(`  - later joiners together: **${(laterLink / sizeBytes).toFixed(4)} × the image** through the link (${mb(laterLink)} MB; reported ${mb(laterReported)} MB); the second desk, with one complete same-site seeder, ready after **${(r.nodes[1]!.durationMs / lanMs).toFixed(2)} × F/u_peer** (${s1(r.nodes[1]!.durationMs)} s vs ${s1(lanMs)} s); each later joiner: ${later.map((x) => (x.durationMs / lanMs).toFixed(2)).join(', ')} × F/u_peer`)
+  }
+}
 process.stdout.write([
   '',
   `Image ${formatBytes(sizeBytes)} (${mb(sizeBytes)} MB), F = ${mb(f)} MB a node must fetch (distinct chunks); u_origin ${mb(uOrigin)} MB/s (shared WAN link), u_peer ${mb(uPeer)} MB/s per node, no download cap.`,
   ...lines,
+  '',
+  ...arrivalLines,
   '',
   `Total bench time ${s1(Date.now() - benchT0)} s; load after: ${uptime()}`,
   `Raw results appended to ${resultsFile}`

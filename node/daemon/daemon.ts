@@ -3,40 +3,80 @@ import { join } from 'node:path'
 import { createApiClient } from '../../protocol/index.ts'
 import { createChunkStore } from '../../protocol/index.ts'
 import { createLogger } from '../../protocol/index.ts'
-import { NodeConfigError } from '../config.ts'
+import { NodeConfigError, configFilePath } from '../config.ts'
+import { LEAVE_ON_STOP_MS, ME_CHECK_TIMEOUT_MS } from '../constants.ts'
+import type { Logger } from '../../protocol/index.ts'
 import { createControlServer } from '../control/index.ts'
 import type { NodeStatus, ReadyImage } from '../control/index.ts'
 import { createEventReporter } from '../events/index.ts'
 import { createChunkServer, createPeerNode, PeerBans } from '../peer/index.ts'
 import { createPuller } from '../pull/index.ts'
 import type { PullOptions, PullReport } from '../pull/index.ts'
-import { createTrackerClient } from '../tracker-client.ts'
+import { createTrackerClient, recordMemberships } from '../tracker-client.ts'
+import type { TrackerClient } from '../tracker-client.ts'
 import { enroll, loadTrust } from '../trust.ts'
 import type { NodeDaemonOptions, RunningNode } from './index.ts'
+import { lockDataDir } from './data-dir-lock.ts'
+import type { DataDirLock } from './data-dir-lock.ts'
 import { listReadyImages } from './ready-images.ts'
 import { Seeder } from './seeder.ts'
 
 export async function startNodeDaemon (options: NodeDaemonOptions): Promise<RunningNode> {
   const { config } = options
   const logger = options.logger ?? createLogger({ level: config.logLevel }, 'node')
-  const log = logger.forComponent('node:daemon')
   const now = options.now ?? Date.now
   const startedMs = now()
   if (config.tracker === undefined) throw new NodeConfigError('no tracker: pass --tracker, set BRANCHCAST_TRACKER, or run "branchcast enroll"')
   if (config.token === undefined) throw new NodeConfigError('no API token: pass --token, set BRANCHCAST_TOKEN, or run "branchcast enroll"')
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 })
+  // Before anything touches the directory: a second daemon must not share the peer key,
+  // the cache or control.json with the first (it used to delete the first's on exit).
+  const lock = await lockDataDir(config.dataDir)
+  try {
+    return await startLocked(options, { lock, logger, now, startedMs, trackerUrl: config.tracker, token: config.token })
+  } catch (err) {
+    await lock.release()
+    throw err
+  }
+}
 
-  const tracker = createTrackerClient(createApiClient({ baseUrl: config.tracker, token: config.token }))
+/**
+ * A `BRANCHCAST_TOKEN` left in the environment that differs from the enrolled token: the
+ * daemon runs as its enrolled user whatever it says, and refuses to start when it names
+ * another user (the README's tour once ran the desk's daemon as the admin that way).
+ */
+async function checkEnvToken (config: NodeDaemonOptions['config'], tracker: TrackerClient, log: Logger): Promise<void> {
+  if (config.unusedEnvToken === undefined || config.tracker === undefined) return
+  const other = createTrackerClient(createApiClient({ baseUrl: config.tracker, token: config.unusedEnvToken }))
+  const signal = AbortSignal.timeout(ME_CHECK_TIMEOUT_MS)
+  const [mine, theirs] = await Promise.allSettled([tracker.me({ signal }), other.me({ signal })])
+  if (mine.status === 'fulfilled' && theirs.status === 'fulfilled' && mine.value.user !== theirs.value.user) {
+    throw new NodeConfigError(`BRANCHCAST_TOKEN names user "${theirs.value.user}", but this node is enrolled as "${mine.value.user}" (${configFilePath(config.dataDir)}): the node runs as its enrolled user. Unset BRANCHCAST_TOKEN, pass --token explicitly, or re-enroll with --replace`)
+  }
+  log.warn('BRANCHCAST_TOKEN is set but differs from the enrolled token: ignoring it, the node runs with its enrolled token', {
+    enrolledUser: mine.status === 'fulfilled' ? mine.value.user : undefined,
+    envUser: theirs.status === 'fulfilled' ? theirs.value.user : undefined
+  })
+}
+
+interface Started { lock: DataDirLock, logger: Logger, now: () => number, startedMs: number, trackerUrl: string, token: string }
+
+async function startLocked (options: NodeDaemonOptions, { lock, logger, now, startedMs, trackerUrl, token }: Started): Promise<RunningNode> {
+  const { config } = options
+  const log = logger.forComponent('node:daemon')
+  const memberships = recordMemberships(createTrackerClient(createApiClient({ baseUrl: trackerUrl, token })))
+  const tracker = memberships.tracker
+  await checkEnvToken(config, tracker, log)
   let trust = await loadTrust(config.dataDir)
   if (trust === undefined) {
-    trust = await enroll(config.dataDir, config.tracker, await tracker.keys({ signal: AbortSignal.timeout(30_000) }))
-    log.info('enrolled: pinned the repository and capability keys', { tracker: config.tracker })
-  } else if (trust.tracker !== config.tracker) {
-    log.warn('the tracker URL differs from the one at enrollment; manifests must still carry the pinned key', { enrolled: trust.tracker, tracker: config.tracker })
+    trust = await enroll(config.dataDir, trackerUrl, await tracker.keys({ signal: AbortSignal.timeout(30_000) }))
+    log.info('enrolled: pinned the repository and capability keys', { tracker: trackerUrl })
+  } else if (trust.tracker !== trackerUrl) {
+    log.warn('the tracker URL differs from the one at enrollment; manifests must still carry the pinned key', { enrolled: trust.tracker, tracker: trackerUrl })
   }
 
-  // Everything started so far, stopped in reverse on failure or stop().
-  const stack: Array<{ name: string, stop: () => Promise<void> }> = []
+  // Everything started so far, stopped in reverse on failure or stop(); the lock last.
+  const stack: Array<{ name: string, stop: () => Promise<void> }> = [{ name: 'data directory lock', stop: async () => await lock.release() }]
   async function unwind (): Promise<void> {
     for (const s of stack.splice(0).reverse()) {
       try { await s.stop() } catch (err) { log.warn(`stopping ${s.name} failed`, { err }) }
@@ -75,6 +115,16 @@ export async function startNodeDaemon (options: NodeDaemonOptions): Promise<Runn
         emit: (type, payload) => {
           reporter.report(type, payload).catch((err) => { log.error('cannot queue an event', { type, err }) })
         }
+      }
+    })
+    // On stop, after the seeder and the control API (no new pulls, no re-announces), leave
+    // every swarm this node announced into — pulls in progress and versions just pulled
+    // included — so a newcomer is not sent to a gone peer until the membership lapses.
+    stack.push({
+      name: 'swarm memberships',
+      stop: async () => {
+        const r = await memberships.leaveAll({ signal: AbortSignal.timeout(LEAVE_ON_STOP_MS) })
+        if (r.failed > 0) log.warn('could not leave every swarm on stop; the tracker drops the rest when their announces lapse', r)
       }
     })
     let activePulls = 0

@@ -1,8 +1,11 @@
 /**
- * How a site splits origin work: the live members of a site, in their stable order (join
- * time, then peer id), take turns by chunk. Member `i` of `n` fetches from the origin the
- * chunks whose index ≡ i (mod n) and gets every other chunk from its site's peers, so a
- * site pulls each chunk from the origin about once.
+ * How a site splits origin work: the live members of a site **still pulling** (holding
+ * fewer than all chunks), in their stable order (join time, then peer id), take turns by
+ * chunk. Member `i` of `n` fetches from the origin the chunks whose index ≡ i (mod n) and
+ * nobody holds yet, and gets every other chunk from its site's peers, so a site pulls each
+ * chunk from the origin about once whatever order its desks arrive in. A member that holds
+ * every chunk needs nothing and never holds a share: a desk joining a site where another
+ * already holds the image is alone in the split (`of` 1) and takes from that holder.
  *
  * The index is a **distinct-chunk index**: a version's chunk ids numbered in order of
  * first appearance in its chunk list (a chunk of zeros repeated a thousand times is one
@@ -14,6 +17,17 @@
  * member leaves, the next announces see a smaller `of` and the survivors' shares grow to
  * cover its chunks.
  */
+
+/**
+ * Why a node fetched a chunk from the origin rather than a peer (the node's scheduler says
+ * which for every origin byte; reports, events and the tracker's metrics use these names):
+ * `assigned` its share of the pulling nodes' origin work, `policy` peers forbidden,
+ * `no-peer` nobody reachable holds it and no other node of the site pulls, `bad-piece`
+ * its holders sent bad bytes, `peers-slow` its holders timed out or the peers are
+ * measurably slower than the origin, `waited` nobody got it for too long.
+ */
+export const ORIGIN_REASONS = ['assigned', 'policy', 'no-peer', 'bad-piece', 'peers-slow', 'waited'] as const
+export type OriginReason = typeof ORIGIN_REASONS[number]
 
 /** "Fetch from the origin the chunks whose distinct-chunk index ≡ `index` (mod `of`)." */
 export interface OriginShare {
@@ -30,14 +44,17 @@ export function isOriginShare (share: OriginShare): boolean {
 }
 
 /**
- * The share of `peerId` among `members` (already in the stable site order). A peer not in
- * the list — its membership lapsed between write and read — takes everything: fetching too
- * much from the origin is safe, leaving chunks to nobody is not.
+ * The share of `peerId` among the `members` (already in the stable site order) that still
+ * pull a version of `chunkCount` chunks. A peer not among them — complete, or its
+ * membership lapsed between write and read — gets the whole share: a complete one needs
+ * nothing, and for a lapsed one fetching too much from the origin is safe, leaving chunks
+ * to nobody is not.
  */
-export function originShare (members: ReadonlyArray<{ peerId: string }>, peerId: string): OriginShare {
-  const index = members.findIndex((m) => m.peerId === peerId)
+export function originShare (members: ReadonlyArray<{ peerId: string, haveCount: number }>, peerId: string, chunkCount: number): OriginShare {
+  const pulling = members.filter((m) => m.haveCount < chunkCount)
+  const index = pulling.findIndex((m) => m.peerId === peerId)
   if (index < 0) return WHOLE_SHARE
-  return { index, of: members.length }
+  return { index, of: pulling.length }
 }
 
 /** Whether distinct chunk `chunkIndex` falls in `share` (what the node applies per chunk). */

@@ -8,10 +8,12 @@ import type { EventRecord } from '../db/store.ts'
 import type { Principal } from '../env.ts'
 import { badRequest, forbidden, rateLimited } from '../errors.ts'
 import type { Counter } from '../metrics.ts'
-import { EVENT_RATE_BURST, EVENT_RATE_MAX_BUCKETS, EVENT_RATE_PER_SEC } from './constants.ts'
+import { EVENT_RATE_BURST, EVENT_RATE_MAX_BUCKETS, EVENT_RATE_PER_SEC, MAX_SITE_LABELS } from './constants.ts'
 import type { ClientEvents, ClientEventsComponents, ClientEventsInit } from './index.ts'
 import { createRateLimiter } from './rate-limit.ts'
 import type { RateLimiter } from './rate-limit.ts'
+import { createSiteWireMetrics } from './site-wire-metrics.ts'
+import type { SiteWireMetrics } from './site-wire-metrics.ts'
 
 const CLIENT_ID_RE = new RegExp(`^[\\x21-\\x7e]{1,${MAX_CLIENT_ID_CHARS}}$`)
 
@@ -22,11 +24,13 @@ export class ClientEventsService implements ClientEvents {
   private readonly components: ClientEventsComponents
   private readonly limiter: RateLimiter
   private readonly received: Counter
+  private readonly siteWire: SiteWireMetrics
 
   constructor (components: ClientEventsComponents, init: ClientEventsInit) {
     this.components = components
     this.limiter = createRateLimiter({ burst: init.burst ?? EVENT_RATE_BURST, perSec: init.perSec ?? EVENT_RATE_PER_SEC, maxKeys: init.maxBuckets ?? EVENT_RATE_MAX_BUCKETS })
     this.received = components.metrics.counter('branchcast_events_received_total', 'client events received, by outcome')
+    this.siteWire = createSiteWireMetrics(components.metrics, { maxSites: init.maxSiteLabels ?? MAX_SITE_LABELS })
   }
 
   async start (): Promise<void> {}
@@ -59,6 +63,9 @@ export class ClientEventsService implements ClientEvents {
     })), now())
     this.received.inc({ result: 'inserted' }, result.inserted)
     this.received.inc({ result: 'duplicate' }, result.duplicates)
+    // A batch re-sent after a lost acknowledgement is all duplicates: counted once. (The
+    // store does not say which events of a mixed batch were new, so those are skipped.)
+    if (result.duplicates === 0) this.siteWire.record(client?.site, batch.events)
     return result
   }
 

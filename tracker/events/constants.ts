@@ -10,3 +10,9 @@ export const EVENT_RATE_BURST = 30
 export const EVENT_RATE_PER_SEC = 2
 /** Buckets kept in memory per process; the least recently used is dropped beyond this. */
 export const EVENT_RATE_MAX_BUCKETS = 100_000
+/**
+ * Distinct site label values in the per-site wire metrics; later sites count under
+ * `site="other"`. Sites are admin-chosen names, but a typo per desk must not grow
+ * /metrics (and the scraper's memory) without bound.
+ */
+export const MAX_SITE_LABELS = 64

@@ -20,6 +20,8 @@ export interface ClientEventsInit {
   perSec?: number
   /** rate buckets kept in memory (default `EVENT_RATE_MAX_BUCKETS`) */
   maxBuckets?: number
+  /** distinct site labels in the per-site wire metrics (default `MAX_SITE_LABELS`) */
+  maxSiteLabels?: number
 }
 
 export interface ClientEvents {

@@ -101,7 +101,7 @@ export class SwarmRegistry implements Swarm {
       store.siteMembers(request.image, request.version, request.site, t),
       store.membersFor(request.image, request.version, { excludePeerId: request.peerId, site: request.site, nowMs: t, limit: MAX_PEERS_RETURNED })
     ])
-    answer.originShare = originShare(site, request.peerId)
+    answer.originShare = originShare(site, request.peerId, version.chunkCount)
     answer.peers = rankPeers(candidates, { self: request.peerId, site: request.site, max: MAX_PEERS_RETURNED })
       .map((m) => ({ peerId: m.peerId, addrs: m.addrs, site: m.site, haveCount: m.haveCount, have: encodeHave(m.have) }))
     answer.capability = signCapability({ aud: 'peer', sub: request.peerId, img: request.image, iat: t, exp: t + this.capabilityTtlMs }, keys.capability.privateKey)

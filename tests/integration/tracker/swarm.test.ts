@@ -154,6 +154,23 @@ test('origin shares: one per site member, stable under re-announce, redistribute
   assert.equal(await shares(), [{ index: 0, of: 2 }, { index: 1, of: 2 }])
 })
 
+test('origin shares count only members still pulling: a joiner next to a complete seeder is alone in the split', async () => {
+  const seeder = await newPeerId()
+  const all = Array.from({ length: CHUNKS }, (_, i) => i)
+  const s = await announce(bob, await body({ peerId: seeder, site: 'seeded', ...haveOf(CHUNKS, all) }))
+  assert.equal(s.body.originShare, { index: 0, of: 1 }, 'the seeder needs nothing')
+  const joiner = await newPeerId()
+  const j = await announce(bob, await body({ peerId: joiner, site: 'seeded', ...haveOf(CHUNKS, []) }))
+  assert.equal(j.body.originShare, { index: 0, of: 1 }, 'the complete seeder is not counted')
+  assert.is(j.body.peers[0].peerId, seeder, 'and it is the joiner\'s first peer')
+  const second = await newPeerId()
+  const b = await announce(bob, await body({ peerId: second, site: 'seeded', ...haveOf(CHUNKS, []) }))
+  assert.equal(b.body.originShare, { index: 1, of: 2 }, 'two pullers split what the seeder lacks')
+  await announce(bob, await body({ peerId: joiner, site: 'seeded', ...haveOf(CHUNKS, all) }))
+  const after = await announce(bob, await body({ peerId: second, site: 'seeded', ...haveOf(CHUNKS, [3]) }))
+  assert.equal(after.body.originShare, { index: 0, of: 1 }, 'the first joiner finished: the second is alone in the split')
+})
+
 test('p2p not allowed: no peers, no capability, a reason; and the peer is not handed to others', async () => {
   const lonely = await newPeerId()
   const r = await announce(carol, await body({ peerId: lonely, site: 'nop2p' }))

@@ -9,23 +9,29 @@ import { throwsCode } from '../../helpers/rejects.ts'
 test('defaults apply when nothing is set', () => {
   const c = loadNodeConfig({ flags: { dataDir: '/nonexistent/branchcast-node' }, env: {} })
   assert.equal(c, {
-    dataDir: '/nonexistent/branchcast-node', tracker: undefined, token: undefined, site: 'default', listen: DEFAULT_LISTEN,
+    dataDir: '/nonexistent/branchcast-node', tracker: undefined, token: undefined, unusedEnvToken: undefined, site: 'default', listen: DEFAULT_LISTEN,
     cacheMaxBytes: undefined, mdns: true, uploadRateBytesPerSec: undefined, originRateBytesPerSec: undefined, logLevel: 'info'
   })
   assert.is(loadNodeConfig({ env: {} }).dataDir, '.data/node')
   assert.is(loadNodeConfig({ env: { BRANCHCAST_NODE_DATA: '/x' } }).dataDir, '/x')
 })
 
-test('file ← environment ← flags, each layer overriding the one before', async () => {
+test('file ← environment ← flags, each layer overriding the one before (the token: flags, then the enrolled one)', async () => {
   const dir = await makeTmpDir('branchcast-config-')
   try {
     await writeFile(join(dir, 'config.json'), JSON.stringify({ tracker: 'http://file:1', token: 'file-token', site: 'file-site', mdns: false, cacheMaxBytes: 1000, listen: ['/ip4/127.0.0.1/tcp/4001'] }))
     const fileOnly = loadNodeConfig({ flags: { dataDir: dir }, env: {} })
     assert.equal([fileOnly.tracker, fileOnly.token, fileOnly.site, fileOnly.mdns, fileOnly.cacheMaxBytes, fileOnly.listen], ['http://file:1', 'file-token', 'file-site', false, 1000, ['/ip4/127.0.0.1/tcp/4001']])
     const withEnv = loadNodeConfig({ flags: { dataDir: dir }, env: { BRANCHCAST_TRACKER: 'http://env:2/', BRANCHCAST_TOKEN: 'env-token', BRANCHCAST_SITE: 'env-site', BRANCHCAST_UPLOAD_RATE: '5000' } })
-    assert.equal([withEnv.tracker, withEnv.token, withEnv.site, withEnv.uploadRateBytesPerSec], ['http://env:2', 'env-token', 'env-site', 5000])
+    assert.equal([withEnv.tracker, withEnv.token, withEnv.site, withEnv.uploadRateBytesPerSec], ['http://env:2', 'file-token', 'env-site', 5000])
+    assert.is(withEnv.unusedEnvToken, 'env-token', 'an environment token never overrides the enrolled one; the daemon checks whom it names')
+    const sameEnv = loadNodeConfig({ flags: { dataDir: dir }, env: { BRANCHCAST_TOKEN: 'file-token' } })
+    assert.is(sameEnv.unusedEnvToken, undefined)
     const withFlags = loadNodeConfig({ flags: { dataDir: dir, site: 'flag-site', token: 'flag-token', originRateBytesPerSec: 7 }, env: { BRANCHCAST_SITE: 'env-site', BRANCHCAST_TOKEN: 'env-token' } })
     assert.equal([withFlags.tracker, withFlags.token, withFlags.site, withFlags.originRateBytesPerSec], ['http://file:1', 'flag-token', 'flag-site', 7])
+    assert.is(withFlags.unusedEnvToken, undefined, 'an explicit --token is the operator\'s choice')
+    const envOnly = loadNodeConfig({ flags: { dataDir: '/nonexistent/branchcast-node' }, env: { BRANCHCAST_TOKEN: 'env-token' } })
+    assert.equal([envOnly.token, envOnly.unusedEnvToken], ['env-token', undefined], 'not enrolled: the environment token is the identity')
   } finally {
     await rm(dir, { recursive: true, force: true })
   }

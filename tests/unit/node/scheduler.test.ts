@@ -32,7 +32,105 @@ test('policy forbids peers: origin with reason policy even when peers hold the c
 test('only the assigned share goes to the origin; the rest waits for peers', () => {
   const s = mk({ lengths: lengths(6), needed: range(6), nowMs: 0, originShare: { index: 1, of: 3 } })
   s.setPeerHave('A', bits(6, () => false), 0)
-  assert.equal(flat(s.next(0)), [['origin:assigned', 1], ['origin:assigned', 4]])
+  assert.equal(flat(s.next(0)).sort(), [['origin:assigned', 1], ['origin:assigned', 4]])
+})
+
+/**
+ * Where a chunk goes when no free holder takes it, one row per case of the rule: a chunk a
+ * peer holds waits (full pipelines are no reason for the WAN); a chunk nobody holds is
+ * `no-peer` for the only node of its site still pulling, `assigned` in its share when
+ * others pull too, and waits otherwise.
+ */
+const WHERE: Array<{ name: string, share?: { index: number, of: number }, holds: Record<string, (i: number) => boolean>, expect: Array<[string, number]> }> = [
+  { name: 'alone in its site (share 0 of 1): no-peer, not assigned', share: { index: 0, of: 1 }, holds: {}, expect: [['origin:no-peer', 0], ['origin:no-peer', 1], ['origin:no-peer', 2], ['origin:no-peer', 3]] },
+  { name: 'no share at all and no peers: no-peer', holds: {}, expect: [['origin:no-peer', 0], ['origin:no-peer', 1], ['origin:no-peer', 2], ['origin:no-peer', 3]] },
+  { name: 'joiner with a complete seeder: every chunk from the seeder, none from the origin', share: { index: 0, of: 1 }, holds: { S: () => true }, expect: [['S', 0], ['S', 1], ['S', 2], ['S', 3]] },
+  { name: 'joiner whose holders lack chunk 3: only that one from the origin, no-peer', share: { index: 0, of: 1 }, holds: { S: (i) => i !== 3 }, expect: [['S', 0], ['S', 1], ['S', 2], ['origin:no-peer', 3]] },
+  { name: 'others still pulling: nobody\'s chunks in this share are assigned, the rest wait', share: { index: 1, of: 2 }, holds: { P: (i) => i === 0 }, expect: [['P', 0], ['origin:assigned', 1], ['origin:assigned', 3]] }
+]
+for (const row of WHERE) {
+  test(`where a chunk goes: ${row.name}`, () => {
+    const s = mk({ lengths: lengths(4), needed: range(4), nowMs: 0, originShare: row.share, maxInflightOrigin: 8 })
+    for (const [id, holds] of Object.entries(row.holds)) s.setPeerHave(id, bits(4, holds), 0)
+    assert.equal(flat(s.next(0)).sort((a, b) => a[1] - b[1]), row.expect)
+  })
+}
+
+test('a chunk a peer holds waits for a free slot on it: a full pipeline never sends the rest to the origin', () => {
+  const s = mk({ lengths: lengths(40), needed: range(40), nowMs: 0, originShare: { index: 0, of: 1 }, maxInflightPerPeer: 4, stallMs: 1000 })
+  s.setPeerHave('S', bits(40, () => true), 0)
+  assert.equal(flat(s.next(0)).map(([src]) => src), ['S', 'S', 'S', 'S'])
+  assert.equal(flat(s.next(10_000)), [], 'no origin request even after the stall time: the holder is working')
+  let t = 10_000
+  while (!s.done) {
+    const got = flat(s.next(t))
+    for (const [src, i] of got) { assert.is(src, 'S'); s.received(i, peer('S'), t + 5) }
+    if (got.length === 0) for (const i of range(40)) s.received(i, peer('S'), t + 5)
+    t += 10
+  }
+  assert.is(s.stats.bytesFromOrigin, 0)
+})
+
+test('ties in rarity: the first puller goes up from the start, the others down from the end of their slice', () => {
+  const order = (index: number, of: number): number[] => flat(mk({ lengths: lengths(9), needed: range(9), nowMs: 0, originShare: { index, of }, maxInflightOrigin: 2 }).next(0)).map(([, i]) => i)
+  assert.equal(order(0, 1), [0, 1], 'alone: from the start')
+  assert.equal(order(0, 2), [0, 2])
+  assert.equal(order(1, 2).sort(), [5, 7], 'the newcomer works from the other end')
+  assert.equal(order(1, 3).sort(), [1, 4], 'a middle member from the end of its third')
+})
+
+/**
+ * `peers-slow` by rate. A simulated pull of 1000 chunks of 100 kB (not over after 40 s): the one peer delivers at
+ * `peerRate` (after `warmRate` for the first 10 s, to test leaving the state), the origin at
+ * 1 MB/s (expected from the start when `expected`). The question per row: after 30 s more,
+ * is the origin taking chunks the peer holds?
+ */
+const SLOW: Array<{ name: string, warmRate: number, peerRate: number, expected: boolean, slow: boolean }> = [
+  { name: 'peer 10× slower than the expected origin: slow', warmRate: 100_000, peerRate: 100_000, expected: true, slow: true },
+  { name: 'peer 1.7× slower, never judged slow: stays not slow (below the enter ratio)', warmRate: 600_000, peerRate: 600_000, expected: true, slow: false },
+  { name: 'peer 1.7× slower after being slow: stays slow (hysteresis)', warmRate: 100_000, peerRate: 600_000, expected: true, slow: true },
+  { name: 'peer back within 1.25× after being slow: not slow any more', warmRate: 100_000, peerRate: 900_000, expected: true, slow: false },
+  { name: 'no origin rate known and the origin never used: no judgement, peers only', warmRate: 100_000, peerRate: 100_000, expected: false, slow: false }
+]
+function simulateRates (row: typeof SLOW[number]): { s: Scheduler, originWhileSlow: number } {
+  const n = 1000
+  const len = 100_000
+  const s = mk({ lengths: Array.from({ length: n }, () => len), needed: range(n), nowMs: 0, originShare: { index: 0, of: 1 }, maxInflightPerPeer: 4, requestTimeoutMs: 60_000, originRateBytesPerSec: row.expected ? 1_000_000 : undefined })
+  s.setPeerHave('A', bits(n, () => true), 0)
+  const out = { peer: [] as number[], origin: [] as number[] }
+  const budget = { peer: 0, origin: 0 }
+  let originWhileSlow = 0
+  for (let t = 0; t <= 40_000 && !s.done; t += 10) {
+    budget.peer += (t < 10_000 ? row.warmRate : row.peerRate) / 100
+    budget.origin += 1_000_000 / 100
+    while (out.peer.length > 0 && budget.peer >= len) { budget.peer -= len; s.received(out.peer.shift()!, peer('A'), t) }
+    while (out.origin.length > 0 && budget.origin >= len) { budget.origin -= len; s.received(out.origin.shift()!, { kind: 'origin', reason: 'peers-slow' }, t, 10) }
+    if (out.peer.length === 0) budget.peer = Math.min(budget.peer, len)
+    if (out.origin.length === 0) budget.origin = Math.min(budget.origin, len)
+    for (const a of s.next(t)) {
+      if (a.source.kind === 'peer') out.peer.push(...a.indexes)
+      else { assert.is(a.source.reason, 'peers-slow'); out.origin.push(...a.indexes); if (t >= 10_000) originWhileSlow += a.indexes.length }
+    }
+  }
+  return { s, originWhileSlow }
+}
+for (const row of SLOW) {
+  test(`peers-slow by rate: ${row.name}`, () => {
+    const { s, originWhileSlow } = simulateRates(row)
+    assert.is(s.peersSlow, row.slow)
+    if (row.slow) {
+      const e = s.stats.peersSlow!
+      assert.ok(e.peerRateBytesPerSec > 0 && e.originRateBytesPerSec > 0, 'the numbers behind the judgement')
+      assert.ok(e.projectedPeersMs > 2 * e.projectedOriginMs, `projected ${e.projectedPeersMs} ms by peers vs ${e.projectedOriginMs} ms by the origin`)
+      assert.ok(originWhileSlow > 0)
+    }
+    if (!row.expected) assert.is(s.stats.bytesFromOrigin, 0)
+  })
+}
+
+test('peers-slow by rate does not flap: one entry for a steadily slow peer', () => {
+  const { s } = simulateRates(SLOW[0]!)
+  assert.is(s.stats.peersSlow!.entered, 1)
 })
 
 test('rarest first, spread over the least loaded holder', () => {

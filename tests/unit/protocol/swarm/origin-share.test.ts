@@ -2,11 +2,13 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { WHOLE_SHARE, inShare, isOriginShare, originShare } from '../../../../protocol/swarm/origin-share.ts'
 
-const site = (ids: string[]): Array<{ peerId: string }> => ids.map((peerId) => ({ peerId }))
+const CHUNKS = 1000
+/** Members still pulling (holding fewer than all chunks). */
+const site = (ids: string[]): Array<{ peerId: string, haveCount: number }> => ids.map((peerId) => ({ peerId, haveCount: 0 }))
 
 /** Which member fetches each chunk from the origin; every chunk must have exactly one. */
 function owners (ids: string[], chunkCount: number): number[] {
-  const shares = ids.map((id) => originShare(site(ids), id))
+  const shares = ids.map((id) => originShare(site(ids), id, CHUNKS))
   return Array.from({ length: chunkCount }, (_, chunk) => {
     const who = shares.flatMap((s, i) => inShare(s, chunk) ? [i] : [])
     assert.is(who.length, 1, `chunk ${chunk} has owners ${JSON.stringify(who)}`)
@@ -26,8 +28,8 @@ test('shares cover every chunk exactly once across a site, for every site size',
 
 test('stable under re-announce: the same order gives the same shares', () => {
   const ids = ['a', 'b', 'c']
-  const first = ids.map((id) => originShare(site(ids), id))
-  const again = ids.map((id) => originShare(site([...ids]), id))
+  const first = ids.map((id) => originShare(site(ids), id, CHUNKS))
+  const again = ids.map((id) => originShare(site([...ids]), id, CHUNKS))
   assert.equal(again, first)
   assert.equal(first, [{ index: 0, of: 3 }, { index: 1, of: 3 }, { index: 2, of: 3 }])
 })
@@ -41,9 +43,22 @@ test('a member leaving redistributes its chunks among the rest', () => {
 })
 
 test('a peer missing from the list (lapsed between write and read) takes everything', () => {
-  assert.equal(originShare(site(['a', 'b']), 'zz'), { index: 0, of: 1 })
-  assert.equal(originShare([], 'a'), { index: 0, of: 1 })
+  assert.equal(originShare(site(['a', 'b']), 'zz', CHUNKS), { index: 0, of: 1 })
+  assert.equal(originShare([], 'a', CHUNKS), { index: 0, of: 1 })
   assert.ok(inShare({ index: 0, of: 1 }, 12345))
+})
+
+test('only members still pulling share origin work; a complete one never holds a share', () => {
+  // [members as (peer, chunks held)], asker → its share
+  const cases: Array<[string, Array<[string, number]>, string, { index: number, of: number }]> = [
+    ['a complete seeder is not counted: the joiner is alone in the split', [['seed', CHUNKS], ['joiner', 0]], 'joiner', { index: 0, of: 1 }],
+    ['two seeders and two pullers: the pullers split it in join order', [['s1', CHUNKS], ['p1', 10], ['s2', CHUNKS], ['p2', 0]], 'p2', { index: 1, of: 2 }],
+    ['a member one chunk short still pulls', [['p1', CHUNKS - 1], ['p2', 0]], 'p1', { index: 0, of: 2 }],
+    ['the complete asker itself gets the whole (it needs nothing)', [['p1', 0], ['seed', CHUNKS]], 'seed', { index: 0, of: 1 }]
+  ]
+  for (const [name, members, asker, want] of cases) {
+    assert.equal(originShare(members.map(([peerId, haveCount]) => ({ peerId, haveCount })), asker, CHUNKS), want, name)
+  }
 })
 
 test('well-formed shares: integers with 0 <= index < of', () => {
