@@ -56,9 +56,12 @@ export async function main (argv: string[]): Promise<number> {
       logLevel: values['log-level'] as 'info' | undefined
     }
   })
+  // Listening before the start, so a SIGTERM that comes during it or right after the
+  // ready line still stops the node in order instead of killing it.
+  const stopSignal = untilStopSignal()
   const node = await startNode({ config })
   process.stdout.write(readyLine(node) + '\n')
-  await untilStopSignal()
+  await stopSignal
   const forced = setTimeout(() => { process.exit(1) }, 15_000)
   forced.unref()
   await node.stop()

@@ -56,7 +56,7 @@ test('a second daemon on one data directory refuses, naming the first\'s pid; a 
     const control = await readFile(controlFilePath(d), 'utf8')
     const secondLog = `${d}-2.log`
     dirs.push(secondLog)
-    await rejects(startNodeProcess({ dataDir: d, tracker: tt.url, token: ws.userToken, site: 'hygiene', logFile: secondLog, readyTimeoutMs: 60_000 }), { message: /exited with 2 before it was ready/ })
+    await rejects(startNodeProcess({ dataDir: d, tracker: tt.url, token: ws.userToken, site: 'hygiene', logFile: secondLog, readyTimeoutMs: 60_000 }), { message: /exited with 1 before it was ready/ })
     const said = await readFile(secondLog, 'utf8')
     assert.match(said, new RegExp(`in use by another branchcast node \\(pid ${first.child.pid}`), said)
     assert.is(await readFile(controlFilePath(d), 'utf8'), control, 'the first\'s control.json survives the second\'s exit')

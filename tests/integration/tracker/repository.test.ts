@@ -46,7 +46,7 @@ async function upload (image: string, bytes: Uint8Array, query = ''): Promise<Re
 }
 
 /** Waits for `cond` with a bounded timeout (polling a condition, not sleeping for a guess). */
-async function waitFor (cond: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+async function waitFor (cond: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
   const until = Date.now() + timeoutMs
   while (!(await cond())) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
