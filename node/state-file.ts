@@ -15,10 +15,15 @@ export async function readJsonFile<T> (path: string): Promise<T | undefined> {
 }
 
 export async function writeJsonFile (path: string, value: unknown, mode = 0o600): Promise<void> {
+  await writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n', mode)
+}
+
+/** Replaces `path` with `data`: a crash leaves the old file or the new one, never a torn one. */
+export async function writeFileAtomic (path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
   const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`
   const fh = await open(tmp, 'wx', mode)
   try {
-    await fh.writeFile(JSON.stringify(value, null, 2) + '\n')
+    await fh.writeFile(data)
     await fh.sync()
   } finally {
     await fh.close()

@@ -20,6 +20,7 @@ export function summaryOf (r: PullReport): PullSummary {
   return {
     image: r.image, version: r.version, path: r.path, sha256: r.sha256, totalBytes: r.totalBytes,
     bytesFromPeers: r.bytesFromPeers, bytesFromOrigin: r.bytesFromOrigin, bytesFromLocal: r.bytesFromLocal,
+    decodedBytesFromPeers: r.decodedBytesFromPeers, decodedBytesFromOrigin: r.decodedBytesFromOrigin,
     originBytesByReason: { ...r.originBytesByReason }, durationMs: r.durationMs, peersUsed: r.peersUsed, bannedPeers: r.bannedPeers, failures: { ...r.failures }
   }
 }
