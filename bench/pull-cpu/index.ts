@@ -12,6 +12,7 @@
  * seeder over `/branchcast/chunks/1` and only verifies it: the cost of the transport.
  * Last, the wire-compression question on the same image: zstd of each 64 KiB slice.
  *
+ * The puller's origin is capped at 1 MiB/s so that nearly all of it comes from the peer.
  * Flags (env): --size (PULL_CPU_SIZE, 512MiB). PULL_CPU_PROF=DIR writes the daemons' V8 CPU profiles.
  */
 import { execFile } from 'node:child_process'
@@ -33,6 +34,7 @@ const { values } = parseArgs({ options: { size: { type: 'string' } } })
 const sizeBytes = parseBytes(values.size ?? process.env.PULL_CPU_SIZE ?? '512MiB', '--size')!
 const work = join(tmpdir(), `branchcast-pull-cpu-${process.pid}`)
 const say = (s: string): void => { process.stderr.write(s + '\n') }
+const PULLER_ORIGIN_RATE = '1MiB'
 const RAW = fileURLToPath(new URL('./raw-fetch.ts', import.meta.url))
 
 async function diskBytes (dir: string): Promise<number> {
@@ -75,8 +77,8 @@ try {
   const sample = await publishSample(admin, { image: IMAGE, sizeBytes, seed: 3 })
   await assignImage(admin, { image: IMAGE, user: 'desk' })
   const token = await tracker.tokenFor('desk')
-  const start = async (name: string): Promise<NodeProcess> => {
-    const n = await startNodeProcess({ dataDir: join(work, name), tracker: tracker.url, token, site: 'bench', logFile: join(work, `${name}.log`) })
+  const start = async (name: string, extraArgs: string[] = []): Promise<NodeProcess> => {
+    const n = await startNodeProcess({ dataDir: join(work, name), tracker: tracker.url, token, site: 'bench', logFile: join(work, `${name}.log`), extraArgs })
     nodes.push(n)
     return n
   }
@@ -85,9 +87,13 @@ try {
   await seederControl.pull(IMAGE)
   say('seeder holds the image')
 
-  const puller = await start('puller')
+  // The tracker still hands a puller an origin share while a complete seeder is in the
+  // site (issue 9 part 2, another change): a slow origin cap keeps that share small, so
+  // what is measured is the peer path.
+  const puller = await start('puller', ['--origin-rate', PULLER_ORIGIN_RATE])
   const control = createControlClient(await readControlFile(puller.dataDir))
   const p0 = (await readProcStats(puller.child.pid!))!
+  say(`puller ready: RSS ${(p0.rssBytes / MiB).toFixed(0)} MiB, peak ${(p0.hwmBytes / MiB).toFixed(0)} MiB`)
   const s0 = (await readProcStats(seeder.child.pid!))!
   const t0 = Date.now()
   const r = await control.pull(IMAGE)

@@ -60,6 +60,8 @@ export class ImageVersion {
   // write buffer
   #pending: Pending[] = []
   #pendingBytes = 0
+  /** bytes taken by put and not yet written (buffered, or in a batch being written) */
+  #unwrittenBytes = 0
   readonly #queued: Uint8Array
   #timer: NodeJS.Timeout | undefined
   #writing: Promise<void> = Promise.resolve()
@@ -135,8 +137,12 @@ export class ImageVersion {
     setBit(this.#queued, u)
     this.#pending.push({ u, bytes })
     this.#pendingBytes += bytes.length
-    if (this.#pendingBytes >= IMAGE_WRITE_BATCH_BYTES) {
+    this.#unwrittenBytes += bytes.length
+    if (this.#unwrittenBytes >= 2 * IMAGE_WRITE_BATCH_BYTES) {
+      // the disk is behind: wait for it, so memory stays bounded whatever the arrival rate
       await this.#drain()
+    } else if (this.#pendingBytes >= IMAGE_WRITE_BATCH_BYTES) {
+      this.#drain().catch(() => {})
     } else {
       this.#timer ??= setTimeout(() => { this.#drain().catch(() => {}) }, IMAGE_WRITE_FLUSH_MS)
     }
@@ -153,9 +159,10 @@ export class ImageVersion {
     this.#timer = undefined
     if (this.#pending.length > 0) {
       const batch = this.#pending
+      const bytes = this.#pendingBytes
       this.#pending = []
       this.#pendingBytes = 0
-      this.#writing = this.#writing.then(async () => { await this.#write(batch) })
+      this.#writing = this.#writing.then(async () => { await this.#write(batch) }).finally(() => { this.#unwrittenBytes -= bytes })
       this.#writing.catch((err: unknown) => { this.#failure ??= err })
     }
     return this.#writing
