@@ -16,7 +16,7 @@
  * Flags (env): --size (PULL_CPU_SIZE, 512MiB). PULL_CPU_PROF=DIR writes the daemons' V8 CPU profiles.
  */
 import { execFile } from 'node:child_process'
-import { mkdir, open, readdir, rm, stat } from 'node:fs/promises'
+import { mkdir, open, rm } from 'node:fs/promises'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -27,6 +27,7 @@ import { adminClient, assignImage, publishSample, startLocalTracker } from '../.
 import { startNodeProcess } from '../../bin/node-process.ts'
 import type { NodeProcess } from '../../bin/node-process.ts'
 import { readProcStats } from '../offload/proc-stats.ts'
+import { diskBytes } from '../../tests/helpers/disk-usage.ts'
 
 const MiB = 1024 * 1024
 const IMAGE = 'pull-cpu-bench'
@@ -36,15 +37,6 @@ const work = join(tmpdir(), `branchcast-pull-cpu-${process.pid}`)
 const say = (s: string): void => { process.stderr.write(s + '\n') }
 const PULLER_ORIGIN_RATE = '1MiB'
 const RAW = fileURLToPath(new URL('./raw-fetch.ts', import.meta.url))
-
-async function diskBytes (dir: string): Promise<number> {
-  let sum = 0
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name)
-    if (e.isDirectory()) { if (e.name !== 'events') sum += await diskBytes(p) } else sum += (await stat(p)).blocks * 512
-  }
-  return sum
-}
 
 /** zstd (default level) over 64 KiB slices of the image: ratio and CPU per MiB each way. */
 async function zstdCost (path: string, bytes: number): Promise<{ ratio: number, compressMsPerMiB: number, decompressMsPerMiB: number }> {
@@ -100,7 +92,7 @@ try {
   const wallMs = Date.now() - t0
   const p1 = (await readProcStats(puller.child.pid!))!
   const s1 = (await readProcStats(seeder.child.pid!))!
-  const disk = await diskBytes(puller.dataDir)
+  const disk = await diskBytes(puller.dataDir, { exclude: ['events'] })
   if (r.sha256 !== sample.sha256) throw new Error('the pulled image differs')
 
   const seederAddrs = (await seederControl.status()).addrs
