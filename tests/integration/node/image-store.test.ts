@@ -125,6 +125,41 @@ test('a chunk damaged on disk under a serving node is not served, is reported, a
   }
 })
 
+test('a version still being pulled serves the chunks it holds', async () => {
+  const tt = await startTestTracker()
+  const nodes: TestNode[] = []
+  const stopPull = new AbortController()
+  try {
+    const ws = await publishAndAssign(tt, { bytes: sampleImage(IMAGE, 61) })
+    const puller = await startTestNode(tt, ws.userToken)
+    nodes.push(puller)
+    // a slow origin: the pull is half-way for seconds
+    let reached: () => void = () => {}
+    const halfWay = new Promise<void>((resolve) => { reached = resolve })
+    const pulling = puller.puller.pull({ image: ws.image, originRateBytesPerSec: 1024 * 1024, signal: AbortSignal.any([stopPull.signal, AbortSignal.timeout(60_000)]), onProgress: (p) => { if (p.phase === 'transfer' && p.doneBytes >= IMAGE / 8) reached() } })
+    pulling.catch(() => {})
+    await Promise.race([halfWay, pulling])
+    const [v] = await puller.images.versions(ws.image)
+    assert.is(v!.ready, false)
+    // written chunks are held once their batch is on disk (≤ IMAGE_WRITE_FLUSH_MS after arrival)
+    await v!.flush()
+    let u = 0
+    while (!v!.has(u)) u++
+
+    const asker = await startTestNode(tt, ws.userToken)
+    nodes.push(asker)
+    const token = await capabilityFor(tt, ws, asker, ws.image, ws.version)
+    const got = await collect(fetchChunksFromPeer(asker.node, puller.node.multiaddrs, token, [v!.table.unitIds[u]!], BOUND))
+    assert.is(got[0]!.missing === true, false, 'a held chunk of a partial version is served')
+    stopPull.abort()
+    await pulling.catch(() => {})
+  } finally {
+    stopPull.abort()
+    for (const n of nodes) await n.stop()
+    await tt.stop()
+  }
+})
+
 test('a capability for one image does not fetch a chunk of another from a peer holding both', async () => {
   const tt = await startTestTracker()
   const nodes: TestNode[] = []
