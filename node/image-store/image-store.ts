@@ -16,6 +16,9 @@ import { ImageVersion } from './image-version.ts'
 import { MANIFEST_FILE_RE, imagePaths } from './paths.ts'
 import type { CorruptChunk, ImageStore as ImageStoreInterface, ImageStoreInit, ImageStoreStats } from './index.ts'
 
+/** `writeFileAtomic`'s temp files beside a version's bitmap or manifest. */
+const STALE_TEMP_RE = /^[0-9]+\.(have|manifest)\.[0-9a-f]+\.tmp$/
+
 export class ImageStore implements ImageStoreInterface {
   readonly #dataDir: string
   readonly #log: Logger
@@ -65,6 +68,8 @@ export class ImageStore implements ImageStoreInterface {
     let files: string[]
     try { files = await readdir(join(this.#dataDir, 'images', image)) } catch { return out }
     for (const f of files) {
+      // a kill while a bitmap or manifest was being replaced leaves its temp file
+      if (STALE_TEMP_RE.test(f)) { await rm(join(this.#dataDir, 'images', image, f), { force: true }); continue }
       const m = MANIFEST_FILE_RE.exec(f)
       if (m === null) continue
       const paths = imagePaths(this.#dataDir, image, Number(m[1]))
