@@ -48,6 +48,18 @@ async function capabilityFor (tt: TestTracker, ws: Workspace, n: TestNode, image
   return a.capability
 }
 
+/** A tracker and the nodes a test starts on it (`start`), all stopped afterwards. */
+async function withSwarm (fn: (s: { tt: TestTracker, start: (token: string, opts?: Parameters<typeof startTestNode>[2]) => Promise<TestNode> }) => Promise<void>): Promise<void> {
+  const tt = await startTestTracker()
+  const nodes: TestNode[] = []
+  try {
+    await fn({ tt, start: async (token, opts) => { const n = await startTestNode(tt, token, opts); nodes.push(n); return n } })
+  } finally {
+    for (const n of nodes) await n.stop()
+    await tt.stop()
+  }
+}
+
 async function collect (it: AsyncIterable<FetchedChunk>): Promise<FetchedChunk[]> {
   const out: FetchedChunk[] = []
   for await (const c of it) out.push(c)
@@ -55,12 +67,10 @@ async function collect (it: AsyncIterable<FetchedChunk>): Promise<FetchedChunk[]
 }
 
 test('after a pull the data directory holds ≤ 1.05 × the image; after updates with keep 2, ≤ 2.05 ×, reusing local chunks', async () => {
-  const tt = await startTestTracker()
-  let n: TestNode | undefined
-  try {
+  await withSwarm(async ({ tt, start }) => {
     const v1 = sampleImage(IMAGE, 21).map((b, i) => (b === 0 && i % 7 === 0 ? 1 : b)) // no holes: measure the worst case
     const ws1 = await publishAndAssign(tt, { bytes: v1 })
-    n = await startTestNode(tt, ws1.userToken, { keepVersions: 2 })
+    const n = await start(ws1.userToken, { keepVersions: 2 })
     const r1 = await n.puller.pull({ image: ws1.image, ...BOUND })
     assert.is(sha256(await readFile(r1.path)), ws1.sha256)
     const one = await diskBytes(n.dataDir, { exclude: ['events'] })
@@ -84,19 +94,13 @@ test('after a pull the data directory holds ≤ 1.05 × the image; after updates
     assert.ok(await diskBytes(n.dataDir, { exclude: ['events'] }) <= 2.05 * IMAGE)
     // v1 is gone with its list parts; what remains still opens and serves
     assert.equal((await n.images.versions(ws1.image)).map((v) => v.version), [ws3.version, ws2.version])
-  } finally {
-    await n?.stop()
-    await tt.stop()
-  }
+  })
 })
 
 test('a chunk damaged on disk under a serving node is not served, is reported, and is fetched again', async () => {
-  const tt = await startTestTracker()
-  const nodes: TestNode[] = []
-  try {
+  await withSwarm(async ({ tt, start }) => {
     const ws = await publishAndAssign(tt, { bytes: sampleImage(IMAGE, 31) })
-    const seeder = await startTestNode(tt, ws.userToken)
-    nodes.push(seeder)
+    const seeder = await start(ws.userToken)
     const r = await seeder.puller.pull({ image: ws.image, ...BOUND })
     const [v] = await seeder.images.versions(ws.image)
     // a chunk with data in it (not a hole), damaged behind the node's back
@@ -107,8 +111,7 @@ test('a chunk damaged on disk under a serving node is not served, is reported, a
     const fh = await open(r.path, 'r+')
     try { await fh.write(Uint8Array.of(0xde, 0xad, 0xbe, 0xef), 0, 4, offset + 17) } finally { await fh.close() }
 
-    const client = await startTestNode(tt, ws.userToken)
-    nodes.push(client)
+    const client = await start(ws.userToken)
     const token = await capabilityFor(tt, ws, client, ws.image, ws.version)
     const got = await collect(fetchChunksFromPeer(client.node, seeder.node.multiaddrs, token, [t.unitIds[u]!, t.unitIds[u + 1]!], BOUND))
     assert.equal(got.map((c) => c.missing === true), [true, false], 'the damaged chunk is answered missing, its neighbour served')
@@ -119,20 +122,14 @@ test('a chunk damaged on disk under a serving node is not served, is reported, a
     assert.ok(again.decodedBytesFromOrigin + again.decodedBytesFromPeers >= t.unitLengths[u]!, 'the damaged chunk came again')
     assert.ok(again.bytesFromLocal > 0 && again.bytesFromLocal < IMAGE, 'the rest stayed where it was')
     assert.is(sha256(await readFile(again.path)), ws.sha256)
-  } finally {
-    for (const n of nodes) await n.stop()
-    await tt.stop()
-  }
+  })
 })
 
 test('a version still being pulled serves the chunks it holds', async () => {
-  const tt = await startTestTracker()
-  const nodes: TestNode[] = []
   const stopPull = new AbortController()
-  try {
+  await withSwarm(async ({ tt, start }) => {
     const ws = await publishAndAssign(tt, { bytes: sampleImage(IMAGE, 61) })
-    const puller = await startTestNode(tt, ws.userToken)
-    nodes.push(puller)
+    const puller = await start(ws.userToken)
     // a slow origin: the pull is half-way for seconds
     let reached: () => void = () => {}
     const halfWay = new Promise<void>((resolve) => { reached = resolve })
@@ -146,28 +143,20 @@ test('a version still being pulled serves the chunks it holds', async () => {
     let u = 0
     while (!v!.has(u)) u++
 
-    const asker = await startTestNode(tt, ws.userToken)
-    nodes.push(asker)
+    const asker = await start(ws.userToken)
     const token = await capabilityFor(tt, ws, asker, ws.image, ws.version)
     const got = await collect(fetchChunksFromPeer(asker.node, puller.node.multiaddrs, token, [v!.table.unitIds[u]!], BOUND))
     assert.is(got[0]!.missing === true, false, 'a held chunk of a partial version is served')
     stopPull.abort()
     await pulling.catch(() => {})
-  } finally {
-    stopPull.abort()
-    for (const n of nodes) await n.stop()
-    await tt.stop()
-  }
+  }).finally(() => { stopPull.abort() })
 })
 
 test('a capability for one image does not fetch a chunk of another from a peer holding both', async () => {
-  const tt = await startTestTracker()
-  const nodes: TestNode[] = []
-  try {
+  await withSwarm(async ({ tt, start }) => {
     const alpha = await publishAndAssign(tt, { image: 'alpha', bytes: sampleImage(IMAGE / 2, 41) })
     const beta = await publishAndAssign(tt, { image: 'beta', bytes: sampleImage(IMAGE / 2, 42) })
-    const holder = await startTestNode(tt, alpha.userToken)
-    nodes.push(holder)
+    const holder = await start(alpha.userToken)
     await holder.puller.pull({ image: 'alpha', ...BOUND })
     await holder.puller.pull({ image: 'beta', ...BOUND })
     const [a] = await holder.images.versions('alpha')
@@ -175,27 +164,21 @@ test('a capability for one image does not fetch a chunk of another from a peer h
     const onlyBeta = b!.table.unitIds.find((id) => !a!.table.unitByIdMap.has(id))!
     const alphaChunk = a!.table.unitIds.find((id) => !b!.table.unitByIdMap.has(id))!
 
-    const asker = await startTestNode(tt, alpha.userToken)
-    nodes.push(asker)
+    const asker = await start(alpha.userToken)
     const forAlpha = await capabilityFor(tt, alpha, asker, 'alpha', alpha.version)
     const got = await collect(fetchChunksFromPeer(asker.node, holder.node.multiaddrs, forAlpha, [onlyBeta, alphaChunk], BOUND))
     assert.equal(got.map((c) => c.missing === true), [true, false], "beta's chunk is missing to an alpha capability; alpha's is served")
     const forBeta = await capabilityFor(tt, beta, asker, 'beta', beta.version)
     const got2 = await collect(fetchChunksFromPeer(asker.node, holder.node.multiaddrs, forBeta, [onlyBeta], BOUND))
     assert.is(got2[0]!.missing === true, false, "beta's capability reaches it")
-  } finally {
-    for (const n of nodes) await n.stop()
-    await tt.stop()
-  }
+  })
 })
 
 test('a manifest for another version than asked is refused before it raises the rollback floor', async () => {
-  const tt = await startTestTracker()
-  let n: TestNode | undefined
-  try {
+  await withSwarm(async ({ tt, start }) => {
     const ws1 = await publishAndAssign(tt, { bytes: sampleImage(IMAGE / 4, 51) })
     const ws2 = await publishAndAssign(tt, { bytes: sampleImage(IMAGE / 4, 52) })
-    n = await startTestNode(tt, ws1.userToken)
+    const n = await start(ws1.userToken)
     const honest = trackerFor(tt, ws1)
     // a man in the middle answers version 2 whatever is asked
     const swapped: TrackerClient = { ...honest, manifest: async (image, _version, o) => await honest.manifest(image, ws2.version, o) }
@@ -208,10 +191,7 @@ test('a manifest for another version than asked is refused before it raises the 
     const r = await n.puller.pull({ image: ws1.image, version: ws1.version, ...BOUND })
     assert.is(r.version, ws1.version)
     assert.is(sha256(await readFile(r.path)), ws1.sha256)
-  } finally {
-    await n?.stop()
-    await tt.stop()
-  }
+  })
 })
 
 test.run()
