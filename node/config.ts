@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { z } from 'zod'
 import type { LogLevel } from '../protocol/index.ts'
+import { DEFAULT_KEEP_VERSIONS } from './constants.ts'
 import { readJsonFile, writeJsonFile } from './state-file.ts'
 
 export const DEFAULT_NODE_DATA_DIR = '.data/node'
@@ -29,6 +30,7 @@ export const NodeConfigFileSchema = z.object({
   mdns: z.boolean().optional(),
   uploadRateBytesPerSec: Positive.optional(),
   originRateBytesPerSec: Positive.optional(),
+  keepVersions: Positive.optional(),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).optional()
 }).strict()
 
@@ -58,6 +60,8 @@ export interface NodeConfig {
   uploadRateBytesPerSec?: number
   /** local override of the origin rate (benchmarks); the tracker's policy applies otherwise */
   originRateBytesPerSec?: number
+  /** versions of each image kept on disk after a pull (default 2): the newest, and the local source of the next */
+  keepVersions: number
   logLevel: LogLevel
 }
 
@@ -137,6 +141,7 @@ export function loadNodeConfig (sources: NodeConfigSources = {}): NodeConfig {
     mdns: merged.mdns ?? true,
     uploadRateBytesPerSec: merged.uploadRateBytesPerSec,
     originRateBytesPerSec: merged.originRateBytesPerSec,
+    keepVersions: merged.keepVersions ?? DEFAULT_KEEP_VERSIONS,
     logLevel: merged.logLevel ?? ((env.BRANCHCAST_LOG_LEVEL as LogLevel | undefined) ?? 'info')
   }
 }

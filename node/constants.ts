@@ -2,8 +2,12 @@
  * The node's limits and defaults, each with why. Listed for operators in node/README.md.
  */
 
-/** Chunks asked of one peer at once: enough to hide a LAN round trip at ~64 KiB chunks. */
-export const DEFAULT_MAX_INFLIGHT_PER_PEER = 16
+/**
+ * Chunks asked of one peer at once (~4 MiB at ~64 KiB chunks): hides a LAN round trip, and
+ * lets requests go in batches of PEER_BATCH_CHUNKS on few streams — each stream opened
+ * costs a protocol negotiation (bench/pull-cpu: 16 here and per batch cost ~2 ms/MiB more).
+ */
+export const DEFAULT_MAX_INFLIGHT_PER_PEER = 64
 /** Chunks asked of the origin at once before its health says otherwise. */
 export const DEFAULT_MAX_INFLIGHT_ORIGIN = 8
 /** A chunk request not answered in this time goes elsewhere. */
@@ -68,8 +72,8 @@ export const EVENT_RETRY_MAX_MS = 5 * 60_000
 
 /** While pulling, announce this often: peers learn what we hold from the tracker's answers. */
 export const PULL_ANNOUNCE_INTERVAL_MS = 1_000
-/** Chunks per request on one peer stream (≤ MAX_IDS_PER_REQUEST of the protocol). */
-export const PEER_BATCH_CHUNKS = 16
+/** Chunks per request on one peer stream (≤ MAX_IDS_PER_REQUEST of the protocol); two streams keep the pipe full. */
+export const PEER_BATCH_CHUNKS = 32
 /** After the last DONE, the serving peer has this long to close its side before the stream is reset. */
 export const CHUNK_STREAM_CLOSE_GRACE_MS = 10_000
 
@@ -118,3 +122,27 @@ export const PEER_UNREACHABLE_MS = 30_000
  * before; one busy for ever (or lying about what it holds) must not keep the chunk from the origin.
  */
 export const MAX_BUSY_PER_CHUNK = 25
+
+// --- image store (node/image-store/) ---
+
+/**
+ * Verified chunks are buffered up to this many bytes and written sorted by offset,
+ * adjacent ones in one pwritev: one syscall per few MiB instead of one per chunk, and the
+ * buffer bounds what a pull holds in memory (twice this, with one batch being written).
+ */
+export const IMAGE_WRITE_BATCH_BYTES = 4 * 1024 * 1024
+/** A partly filled write batch waits at most this long: a slow origin's chunks still land. */
+export const IMAGE_WRITE_FLUSH_MS = 20
+/** Buffers one pwritev takes at most (Linux IOV_MAX is 1024). */
+export const IMAGE_WRITE_MAX_IOVECS = 1024
+/**
+ * Written data is made durable (fdatasync) and the presence bitmap saved after this many
+ * bytes or this long, whichever first: a crash loses at most this much verified work,
+ * and the bitmap (≤ 128 KiB per 64 GiB image) is rewritten at most once a second.
+ */
+export const IMAGE_SYNC_BATCH_BYTES = 64 * 1024 * 1024
+export const IMAGE_SYNC_INTERVAL_MS = 1_000
+/** Versions of an image kept on disk (the newest; older ones are the local source of the next). */
+export const DEFAULT_KEEP_VERSIONS = 2
+/** Reads from an older version for local reuse are coalesced up to this size. */
+export const LOCAL_COPY_READ_BYTES = 4 * 1024 * 1024

@@ -33,12 +33,17 @@ export async function writeDurableTemp (path: string, data: string | Uint8Array,
   return tmp
 }
 
-export async function writeJsonFile (path: string, value: unknown, mode = 0o600): Promise<void> {
-  const tmp = await writeDurableTemp(path, JSON.stringify(value, null, 2) + '\n', mode)
+/** Replaces `path` with `data`: a crash leaves the old file or the new one, never a torn one. */
+export async function writeFileAtomic (path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
+  const tmp = await writeDurableTemp(path, data, mode)
   try {
     await rename(tmp, path)
   } catch (err) {
     await unlink(tmp).catch(() => {})
     throw err
   }
+}
+
+export async function writeJsonFile (path: string, value: unknown, mode = 0o600): Promise<void> {
+  await writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n', mode)
 }

@@ -5,8 +5,8 @@
  */
 import type { KeyObject } from 'node:crypto'
 import { join } from 'node:path'
-import { importPublicKey, keyId } from '../protocol/index.ts'
-import type { RepositoryKeys } from '../protocol/index.ts'
+import { ManifestWrongVersionError, importPublicKey, keyId, verifyManifest } from '../protocol/index.ts'
+import type { Manifest, RepositoryKeys } from '../protocol/index.ts'
 import { readJsonFile, writeJsonFile } from './state-file.ts'
 
 interface TrustFile {
@@ -41,6 +41,21 @@ function fromFile (path: string, file: TrustFile): Trust {
       await writeJsonFile(path, { ...file, accepted })
     }
   }
+}
+
+/**
+ * A manifest the tracker answered for `image` at `version`: signed by the pinned key, not
+ * expired, not below the rollback floor, and for exactly the image and version asked for.
+ * A swapped answer (another version, e.g. from a man in the middle) is refused with
+ * ERR_MANIFEST_WRONG_VERSION here, before anything is pulled, so it can never raise the
+ * floor and lock the node out of the version it asked for.
+ */
+export function verifyRequestedManifest (trust: Trust, root: Uint8Array, asked: { image: string, version: number | 'latest', nowMs: number }): Manifest {
+  const manifest = verifyManifest(root, { publicKey: trust.repositoryKey, nowMs: asked.nowMs, lastAcceptedVersion: trust.lastAccepted(asked.image), image: asked.image })
+  if (asked.version !== 'latest' && manifest.version !== asked.version) {
+    throw new ManifestWrongVersionError(`asked for version ${asked.version} of ${asked.image}, the answer is version ${manifest.version}`)
+  }
+  return manifest
 }
 
 export function trustPath (dataDir: string): string { return join(dataDir, 'trust.json') }

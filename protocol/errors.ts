@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'ERR_MANIFEST_EXPIRED'
   | 'ERR_MANIFEST_ROLLBACK'
   | 'ERR_MANIFEST_WRONG_IMAGE'
+  | 'ERR_MANIFEST_WRONG_VERSION'
   | 'ERR_CHUNK_NOT_FOUND'
   | 'ERR_CHUNK_CORRUPT'
   | 'ERR_CHUNK_TOO_LARGE'
@@ -70,6 +71,11 @@ export class ManifestRollbackError extends BranchcastError {
 /** A valid manifest for another image than the one asked for (a swapped response). */
 export class ManifestWrongImageError extends BranchcastError {
   constructor (message = 'manifest is for another image', options?: BranchcastErrorOptions) { super('ERR_MANIFEST_WRONG_IMAGE', message, options) }
+}
+
+/** A valid manifest for another version than the one asked for (a swapped or replayed response). */
+export class ManifestWrongVersionError extends BranchcastError {
+  constructor (message = 'manifest is for another version', options?: BranchcastErrorOptions) { super('ERR_MANIFEST_WRONG_VERSION', message, options) }
 }
 
 export class ChunkNotFoundError extends BranchcastError {

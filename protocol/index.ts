@@ -20,7 +20,7 @@ export { chunkStream, chunkStreamParallel, createBoundaryFinder, findBoundary } 
 export type { BoundaryFinder, BoundaryFinderInit, Chunk, ChunkStreamOptions, ParallelChunkStreamOptions } from './chunking/chunker.ts'
 export { DEFAULT_CHUNKING, MAX_CHUNK_BYTES_CEILING, MIN_CHUNK_BYTES_FLOOR, validateChunkingParams } from './chunking/chunking-params.ts'
 export type { ChunkingParams } from './chunking/chunking-params.ts'
-export { BranchcastError, ChunkCorruptError, ChunkNotFoundError, ChunkTooLargeError, DiskFullError, ManifestExpiredError, ManifestMalformedError, ManifestRollbackError, ManifestTamperedError, ManifestWrongImageError, ManifestWrongKeyError, OriginStatusError, OriginTransferError, StoreWriteError, TokenExpiredError, TokenInvalidError, TokenMalformedError, isBranchcastError } from './errors.ts'
+export { BranchcastError, ChunkCorruptError, ChunkNotFoundError, ChunkTooLargeError, DiskFullError, ManifestExpiredError, ManifestMalformedError, ManifestRollbackError, ManifestTamperedError, ManifestWrongImageError, ManifestWrongKeyError, ManifestWrongVersionError, OriginStatusError, OriginTransferError, StoreWriteError, TokenExpiredError, TokenInvalidError, TokenMalformedError, isBranchcastError } from './errors.ts'
 export type { BranchcastErrorOptions, ErrorCode } from './errors.ts'
 export { EVENT_PAYLOADS, EventBatchSchema, EventSchema, EventTypeSchema, KNOWN_EVENT_TYPES, MAX_EVENTS_PER_BATCH, MAX_EVENT_BATCH_BYTES, MAX_EVENT_PAYLOAD_BYTES, MAX_EVENT_TYPE_CHARS, eventTimeMs } from './api/events.ts'
 export type { ClientEvent, EventBatch, KnownEventType, PeerBannedPayload, PullCompletedPayload, PullFailedPayload } from './api/events.ts'

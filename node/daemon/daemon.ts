@@ -1,7 +1,6 @@
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createApiClient } from '../../protocol/index.ts'
-import { createChunkStore } from '../../protocol/index.ts'
 import { createLogger } from '../../protocol/index.ts'
 import { NodeConfigError, configFilePath } from '../config.ts'
 import { LEAVE_ON_STOP_MS, ME_CHECK_TIMEOUT_MS } from '../constants.ts'
@@ -9,6 +8,8 @@ import type { Logger } from '../../protocol/index.ts'
 import { createControlServer } from '../control/index.ts'
 import type { NodeStatus, ReadyImage } from '../control/index.ts'
 import { createEventReporter } from '../events/index.ts'
+import type { EventReporter } from '../events/index.ts'
+import { createImageStore } from '../image-store/index.ts'
 import { createChunkServer, createPeerNode, PeerBans } from '../peer/index.ts'
 import { createPuller } from '../pull/index.ts'
 import type { PullOptions, PullReport } from '../pull/index.ts'
@@ -84,8 +85,12 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
   }
 
   try {
-    // A cache needs no fsync per chunk: a chunk torn by a crash fails its hash on read and is fetched again.
-    const chunks = await createChunkStore({ dir: join(config.dataDir, 'cache'), maxBytes: config.cacheMaxBytes, fsyncFiles: false, logger: logger.forComponent('node:cache') })
+    // The images are the chunk store; a chunk found damaged under us is reported (once the reporter runs).
+    let reporterForImages: EventReporter | undefined
+    const imageStore = await createImageStore({
+      dataDir: config.dataDir, logger, onCorrupt: (c) => { reporterForImages?.report('chunk.corrupt', { ...c }).catch((err) => { log.error('cannot queue an event', { err }) }) }
+    })
+    stack.push({ name: 'image store', stop: async () => await imageStore.close() })
 
     const peer = await createPeerNode({
       dataDir: options.privateKey === undefined ? config.dataDir : undefined,
@@ -99,18 +104,19 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
     stack.push({ name: 'peer', stop: async () => await peer.stop() })
 
     const server = createChunkServer({ uploadRateBytesPerSec: config.uploadRateBytesPerSec }, {
-      node: peer, store: chunks, capabilityPublicKey: trust.capabilityKey, logger, now
+      node: peer, source: imageStore, capabilityPublicKey: trust.capabilityKey, logger, now
     })
     await server.start()
     stack.push({ name: 'chunk server', stop: async () => await server.stop() })
 
     const reporter = createEventReporter({ dir: join(config.dataDir, 'events'), clientId: peer.peerId, retryMinMs: options.eventRetryMinMs }, { tracker, logger, now })
     await reporter.start()
+    reporterForImages = reporter
     stack.push({ name: 'event reporter', stop: async () => await reporter.stop() })
 
     const bans = new PeerBans()
     const puller = createPuller({
-      tracker, trust, chunks, peer, dataDir: config.dataDir, site: config.site, logger, now, bans,
+      tracker, trust, images: imageStore, keepVersions: config.keepVersions, peer, site: config.site, logger, now, bans,
       events: {
         emit: (type, payload) => {
           reporter.report(type, payload).catch((err) => { log.error('cannot queue an event', { type, err }) })
@@ -144,7 +150,7 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
         addrs: peer.multiaddrs,
         site: config.site,
         tracker: config.tracker,
-        cache: { usedBytes: chunks.usedBytes, maxBytes: config.cacheMaxBytes ?? null, chunks: chunks.count },
+        cache: { usedBytes: imageStore.stats().partsBytes, maxBytes: config.cacheMaxBytes ?? null, chunks: imageStore.stats().parts },
         serving: { activeStreams: s.activeStreams, chunksServed: s.chunksServed, bytesServed: s.bytesServed, refused: { ...s.refused } },
         events: { pending: await reporter.pending() },
         pulls: { active: activePulls },
@@ -152,7 +158,8 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
       }
     }
 
-    const seeder = new Seeder({ tracker, trust, peer, dataDir: config.dataDir, site: config.site, images, logger, now }, { intervalMs: options.seedIntervalMs })
+    const have = async (image: string, version: number): Promise<{ bits: Uint8Array, count: number } | undefined> => (await imageStore.versions(image)).find((v) => v.version === version)?.have()
+    const seeder = new Seeder({ tracker, trust, peer, dataDir: config.dataDir, site: config.site, images, have, logger, now }, { intervalMs: options.seedIntervalMs })
     seeder.start()
     stack.push({ name: 'seeder', stop: async () => await seeder.stop() })
 

@@ -3,7 +3,7 @@
  * membership lapses without announces, so the daemon re-announces every ready image (full
  * bitfield, from its stored manifest, re-verified against the pinned key) at the interval
  * the tracker asks for, and leaves those swarms when it stops. An expired manifest is not
- * seeded. Chunks evicted from the cache since are answered "missing"; pullers go elsewhere.
+ * seeded. A chunk found damaged on disk since is no longer announced (`have`).
  */
 import { readFile } from 'node:fs/promises'
 import { encodeHave, fullBitfield, verifyManifest } from '../../protocol/index.ts'
@@ -22,6 +22,8 @@ export interface SeederComponents {
   dataDir: string
   site: string
   images: () => Promise<ReadyImage[]>
+  /** what a version holds, over manifest indexes (default: all of it) */
+  have?: (image: string, version: number) => Promise<{ bits: Uint8Array, count: number } | undefined>
   logger: Logger
   now: () => number
 }
@@ -73,14 +75,15 @@ export class Seeder {
       try {
         const root = new Uint8Array(await readFile(imagePaths(this.#c.dataDir, img.image, img.version).manifest))
         const manifest = verifyManifest(root, { publicKey: this.#c.trust.repositoryKey, nowMs: this.#c.now(), image: img.image })
+        const have = await this.#c.have?.(img.image, manifest.version) ?? { bits: fullBitfield(manifest.chunkCount), count: manifest.chunkCount }
         const answer = await this.#c.tracker.announce({
           image: img.image,
           version: manifest.version,
           peerId: this.#c.peer.peerId,
           site: this.#c.site,
           addrs: this.#c.peer.multiaddrs,
-          have: encodeHave(fullBitfield(manifest.chunkCount)),
-          haveCount: manifest.chunkCount
+          have: encodeHave(have.bits),
+          haveCount: have.count
         }, { signal: AbortSignal.timeout(30_000) })
         this.#seeded.set(key, { image: img.image, version: manifest.version })
         if (this.#fixedIntervalMs === undefined && Number.isFinite(answer.announceIntervalMs)) nextMs = Math.min(nextMs, Math.max(SEED_ANNOUNCE_MIN_MS, answer.announceIntervalMs))

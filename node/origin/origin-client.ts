@@ -30,6 +30,11 @@ export interface FetchChunkOptions {
   maxBytes?: number
   /** the fetch implementation (default the global `fetch`) */
   fetch?: typeof fetch
+  /**
+   * Told the body bytes as they came off the connection (the stored form: compressed where
+   * the origin stores it so), before any decoding — also for a body that is then refused.
+   */
+  onWireBytes?: (bytes: number) => void
 }
 
 /** The URL of a chunk on an origin, with the signed-URL query when there is one. */
@@ -41,7 +46,7 @@ export function originChunkUrl (endpoint: OriginEndpoint, id: ChunkId): URL {
   return url
 }
 
-async function readCapped (body: ReadableStream<Uint8Array>, maxBytes: number, id: ChunkId): Promise<Uint8Array> {
+async function readCapped (body: ReadableStream<Uint8Array>, maxBytes: number, id: ChunkId, onWireBytes?: (bytes: number) => void): Promise<Uint8Array> {
   const reader = body.getReader()
   const parts: Uint8Array[] = []
   let total = 0
@@ -50,6 +55,7 @@ async function readCapped (body: ReadableStream<Uint8Array>, maxBytes: number, i
       const { done, value } = await reader.read()
       if (done) break
       total += value.byteLength
+      onWireBytes?.(value.byteLength)
       if (total > maxBytes) throw new ChunkTooLargeError(`origin sent more than ${maxBytes} bytes for chunk ${id}`)
       parts.push(value)
     }
@@ -102,7 +108,7 @@ export async function fetchChunkFromOrigin (endpoint: OriginEndpoint, id: ChunkI
 
   let stored: Uint8Array
   try {
-    stored = await readCapped(res.body, maxBytes, id)
+    stored = await readCapped(res.body, maxBytes, id, options.onWireBytes)
   } catch (err) {
     if (err instanceof ChunkTooLargeError) throw err
     if (signal?.aborted === true) throw signal.reason

@@ -148,8 +148,9 @@ export async function * fetchChunksFromPeer (node: PeerNode, peer: PeerTarget, t
             if (err instanceof BranchcastError) throw blame(err, peerId)
             throw err
           }
-          // a raw chunk is a view into the frame buffer: copy so it does not pin its neighbours
-          if (bytes === msg.data) bytes = new Uint8Array(bytes)
+          // a raw chunk is a view into the frame buffer: copy it when that buffer is much
+          // larger, so it does not pin its neighbours (a copy per chunk is a GC cost per byte)
+          if (bytes === msg.data && bytes.buffer.byteLength > 2 * bytes.byteLength) bytes = new Uint8Array(bytes)
           options.onChunk?.({ id, wireBytes: msg.data.byteLength, compressed: msg.compressed, missing: false })
           yield { id, bytes }
           break

@@ -1,11 +1,12 @@
 /**
  * Serves `/branchcast/chunks/1`: answers each REQUEST whose capability token is bound to
- * the requester's peer id, in order, with CHUNK or MISSING per id and then DONE. Every
- * chunk is verified against its id before it goes out (a bit-flipped file is quarantined
- * and answered MISSING), upload slots bound who is served at once, and an optional token
- * bucket caps the upload rate over all streams.
+ * the requester's peer id, in order, with CHUNK or MISSING per id and then DONE. Chunks
+ * come from a `ChunkSource` asked for the token's image only, so a capability for one
+ * image never fetches another's chunk. Every chunk is verified against its id before it
+ * goes out (damaged bytes are discarded by their holder and answered MISSING), upload
+ * slots bound who is served at once, and an optional token bucket caps the upload rate
+ * over all streams.
  */
-import { readFile } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Connection, Stream } from '@libp2p/interface'
 import {
@@ -24,7 +25,8 @@ import {
 } from '../constants.ts'
 import { createTokenBucket } from './rate-limiter.ts'
 import type { TokenBucket } from './rate-limiter.ts'
-import type { ChunkServerComponents, ChunkServerInit, ChunkServerStats, ChunkServer as ChunkServerInterface, PeerNode } from './index.ts'
+import { chunkStoreSource } from './store-source.ts'
+import type { ChunkServerComponents, ChunkServerInit, ChunkServerStats, ChunkServer as ChunkServerInterface, ChunkSource, PeerNode } from './index.ts'
 
 /** A requester only ever sends REQUEST frames: token, count, ids, with varint prefixes. */
 const MAX_REQUEST_FRAME_BYTES = 1 + 2 + MAX_TOKEN_BYTES + 2 + 32 * MAX_IDS_PER_REQUEST
@@ -38,7 +40,7 @@ function positiveInt (value: number | undefined, fallback: number, name: string)
 export class ChunkServer implements ChunkServerInterface {
   readonly #node: PeerNode
   readonly #components: ChunkServerComponents
-  readonly #canServe: (image: string, chunkId: ChunkId) => boolean
+  readonly #source: ChunkSource
   readonly #now: () => number
   readonly #log: Logger
   readonly #slotsPerPeer: number
@@ -55,7 +57,8 @@ export class ChunkServer implements ChunkServerInterface {
     if (components.capabilityPublicKey?.asymmetricKeyType !== 'ed25519') throw new TypeError('capabilityPublicKey must be an Ed25519 public key')
     this.#node = components.node
     this.#components = components
-    this.#canServe = components.canServe ?? (() => true)
+    if ((components.source === undefined) === (components.store === undefined)) throw new TypeError('give a chunk source or a chunk store, not both')
+    this.#source = components.source ?? chunkStoreSource(components.store!, components.canServe)
     this.#now = components.now ?? Date.now
     this.#log = components.logger.forComponent('node:peer:chunk-server')
     this.#slotsPerPeer = positiveInt(init.uploadSlotsPerPeer, DEFAULT_UPLOAD_SLOTS_PER_PEER, 'uploadSlotsPerPeer')
@@ -179,32 +182,20 @@ export class ChunkServer implements ChunkServerInterface {
 
   /** The CHUNK or MISSING frame for one requested id. */
   async #answer (id: ChunkId, image: string): Promise<Uint8Array> {
-    const stored = this.#components.store.has(id) && this.#canServe(image, id) ? await this.#readVerified(id) : undefined
-    if (stored === undefined) return encodeMissing(id)
-    this.stats.chunksServed++
-    this.stats.bytesServed += stored.data.byteLength
-    return encodeChunk(id, stored.data, stored.compressed)
-  }
-
-  /** The stored form of a chunk, checked against its id; undefined if gone or damaged. */
-  async #readVerified (id: ChunkId): Promise<{ data: Uint8Array, compressed: boolean } | undefined> {
-    const store = this.#components.store
-    let stored: Uint8Array
+    const held = await this.#source.read(image, id)
+    if (held === undefined) return encodeMissing(id)
+    let chunk: Uint8Array
     try {
-      stored = await readFile(store.pathOf(id))
-    } catch {
-      return undefined // evicted or deleted since has()
-    }
-    try {
-      const chunk = decodeStoredChunk(id, stored, { errorOptions: { peerFault: false } })
-      // decodeStoredChunk hands back the stored bytes themselves when they are the raw chunk
-      return { data: stored, compressed: chunk !== stored }
+      chunk = decodeStoredChunk(id, held.data, { errorOptions: { peerFault: false } })
     } catch (err) {
       if (!isBranchcastError(err, 'ERR_CHUNK_CORRUPT')) throw err
-      this.#log.warn('stored chunk failed verification; not served', { id })
-      // the store's verified read moves the damaged file to quarantine/
-      await store.get(id).catch(() => {})
-      return undefined
+      this.#log.warn('held chunk failed verification; not served', { id, image })
+      await held.discard()
+      return encodeMissing(id)
     }
+    this.stats.chunksServed++
+    this.stats.bytesServed += held.data.byteLength
+    // decodeStoredChunk hands back the stored bytes themselves when they are the raw chunk
+    return encodeChunk(id, held.data, chunk !== held.data)
   }
 }

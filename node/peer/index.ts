@@ -16,6 +16,7 @@ import { Libp2pPeerNode } from './peer-node.ts'
 import { ChunkServer as ChunkServerImpl } from './chunk-server.ts'
 
 export { fetchChunksFromPeer } from './chunk-client.ts'
+export { chunkStoreSource } from './store-source.ts'
 export type { FetchChunksOptions, FetchedChunk, PeerTarget, ChunkTransferEvent } from './chunk-client.ts'
 export { PeerBans, banReasonFor } from './peer-bans.ts'
 export type { Ban, BanReason, PeerBansInit } from './peer-bans.ts'
@@ -76,16 +77,29 @@ export interface ChunkServerInit {
   idleTimeoutMs?: number
 }
 
+/** A chunk as its holder has it, before the server verifies it. */
+export interface HeldChunk {
+  /** the chunk in stored form: the raw bytes, or one zstd frame of them (a chunk store's file) */
+  data: Uint8Array
+  /** the bytes failed verification: the holder drops the chunk (and fetches it again later) */
+  discard: () => Promise<void>
+}
+
+/** Where the chunk server reads chunks: the node's images, or a chunk store (tests, benches). */
+export interface ChunkSource {
+  /** chunk `id` as held for `image` (a capability for one image never reaches another's chunks) */
+  read: (image: string, id: ChunkId) => Promise<HeldChunk | undefined>
+}
+
 export interface ChunkServerComponents {
   /** the libp2p peer it serves on */
   node: PeerNode
-  store: ChunkStore
+  /** what it serves; or give `store` (and `canServe`) for `chunkStoreSource(store, canServe)` */
+  source?: ChunkSource
+  store?: ChunkStore
   /** the tracker's capability public key: peer tokens are verified offline with it */
   capabilityPublicKey: KeyObject
-  /**
-   * Whether this node is willing to serve `chunkId` to a holder of a token for `image`
-   * (the puller knows which chunks belong to which image). Default: any chunk it holds.
-   */
+  /** with `store`: whether to serve `chunkId` to a holder of a token for `image` (default: any chunk held) */
   canServe?: (image: string, chunkId: ChunkId) => boolean
   logger: Logger
   /** clock for token expiry and the rate limiter; default Date.now */

@@ -1,16 +1,16 @@
 /**
- * The puller: fetches an image version, peer-assisted, and assembles it ready to run.
+ * The puller: fetches an image version, peer-assisted, into its image file in place
+ * (the image store), reusing what this disk holds, and marks it ready to run.
  */
-import type { ChunkStore } from '../../protocol/index.ts'
 import type { Logger } from '../../protocol/index.ts'
+import type { ImageStore } from '../image-store/index.ts'
 import type { FailureKind, OriginReason } from '../scheduler.ts'
 import type { PeerNode, PeerBans } from '../peer/index.ts'
 import type { TrackerClient } from '../tracker-client.ts'
 import type { Trust } from '../trust.ts'
 import { pullImage } from './puller.ts'
 
-export { imagePaths } from './puller.ts'
-export { assembleImage } from './assemble.ts'
+export { imagePaths } from '../image-store/index.ts'
 
 export interface PullOptions {
   image: string
@@ -22,6 +22,7 @@ export interface PullOptions {
   originRateBytesPerSec?: number
 }
 
+/** Progress in decoded bytes (what the image has of its total); the report has wire bytes too. */
 export interface PullProgress {
   phase: 'manifest' | 'transfer' | 'assemble' | 'verify' | 'ready'
   totalBytes: number
@@ -37,10 +38,17 @@ export interface PullReport {
   path: string
   sha256: string
   totalBytes: number
+  /** bytes on the wire from peers, as received (chunk payloads, compressed where they came so) */
   bytesFromPeers: number
+  /** bytes on the wire from the origin, as received (HTTP bodies: chunks and chunk-list parts) */
   bytesFromOrigin: number
+  /** the chunks peers brought, decoded (first arrivals; duplicates not counted) */
+  decodedBytesFromPeers: number
+  /** the chunks and list parts the origin brought, decoded (first arrivals) */
+  decodedBytesFromOrigin: number
+  /** image data this disk already had: the version's own bitmap and copies from older versions */
   bytesFromLocal: number
-  /** why each origin byte came from the origin */
+  /** why each origin byte came from the origin, in wire bytes */
   originBytesByReason: Record<OriginReason, number>
   durationMs: number
   peersUsed: number
@@ -57,9 +65,11 @@ export interface EventSink {
 export interface PullComponents {
   tracker: TrackerClient
   trust: Trust
-  chunks: ChunkStore
+  /** the node's images: pulled into, copied from, served from */
+  images: ImageStore
+  /** versions of an image kept after a pull (default DEFAULT_KEEP_VERSIONS) */
+  keepVersions?: number
   peer: PeerNode
-  dataDir: string
   site: string
   logger: Logger
   now: () => number

@@ -1,17 +1,17 @@
 /**
  * A tracker with an image published and assigned, and in-process nodes that pull it: the
- * real tracker, real libp2p peers on loopback, real chunk stores in temp dirs.
+ * real tracker, real libp2p peers on loopback, real image stores in temp dirs.
  */
 import { randomBytes, createHash } from 'node:crypto'
 import { rm } from 'node:fs/promises'
 import { createApiClient } from '../../protocol/api/client.ts'
-import { createChunkStore } from '../../protocol/store/chunk-store.ts'
-import type { ChunkStore } from '../../protocol/store/chunk-store.ts'
 import { createLogger } from '../../protocol/logger.ts'
 import { createChunkServer, createPeerNode, PeerBans } from '../../node/peer/index.ts'
 import type { ChunkServer, ChunkServerInit, PeerNode } from '../../node/peer/index.ts'
+import { createImageStore } from '../../node/image-store/index.ts'
+import type { CorruptChunk, ImageStore } from '../../node/image-store/index.ts'
 import { createPuller } from '../../node/pull/index.ts'
-import type { Puller } from '../../node/pull/index.ts'
+import type { EventSink, Puller } from '../../node/pull/index.ts'
 import { createTrackerClient } from '../../node/tracker-client.ts'
 import { enroll } from '../../node/trust.ts'
 import type { TestTracker } from './tracker.ts'
@@ -62,28 +62,31 @@ export async function publishAndAssign (tt: TestTracker, opts: { image?: string,
 
 export interface TestNode {
   node: PeerNode
-  chunks: ChunkStore
+  images: ImageStore
+  /** chunks found damaged on disk under this node */
+  corrupt: CorruptChunk[]
   server: ChunkServer
   puller: Puller
   dataDir: string
   stop: () => Promise<void>
 }
 
-/** An in-process node: enrolled against the tracker, serving its cache, ready to pull. */
-export async function startTestNode (tt: TestTracker, token: string, opts: { site?: string, server?: ChunkServerInit, dataDir?: string } = {}): Promise<TestNode> {
+/** An in-process node: enrolled against the tracker, serving its images, ready to pull. */
+export async function startTestNode (tt: TestTracker, token: string, opts: { site?: string, server?: ChunkServerInit, dataDir?: string, keepVersions?: number, events?: EventSink } = {}): Promise<TestNode> {
   const dataDir = opts.dataDir ?? await makeTmpDir('branchcast-node-')
   const tracker = createTrackerClient(createApiClient({ baseUrl: tt.url, token }))
   const trust = await enroll(dataDir, tt.url, await tracker.keys())
-  const chunks = await createChunkStore({ dir: `${dataDir}/cache`, fsyncFiles: false, logger: silent })
+  const corrupt: CorruptChunk[] = []
+  const images = await createImageStore({ dataDir, logger: silent, onCorrupt: (c) => { corrupt.push(c) } })
   const node = await createPeerNode({ dataDir, listen: ['/ip4/127.0.0.1/tcp/0'], logger: silent })
-  const server = createChunkServer(opts.server ?? {}, { node, store: chunks, capabilityPublicKey: trust.capabilityKey, logger: silent })
+  const server = createChunkServer(opts.server ?? {}, { node, source: images, capabilityPublicKey: trust.capabilityKey, logger: silent })
   await server.start()
   await node.start()
-  const puller = createPuller({ tracker, trust, chunks, peer: node, dataDir, site: opts.site ?? 'branch-1', logger: silent, now: Date.now, bans: new PeerBans() })
+  const puller = createPuller({ tracker, trust, images, keepVersions: opts.keepVersions, peer: node, site: opts.site ?? 'branch-1', logger: silent, now: Date.now, bans: new PeerBans(), events: opts.events })
   return {
-    node, chunks, server, puller, dataDir,
+    node, images, corrupt, server, puller, dataDir,
     async stop () {
-      try { await server.stop(); await node.stop() } finally { if (opts.dataDir === undefined) await rm(dataDir, { recursive: true, force: true }) }
+      try { await server.stop(); await node.stop(); await images.close() } finally { if (opts.dataDir === undefined) await rm(dataDir, { recursive: true, force: true }) }
     }
   }
 }

@@ -47,7 +47,7 @@ async function recordingPuller (tt: TestTracker, token: string, n: TestNode, sit
   if (trust === undefined) throw new Error('test node not enrolled')
   const puller = createPuller({
     tracker: createTrackerClient(createApiClient({ baseUrl: tt.url, token })),
-    trust, chunks: n.chunks, peer: n.node, dataDir: n.dataDir, site, logger: silent, now: Date.now, events: sink
+    trust, images: n.images, peer: n.node, site, logger: silent, now: Date.now, events: sink
   })
   return { events, pull: async (o) => await puller.pull({ ...o, signal: AbortSignal.timeout(PULL_TIMEOUT_MS) }) }
 }

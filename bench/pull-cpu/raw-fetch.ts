@@ -1,0 +1,42 @@
+/**
+ * The baseline of the pull-CPU bench, in its own process: a bare libp2p peer fetches every
+ * distinct chunk of the image from the seeder over `/branchcast/chunks/1` (two streams, as
+ * the puller uses), each verified by the client and then dropped — transport + Noise +
+ * yamux + SHA-256, no disk, no scheduler. Prints `{ cpuMs, bytes, wallMs }` for the fetch.
+ *
+ * argv[2]: JSON { tracker, token, image, version, seeder: string[] (multiaddrs) }
+ */
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { createApiClient, createLogger, encodeHave, readChunkList, verifyManifest } from '../../protocol/index.ts'
+import { createPeerNode, createTrackerClient, fetchChunksFromPeer, loadTrust } from '../../node/index.ts'
+import { fetchChunkFromOrigin } from '../../node/origin/index.ts'
+
+const args = JSON.parse(process.argv[2]!) as { tracker: string, token: string, image: string, version: number, seeder: string[], trustDir: string }
+const logger = createLogger({ level: 'warn' })
+const tracker = createTrackerClient(createApiClient({ baseUrl: args.tracker, token: args.token }))
+const node = await createPeerNode({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], logger })
+await node.start()
+const trust = (await loadTrust(args.trustDir))!
+const manifest = verifyManifest(await tracker.manifest(args.image, args.version), { publicKey: trust.repositoryKey, nowMs: Date.now(), image: args.image })
+const answer = await tracker.announce({ image: args.image, version: args.version, peerId: node.peerId, site: 'bench-raw', addrs: node.multiaddrs, have: encodeHave(new Uint8Array(Math.ceil(manifest.chunkCount / 8))), haveCount: 0 })
+const ids = new Set<string>()
+for await (const ref of readChunkList(manifest, async (id, o) => await fetchChunkFromOrigin(answer.origin, id, { signal: o.signal }))) ids.add(ref.id)
+const all = [...ids]
+const BATCH = 256
+const cpu0 = process.cpuUsage()
+const t0 = Date.now()
+let bytes = 0
+let next = 0
+await Promise.all([0, 1].map(async () => {
+  while (next < all.length) {
+    const batch = all.slice(next, next + BATCH)
+    next += BATCH
+    for await (const c of fetchChunksFromPeer(node, args.seeder, answer.capability!, batch)) {
+      if (c.missing === true) throw new Error(`seeder lacks ${c.id}`)
+      bytes += c.bytes.length
+    }
+  }
+}))
+const cpu = process.cpuUsage(cpu0)
+process.stdout.write(JSON.stringify({ cpuMs: (cpu.user + cpu.system) / 1000, bytes, wallMs: Date.now() - t0 }) + '\n')
+await node.stop()
