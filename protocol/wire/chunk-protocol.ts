@@ -41,7 +41,8 @@ export class ChunkProtocolError extends BranchcastError {
 }
 
 const textEncoder = new TextEncoder()
-const textDecoder = new TextDecoder('utf-8', { fatal: true })
+// ignoreBOM keeps a leading U+FEFF: stripping it gave a token or message two encodings
+const textDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 function frame (type: number, bodyBytes: number, fill: (buf: Uint8Array, offset: number) => void): Uint8Array {
   const len = 1 + bodyBytes

@@ -84,6 +84,12 @@ test('decodeFrame refuses invalid UTF-8 in a token', () => {
   throwsCode(() => decodeFrame(Uint8Array.of(1, 1, 0xff, 1, ...new Uint8Array(32))), 'ERR_CHUNK_PROTOCOL')
 })
 
+test('text that starts with a byte-order mark decodes as sent: a message has one encoding', async () => {
+  const frames = [encodeRequest('\uFEFFtok.en', ids), encodeRefused('busy', '\uFEFFfull')]
+  const got = await collect(frames)
+  assert.equal(got, [{ type: 'request', token: '\uFEFFtok.en', ids }, { type: 'refused', code: 'busy', message: '\uFEFFfull' }])
+})
+
 test('caller mistakes are TypeErrors', () => {
   assert.throws(() => encodeRequest('t', []), TypeError)
   assert.throws(() => encodeRequest('t', Array.from({ length: MAX_IDS_PER_REQUEST + 1 }, () => id)), TypeError)
