@@ -52,6 +52,8 @@ export interface CampaignStats {
   inputs: number
   seconds: number
   inputsPerSecond: number
+  /** inputs per second of this thread's CPU time: the rate a machine shared with other work does not skew */
+  inputsPerCpuSecond: number
   /** distinct outcomes reached */
   outcomes: number
   corpus: number
@@ -113,6 +115,7 @@ class Campaign {
   /** the inputs slowest by the clock, fastest first; measured in CPU time at the end */
   readonly #slowest: Array<{ ms: number, input: Uint8Array }> = []
   readonly #started = performance.now()
+  readonly #startedCpu = process.threadCpuUsage()
   #inputs = 0
   #findings = 0
   #slowestCpuMs: number | undefined
@@ -152,12 +155,15 @@ class Campaign {
 
   stats (): CampaignStats {
     const seconds = (performance.now() - this.#started) / 1000
+    const cpu = process.threadCpuUsage(this.#startedCpu)
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6
     return {
       target: this.#target.name,
       seed: this.#options.seed,
       inputs: this.#inputs,
       seconds,
       inputsPerSecond: Math.round(this.#inputs / Math.max(seconds, 1e-3)),
+      inputsPerCpuSecond: Math.round(this.#inputs / Math.max(cpuSeconds, 1e-3)),
       outcomes: this.#outcomes.size,
       corpus: this.#corpus.length,
       slowestCpuMs: this.#slowestCpuMs,

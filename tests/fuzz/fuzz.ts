@@ -117,12 +117,12 @@ export async function fuzz (target: string, options: FuzzOptions = {}): Promise<
     found({ kind: 'crash', input: shared.current(), detail: 'the worker ended inside an input without an error (process.exit?)', signature: 'crash: quiet exit' })
   }
   // a worker that hung or died sends no stats: count what it got through
-  stats ??= { target, seed: campaign.seed, inputs: shared.count, seconds, inputsPerSecond: Math.round(shared.count / seconds), outcomes: 0, corpus: 0, findings: findings.length }
+  stats ??= { target, seed: campaign.seed, inputs: shared.count, seconds, inputsPerSecond: Math.round(shared.count / seconds), inputsPerCpuSecond: 0, outcomes: 0, corpus: 0, findings: findings.length }
   return { stats, findings }
 }
 
 export function summary (s: CampaignStats): string {
-  return `${s.target}: ${s.inputs.toLocaleString('en')} inputs in ${s.seconds.toFixed(1)} s (${s.inputsPerSecond.toLocaleString('en')}/s), ` +
+  return `${s.target}: ${s.inputs.toLocaleString('en')} inputs in ${s.seconds.toFixed(1)} s (${s.inputsPerSecond.toLocaleString('en')}/s, ${s.inputsPerCpuSecond.toLocaleString('en')}/CPU-s), ` +
     `${s.outcomes} outcomes, corpus ${s.corpus}, ${s.slowestCpuMs === undefined ? '' : `slowest input ${s.slowestCpuMs.toFixed(2)} ms CPU, `}${s.findings} findings (seed ${s.seed})`
 }
 
