@@ -4,9 +4,11 @@
  * the requester's libp2p peer id). Anyone holding the tracker's capability public key can
  * verify one offline: origins and serving peers never call the tracker per request.
  *
- * Wire form: `base64url(JSON claims) "." base64url(signature over the first part)`.
+ * Wire form: `base64url(JSON claims) "." base64url(signature over the first part)`, both
+ * unpadded and canonical (the one spelling our encoder writes; see canonical-base64.ts).
  */
 import type { KeyObject } from 'node:crypto'
+import { decodeCanonicalBase64 } from './canonical-base64.ts'
 import { signBytes, verifyBytes } from './signing.ts'
 import { TokenExpiredError, TokenInvalidError, TokenMalformedError } from '../errors.ts'
 
@@ -49,10 +51,10 @@ export interface VerifyCapabilityOptions {
   skewMs?: number
 }
 
-function parseClaims (body: string): CapabilityClaims {
+function parseClaims (claimsJson: Uint8Array): CapabilityClaims {
   let raw: unknown
   try {
-    raw = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'))
+    raw = JSON.parse(Buffer.from(claimsJson).toString('utf8'))
   } catch (err) {
     throw new TokenMalformedError('capability claims are not JSON', { cause: err })
   }
@@ -69,11 +71,13 @@ function parseClaims (body: string): CapabilityClaims {
 export function verifyCapability (token: string, options: VerifyCapabilityOptions): CapabilityClaims {
   if (typeof token !== 'string' || token.length > MAX_CAPABILITY_TOKEN_BYTES) throw new TokenMalformedError('capability token too long or not a string')
   const parts = token.split('.')
-  if (parts.length !== 2 || !/^[A-Za-z0-9_-]+$/.test(parts[0]!) || !/^[A-Za-z0-9_-]+$/.test(parts[1]!)) throw new TokenMalformedError('capability token is not two base64url parts')
-  const [body, sig] = parts as [string, string]
-  const signature = Buffer.from(sig, 'base64url')
-  if (signature.length !== 64 || !verifyBytes(options.publicKey, Buffer.from(body), signature)) throw new TokenInvalidError('capability signature does not verify')
-  const claims = parseClaims(body)
+  // Canonical base64url only: the lenient decoder ignores the last character's unused bits,
+  // which made every signature one of several spellings that all verified.
+  const claimsJson = parts.length === 2 && parts[0] !== '' ? decodeCanonicalBase64(parts[0]!, 'base64url') : undefined
+  const signature = parts.length === 2 && parts[1] !== '' ? decodeCanonicalBase64(parts[1]!, 'base64url') : undefined
+  if (claimsJson === undefined || signature === undefined) throw new TokenMalformedError('capability token is not two canonical base64url parts')
+  if (signature.length !== 64 || !verifyBytes(options.publicKey, Buffer.from(parts[0]!), signature)) throw new TokenInvalidError('capability signature does not verify')
+  const claims = parseClaims(claimsJson)
   const skew = options.skewMs ?? 30_000
   if (options.nowMs >= claims.exp + skew) throw new TokenExpiredError('capability token has expired')
   if (claims.iat > options.nowMs + skew) throw new TokenInvalidError('capability token issued in the future')

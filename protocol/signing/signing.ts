@@ -6,13 +6,12 @@
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
+import { decodeCanonicalBase64 } from './canonical-base64.ts'
 
 export const PUBLIC_KEY_BYTES = 32
 export const SIGNATURE_BYTES = 64
 /** Key ids are the first 16 bytes of SHA-256(raw public key): short, and collision-free enough to name a pinned key. */
 export const KEY_ID_BYTES = 16
-
-const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/
 
 export interface SigningKeyPair {
   privateKey: KeyObject
@@ -43,13 +42,12 @@ export function exportPublicKey (publicKey: KeyObject): string {
 
 /** Inverse of `exportPublicKey`. Throws TypeError unless it is canonical base64 of exactly 32 bytes. */
 export function importPublicKey (text: string): KeyObject {
-  const trimmed = typeof text === 'string' ? text.trim() : ''
-  const raw = BASE64_RE.test(trimmed) ? Buffer.from(trimmed, 'base64') : Buffer.alloc(0)
-  if (raw.length !== PUBLIC_KEY_BYTES || raw.toString('base64') !== trimmed) {
+  const raw = decodeCanonicalBase64(typeof text === 'string' ? text.trim() : '', 'base64')
+  if (raw?.length !== PUBLIC_KEY_BYTES) {
     throw new TypeError(`an Ed25519 public key is the base64 of ${PUBLIC_KEY_BYTES} raw bytes`)
   }
   try {
-    return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' })
+    return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') }, format: 'jwk' })
   } catch (err) {
     throw new TypeError('not an Ed25519 public key', { cause: err })
   }

@@ -8,7 +8,7 @@
  * their stored form (raw or one zstd frame): the receiver decodes with a size cap and
  * verifies the SHA-256 before it keeps or serves a byte.
  */
-import { readVarint, varintLength, writeVarint } from './varint.ts'
+import { MAX_VARINT_BYTES, readVarint, varintLength, writeVarint } from './varint.ts'
 import { BranchcastError } from '../errors.ts'
 import type { ChunkId } from '../store/chunk-id.ts'
 import { MAX_CHUNK_BYTES_CEILING } from '../chunking/chunking-params.ts'
@@ -41,7 +41,8 @@ export class ChunkProtocolError extends BranchcastError {
 }
 
 const textEncoder = new TextEncoder()
-const textDecoder = new TextDecoder('utf-8', { fatal: true })
+// ignoreBOM keeps a leading U+FEFF: stripping it gave a token or message two encodings
+const textDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 function frame (type: number, bodyBytes: number, fill: (buf: Uint8Array, offset: number) => void): Uint8Array {
   const len = 1 + bodyBytes
@@ -147,30 +148,98 @@ type Bytes = Uint8Array | { subarray: () => Uint8Array }
  * Reads frames from a byte stream (a libp2p stream yields `Uint8Array | Uint8ArrayList`).
  * Refuses a frame over `maxFrameBytes` as soon as its length prefix arrives, and a stream
  * that ends inside a frame — silent truncation never passes for a clean end.
+ *
+ * Linear in the bytes received however finely they are cut: pieces are held by reference
+ * until a frame is complete and copied once into it (a frame inside one piece is not
+ * copied at all). Appending each piece to the partial frame instead made a 4 MiB frame in
+ * 256-byte pieces cost seconds of CPU.
  */
 export async function * readFrames (source: AsyncIterable<Bytes>, options: { maxFrameBytes?: number } = {}): AsyncGenerator<ChunkMessage> {
   const max = options.maxFrameBytes ?? MAX_FRAME_BYTES
-  let buf: Uint8Array = new Uint8Array(0)
+  const pending = new PendingBytes()
+  let frame: FramePrefix | undefined
   for await (const piece of source) {
-    const bytes = piece instanceof Uint8Array ? piece : piece.subarray()
-    buf = buf.length === 0 ? bytes : Buffer.concat([buf, bytes])
-    let o = 0
-    while (o < buf.length) {
-      let len: number, start: number
-      try {
-        [len, start] = readVarint(buf, o)
-      } catch (err) {
-        if (buf.length - o < 8) break // the prefix itself may be split across pieces
-        throw new ChunkProtocolError('malformed frame length', { cause: err })
-      }
-      if (len === 0) throw new ChunkProtocolError('empty frame')
-      if (len > max) throw new ChunkProtocolError(`frame of ${len} bytes exceeds ${max}`)
-      if (start + len > buf.length) break
-      yield decodeFrame(buf.subarray(start, start + len))
-      o = start + len
+    pending.push(piece instanceof Uint8Array ? piece : piece.subarray())
+    while (true) {
+      frame ??= readFramePrefix(pending.peek(MAX_VARINT_BYTES), max)
+      if (frame === undefined) break // the prefix itself may be split across pieces
+      if (pending.length < frame.prefixBytes + frame.bodyBytes) break // a partial frame waits; it never exceeds max + prefix
+      pending.skip(frame.prefixBytes)
+      const body = pending.take(frame.bodyBytes)
+      frame = undefined
+      yield decodeFrame(body)
     }
-    buf = o === 0 ? buf : buf.subarray(o)
-    // A partial frame waits for more bytes; it can never exceed max + prefix.
   }
-  if (buf.length > 0) throw new ChunkProtocolError('stream ended inside a frame')
+  if (pending.length > 0) throw new ChunkProtocolError('stream ended inside a frame')
+}
+
+interface FramePrefix { prefixBytes: number, bodyBytes: number }
+
+/** The frame's length prefix at the start of `head`; undefined while it is still incomplete. */
+function readFramePrefix (head: Uint8Array, max: number): FramePrefix | undefined {
+  if (head.length < MAX_VARINT_BYTES && head.every((b) => (b & 0x80) !== 0)) return undefined
+  let len: number, start: number
+  try {
+    [len, start] = readVarint(head, 0)
+  } catch (err) {
+    throw new ChunkProtocolError('malformed frame length', { cause: err })
+  }
+  if (len === 0) throw new ChunkProtocolError('empty frame')
+  if (len > max) throw new ChunkProtocolError(`frame of ${len} bytes exceeds ${max}`)
+  return { prefixBytes: start, bodyBytes: len }
+}
+
+/** Received bytes not yet consumed, held as the pieces they came in. */
+class PendingBytes {
+  #pieces: Uint8Array[] = []
+  #length = 0
+
+  get length (): number { return this.#length }
+
+  push (bytes: Uint8Array): void {
+    if (bytes.length === 0) return
+    this.#pieces.push(bytes)
+    this.#length += bytes.length
+  }
+
+  /** Up to `n` bytes from the front, without consuming them (copies at most `n`). */
+  peek (n: number): Uint8Array {
+    const first = this.#pieces[0]
+    if (first === undefined || first.length >= n || this.#pieces.length === 1) return first?.subarray(0, n) ?? new Uint8Array(0)
+    return this.#copy(Math.min(n, this.#length), false)
+  }
+
+  skip (n: number): void { this.take(n) }
+
+  /** The next `n` bytes (n <= length): a view when one piece holds them, else one copy. */
+  take (n: number): Uint8Array {
+    const first = this.#pieces[0]!
+    if (first.length >= n) {
+      if (first.length === n) this.#pieces.shift()
+      else this.#pieces[0] = first.subarray(n)
+      this.#length -= n
+      return first.subarray(0, n)
+    }
+    return this.#copy(n, true)
+  }
+
+  #copy (n: number, consume: boolean): Uint8Array {
+    const out = new Uint8Array(n)
+    let filled = 0
+    let i = 0
+    while (filled < n) {
+      const piece = this.#pieces[i]!
+      const used = Math.min(piece.length, n - filled)
+      out.set(used === piece.length ? piece : piece.subarray(0, used), filled)
+      filled += used
+      if (used === piece.length) i++
+      else if (consume) this.#pieces[i] = piece.subarray(used)
+    }
+    if (consume) {
+      // one splice per frame: shifting piece by piece would make this quadratic again
+      this.#pieces.splice(0, i)
+      this.#length -= n
+    }
+    return out
+  }
 }

@@ -25,4 +25,11 @@ test('ids are UUIDs, payloads are capped objects, times are ms or ISO', () => {
   assert.not.ok(EventBatchSchema.safeParse({ events: [] }).success)
 })
 
+test('an event type named like an Object.prototype member is refused, not thrown on', () => {
+  for (const type of ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf']) {
+    const r = EventBatchSchema.safeParse({ events: [{ id: ID, type, at: 1, payload: {} }] })
+    assert.not.ok(r.success, type)
+  }
+})
+
 test.run()

@@ -38,6 +38,31 @@ for (const [name, token, override, code] of CASES) {
   })
 }
 
+// Every other way to write the same bytes that Node's lenient decoder accepts: another
+// last character (its unused low bits), padding, the standard alphabet, skipped characters.
+const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+function otherSpellings (part: string): Array<[string, string]> {
+  const out: Array<[string, string]> = []
+  for (const c of BASE64URL_ALPHABET) out.push([`last character ${c}`, part.slice(0, -1) + c])
+  out.push(['one pad', `${part}=`], ['two pads', `${part}==`], ['standard alphabet', part.replaceAll('-', '+').replaceAll('_', '/')])
+  for (const junk of [' ', '\n', '%', '=', '!']) out.push([`${JSON.stringify(junk)} inside`, `${part.slice(0, 8)}${junk}${part.slice(8)}`])
+  const bytes = Buffer.from(part, 'base64url')
+  return out.filter(([, v]) => v !== part && Buffer.from(v, 'base64url').equals(bytes))
+}
+const NON_CANONICAL: Array<[string, string]> = [
+  ...otherSpellings(sig).map(([name, v]): [string, string] => [`signature, ${name}`, `${body}.${v}`]),
+  ...otherSpellings(body).map(([name, v]): [string, string] => [`claims, ${name}`, `${v}.${sig}`])
+]
+test('the table of non-canonical spellings holds every other last character of the signature', () => {
+  // 64 bytes in 86 characters leave 4 unused bits: 15 other last characters decode the same
+  assert.is(otherSpellings(sig).filter(([name]) => name.startsWith('last character')).length, 15)
+})
+for (const [name, token] of NON_CANONICAL) {
+  test(`refuses a non-canonical spelling of a valid token: ${name}`, () => {
+    throwsCode(() => verifyCapability(token, opts), 'ERR_TOKEN_MALFORMED')
+  })
+}
+
 test('signed but non-JSON claims are malformed', () => {
   const junk = Buffer.from('not json').toString('base64url')
   const junkSig = Buffer.from(signBytes(key.privateKey, Buffer.from(junk))).toString('base64url')

@@ -3,7 +3,8 @@ import * as assert from 'uvu/assert'
 import { randomBytes } from 'node:crypto'
 import { zstdCompressSync } from 'node:zlib'
 import { chunkId } from '../../../../protocol/store/chunk-id.ts'
-import { decodeStoredChunk, encodeStoredChunk, startsWithZstdMagic, ZSTD_MAGIC } from '../../../../protocol/store/chunk-codec.ts'
+import { decodeStoredChunk, encodeStoredChunk, startsWithZstdMagic, zstdWindowLogMax, ZSTD_MAGIC } from '../../../../protocol/store/chunk-codec.ts'
+import { MAX_CHUNK_BYTES_CEILING } from '../../../../protocol/chunking/chunking-params.ts'
 import { throwsCode } from '../../../helpers/rejects.ts'
 
 const compressible = new TextEncoder().encode('branchcast '.repeat(4000))
@@ -55,6 +56,36 @@ for (const c of CORRUPT) {
     throwsCode(() => decodeStoredChunk(c.id, c.stored, c.maxBytes === undefined ? {} : { maxBytes: c.maxBytes }), 'ERR_CHUNK_CORRUPT')
   })
 }
+
+// A frame header with no content size and window descriptor `w` (2^(10 + (w >> 3)) bytes),
+// then one raw last block holding "A".
+const windowFrame = (w: number): Uint8Array => Uint8Array.of(...ZSTD_MAGIC, 0x00, w, 0x09, 0x00, 0x00, 0x41)
+const WINDOWS: Array<[string, number, number | undefined]> = [
+  ['128 MiB window, 4 MiB cap', 0x88, undefined],
+  ['8 MiB window, 4 MiB cap', 0x68, undefined],
+  ['1 MiB window, 64 KiB cap', 0x50, 64 * 1024]
+]
+for (const [name, w, maxBytes] of WINDOWS) {
+  test(`a frame asking for a window larger than the cap needs is refused before zstd allocates it: ${name}`, () => {
+    try {
+      decodeStoredChunk(chunkId(Uint8Array.of(0x41)), windowFrame(w), maxBytes === undefined ? {} : { maxBytes })
+      assert.unreachable('decoded')
+    } catch (err) {
+      assert.is((err as { code?: string }).code, 'ERR_CHUNK_CORRUPT')
+      assert.match(String((err as Error).cause), /too much memory/, 'zstd refused the window')
+    }
+  })
+}
+
+test('every frame our encoder writes still decodes when the cap is its own length', () => {
+  for (const n of [64, 1000, 65536, 65537, 300_000, MAX_CHUNK_BYTES_CEILING]) {
+    const chunk = new Uint8Array(n).map((_, i) => (i % 251) & (i >> 9))
+    const stored = encodeStoredChunk(chunk)
+    assert.ok(startsWithZstdMagic(stored), `${n} bytes compress`)
+    assert.equal(Buffer.from(decodeStoredChunk(chunkId(chunk), stored, { maxBytes: n })), Buffer.from(chunk), `${n} bytes`)
+  }
+  assert.equal([64, 65536, 65537, MAX_CHUNK_BYTES_CEILING].map(zstdWindowLogMax), [10, 16, 17, 22])
+})
 
 test('peerFault follows errorOptions (false for our own disk, true by default)', () => {
   const id = chunkId(incompressible)

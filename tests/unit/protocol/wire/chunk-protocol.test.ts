@@ -42,6 +42,28 @@ test('frames split at every byte boundary decode the same', async () => {
   assert.is(bytewise.length, EXPECTED.length)
 })
 
+// CPU time, not wall time: other processes on a loaded machine do not count. Reading is
+// linear (~20 ms here for 4 MiB in 256-byte pieces); the quadratic reader took 5-12 s, so
+// the budget is generous yet 10x+ below it, and the source gives up once it is spent.
+const LINEAR_BUDGET_CPU_MS = 400
+test('a 4 MiB frame in 256-byte pieces is read in bounded CPU (linear in the pieces)', async () => {
+  const big = new Uint8Array(4 * 1024 * 1024).map((_, i) => i * 31)
+  const f = encodeChunk(chunkId(big), big, false)
+  const start = process.cpuUsage()
+  const spentMs = (): number => { const c = process.cpuUsage(start); return (c.user + c.system) / 1000 }
+  async function * src (): AsyncGenerator<Uint8Array> {
+    for (let o = 0; o < f.length; o += 256) {
+      if (spentMs() > LINEAR_BUDGET_CPU_MS) throw new Error(`over ${LINEAR_BUDGET_CPU_MS} ms of CPU after ${o} of ${f.length} bytes`)
+      yield f.subarray(o, o + 256)
+    }
+  }
+  const got: ChunkMessage[] = []
+  for await (const m of readFrames(src())) got.push(m)
+  assert.ok(spentMs() <= LINEAR_BUDGET_CPU_MS, `${spentMs()} ms of CPU`)
+  assert.is(got.length, 1)
+  assert.ok(got[0]!.type === 'chunk' && Buffer.from(got[0]!.data).equals(big), 'the frame arrives whole')
+})
+
 const BAD: Array<[string, Uint8Array[]]> = [
   ['a stream that ends inside a frame (truncation)', [encodeChunk(id, data, false).subarray(0, 10)]],
   ['an oversized frame announced by its length prefix', [Uint8Array.of(0xff, 0xff, 0xff, 0x7f)]],
@@ -60,6 +82,12 @@ for (const [name, pieces] of BAD) {
 
 test('decodeFrame refuses invalid UTF-8 in a token', () => {
   throwsCode(() => decodeFrame(Uint8Array.of(1, 1, 0xff, 1, ...new Uint8Array(32))), 'ERR_CHUNK_PROTOCOL')
+})
+
+test('text that starts with a byte-order mark decodes as sent: a message has one encoding', async () => {
+  const frames = [encodeRequest('\uFEFFtok.en', ids), encodeRefused('busy', '\uFEFFfull')]
+  const got = await collect(frames)
+  assert.equal(got, [{ type: 'request', token: '\uFEFFtok.en', ids }, { type: 'refused', code: 'busy', message: '\uFEFFfull' }])
 })
 
 test('caller mistakes are TypeErrors', () => {
