@@ -6,6 +6,8 @@
  * strictly: no longer than the version needs, no bits set past the last chunk.
  */
 
+import { decodeCanonicalBase64 } from '../signing/canonical-base64.ts'
+
 const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
 
 export type BitfieldProblem = 'not-base64' | 'too-long' | 'bits-past-end'
@@ -55,7 +57,10 @@ export function decodeHave (base64: string, chunkCount: number): BitfieldResult 
   // Four base64 characters carry three bytes: refuse by length before decoding anything.
   if (base64.length > Math.ceil(maxBytes / 3) * 4) return { ok: false, problem: 'too-long' }
   if (!BASE64_RE.test(base64)) return { ok: false, problem: 'not-base64' }
-  const bits = new Uint8Array(Buffer.from(base64, 'base64'))
+  // Canonical only (no stray low bits in the last character): one spelling per bitfield.
+  const decoded = decodeCanonicalBase64(base64, 'base64')
+  if (decoded === undefined) return { ok: false, problem: 'not-base64' }
+  const bits = new Uint8Array(decoded) // our own copy, not a view into Buffer's shared pool
   if (bits.length > maxBytes) return { ok: false, problem: 'too-long' }
   const tail = chunkCount % 8
   if (tail !== 0 && bits.length === maxBytes && (bits[maxBytes - 1]! & (0xff >> tail)) !== 0) return { ok: false, problem: 'bits-past-end' }

@@ -6,12 +6,23 @@
  */
 import type { z } from 'zod'
 import { ErrorBodySchema, ImageNameSchema } from '../../../protocol/api/common.ts'
-import { EventBatchSchema, KNOWN_EVENT_TYPES, MAX_EVENTS_PER_BATCH, MAX_EVENT_PAYLOAD_BYTES } from '../../../protocol/api/events.ts'
+import { EventBatchSchema, EventQuerySchema, KNOWN_EVENT_TYPES, MAX_EVENTS_PER_BATCH, MAX_EVENT_PAYLOAD_BYTES } from '../../../protocol/api/events.ts'
+import { CreateImageBodySchema, RollbackBodySchema, UploadQuerySchema } from '../../../protocol/api/images.ts'
+import { OriginTokenBodySchema } from '../../../protocol/api/origin.ts'
+import { CreatePolicySchema, UpdatePolicySchema, AssignmentTargetSchema } from '../../../protocol/api/policies.ts'
+import { AnnounceBodySchema, LeaveBodySchema } from '../../../protocol/api/swarm.ts'
+import { CreateTokenSchema } from '../../../protocol/api/tokens.ts'
 import { check } from '../target.ts'
 import type { FuzzTarget } from '../target.ts'
 import { text } from './fixtures.ts'
 
-const SCHEMAS: Array<[string, z.ZodType]> = [['events', EventBatchSchema], ['error', ErrorBodySchema], ['image', ImageNameSchema]]
+/** Every body and query a route parses with a protocol/api schema. */
+const SCHEMAS: Array<[string, z.ZodType]> = [
+  ['events', EventBatchSchema], ['event-query', EventQuerySchema], ['error', ErrorBodySchema], ['image', ImageNameSchema],
+  ['create-image', CreateImageBodySchema], ['rollback', RollbackBodySchema], ['upload-query', UploadQuerySchema], ['origin-token', OriginTokenBodySchema],
+  ['create-policy', CreatePolicySchema], ['update-policy', UpdatePolicySchema], ['assignment', AssignmentTargetSchema],
+  ['announce', AnnounceBodySchema], ['leave', LeaveBodySchema], ['create-token', CreateTokenSchema]
+]
 
 const UUID = '0b6f1b9e-3c1d-4c55-9d43-7a1e2f3b4c5d'
 const event = (type: string, payload: Record<string, unknown>, at: number | string = 1_767_268_800_000): object => ({ id: UUID, type, at, payload })
@@ -20,7 +31,11 @@ const BODIES: unknown[] = [
   { events: [event('pull.failed', { image: 'desktop', code: 'ERR_X', message: 'no' }, '2026-01-01T00:00:00Z'), event('peer.banned', { peerId: '12D3KooW', reason: 'corrupt', untilMs: 5 })] },
   { events: [event('session.stopped', { image: 'i', durationMs: 5, exitCode: -1 }), event('policy.blocked', { image: 'i', rule: 'window' }), event('vendor.thing', { any: [1, { a: null }] })] },
   { error: { code: 'ERR_TOKEN_INVALID', message: 'capability signature does not verify' } },
-  'win11-office_2024.1+lts'
+  'win11-office_2024.1+lts',
+  { name: 'desk', image: 'desktop', pinnedVersion: 3, expiresAt: '2027-01-01', offlineGraceSeconds: 604800, downloadWindow: '22:00-06:00', publishedApps: [{ name: 'Notes', command: 'notes.exe' }], startup: { mode: 'auto' }, priority: 5 },
+  { user: 'alice', groups: ['branch-staff'], expiresIn: '30d', label: 'desk' },
+  { policy: 'desk', group: 'branch-staff' },
+  { image: 'desktop', version: 2, peerId: '12D3KooWJWoaqZhDaoEFshF7Rh1bpY9ohihFhzcW6d69Lr2NASuq', site: 'branch-1', addrs: ['/ip4/10.0.0.2/tcp/4001'], have: 'gA==', haveCount: 1 }
 ]
 
 /** Where an issue is, without the names a record's keys give it: `events.#.payload.*`. */
@@ -29,7 +44,7 @@ const pathShape = (path: readonly PropertyKey[]): string =>
 
 export const apiBodiesTarget: FuzzTarget = {
   name: 'api-bodies',
-  decoder: 'EventBatchSchema, ErrorBodySchema, ImageNameSchema .safeParse (protocol/api/)',
+  decoder: 'every protocol/api/ body and query schema .safeParse',
   seeds: () => BODIES.map((b) => text(JSON.stringify(b))),
   dictionary: () => [...KNOWN_EVENT_TYPES.map((t) => `"${t}"`), '"__proto__"', '"constructor"', '"toString"', '{', '}', '[', ']', ',', ':', 'null', 'true', '""', '"a.b"',
     `"${UUID}"`, '"2026-02-30T25:00:00Z"', '1e400', '-0', '9007199254740993', '"\\ud800"', '"\\u0000"', '{"":', '[[[[', '"payload":', '"events":'].map(text),

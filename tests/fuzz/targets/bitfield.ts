@@ -1,9 +1,8 @@
 /**
- * The `have` bitfield a node announces (tracker/swarm/bitfield.ts `decodeHave`; it may move
- * to protocol/swarm/). Input: two bytes of chunk count, then the base64 text. The decoder
+ * The `have` bitfield a node announces (protocol/swarm/bitfield.ts `decodeHave`). Input: two bytes of chunk count, then the base64 text. The decoder
  * returns a result and never throws; what it accepts must fit the version.
  */
-import { bitfieldBytes, decodeHave, encodeHave, popcount } from '../../../tracker/swarm/bitfield.ts'
+import { bitfieldBytes, decodeHave, encodeHave, popcount } from '../../../protocol/swarm/bitfield.ts'
 import { check } from '../target.ts'
 import type { FuzzTarget } from '../target.ts'
 import { text } from './fixtures.ts'
@@ -18,7 +17,7 @@ function seed (count: number): Uint8Array {
 
 export const bitfieldTarget: FuzzTarget = {
   name: 'bitfield',
-  decoder: 'decodeHave (tracker/swarm/bitfield.ts)',
+  decoder: 'decodeHave (protocol/swarm/bitfield.ts)',
   maxInputBytes: 16 * 1024,
   seeds: () => COUNTS.map(seed),
   dictionary: () => ['=', '==', '+', '/', '-', '_', 'A', 'AA', 'AAA=', '////', ' ', '\n'].map(text),

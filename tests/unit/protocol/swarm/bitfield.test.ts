@@ -14,6 +14,7 @@ test('refuses what a lying or broken node might send', () => {
     ['not base64', 'ab$d', 16, 'not-base64'],
     ['missing padding', 'AA', 16, 'not-base64'],
     ['url alphabet', '__8=', 24, 'not-base64'],
+    ['stray low bits in the last character (AT== spells AQ==)', 'AT==', 8, 'not-base64'],
     ['one byte too long', Buffer.alloc(3).toString('base64'), 16, 'too-long'],
     ['far too long, refused by length before decoding', 'A'.repeat(10_000), 16, 'too-long'],
     ['bit past the last chunk', Buffer.from([0, 0b0100_0000]).toString('base64'), 9, 'bits-past-end']
