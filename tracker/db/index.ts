@@ -9,7 +9,8 @@ import { StoreError } from './errors.ts'
 import type { TrackerStore } from './store.ts'
 
 export type {
-  AssignmentRecord, ClientRecord, CreateDraftInput, CreatePolicyInput, CreateTokenInput, DownloadWindow,
+  AssignmentRecord, ClientDetail, ClientImage, ClientPull, ClientQuery, ClientRecord, ClientSort, ClientWorkspaces,
+  DeploymentQuery, HeldVersionRow, OffloadDelta, OffloadQuery, OffloadRow, PullingVersionRow, CreateDraftInput, CreatePolicyInput, CreateTokenInput, DownloadWindow,
   EventInput, EventQuery, EventRecord, FinalizeDraftInput, ImageRecord, MembersForOptions, PolicyFields,
   PolicyMatch, PolicyRecord, PublishedApp, StartupBehaviour, SubjectKind, SwarmMember, SwarmSize, TokenKind,
   TokenLookup, TokenRecord, TrackerStore, UploadLease, UpsertClientInput, UpsertMemberInput, VersionRecord,
