@@ -17,6 +17,7 @@ export type {
   VersionState
 } from './store.ts'
 export { StoreError, isStoreError } from './errors.ts'
+export { CLIENT_ONLINE_WINDOW_MS } from './queries.ts'
 export type { StoreErrorCode } from './errors.ts'
 
 export interface OpenStoreOptions {

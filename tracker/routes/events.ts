@@ -54,7 +54,7 @@ const listRoute = createRoute({
 })
 
 const storedEventView = (e: EventRecord): StoredEvent =>
-  ({ id: e.id, type: e.type, clientId: e.clientId, user: e.user, atMs: e.atMs, receivedAtMs: e.receivedAtMs, payload: e.payload })
+  ({ id: e.id, type: e.type, clientId: e.clientId, user: e.user, atMs: e.atMs, receivedAtMs: e.receivedAtMs, site: e.site, host: e.host, payload: e.payload })
 
 export function eventsRoutes (components: Pick<TrackerComponents, 'events'>): OpenAPIHono<TrackerEnv> {
   const { events } = components
