@@ -1,7 +1,10 @@
 // Reports against hand-counted fixtures: a small fixed event set from three nodes in two
 // sites over two days, posted over real HTTP, and for each report the table worked out
 // by hand (in the comments) compared with what the tracker answers, as JSON and as CSV.
+import { execFile } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { startTestTracker } from '../../helpers/tracker.ts'
@@ -212,6 +215,25 @@ test('clients registry: list with filters and pages, one client in detail', asyn
   assert.equal(one.body.workspace, { win: { state: 'running', version: 2, sinceMs: D0 + 2 * HOUR } })
   assert.equal([one.body.os, one.body.nodeVersion, one.body.firstSeenAtMs], ['Linux 6.1', '0.3.0', D0 + 2 * HOUR + 60_000])
   assert.is((await call(t.url, 'GET', '/api/v1/clients/nobody', { token: t.adminToken })).status, 404)
+})
+
+test('the CLI: branchcast reports (table, --json, --csv) and clients list|show', async () => {
+  const bin = fileURLToPath(new URL('../../../bin/branchcast.ts', import.meta.url))
+  const run = async (...args: string[]): Promise<string> => (await promisify(execFile)(process.execPath, [bin, ...args, '--tracker', t.url], {
+    env: { ...process.env, BRANCHCAST_TOKEN: t.adminToken }, timeout: 20_000
+  })).stdout
+  const lines = (await run('reports', 'offload', '--csv')).split('\r\n')
+  assert.is(lines[2], '2027-01-15,paris,2,400,900,700,450,1000,0.8,no-peer=40 share=360')
+  const errors = JSON.parse(await run('reports', 'errors', '--json', '--site', 'paris'))
+  assert.equal(errors.rows.map((r: { type: string }) => r.type), ['pull.failed'])
+  const table = await run('reports', 'deployment')
+  assert.match(table, /^IMAGE\s+VERSION\s+STATE\s+CLIENTS\s+PULLING\s+LAGGING\s+BEHIND SINCE/)
+  for (const line of table.trimEnd().split('\n')) assert.ok(line.length <= 80, line)
+  assert.match(await run('clients', 'list', '--site', 'paris'), /n-alice\s+alice\s+pc-a\s+paris/)
+  assert.match(await run('clients', 'show', 'n-bob'), /image: +win v1/)
+  const failed = await promisify(execFile)(process.execPath, [bin, 'reports', 'nope', '--tracker', t.url], { env: { ...process.env, BRANCHCAST_TOKEN: t.adminToken } }).catch((e: { code: number, stderr: string }) => e)
+  assert.is((failed as { code: number }).code, 1)
+  assert.match((failed as { stderr: string }).stderr, /^branchcast reports: needs a report/)
 })
 
 test.run()
