@@ -6,7 +6,7 @@ import { createLogger } from '../../protocol/index.ts'
 import { NodeConfigError } from '../config.ts'
 import { createControlServer } from '../control/index.ts'
 import type { NodeStatus, ReadyImage } from '../control/index.ts'
-import { createEventReporter } from '../events/index.ts'
+import { clientInfo, createEventReporter } from '../events/index.ts'
 import { createChunkServer, createPeerNode, PeerBans } from '../peer/index.ts'
 import { createPuller } from '../pull/index.ts'
 import type { PullOptions, PullReport } from '../pull/index.ts'
@@ -64,7 +64,7 @@ export async function startNodeDaemon (options: NodeDaemonOptions): Promise<Runn
     await server.start()
     stack.push({ name: 'chunk server', stop: async () => await server.stop() })
 
-    const reporter = createEventReporter({ dir: join(config.dataDir, 'events'), clientId: peer.peerId, retryMinMs: options.eventRetryMinMs }, { tracker, logger, now })
+    const reporter = createEventReporter({ dir: join(config.dataDir, 'events'), clientId: peer.peerId, client: clientInfo(config.site), retryMinMs: options.eventRetryMinMs }, { tracker, logger, now })
     await reporter.start()
     stack.push({ name: 'event reporter', stop: async () => await reporter.stop() })
 
