@@ -7,7 +7,7 @@
 // one published image version of 4096 chunks assigned to user "bench", one API token.
 // Announces rotate over 200 peers in 10 sites, each with a random half of the chunks
 // (a 512-byte bitfield each way); event batches hold 10 `pull.completed` events with fresh
-// ids and rotate over client ids so the per-client rate limit never answers instead.
+// ids and rotate over 2000 users (one node each) so the per-user limits never answer instead.
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { randomBytes, randomUUID, createHash } from 'node:crypto'
@@ -50,6 +50,8 @@ const CHUNKS = 4096
 const PEERS = 200
 const SITES = 10
 const EVENTS_PER_BATCH = 10
+/** event batches rotate over this many users (one desk each), so no per-user limit answers instead */
+const EVENT_USERS = 2000
 
 async function spawnTracker (dataDir: string): Promise<{ child: ChildProcess, url: string }> {
   const child = spawn(process.execPath, [BIN, 'tracker', '--data', dataDir, '--port', '0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] })
@@ -81,6 +83,7 @@ try {
   const store = await openStore({ url: `sqlite:${join(dataDir, 'tracker.db')}` })
   let token: string
   let version: number
+  const eventTokens: string[] = []
   try {
     const nowMs = Date.now()
     const image = await store.createImage({ name: 'bench', nowMs })
@@ -91,6 +94,8 @@ try {
     const policy = await store.createPolicy({ name: 'bench', imageName: 'bench', nowMs })
     await store.assign({ policyId: policy.id, subjectKind: 'user', subject: 'bench', nowMs })
     token = (await mintApiToken(store, { user: 'bench', kind: 'machine', nowMs })).token
+    // events come from many desks, each its own user: limits are per user (tracker/README.md)
+    for (let i = 0; i < EVENT_USERS; i++) eventTokens.push((await mintApiToken(store, { user: `desk-${i}`, kind: 'machine', nowMs })).token)
   } finally {
     await store.close()
   }
@@ -122,7 +127,8 @@ try {
       setupRequest: (req) => {
         const at = Date.now()
         const events = Array.from({ length: EVENTS_PER_BATCH }, () => ({ id: randomUUID(), type: 'pull.completed', at, payload }))
-        return { ...req, headers: { ...auth, 'x-branchcast-client': `bench-node-${m++}` }, body: JSON.stringify({ events }) }
+        const i = m++ % EVENT_USERS
+        return { ...req, headers: { ...auth, authorization: `Bearer ${eventTokens[i]}`, 'x-branchcast-client': `bench-node-${i}` }, body: JSON.stringify({ events }) }
       }
     }]
   })
