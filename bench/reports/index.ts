@@ -6,8 +6,7 @@
 // one, alternating, under the same autocannon load.
 //
 //   npx node bench/reports/index.ts [--events 1000000] [--ingest-seconds 8] [--rounds 2] [--base 17ab90b] [--json]
-import { spawn, execFileSync } from 'node:child_process'
-import type { ChildProcess } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
@@ -17,6 +16,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { readProcStats } from '../offload/proc-stats.ts'
 import { generate } from './generate.ts'
+import { spawnTracker, stopTracker } from '../tracker-process.ts'
 
 const { values } = parseArgs({
   options: {
@@ -35,28 +35,6 @@ const TOKENS = 2000
 interface AutocannonResult { requests: { average: number }, latency: { p50: number, p99: number }, non2xx: number, errors: number, timeouts: number, '2xx': number }
 type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon
-
-async function spawnTracker (tree: string, dataDir: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess, url: string }> {
-  const child = spawn(process.execPath, [join(tree, 'bin/branchcast.ts'), 'tracker', '--data', dataDir, '--port', '0', '--log-level', 'warn'], {
-    stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env }
-  })
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = ''
-    const timer = setTimeout(() => reject(new Error('tracker did not start in 60 s')), 60_000)
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString()
-      const m = /listening on (http:\/\/\S+)/.exec(out)
-      if (m !== null) { clearTimeout(timer); resolve(m[1]!) }
-    })
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`tracker exited with ${String(code)}`)) })
-  })
-  return { child, url }
-}
-
-async function stopTracker (t: { child: ChildProcess }): Promise<void> {
-  t.child.kill('SIGTERM')
-  await new Promise((resolve) => t.child.once('exit', resolve))
-}
 
 /** Tokens minted with the tree's own identity code (the base tree's schema may differ). */
 async function mintTokens (tree: string, dataDir: string, users: string[], admin = false): Promise<string[]> {
@@ -86,7 +64,7 @@ try {
 
   // ---- 2. first pages ----
   const [admin] = await mintTokens(ROOT, dataDir, ['admin'], true)
-  const tracker = await spawnTracker(ROOT, dataDir)
+  const tracker = await spawnTracker(dataDir)
   try {
     const get = async (path: string): Promise<number> => {
       const t0 = performance.now()
@@ -145,7 +123,7 @@ try {
     for (const [name, tree, env] of [['base', baseTree, {}], ['reports', ROOT, { BRANCHCAST_CONFIG: config }]] as const) {
       const dir = join(work, `ingest-${name}-${round}`)
       execFileSync('mkdir', ['-p', dir])
-      const t = await spawnTracker(tree, dir, env)
+      const t = await spawnTracker(dir, { tree, env })
       try {
         const tokens = await mintTokens(tree, dir, users)
         let n = 0

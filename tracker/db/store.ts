@@ -311,12 +311,8 @@ export interface SwarmSize {
   members: number
 }
 
-/** What one fresh `pull.completed` adds to the offload rollup of its UTC day, site and image. */
-export interface OffloadDelta {
-  /** start of the UTC day, epoch ms */
-  dayMs: number
-  site: string
-  image: string
+/** Byte counts of the offload rollup: wire bytes by source, decoded beside them. */
+export interface OffloadBytes {
   originBytes: number
   peerBytes: number
   localBytes: number
@@ -324,6 +320,14 @@ export interface OffloadDelta {
   decodedPeerBytes: number
   /** origin wire bytes by reason */
   originBytesByReason: Record<string, number>
+}
+
+/** What one fresh `pull.completed` adds to the offload rollup of its UTC day, site and image. */
+export interface OffloadDelta extends OffloadBytes {
+  /** start of the UTC day, epoch ms */
+  dayMs: number
+  site: string
+  image: string
 }
 
 export interface EventInput {
@@ -373,16 +377,10 @@ export interface EventQuery {
 }
 
 /** Offload of one UTC day and site (summed over images unless filtered to one). */
-export interface OffloadRow {
+export interface OffloadRow extends OffloadBytes {
   dayMs: number
   site: string
   pulls: number
-  originBytes: number
-  peerBytes: number
-  localBytes: number
-  decodedOriginBytes: number
-  decodedPeerBytes: number
-  originBytesByReason: Record<string, number>
 }
 
 export interface OffloadQuery {
