@@ -8,10 +8,10 @@ import type { ReportAnswer, ReportName, ReportRow } from '../../protocol/index.t
 
 const HELP = `Usage: branchcast reports <report> [options]
 
-  reports status        per client: user, host, site, workspace, online since, versions
-  reports activity      every event: client and received time, severity, description
+  reports status        per client: user, host, site, workspace, versions
+  reports activity      every event: client/received time, severity, description
   reports errors        errors and warnings only
-  reports offload       WAN offload per site and day: origin / peer / local bytes
+  reports offload       WAN offload per site and day: origin/peer/local bytes
   reports deployment    per image version: clients on it, pulling, lagging since
 
 Options:
@@ -24,8 +24,9 @@ Options:
   --user U          only this user
   --host H          only this host
   --type T          activity: only this event type
-  --sort KEY        the report's sort key (status: lastSeen, host, user, site, firstSeen;
-                    offload: day, site, originBytes, offload; deployment: image, clients, lagging)
+  --sort KEY        status: lastSeen, host, user, site, firstSeen;
+                    offload: day, site, originBytes, offload;
+                    deployment: image, clients, lagging
   --order O         asc or desc
   --limit N         rows in the page (default 100, at most 1000)
   --cursor C        the page after the one that printed this cursor`
