@@ -5,7 +5,7 @@
  */
 import type { z } from 'zod'
 import { AnnounceAnswerSchema, MeSchema, RepositoryKeysSchema } from '../protocol/index.ts'
-import type { AnnounceAnswer, AnnounceRequest, ApiClient, LeaveRequest, Me, RepositoryKeys } from '../protocol/index.ts'
+import type { AnnounceAnswer, AnnounceRequest, ApiClient, ClientInfo, LeaveRequest, Me, RepositoryKeys } from '../protocol/index.ts'
 
 export interface TrackerClient {
   keys: (options?: { signal?: AbortSignal }) => Promise<RepositoryKeys>
@@ -13,7 +13,7 @@ export interface TrackerClient {
   manifest: (image: string, version: number | 'latest', options?: { signal?: AbortSignal }) => Promise<Uint8Array>
   announce: (body: AnnounceRequest, options?: { signal?: AbortSignal }) => Promise<AnnounceAnswer>
   leave: (body: LeaveRequest, options?: { signal?: AbortSignal }) => Promise<void>
-  postEvents: (events: unknown[], options?: { signal?: AbortSignal, clientId?: string }) => Promise<{ inserted: number, duplicates: number }>
+  postEvents: (events: unknown[], options?: { signal?: AbortSignal, clientId?: string, client?: ClientInfo }) => Promise<{ inserted: number, duplicates: number }>
   /** who the client's token stands for */
   me: (options?: { signal?: AbortSignal }) => Promise<Me>
 }
@@ -46,7 +46,7 @@ export function createTrackerClient (api: ApiClient): TrackerClient {
     },
     async postEvents (events, options = {}) {
       return await api.json('POST', '/api/v1/events', {
-        json: { events },
+        json: options.client === undefined ? { events } : { client: options.client, events },
         signal: options.signal,
         headers: options.clientId === undefined ? {} : { 'x-branchcast-client': options.clientId }
       })

@@ -16,6 +16,8 @@ import { meRoutes } from './routes/me.ts'
 import { imagesRoutes } from './routes/images.ts'
 import { swarmRoutes } from './routes/swarm.ts'
 import { eventsRoutes } from './routes/events.ts'
+import { clientsRoutes } from './routes/clients.ts'
+import { reportsRoutes } from './routes/reports.ts'
 import { originRoutes, originTokenRoutes } from './routes/origin.ts'
 
 export const API_PREFIX = '/api/v1'
@@ -53,6 +55,8 @@ export function createApp (components: TrackerComponents): OpenAPIHono<TrackerEn
   app.route(API_PREFIX, imagesRoutes(components))
   app.route(`${API_PREFIX}/swarm`, swarmRoutes(components))
   app.route(`${API_PREFIX}/events`, eventsRoutes(components))
+  app.route(API_PREFIX, clientsRoutes(components))
+  app.route(API_PREFIX, reportsRoutes(components))
   app.route(API_PREFIX, originTokenRoutes(components))
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', description: 'Branchcast API token (bct_…)' })
 

@@ -23,7 +23,15 @@ export const TrackerConfigSchema = z.object({
   /** swarm membership lapses without an announce in this time */
   announceTtlSeconds: z.number().int().min(10).max(24 * 3600),
   /** manifests expire this long after publishing unless the admin says otherwise */
-  manifestTtlDays: z.number().int().min(1).max(3650)
+  manifestTtlDays: z.number().int().min(1).max(3650),
+  /** client events older than this are pruned (by client time, or by arrival for future-dated ones) */
+  eventRetentionDays: z.number().int().min(1).max(3650),
+  /** client ids (nodes) one user may register; a new one past this is refused (ERR_STORE_CLIENT_LIMIT) */
+  maxClientsPerUser: z.number().int().min(1).max(100_000),
+  /** event batches one user may post per minute, counted in the database across tracker processes */
+  eventBatchesPerUserPerMinute: z.number().int().min(1).max(1_000_000),
+  /** events one user may post per UTC day, counted in the database across tracker processes */
+  eventsPerUserPerDay: z.number().int().min(1).max(1_000_000_000)
 }).strict()
 
 export type TrackerConfig = z.infer<typeof TrackerConfigSchema>
@@ -73,6 +81,10 @@ export function loadTrackerConfig (sources: ConfigSources = {}): TrackerConfig {
     capabilityTtlSeconds: 3600,
     announceTtlSeconds: 120,
     manifestTtlDays: 365,
+    eventRetentionDays: 90,
+    maxClientsPerUser: 16,
+    eventBatchesPerUserPerMinute: 240,
+    eventsPerUserPerDay: 100_000,
     ...fileValues,
     ...defined(fromEnv(env)),
     ...defined(flags)

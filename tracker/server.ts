@@ -21,7 +21,7 @@ import { createMetrics } from './metrics.ts'
 import { openStore } from './db/index.ts'
 import { createIdentity } from './identity/index.ts'
 import { createPolicies } from './policies/index.ts'
-import { createClientEvents } from './events/index.ts'
+import { createClientEvents, createEventPruner } from './events/index.ts'
 import { createImageRepository } from './repository/index.ts'
 import { createSwarm } from './swarm/index.ts'
 
@@ -58,7 +58,11 @@ export async function startTracker (config: TrackerConfig, options: StartTracker
     shutdown: shutdown.signal,
     identity: createIdentity({ store, now, logger }),
     policies: createPolicies({ store, now, logger }),
-    events: createClientEvents({ store, now, metrics })
+    events: createClientEvents({ store, now, metrics }, {
+      maxClientsPerUser: config.maxClientsPerUser,
+      batchesPerUserPerMinute: config.eventBatchesPerUserPerMinute,
+      eventsPerUserPerDay: config.eventsPerUserPerDay
+    })
   }
   // One object, not a copy: the services keep it and so see `config.publicUrl` once the
   // server has its port.
@@ -67,7 +71,8 @@ export async function startTracker (config: TrackerConfig, options: StartTracker
     swarm: createSwarm(core)
   })
   /** started in this order, stopped in reverse once the server has drained */
-  const services = [components.identity, components.policies, components.events, components.repository, components.swarm]
+  const pruner = createEventPruner({ store, now, logger }, { retentionMs: config.eventRetentionDays * 86_400_000 })
+  const services = [components.identity, components.policies, components.events, pruner, components.repository, components.swarm]
   for (const service of services) await service.start()
   const app = createApp(components)
   const server = createAdaptorServer({ fetch: app.fetch, hostname: config.host, port: config.port }) as Server

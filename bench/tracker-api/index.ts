@@ -7,20 +7,18 @@
 // one published image version of 4096 chunks assigned to user "bench", one API token.
 // Announces rotate over 200 peers in 10 sites, each with a random half of the chunks
 // (a 512-byte bitfield each way); event batches hold 10 `pull.completed` events with fresh
-// ids and rotate over client ids so the per-client rate limit never answers instead.
-import { spawn } from 'node:child_process'
-import type { ChildProcess } from 'node:child_process'
+// ids and rotate over 2000 users (one node each) so the per-user limits never answer instead.
 import { randomBytes, randomUUID, createHash } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { tmpdir, cpus } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { openStore } from '../../tracker/db/index.ts'
 import { mintApiToken } from '../../tracker/index.ts'
+import { spawnTracker, stopTracker } from '../tracker-process.ts'
 
 interface AutocannonRequest {
   method: string
@@ -45,26 +43,12 @@ const { values } = parseArgs({
 })
 const durationSec = Number(values.duration)
 const connections = Number(values.connections)
-const BIN = fileURLToPath(new URL('../../bin/branchcast.ts', import.meta.url))
 const CHUNKS = 4096
 const PEERS = 200
 const SITES = 10
 const EVENTS_PER_BATCH = 10
-
-async function spawnTracker (dataDir: string): Promise<{ child: ChildProcess, url: string }> {
-  const child = spawn(process.execPath, [BIN, 'tracker', '--data', dataDir, '--port', '0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] })
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = ''
-    const timer = setTimeout(() => reject(new Error('tracker did not start in 30 s')), 30_000)
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString()
-      const m = /listening on (http:\/\/\S+)/.exec(out)
-      if (m !== null) { clearTimeout(timer); resolve(m[1]!) }
-    })
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`tracker exited with ${String(code)}`)) })
-  })
-  return { child, url }
-}
+/** event batches rotate over this many users (one desk each), so no per-user limit answers instead */
+const EVENT_USERS = 2000
 
 function halfBitfield (): { have: string, haveCount: number } {
   const bits = new Uint8Array(CHUNKS / 8)
@@ -81,6 +65,7 @@ try {
   const store = await openStore({ url: `sqlite:${join(dataDir, 'tracker.db')}` })
   let token: string
   let version: number
+  const eventTokens: string[] = []
   try {
     const nowMs = Date.now()
     const image = await store.createImage({ name: 'bench', nowMs })
@@ -91,6 +76,8 @@ try {
     const policy = await store.createPolicy({ name: 'bench', imageName: 'bench', nowMs })
     await store.assign({ policyId: policy.id, subjectKind: 'user', subject: 'bench', nowMs })
     token = (await mintApiToken(store, { user: 'bench', kind: 'machine', nowMs })).token
+    // events come from many desks, each its own user: limits are per user (tracker/README.md)
+    for (let i = 0; i < EVENT_USERS; i++) eventTokens.push((await mintApiToken(store, { user: `desk-${i}`, kind: 'machine', nowMs })).token)
   } finally {
     await store.close()
   }
@@ -122,7 +109,8 @@ try {
       setupRequest: (req) => {
         const at = Date.now()
         const events = Array.from({ length: EVENTS_PER_BATCH }, () => ({ id: randomUUID(), type: 'pull.completed', at, payload }))
-        return { ...req, headers: { ...auth, 'x-branchcast-client': `bench-node-${m++}` }, body: JSON.stringify({ events }) }
+        const i = m++ % EVENT_USERS
+        return { ...req, headers: { ...auth, authorization: `Bearer ${eventTokens[i]}`, 'x-branchcast-client': `bench-node-${i}` }, body: JSON.stringify({ events }) }
       }
     }]
   })
@@ -139,7 +127,6 @@ try {
     for (const r of rows) console.log(`  ${String(r.name).padEnd(9)} ${String(r.reqPerSec).padStart(6)} req/s  p50 ${r.p50Ms} ms  p99 ${r.p99Ms} ms  2xx ${r.ok}  non-2xx ${r.non2xx}  errors ${r.errors}${r.eventsPerSec === undefined ? '' : `  (${r.eventsPerSec} events/s)`}`)
   }
 } finally {
-  tracker.child.kill('SIGTERM')
-  await new Promise((resolve) => tracker.child.once('exit', resolve))
+  await stopTracker(tracker)
   await rm(dataDir, { recursive: true, force: true })
 }

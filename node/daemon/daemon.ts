@@ -7,7 +7,7 @@ import { LEAVE_ON_STOP_MS, ME_CHECK_TIMEOUT_MS } from '../constants.ts'
 import type { Logger } from '../../protocol/index.ts'
 import { createControlServer } from '../control/index.ts'
 import type { NodeStatus, ReadyImage } from '../control/index.ts'
-import { createEventReporter } from '../events/index.ts'
+import { clientInfo, createEventReporter } from '../events/index.ts'
 import type { EventReporter } from '../events/index.ts'
 import { createImageStore } from '../image-store/index.ts'
 import { createChunkServer, createPeerNode, PeerBans } from '../peer/index.ts'
@@ -109,7 +109,7 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
     await server.start()
     stack.push({ name: 'chunk server', stop: async () => await server.stop() })
 
-    const reporter = createEventReporter({ dir: join(config.dataDir, 'events'), clientId: peer.peerId, retryMinMs: options.eventRetryMinMs }, { tracker, logger, now })
+    const reporter = createEventReporter({ dir: join(config.dataDir, 'events'), clientId: peer.peerId, client: clientInfo(config.site), retryMinMs: options.eventRetryMinMs }, { tracker, logger, now })
     await reporter.start()
     reporterForImages = reporter
     stack.push({ name: 'event reporter', stop: async () => await reporter.stop() })

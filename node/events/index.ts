@@ -5,7 +5,7 @@
  * tracker acknowledged them. Each event has a UUID from its creation, so a batch re-sent
  * after a lost acknowledgement is stored once.
  */
-import type { ClientEvent } from '../../protocol/index.ts'
+import type { ClientEvent, ClientInfo } from '../../protocol/index.ts'
 import type { Logger } from '../../protocol/index.ts'
 import type { TrackerClient } from '../tracker-client.ts'
 import { DurableEventReporter } from './reporter.ts'
@@ -29,6 +29,8 @@ export interface EventReporterInit {
   dir: string
   /** sent as `x-branchcast-client`: the node's peer id */
   clientId: string
+  /** sent with every batch: the tracker's clients registry and the site and host on each event */
+  client?: ClientInfo
   /** first retry delay (default `EVENT_RETRY_MIN_MS`) */
   retryMinMs?: number
   /** longest retry delay (default `EVENT_RETRY_MAX_MS`) */
@@ -42,6 +44,8 @@ export interface EventReporterComponents {
   logger: Logger
   now: () => number
 }
+
+export { clientInfo } from './client-info.ts'
 
 export function createEventReporter (init: EventReporterInit, components: EventReporterComponents): EventReporter {
   if (init.clientId === '') throw new TypeError('clientId is required')

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { ApiError } from '../../protocol/index.ts'
 import { EventSchema, MAX_EVENT_BATCH_BYTES, MAX_EVENTS_PER_BATCH } from '../../protocol/index.ts'
-import type { ClientEvent } from '../../protocol/index.ts'
+import type { ClientEvent, ClientInfo } from '../../protocol/index.ts'
 import type { Logger } from '../../protocol/index.ts'
 import { EVENT_RETRY_MAX_MS, EVENT_RETRY_MIN_MS } from '../constants.ts'
 import { EventQueue } from './event-queue.ts'
@@ -15,6 +15,7 @@ export class DurableEventReporter implements EventReporter {
   readonly #components: EventReporterComponents
   readonly #log: Logger
   readonly #clientId: string
+  readonly #client: ClientInfo | undefined
   readonly #retryMinMs: number
   readonly #retryMaxMs: number
   readonly #maxEvents: number
@@ -38,6 +39,7 @@ export class DurableEventReporter implements EventReporter {
     this.#components = components
     this.#log = components.logger.forComponent('node:events')
     this.#clientId = init.clientId
+    this.#client = init.client
     this.#retryMinMs = init.retryMinMs ?? EVENT_RETRY_MIN_MS
     this.#retryMaxMs = init.retryMaxMs ?? EVENT_RETRY_MAX_MS
     this.#maxEvents = Math.min(init.batchMaxEvents ?? MAX_EVENTS_PER_BATCH, MAX_EVENTS_PER_BATCH)
@@ -147,7 +149,7 @@ export class DurableEventReporter implements EventReporter {
         continue
       }
       try {
-        const answer = await this.#components.tracker.postEvents(batch.map((q) => q.event), { clientId: this.#clientId, signal: this.#stop.signal })
+        const answer = await this.#components.tracker.postEvents(batch.map((q) => q.event), { clientId: this.#clientId, client: this.#client, signal: this.#stop.signal })
         await this.#queue.remove(batch.map((q) => q.file))
         this.#posted += batch.length
         this.#failures = 0

@@ -11,6 +11,7 @@
 import { z } from 'zod'
 import { MAX_DURATION_CHARS, isDuration, parseTimeMs } from '../units.ts'
 import { MAX_NAME_CHARS } from './common.ts'
+import { SiteSchema } from './swarm.ts'
 
 /** One batch holds at most this many events: a node flushes its queue in pieces. */
 export const MAX_EVENTS_PER_BATCH = 500
@@ -124,9 +125,33 @@ export const EventSchema = z.object({
 
 export type ClientEvent = z.infer<typeof EventSchema>
 
+/** Host names are DNS names or NetBIOS names: 255 characters at most. */
+export const MAX_HOST_CHARS = 255
+/** An OS description such as "Windows 11 23H2" or "Linux 6.1.0-18-amd64 x64". */
+export const MAX_OS_CHARS = 100
+/** A node's software version ("0.1.0", "0.2.0-rc.1+abc"). */
+export const MAX_NODE_VERSION_CHARS = 64
+
+// eslint-disable-next-line no-control-regex
+const PRINTABLE = /^[^\x00-\x1f\x7f]*$/
+
+/**
+ * Who the reporting node is: the tracker keeps it in the clients registry and stamps the
+ * site and host on every event of the batch (reports filter by them).
+ */
+export const ClientInfoSchema = z.object({
+  host: z.string().min(1).max(MAX_HOST_CHARS).regex(/^[\x21-\x7e]+$/, 'host must be printable ASCII without spaces').optional(),
+  site: SiteSchema.optional(),
+  os: z.string().max(MAX_OS_CHARS).regex(PRINTABLE, 'os must not contain control characters').optional(),
+  nodeVersion: z.string().max(MAX_NODE_VERSION_CHARS).regex(/^[\x21-\x7e]*$/, 'nodeVersion must be printable ASCII without spaces').optional()
+}).strict()
+export type ClientInfo = z.infer<typeof ClientInfoSchema>
+
 export const EventBatchSchema = z.object({
   /** the reporting client (node) id; the `x-branchcast-client` header wins when both are given */
   clientId: z.string().min(1).max(MAX_CLIENT_ID_CHARS).optional(),
+  /** the node's host, site, OS and version (optional: older nodes send none) */
+  client: ClientInfoSchema.optional(),
   events: z.array(EventSchema).min(1).max(MAX_EVENTS_PER_BATCH)
 })
 
@@ -166,6 +191,9 @@ export const StoredEventSchema = z.object({
   user: z.string(),
   atMs: z.number().int(),
   receivedAtMs: z.number().int(),
+  /** the client's site and host when the event arrived ('' when unknown) */
+  site: z.string(),
+  host: z.string(),
   payload: z.unknown()
 }).meta({ id: 'StoredEvent' })
 export type StoredEvent = z.infer<typeof StoredEventSchema>

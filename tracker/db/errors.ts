@@ -18,6 +18,8 @@ export type StoreErrorCode =
   | 'ERR_STORE_IN_USE'
   /** `openStore` got a URL it does not understand */
   | 'ERR_STORE_URL'
+  /** a new client id for a user who already has the most clients allowed */
+  | 'ERR_STORE_CLIENT_LIMIT'
 
 export class StoreError extends Error {
   readonly code: StoreErrorCode

@@ -9,13 +9,15 @@ import { StoreError } from './errors.ts'
 import type { TrackerStore } from './store.ts'
 
 export type {
-  AssignmentRecord, ClientRecord, CreateDraftInput, CreatePolicyInput, CreateTokenInput, DownloadWindow,
+  AssignmentRecord, ClientDetail, ClientImage, ClientPull, ClientQuery, ClientRecord, ClientSort, ClientWorkspaces,
+  DeploymentQuery, HeldVersionRow, OffloadDelta, OffloadQuery, OffloadRow, PullingVersionRow, CreateDraftInput, CreatePolicyInput, CreateTokenInput, DownloadWindow,
   EventInput, EventQuery, EventRecord, FinalizeDraftInput, ImageRecord, MembersForOptions, PolicyFields,
   PolicyMatch, PolicyRecord, PublishedApp, StartupBehaviour, SubjectKind, SwarmMember, SwarmSize, TokenKind,
   TokenLookup, TokenRecord, TrackerStore, UploadLease, UpsertClientInput, UpsertMemberInput, VersionRecord,
   VersionState
 } from './store.ts'
 export { StoreError, isStoreError } from './errors.ts'
+export { CLIENT_ONLINE_WINDOW_MS } from './queries.ts'
 export type { StoreErrorCode } from './errors.ts'
 
 export interface OpenStoreOptions {

@@ -5,15 +5,18 @@
  * commit on their own) or `dialect.transaction` (a read-then-write that must not
  * interleave with another tracker process's).
  */
-import { and, asc, desc, eq, getTableColumns, gt, gte, inArray, isNotNull, isNull, lt, or, sql, type SQL } from 'drizzle-orm'
+import { and, asc, desc, eq, getTableColumns, gt, gte, inArray, isNotNull, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm'
 import { StoreError } from './errors.ts'
-import type { Changes, ColumnsOf, Dialect, NewRow, Selected, SelectQuery, TableName, Work } from './dialect.ts'
+import type { Changes, ColumnsOf, Dialect, NewRow, Row, Selected, SelectQuery, TableName, Work } from './dialect.ts'
 import {
-  assertCount, assertEventId, assertHex64, assertName, assertSubjectKind, assertTime, batches, byPolicyThenSubject, eventLimit,
-  IN_LIST_BATCH, newPolicyColumns, policyColumns, toAssignment, toClient, toEvent, toImage, toMember, toPolicy,
+  assertCount, assertEventId, assertHex64, assertName, assertSubjectKind, assertTime, batches, byPolicyThenSubject, clientLimit, containsPattern,
+  definedOnly, eventLimit, IN_LIST_BATCH, newPolicyColumns, policyColumns, toAssignment, toClient, toClientImage, toEvent, toImage, toMember, toPolicy,
   toToken, toUpload, toVersion
 } from './records.ts'
-import type { PolicyMatch, SubjectKind, TokenLookup, TrackerStore, VersionRecord } from './store.ts'
+import type { ClientDetail, ClientRecord, OffloadDelta, OffloadRow, PolicyMatch, SubjectKind, TokenLookup, TrackerStore, VersionRecord } from './store.ts'
+
+/** A client unseen for longer than this is offline; when it comes back it is "online since" then. */
+export const CLIENT_ONLINE_WINDOW_MS = 5 * 60_000
 
 /** Chunk ids per transaction of `addVersionChunks`: short enough not to starve another writer. */
 const CHUNK_IDS_PER_TX = 50_000
@@ -40,6 +43,51 @@ export function createTrackerStore (d: Dialect): TrackerStore {
     } catch (err) {
       if (d.isUniqueViolation(err)) throw new StoreError('ERR_STORE_CONFLICT', `${what} already exists`, { cause: err })
       throw err
+    }
+  }
+
+  /** The clients with the images each holds, in the same order. */
+  async function withImages (clients: ClientRecord[]): Promise<ClientDetail[]> {
+    const byClient = new Map<string, ClientDetail>(clients.map((c) => [c.id, { ...c, images: [] }]))
+    for (const ids of batches(byClient.keys(), IN_LIST_BATCH)) {
+      const found = await d.run(rows('clientImages', { where: inArray(t.clientImages.clientId, ids), orderBy: [asc(t.clientImages.image)] }))
+      for (const r of found) byClient.get(r.clientId)?.images.push(toClientImage(r))
+    }
+    return [...byClient.values()]
+  }
+
+  /** Adds fresh `pull.completed` events to the offload rollups, summed per (day, site, image) first. */
+  function * addOffload (deltas: readonly OffloadDelta[]): Work<void> {
+    const sums = new Map<string, OffloadDelta & { pulls: number }>()
+    for (const x of deltas) {
+      const k = `${x.dayMs}\n${x.site}\n${x.image}`
+      const sum = sums.get(k) ?? { ...x, originBytes: 0, peerBytes: 0, localBytes: 0, decodedOriginBytes: 0, decodedPeerBytes: 0, originBytesByReason: {}, pulls: 0 }
+      sum.pulls++
+      sum.originBytes += x.originBytes
+      sum.peerBytes += x.peerBytes
+      sum.localBytes += x.localBytes
+      sum.decodedOriginBytes += x.decodedOriginBytes
+      sum.decodedPeerBytes += x.decodedPeerBytes
+      for (const [reason, bytes] of Object.entries(x.originBytesByReason)) sum.originBytesByReason[reason] = (sum.originBytesByReason[reason] ?? 0) + bytes
+      sums.set(k, sum)
+    }
+    for (const x of sums.values()) {
+      const key = { day: x.dayMs, site: x.site, image: x.image }
+      const add = { pulls: x.pulls, originBytes: x.originBytes, peerBytes: x.peerBytes, localBytes: x.localBytes, decodedOriginBytes: x.decodedOriginBytes, decodedPeerBytes: x.decodedPeerBytes }
+      yield * d.upsert('offloadDaily', { ...key, ...add }, {
+        key: ['day', 'site', 'image'],
+        update: (c) => ({
+          pulls: sql`${c.pulls} + ${add.pulls}`,
+          originBytes: sql`${c.originBytes} + ${add.originBytes}`,
+          peerBytes: sql`${c.peerBytes} + ${add.peerBytes}`,
+          localBytes: sql`${c.localBytes} + ${add.localBytes}`,
+          decodedOriginBytes: sql`${c.decodedOriginBytes} + ${add.decodedOriginBytes}`,
+          decodedPeerBytes: sql`${c.decodedPeerBytes} + ${add.decodedPeerBytes}`
+        })
+      })
+      for (const [reason, bytes] of Object.entries(x.originBytesByReason)) {
+        yield * d.upsert('offloadReasons', { ...key, reason, bytes }, { key: ['day', 'site', 'image', 'reason'], update: (c) => ({ bytes: sql`${c.bytes} + ${bytes}` }) })
+      }
     }
   }
 
@@ -382,18 +430,71 @@ export function createTrackerStore (d: Dialect): TrackerStore {
     },
 
     // ---- clients ----
-    async upsertClient ({ id, user, hostname = '', site = '', agentVersion = '', nowMs }) {
+    async upsertClient (input) {
+      const { id, user, nowMs } = input
       assertName(id, 'client id', 128)
       assertName(user, 'user')
       assertTime(nowMs, 'nowMs')
-      const row = await d.run(d.upsert('clients', { id, user, hostname, site, agentVersion, lastSeenAt: nowMs, createdAt: nowMs }, {
-        key: ['id'],
-        update: () => ({ user, hostname, site, agentVersion, lastSeenAt: nowMs })
-      }))
-      return toClient(row)
+      const onlineWindowMs = input.onlineWindowMs ?? CLIENT_ONLINE_WINDOW_MS
+      const max = input.maxClientsPerUser
+      if (max !== undefined) assertCount(max, 'maxClientsPerUser')
+      const { held, pull, workspace } = input
+      if (held !== undefined) { assertName(held.image, 'image'); assertCount(held.version, 'version') }
+      const described = definedOnly({ hostname: input.hostname, site: input.site, agentVersion: input.agentVersion, os: input.os })
+      const pullColumns = pull === undefined
+        ? {}
+        : pull === null
+          ? { pullImage: null, pullVersion: null, pullPermille: null }
+          : { pullImage: pull.image, pullVersion: pull.version, pullPermille: Math.max(0, Math.min(1000, Math.round(pull.permille))) }
+      const workspaceColumn = workspace === undefined ? {} : { workspace: workspace === null ? null : JSON.stringify(workspace) }
+      const work = function * (): Work<Row<'clients'>> {
+        if (max !== undefined) {
+          const [known] = yield * d.select({ id: t.clients.id }, 'clients', { where: eq(t.clients.id, id) })
+          if (known === undefined) {
+            const [n] = yield * d.select({ n: sql<number>`count(*)` }, 'clients', { where: eq(t.clients.user, user) })
+            if (Number(n?.n ?? 0) >= max) throw new StoreError('ERR_STORE_CLIENT_LIMIT', `user ${user} already has ${max} clients registered`)
+          }
+        }
+        const row = yield * d.upsert('clients', {
+          id, user, hostname: '', site: '', agentVersion: '', os: '', ...described, lastSeenAt: nowMs, onlineSince: nowMs, createdAt: nowMs, ...pullColumns, ...workspaceColumn
+        }, {
+          key: ['id'],
+          update: (current) => ({
+            user,
+            ...described,
+            ...pullColumns,
+            ...workspaceColumn,
+            lastSeenAt: nowMs,
+            // back after a silence longer than the online window: online since now
+            onlineSince: sql`CASE WHEN ${current.lastSeenAt} < ${nowMs - onlineWindowMs} THEN ${nowMs} ELSE ${current.onlineSince} END`
+          })
+        })
+        if (held === undefined) return row
+        const policy = held.policy === undefined ? {} : { policy: held.policy?.name ?? '', policyUpdatedAt: held.policy?.updatedAtMs ?? null }
+        yield * d.upsert('clientImages', { clientId: id, image: held.image, version: held.version, heldSince: nowMs, policy: '', ...policy, updatedAt: nowMs }, {
+          key: ['clientId', 'image'],
+          // only ever forward: an announce of an older version it still seeds from changes nothing
+          update: (current) => ({
+            version: sql`CASE WHEN ${current.version} < ${held.version} THEN ${held.version} ELSE ${current.version} END`,
+            heldSince: sql`CASE WHEN ${current.version} < ${held.version} THEN ${nowMs} ELSE ${current.heldSince} END`,
+            ...policy,
+            updatedAt: nowMs
+          })
+        })
+        // the pull of this version (or an older one) is over
+        const ended = yield * d.updateOne('clients', { pullImage: null, pullVersion: null, pullPermille: null },
+          and(eq(t.clients.id, id), eq(t.clients.pullImage, held.image), lte(t.clients.pullVersion, held.version))!)
+        return ended ?? row
+      }
+      return toClient(await (max === undefined && held === undefined ? d.run(work) : d.transaction(work)))
     },
     async getClient (id) {
       return one('clients', eq(t.clients.id, id), toClient)
+    },
+    async getClientDetail (id) {
+      const client = await store.getClient(id)
+      if (client === undefined) return undefined
+      return (await withImages([client]))[0]
     },
     async listClients (filter = {}) {
       const where = and(
@@ -401,6 +502,41 @@ export function createTrackerStore (d: Dialect): TrackerStore {
         filter.site === undefined ? undefined : eq(t.clients.site, filter.site)
       )
       return (await d.run(rows('clients', { where, orderBy: [desc(t.clients.lastSeenAt), asc(t.clients.id)] }))).map(toClient)
+    },
+    async queryClients (query = {}) {
+      const c = t.clients
+      const conds: SQL[] = []
+      if (query.site !== undefined) conds.push(eq(c.site, query.site))
+      if (query.user !== undefined) conds.push(eq(c.user, query.user))
+      if (query.host !== undefined) conds.push(eq(c.hostname, query.host))
+      if (query.image !== undefined) conds.push(sql`exists (select 1 from ${t.clientImages} where ${t.clientImages.clientId} = ${c.id} and ${t.clientImages.image} = ${query.image})`)
+      if (query.search !== undefined && query.search !== '') {
+        const like = containsPattern(query.search)
+        conds.push(or(sql`${c.id} like ${like} escape '\\'`, sql`${c.hostname} like ${like} escape '\\'`, sql`${c.user} like ${like} escape '\\'`)!)
+      }
+      if (query.seen !== undefined) {
+        assertTime(query.seen.sinceMs, 'seen.sinceMs')
+        conds.push(query.seen.state === 'online' ? gte(c.lastSeenAt, query.seen.sinceMs) : lt(c.lastSeenAt, query.seen.sinceMs))
+      }
+      if (query.fromMs !== undefined) { assertTime(query.fromMs, 'fromMs'); conds.push(gte(c.lastSeenAt, query.fromMs)) }
+      if (query.toMs !== undefined) { assertTime(query.toMs, 'toMs'); conds.push(lt(c.lastSeenAt, query.toMs)) }
+      const where = and(...conds)
+      const dir = (query.order ?? (query.sort === undefined || query.sort === 'lastSeen' || query.sort === 'firstSeen' ? 'desc' : 'asc')) === 'asc' ? asc : desc
+      const sortColumn = { lastSeen: c.lastSeenAt, firstSeen: c.createdAt, host: c.hostname, user: c.user, site: c.site, id: c.id }[query.sort ?? 'lastSeen']
+      const limit = clientLimit(query.limit)
+      const offset = query.offset ?? 0
+      assertCount(offset, 'offset')
+      const [found, [n]] = await d.run(function * () {
+        // offset as a row limit: the dialects share no OFFSET syntax through `select`
+        const page = yield * rows('clients', { where, orderBy: [dir(sortColumn), asc(c.id)], limit: offset + limit })
+        const total = yield * d.select({ n: sql<number>`count(*)` }, 'clients', { where })
+        return [page.slice(offset), total] as const
+      })
+      return { clients: await withImages(found.map(toClient)), total: Number(n?.n ?? 0) }
+    },
+    async countClients (user) {
+      const [n] = await d.run(d.select({ n: sql<number>`count(*)` }, 'clients', { where: eq(t.clients.user, user) }))
+      return Number(n?.n ?? 0)
     },
 
     // ---- swarm ----
@@ -464,31 +600,40 @@ export function createTrackerStore (d: Dialect): TrackerStore {
     // ---- events ----
     async insertEvents (events, receivedAtMs) {
       assertTime(receivedAtMs, 'receivedAtMs')
-      const byId = new Map<string, NewRow<'events'>>()
+      const byId = new Map<string, { row: NewRow<'events'>, offload: OffloadDelta | undefined }>()
       for (const e of events) {
         assertEventId(e.id)
         assertName(e.clientId, 'clientId', 128)
         assertName(e.type, 'event type', 100)
         assertTime(e.atMs, 'atMs')
         // the first of repeated ids wins; the rest count as duplicates
-        if (!byId.has(e.id)) byId.set(e.id, { id: e.id, clientId: e.clientId, user: e.user, type: e.type, at: e.atMs, receivedAt: receivedAtMs, payload: JSON.stringify(e.payload ?? null) })
+        if (!byId.has(e.id)) {
+          byId.set(e.id, {
+            row: { id: e.id, clientId: e.clientId, user: e.user, type: e.type, at: e.atMs, receivedAt: receivedAtMs, site: e.site ?? '', host: e.host ?? '', image: e.image ?? '', payload: JSON.stringify(e.payload ?? null) },
+            offload: e.offload
+          })
+        }
       }
       let inserted = 0
       for (const group of batches(byId.values(), EVENTS_PER_TX)) {
         try {
           inserted += await d.transaction(function * () {
-            const stored = yield * d.select({ id: t.events.id }, 'events', { where: inArray(t.events.id, group.map((r) => r.id)) })
+            const stored = yield * d.select({ id: t.events.id }, 'events', { where: inArray(t.events.id, group.map((g) => g.row.id)) })
             const have = new Set(stored.map((r) => r.id))
-            const fresh = group.filter((r) => !have.has(r.id))
-            if (fresh.length > 0) yield * d.insertMany('events', fresh)
+            const fresh = group.filter((g) => !have.has(g.row.id))
+            if (fresh.length > 0) yield * d.insertMany('events', fresh.map((g) => g.row))
+            yield * addOffload(fresh.flatMap((g) => g.offload === undefined ? [] : [g.offload]))
             return fresh.length
           })
         } catch (err) {
           if (!d.isUniqueViolation(err)) throw err
           // Another process stored some of these ids meanwhile: one at a time, then.
-          for (const row of group) {
+          for (const { row, offload } of group) {
             try {
-              await d.run(d.insertMany('events', [row]))
+              await d.transaction(function * () {
+                yield * d.insertMany('events', [row])
+                yield * addOffload(offload === undefined ? [] : [offload])
+              })
               inserted++
             } catch (e) {
               if (!d.isUniqueViolation(e)) throw e
@@ -499,15 +644,143 @@ export function createTrackerStore (d: Dialect): TrackerStore {
       return { inserted, duplicates: events.length - inserted }
     },
     async queryEvents (query = {}) {
+      const e = t.events
       const conds: SQL[] = []
-      if (query.type !== undefined) conds.push(eq(t.events.type, query.type))
-      if (query.clientId !== undefined) conds.push(eq(t.events.clientId, query.clientId))
-      if (query.user !== undefined) conds.push(eq(t.events.user, query.user))
-      if (query.fromMs !== undefined) { assertTime(query.fromMs, 'fromMs'); conds.push(gte(t.events.at, query.fromMs)) }
-      if (query.toMs !== undefined) { assertTime(query.toMs, 'toMs'); conds.push(lt(t.events.at, query.toMs)) }
-      const dir = query.order === 'asc' ? asc : desc
-      const found = await d.run(rows('events', { where: and(...conds), orderBy: [dir(t.events.at), dir(t.events.id)], limit: eventLimit(query.limit) }))
+      if (query.type !== undefined) conds.push(eq(e.type, query.type))
+      const typeAny: SQL[] = []
+      if (query.typeIn !== undefined && query.typeIn.length > 0) typeAny.push(inArray(e.type, [...query.typeIn]))
+      for (const suffix of query.typeSuffixes ?? []) typeAny.push(sql`${e.type} like ${containsPattern(suffix).slice(0, -1)} escape '\\'`)
+      if (query.typeIn !== undefined || query.typeSuffixes !== undefined) conds.push(typeAny.length === 0 ? sql`1 = 0` : or(...typeAny)!)
+      if (query.clientId !== undefined) conds.push(eq(e.clientId, query.clientId))
+      if (query.user !== undefined) conds.push(eq(e.user, query.user))
+      if (query.site !== undefined) conds.push(eq(e.site, query.site))
+      if (query.host !== undefined) conds.push(eq(e.host, query.host))
+      if (query.image !== undefined) conds.push(eq(e.image, query.image))
+      if (query.fromMs !== undefined) { assertTime(query.fromMs, 'fromMs'); conds.push(gte(e.at, query.fromMs)) }
+      if (query.toMs !== undefined) { assertTime(query.toMs, 'toMs'); conds.push(lt(e.at, query.toMs)) }
+      const ascending = query.order === 'asc'
+      if (query.after !== undefined) {
+        const { atMs, id } = query.after
+        assertTime(atMs, 'after.atMs')
+        conds.push(ascending
+          ? or(gt(e.at, atMs), and(eq(e.at, atMs), gt(e.id, id)))!
+          : or(lt(e.at, atMs), and(eq(e.at, atMs), lt(e.id, id)))!)
+      }
+      const dir = ascending ? asc : desc
+      const found = await d.run(rows('events', { where: and(...conds), orderBy: [dir(e.at), dir(e.id)], limit: eventLimit(query.limit) }))
       return found.map(toEvent)
+    },
+    async pruneEvents (beforeMs, limit) {
+      assertTime(beforeMs, 'beforeMs')
+      assertCount(limit, 'limit')
+      return d.run(function * () {
+        // by client time first (indexed); then what a wrong client clock dated in the future
+        let ids = (yield * d.select({ id: t.events.id }, 'events', { where: lt(t.events.at, beforeMs), orderBy: [asc(t.events.at)], limit })).map((r) => r.id)
+        if (ids.length < limit) {
+          const late = yield * d.select({ id: t.events.id }, 'events', { where: lt(t.events.receivedAt, beforeMs), limit: limit - ids.length })
+          ids = [...new Set([...ids, ...late.map((r) => r.id)])]
+        }
+        let deleted = 0
+        for (const group of batches(ids, IN_LIST_BATCH)) deleted += yield * d.delete('events', inArray(t.events.id, group))
+        return deleted
+      })
+    },
+
+    // ---- reports ----
+    async offloadByDay (query = {}) {
+      const o = t.offloadDaily
+      const r = t.offloadReasons
+      const where = (table: typeof o | typeof r): SQL | undefined => and(
+        query.fromMs === undefined ? undefined : gte(table.day, query.fromMs),
+        query.toMs === undefined ? undefined : lt(table.day, query.toMs),
+        query.site === undefined ? undefined : eq(table.site, query.site),
+        query.image === undefined ? undefined : eq(table.image, query.image)
+      )
+      const [sums, reasons] = await d.run(function * () {
+        const sums = yield * d.select({
+          day: o.day,
+          site: o.site,
+          pulls: sql<number>`sum(${o.pulls})`,
+          originBytes: sql<number>`sum(${o.originBytes})`,
+          peerBytes: sql<number>`sum(${o.peerBytes})`,
+          localBytes: sql<number>`sum(${o.localBytes})`,
+          decodedOriginBytes: sql<number>`sum(${o.decodedOriginBytes})`,
+          decodedPeerBytes: sql<number>`sum(${o.decodedPeerBytes})`
+        }, 'offloadDaily', { where: where(o), groupBy: [o.day, o.site], orderBy: [desc(o.day), asc(o.site)] })
+        const reasons = yield * d.select({ day: r.day, site: r.site, reason: r.reason, bytes: sql<number>`sum(${r.bytes})` }, 'offloadReasons', {
+          where: where(r), groupBy: [r.day, r.site, r.reason]
+        })
+        return [sums, reasons] as const
+      })
+      const out = new Map<string, OffloadRow>()
+      for (const x of sums) {
+        out.set(`${Number(x.day)}\n${x.site}`, {
+          dayMs: Number(x.day),
+          site: x.site,
+          pulls: Number(x.pulls),
+          originBytes: Number(x.originBytes),
+          peerBytes: Number(x.peerBytes),
+          localBytes: Number(x.localBytes),
+          decodedOriginBytes: Number(x.decodedOriginBytes),
+          decodedPeerBytes: Number(x.decodedPeerBytes),
+          originBytesByReason: {}
+        })
+      }
+      for (const x of reasons) {
+        const row = out.get(`${Number(x.day)}\n${x.site}`)
+        if (row !== undefined) row.originBytesByReason[x.reason] = Number(x.bytes)
+      }
+      return [...out.values()]
+    },
+    async pruneOffload (beforeMs) {
+      assertTime(beforeMs, 'beforeMs')
+      return d.run(function * () {
+        const days = yield * d.delete('offloadDaily', lt(t.offloadDaily.day, beforeMs))
+        yield * d.delete('offloadReasons', lt(t.offloadReasons.day, beforeMs))
+        return days
+      })
+    },
+    async deploymentCounts (query = {}) {
+      const c = t.clients
+      const ci = t.clientImages
+      const clientConds = (): Array<SQL | undefined> => [
+        query.site === undefined ? undefined : eq(c.site, query.site),
+        query.user === undefined ? undefined : eq(c.user, query.user),
+        query.host === undefined ? undefined : eq(c.hostname, query.host)
+      ]
+      return d.run(function * () {
+        const held = yield * d.select({
+          image: ci.image, version: ci.version, clients: sql<number>`count(*)`, first: sql<number>`min(${ci.heldSince})`, last: sql<number>`max(${ci.heldSince})`
+        }, 'clientImages', {
+          join: [{ table: 'clients', on: eq(c.id, ci.clientId) }],
+          where: and(query.image === undefined ? undefined : eq(ci.image, query.image), ...clientConds()),
+          groupBy: [ci.image, ci.version]
+        })
+        const pulling = yield * d.select({ image: c.pullImage, version: c.pullVersion, clients: sql<number>`count(*)` }, 'clients', {
+          where: and(isNotNull(c.pullImage), query.image === undefined ? undefined : eq(c.pullImage, query.image), ...clientConds()),
+          groupBy: [c.pullImage, c.pullVersion]
+        })
+        return {
+          held: held.map((r) => ({ image: r.image, version: Number(r.version), clients: Number(r.clients), firstHeldAtMs: Number(r.first), lastHeldAtMs: Number(r.last) })),
+          pulling: pulling.map((r) => ({ image: r.image ?? '', version: Number(r.version), clients: Number(r.clients) }))
+        }
+      })
+    },
+
+    // ---- usage counters ----
+    async addUsage (key, windowStartMs, amount) {
+      assertName(key, 'usage key', 300)
+      assertTime(windowStartMs, 'windowStartMs')
+      assertCount(amount, 'amount')
+      const row = await d.run(d.upsert('usageCounters', { key, windowStart: windowStartMs, count: amount }, {
+        key: ['key', 'windowStart'],
+        update: (current) => ({ count: sql`${current.count} + ${amount}` })
+      }))
+      return Number(row.count)
+    },
+    async pruneUsage (beforeMs) {
+      assertTime(beforeMs, 'beforeMs')
+      return d.run(d.delete('usageCounters', lt(t.usageCounters.windowStart, beforeMs)))
     },
 
     async ping () {

@@ -4,7 +4,7 @@
  * and validates what callers hand in (caller mistakes throw `TypeError`).
  */
 import type {
-  ClientRecord, CreatePolicyInput, EventRecord, ImageRecord, PolicyFields, PolicyRecord,
+  ClientImage, ClientRecord, ClientWorkspaces, CreatePolicyInput, EventRecord, ImageRecord, PolicyFields, PolicyRecord,
   SwarmMember, TokenKind, TokenRecord, UploadLease, VersionRecord, VersionState, AssignmentRecord, SubjectKind, PolicyMatch
 } from './store.ts'
 
@@ -191,9 +191,41 @@ export function toAssignment (r: AssignmentRow): AssignmentRecord {
   return { id: num(r.id), policyId: num(r.policyId), subjectKind: r.subjectKind as SubjectKind, subject: r.subject, createdAtMs: num(r.createdAt) }
 }
 
-export interface ClientRow { id: string, user: string, hostname: string, site: string, agentVersion: string, lastSeenAt: unknown, createdAt: unknown }
+export interface ClientRow {
+  id: string, user: string, hostname: string, site: string, agentVersion: string, os: string, lastSeenAt: unknown, onlineSince: unknown,
+  pullImage: string | null, pullVersion: unknown, pullPermille: unknown, workspace: string | null, createdAt: unknown
+}
 export function toClient (r: ClientRow): ClientRecord {
-  return { id: r.id, user: r.user, hostname: r.hostname, site: r.site, agentVersion: r.agentVersion, lastSeenAtMs: num(r.lastSeenAt), createdAtMs: num(r.createdAt) }
+  return {
+    id: r.id,
+    user: r.user,
+    hostname: r.hostname,
+    site: r.site,
+    agentVersion: r.agentVersion,
+    os: r.os,
+    lastSeenAtMs: num(r.lastSeenAt),
+    onlineSinceMs: num(r.onlineSince),
+    createdAtMs: num(r.createdAt),
+    pull: r.pullImage == null ? null : { image: r.pullImage, version: num(r.pullVersion), permille: num(r.pullPermille) },
+    workspace: r.workspace == null ? null : JSON.parse(r.workspace) as ClientWorkspaces
+  }
+}
+
+export interface ClientImageRow { clientId: string, image: string, version: unknown, heldSince: unknown, policy: string, policyUpdatedAt: unknown, updatedAt: unknown }
+export function toClientImage (r: ClientImageRow): ClientImage {
+  return {
+    image: r.image,
+    version: num(r.version),
+    heldSinceMs: num(r.heldSince),
+    policy: r.policy,
+    policyUpdatedAtMs: r.policyUpdatedAt == null ? null : num(r.policyUpdatedAt),
+    updatedAtMs: num(r.updatedAt)
+  }
+}
+
+/** A LIKE pattern matching `text` anywhere, its wildcards escaped with `\`. */
+export function containsPattern (text: string): string {
+  return `%${text.replace(/[\\%_[]/g, (c) => `\\${c}`)}%`
 }
 
 export interface MemberRow {
@@ -216,9 +248,11 @@ export function toMember (r: MemberRow): SwarmMember {
   }
 }
 
-export interface EventRow { id: string, clientId: string, user: string, type: string, at: unknown, receivedAt: unknown, payload: string }
+export interface EventRow { id: string, clientId: string, user: string, type: string, at: unknown, receivedAt: unknown, site: string, host: string, image: string, payload: string }
 export function toEvent (r: EventRow): EventRecord {
-  return { id: r.id, clientId: r.clientId, user: r.user, type: r.type, atMs: num(r.at), receivedAtMs: num(r.receivedAt), payload: JSON.parse(r.payload) }
+  return {
+    id: r.id, clientId: r.clientId, user: r.user, type: r.type, atMs: num(r.at), receivedAtMs: num(r.receivedAt), site: r.site, host: r.host, image: r.image, payload: JSON.parse(r.payload)
+  }
 }
 
 /** Event ids are client-supplied UUIDs (any 1–64 printable ASCII characters, space included, are accepted). */
@@ -231,6 +265,19 @@ export const EVENT_QUERY_DEFAULT_LIMIT = 1000
 export const EVENT_QUERY_MAX_LIMIT = 10_000
 /** Rows per multi-row statement: SQL Server allows 2100 parameters per statement. */
 export const IN_LIST_BATCH = 1000
+
+export const CLIENT_QUERY_DEFAULT_LIMIT = 100
+export const CLIENT_QUERY_MAX_LIMIT = 1000
+export function clientLimit (limit: number | undefined): number {
+  if (limit === undefined) return CLIENT_QUERY_DEFAULT_LIMIT
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new TypeError('limit must be a positive integer')
+  return Math.min(limit, CLIENT_QUERY_MAX_LIMIT)
+}
+
+/** The entries whose value is not undefined. */
+export function definedOnly<T extends Record<string, unknown>> (o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> }
+}
 
 export function eventLimit (limit: number | undefined): number {
   if (limit === undefined) return EVENT_QUERY_DEFAULT_LIMIT

@@ -112,9 +112,32 @@ export const clients = mssqlTable('clients', {
   hostname: nvarchar('hostname', { length: 255 }).notNull().default(''),
   site: nvarchar('site', { length: 200 }).notNull().default(''),
   agentVersion: nvarchar('agent_version', { length: 64 }).notNull().default(''),
+  os: nvarchar('os', { length: 100 }).notNull().default(''),
   lastSeenAt: ms('last_seen_at').notNull(),
+  onlineSince: ms('online_since').notNull().default(0),
+  pullImage: nvarchar('pull_image', { length: 200 }),
+  pullVersion: int('pull_version'),
+  pullPermille: int('pull_permille'),
+  workspace: nvarchar('workspace', { length: 'max' }),
   createdAt: ms('created_at').notNull()
-}, (t) => [index('clients_user_idx').on(t.user)])
+}, (t) => [
+  index('clients_user_idx').on(t.user),
+  index('clients_site_seen_idx').on(t.site, t.lastSeenAt),
+  index('clients_seen_idx').on(t.lastSeenAt)
+])
+
+export const clientImages = mssqlTable('client_images', {
+  clientId: varchar('client_id', { length: 128 }).notNull().references(() => clients.id, { onDelete: 'cascade' }),
+  image: nvarchar('image', { length: 200 }).notNull(),
+  version: int('version').notNull(),
+  heldSince: ms('held_since').notNull(),
+  policy: nvarchar('policy', { length: 200 }).notNull().default(''),
+  policyUpdatedAt: ms('policy_updated_at'),
+  updatedAt: ms('updated_at').notNull()
+}, (t) => [
+  primaryKey({ columns: [t.clientId, t.image] }),
+  index('client_images_image_idx').on(t.image, t.version)
+])
 
 export const swarmMembers = mssqlTable('swarm_members', {
   image: nvarchar('image', { length: 200 }).notNull(),
@@ -141,9 +164,42 @@ export const events = mssqlTable('events', {
   type: varchar('type', { length: 100 }).notNull(),
   at: ms('at').notNull(),
   receivedAt: ms('received_at').notNull(),
+  site: nvarchar('site', { length: 100 }).notNull().default(''),
+  host: nvarchar('host', { length: 255 }).notNull().default(''),
+  image: nvarchar('image', { length: 200 }).notNull().default(''),
   payload: nvarchar('payload', { length: 'max' }).notNull()
 }, (t) => [
   index('events_type_at_idx').on(t.type, t.at),
   index('events_client_at_idx').on(t.clientId, t.at),
-  index('events_at_idx').on(t.at)
+  index('events_at_idx').on(t.at),
+  index('events_site_at_idx').on(t.site, t.at)
+])
+
+export const offloadDaily = mssqlTable('offload_daily', {
+  day: ms('day').notNull(),
+  site: nvarchar('site', { length: 100 }).notNull(),
+  image: nvarchar('image', { length: 200 }).notNull(),
+  pulls: int('pulls').notNull(),
+  originBytes: ms('origin_bytes').notNull(),
+  peerBytes: ms('peer_bytes').notNull(),
+  localBytes: ms('local_bytes').notNull(),
+  decodedOriginBytes: ms('decoded_origin_bytes').notNull(),
+  decodedPeerBytes: ms('decoded_peer_bytes').notNull()
+}, (t) => [primaryKey({ columns: [t.day, t.site, t.image] })])
+
+export const offloadReasons = mssqlTable('offload_reasons', {
+  day: ms('day').notNull(),
+  site: nvarchar('site', { length: 100 }).notNull(),
+  image: nvarchar('image', { length: 200 }).notNull(),
+  reason: nvarchar('reason', { length: 32 }).notNull(),
+  bytes: ms('bytes').notNull()
+}, (t) => [primaryKey({ columns: [t.day, t.site, t.image, t.reason] })])
+
+export const usageCounters = mssqlTable('usage_counters', {
+  key: nvarchar('key', { length: 300 }).notNull(),
+  windowStart: ms('window_start').notNull(),
+  count: ms('count').notNull()
+}, (t) => [
+  primaryKey({ columns: [t.key, t.windowStart] }),
+  index('usage_counters_window_idx').on(t.windowStart)
 ])

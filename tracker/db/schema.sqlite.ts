@@ -109,9 +109,36 @@ export const clients = sqliteTable('clients', {
   hostname: text('hostname').notNull().default(''),
   site: text('site').notNull().default(''),
   agentVersion: text('agent_version').notNull().default(''),
+  os: text('os').notNull().default(''),
   lastSeenAt: integer('last_seen_at').notNull(),
+  /** seen continuously since then (reset when it comes back after `CLIENT_ONLINE_WINDOW_MS` without a word) */
+  onlineSince: integer('online_since').notNull().default(0),
+  /** the pull in progress: image, version, progress in permille; null when none */
+  pullImage: text('pull_image'),
+  pullVersion: integer('pull_version'),
+  pullPermille: integer('pull_permille'),
+  /** workspace state as JSON (shape: `ClientWorkspaces` in store.ts); null until the node reports one */
+  workspace: text('workspace'),
   createdAt: integer('created_at').notNull()
-}, (t) => [index('clients_user_idx').on(t.user)])
+}, (t) => [
+  index('clients_user_idx').on(t.user),
+  index('clients_site_seen_idx').on(t.site, t.lastSeenAt),
+  index('clients_seen_idx').on(t.lastSeenAt)
+])
+
+/** The newest complete version of each image a client holds, and the policy it runs it under. */
+export const clientImages = sqliteTable('client_images', {
+  clientId: text('client_id', { length: 128 }).notNull().references(() => clients.id, { onDelete: 'cascade' }),
+  image: text('image', { length: 200 }).notNull(),
+  version: integer('version').notNull(),
+  heldSince: integer('held_since').notNull(),
+  policy: text('policy').notNull().default(''),
+  policyUpdatedAt: integer('policy_updated_at'),
+  updatedAt: integer('updated_at').notNull()
+}, (t) => [
+  primaryKey({ columns: [t.clientId, t.image] }),
+  index('client_images_image_idx').on(t.image, t.version)
+])
 
 export const swarmMembers = sqliteTable('swarm_members', {
   image: text('image', { length: 200 }).notNull(),
@@ -138,9 +165,47 @@ export const events = sqliteTable('events', {
   type: text('type', { length: 100 }).notNull(),
   at: integer('at').notNull(),
   receivedAt: integer('received_at').notNull(),
+  /** the client's site and host when the event arrived: reports filter without a join */
+  site: text('site', { length: 100 }).notNull().default(''),
+  host: text('host', { length: 255 }).notNull().default(''),
+  /** the payload's `image`, when it names one */
+  image: text('image', { length: 200 }).notNull().default(''),
   payload: text('payload').notNull()
 }, (t) => [
   index('events_type_at_idx').on(t.type, t.at),
   index('events_client_at_idx').on(t.clientId, t.at),
-  index('events_at_idx').on(t.at)
+  index('events_at_idx').on(t.at),
+  index('events_site_at_idx').on(t.site, t.at)
+])
+
+/** WAN offload per UTC day, site and image: `pull.completed` sums, updated with each fresh event. */
+export const offloadDaily = sqliteTable('offload_daily', {
+  day: integer('day').notNull(),
+  site: text('site', { length: 100 }).notNull(),
+  image: text('image', { length: 200 }).notNull(),
+  pulls: integer('pulls').notNull(),
+  originBytes: integer('origin_bytes').notNull(),
+  peerBytes: integer('peer_bytes').notNull(),
+  localBytes: integer('local_bytes').notNull(),
+  decodedOriginBytes: integer('decoded_origin_bytes').notNull(),
+  decodedPeerBytes: integer('decoded_peer_bytes').notNull()
+}, (t) => [primaryKey({ columns: [t.day, t.site, t.image] })])
+
+/** Origin wire bytes per UTC day, site, image and reason. */
+export const offloadReasons = sqliteTable('offload_reasons', {
+  day: integer('day').notNull(),
+  site: text('site', { length: 100 }).notNull(),
+  image: text('image', { length: 200 }).notNull(),
+  reason: text('reason', { length: 32 }).notNull(),
+  bytes: integer('bytes').notNull()
+}, (t) => [primaryKey({ columns: [t.day, t.site, t.image, t.reason] })])
+
+/** Fixed-window counters shared by every tracker process on the database (rate limits, quotas). */
+export const usageCounters = sqliteTable('usage_counters', {
+  key: text('key', { length: 300 }).notNull(),
+  windowStart: integer('window_start').notNull(),
+  count: integer('count').notNull()
+}, (t) => [
+  primaryKey({ columns: [t.key, t.windowStart] }),
+  index('usage_counters_window_idx').on(t.windowStart)
 ])

@@ -173,24 +173,96 @@ export interface PolicyMatch {
   via: { kind: SubjectKind, subject: string }
 }
 
+/**
+ * A node's workspaces, per image name, as the node reports them (the desk issue fills in
+ * more): `{ "win11": { "state": "running", "version": 3, "sinceMs": 1800000000000 } }`.
+ * `state` is one of `ready`, `running`, `paused`, `locked`, `stopped`; unknown fields are kept.
+ */
+export type ClientWorkspaces = Record<string, { state: string, version?: number, sinceMs?: number, [key: string]: unknown }>
+
+/** The pull a node has in progress: `permille` of the version's chunks held (0–1000). */
+export interface ClientPull {
+  image: string
+  version: number
+  permille: number
+}
+
+/** The newest complete version of an image a client holds, and the policy it came under. */
+export interface ClientImage {
+  image: string
+  version: number
+  heldSinceMs: number
+  /** the policy that assigned the image when the client last announced it; '' when unknown */
+  policy: string
+  /** that policy's last change: the "policy version" of MED-V's status report */
+  policyUpdatedAtMs: number | null
+  updatedAtMs: number
+}
+
 export interface ClientRecord {
   /** the node's libp2p peer id, or an id the tracker generated */
   id: string
   user: string
   hostname: string
   site: string
+  /** the node's software version */
   agentVersion: string
+  os: string
   lastSeenAtMs: number
+  /** seen without a gap longer than the online window since this time */
+  onlineSinceMs: number
+  /** first seen */
   createdAtMs: number
+  pull: ClientPull | null
+  workspace: ClientWorkspaces | null
+}
+
+/** A client with the images it holds (client listings and the status report). */
+export interface ClientDetail extends ClientRecord {
+  images: ClientImage[]
 }
 
 export interface UpsertClientInput {
   id: string
   user: string
+  /** undefined keeps what is stored ('' for a new client); so do `site`, `agentVersion`, `os` */
   hostname?: string
   site?: string
   agentVersion?: string
+  os?: string
   nowMs: number
+  /** a client unseen for longer than this comes back "online since" now (default 5 min) */
+  onlineWindowMs?: number
+  /** a new id is refused (`ERR_STORE_CLIENT_LIMIT`) when the user already has this many clients */
+  maxClientsPerUser?: number
+  /** the client holds this version complete: recorded when newer than what it held, and its pull of it ends */
+  held?: { image: string, version: number, policy?: { name: string, updatedAtMs: number } | null }
+  /** the pull in progress; null clears it; undefined keeps it */
+  pull?: ClientPull | null
+  /** undefined keeps the stored state */
+  workspace?: ClientWorkspaces | null
+}
+
+export type ClientSort = 'lastSeen' | 'firstSeen' | 'host' | 'user' | 'site' | 'id'
+
+export interface ClientQuery {
+  site?: string
+  user?: string
+  host?: string
+  /** clients holding (a version of) this image */
+  image?: string
+  /** substring of id, host name or user */
+  search?: string
+  /** seen at or after this time (`online`) or before it (`offline`) */
+  seen?: { state: 'online' | 'offline', sinceMs: number }
+  /** last seen within [fromMs, toMs) */
+  fromMs?: number
+  toMs?: number
+  sort?: ClientSort
+  order?: 'asc' | 'desc'
+  offset?: number
+  /** default 100, at most 1000 */
+  limit?: number
 }
 
 export interface SwarmMember {
@@ -239,6 +311,25 @@ export interface SwarmSize {
   members: number
 }
 
+/** Byte counts of the offload rollup: wire bytes by source, decoded beside them. */
+export interface OffloadBytes {
+  originBytes: number
+  peerBytes: number
+  localBytes: number
+  decodedOriginBytes: number
+  decodedPeerBytes: number
+  /** origin wire bytes by reason */
+  originBytesByReason: Record<string, number>
+}
+
+/** What one fresh `pull.completed` adds to the offload rollup of its UTC day, site and image. */
+export interface OffloadDelta extends OffloadBytes {
+  /** start of the UTC day, epoch ms */
+  dayMs: number
+  site: string
+  image: string
+}
+
 export interface EventInput {
   /** client-supplied UUID: the idempotency key */
   id: string
@@ -247,24 +338,81 @@ export interface EventInput {
   type: string
   atMs: number
   payload: unknown
+  /** the client's site and host at ingest ('' when unknown) */
+  site?: string
+  host?: string
+  /** the image the event is about ('' when none) */
+  image?: string
+  /** added to the offload rollup when (and only when) the event is new */
+  offload?: OffloadDelta
 }
 
-export interface EventRecord extends EventInput {
+export interface EventRecord extends Omit<EventInput, 'offload' | 'site' | 'host' | 'image'> {
+  site: string
+  host: string
+  image: string
   receivedAtMs: number
 }
 
 export interface EventQuery {
   type?: string
+  /** any of these types, or a type ending in one of `typeSuffixes` (the error log's severity table) */
+  typeIn?: readonly string[]
+  typeSuffixes?: readonly string[]
   clientId?: string
   user?: string
+  site?: string
+  host?: string
+  image?: string
   /** inclusive */
   fromMs?: number
   /** exclusive */
   toMs?: number
+  /** keyset paging: events strictly after this one in the chosen order */
+  after?: { atMs: number, id: string }
   /** default 1000, at most 10000 */
   limit?: number
   /** default 'desc' (newest first); ties broken by id */
   order?: 'asc' | 'desc'
+}
+
+/** Offload of one UTC day and site (summed over images unless filtered to one). */
+export interface OffloadRow extends OffloadBytes {
+  dayMs: number
+  site: string
+  pulls: number
+}
+
+export interface OffloadQuery {
+  /** days starting at or after (inclusive) */
+  fromMs?: number
+  /** days starting before (exclusive) */
+  toMs?: number
+  site?: string
+  image?: string
+}
+
+/** How many clients hold an image version as their newest, and since when. */
+export interface HeldVersionRow {
+  image: string
+  version: number
+  clients: number
+  firstHeldAtMs: number
+  lastHeldAtMs: number
+}
+
+/** How many clients are pulling an image version. */
+export interface PullingVersionRow {
+  image: string
+  version: number
+  clients: number
+}
+
+export interface DeploymentQuery {
+  image?: string
+  site?: string
+  user?: string
+  host?: string
 }
 
 export interface TrackerStore {
@@ -398,11 +546,22 @@ export interface TrackerStore {
   policiesForSubject (user: string, groups: readonly string[]): Promise<PolicyMatch[]>
 
   // ---- clients (nodes) ----------------------------------------------------------------
-  /** Inserts or updates; `createdAtMs` is kept from the first call. */
+  /**
+   * Inserts or updates; `createdAtMs` is kept from the first call, `onlineSinceMs` while the
+   * client is seen within the online window. A new id is refused with
+   * `ERR_STORE_CLIENT_LIMIT` when `maxClientsPerUser` is given and reached (exact on SQLite,
+   * whose writers are serialised; on SQL Server two racing first reports may overshoot by one).
+   */
   upsertClient (input: UpsertClientInput): Promise<ClientRecord>
   getClient (id: string): Promise<ClientRecord | undefined>
+  /** A client with the images it holds. */
+  getClientDetail (id: string): Promise<ClientDetail | undefined>
   /** Most recently seen first. */
   listClients (filter?: { user?: string, site?: string }): Promise<ClientRecord[]>
+  /** Clients matching every filter, sorted (ties by id), one page, and how many match in all. */
+  queryClients (query?: ClientQuery): Promise<{ clients: ClientDetail[], total: number }>
+  /** How many clients are registered to the user. */
+  countClients (user: string): Promise<number>
 
   // ---- swarm --------------------------------------------------------------------------
   /** Inserts or refreshes a membership; `joinedAtMs` is kept unless the old one had expired. */
@@ -426,11 +585,31 @@ export interface TrackerStore {
   // ---- events -------------------------------------------------------------------------
   /**
    * Stores each event once by id: a repeated id (in this batch or stored before) counts as
-   * a duplicate and changes nothing.
+   * a duplicate and changes nothing. A new event's `offload` is added to the rollup in the
+   * same transaction, so the rollup counts each event once too.
    */
   insertEvents (events: readonly EventInput[], receivedAtMs: number): Promise<{ inserted: number, duplicates: number }>
   /** Filters are bound parameters, never spliced into SQL. */
   queryEvents (query?: EventQuery): Promise<EventRecord[]>
+  /**
+   * Deletes at most `limit` events with `atMs` (client time) or `receivedAtMs` before
+   * `beforeMs` — one bounded statement, so ingest is never held up for long; returns how many.
+   */
+  pruneEvents (beforeMs: number, limit: number): Promise<number>
+
+  // ---- reports ------------------------------------------------------------------------
+  /** Offload per UTC day and site, newest day first, then site. */
+  offloadByDay (query?: OffloadQuery): Promise<OffloadRow[]>
+  /** Deletes offload rollups of days before `beforeMs`; returns how many rows. */
+  pruneOffload (beforeMs: number): Promise<number>
+  /** Clients per (image, newest version held) and per (image, version pulling), over the matching clients. */
+  deploymentCounts (query?: DeploymentQuery): Promise<{ held: HeldVersionRow[], pulling: PullingVersionRow[] }>
+
+  // ---- usage counters (rate limits and quotas shared by every tracker process) --------
+  /** Adds `amount` to the counter of (`key`, `windowStartMs`) and returns its new value. */
+  addUsage (key: string, windowStartMs: number, amount: number): Promise<number>
+  /** Deletes counters of windows that started before `beforeMs`; returns how many. */
+  pruneUsage (beforeMs: number): Promise<number>
 
   /** Resolves when the database answers a trivial query (for `/healthz`). */
   ping (): Promise<void>

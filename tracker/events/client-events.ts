@@ -1,14 +1,19 @@
 /**
- * The client-events service (see index.ts): per (user, client) token buckets in memory,
- * client ownership, idempotent inserts, and the admins' query.
+ * The client-events service (see index.ts): limits keyed on the authenticated user (a
+ * bucket in memory, a per-minute batch counter and a per-day event quota in the
+ * database, so every tracker process on it counts the same), client ownership and the
+ * per-user client cap, the clients registry, idempotent inserts with the site and host
+ * stamped on each event, and the admins' query.
  */
 import { MAX_CLIENT_ID_CHARS, eventTimeMs, parseDurationMs, parseTimeMs } from '../../protocol/index.ts'
 import type { EventBatch, EventBatchAnswer, EventQuery } from '../../protocol/index.ts'
 import type { EventRecord } from '../db/store.ts'
 import type { Principal } from '../env.ts'
-import { badRequest, forbidden, rateLimited } from '../errors.ts'
+import { TrackerError, badRequest, forbidden } from '../errors.ts'
 import type { Counter } from '../metrics.ts'
-import { EVENT_RATE_BURST, EVENT_RATE_MAX_BUCKETS, EVENT_RATE_PER_SEC, MAX_SITE_LABELS } from './constants.ts'
+import { offloadDelta } from '../reports/index.ts'
+import { clientStateFromEvents } from './client-state.ts'
+import { DAY_MS, EVENT_RATE_BURST, EVENT_RATE_MAX_BUCKETS, EVENT_RATE_PER_SEC, MAX_SITE_LABELS, MINUTE_MS } from './constants.ts'
 import type { ClientEvents, ClientEventsComponents, ClientEventsInit } from './index.ts'
 import { createRateLimiter } from './rate-limit.ts'
 import type { RateLimiter } from './rate-limit.ts'
@@ -16,6 +21,7 @@ import { createSiteWireMetrics } from './site-wire-metrics.ts'
 import type { SiteWireMetrics } from './site-wire-metrics.ts'
 
 const CLIENT_ID_RE = new RegExp(`^[\\x21-\\x7e]{1,${MAX_CLIENT_ID_CHARS}}$`)
+const BAD_CLIENT_ID = `client id must be 1–${MAX_CLIENT_ID_CHARS} printable ASCII characters`
 
 /** A client that names no client id reports as its token. */
 const tokenClient = (p: Principal): string => `token:${p.tokenId}`
@@ -25,10 +31,16 @@ export class ClientEventsService implements ClientEvents {
   private readonly limiter: RateLimiter
   private readonly received: Counter
   private readonly siteWire: SiteWireMetrics
+  private readonly batchesPerMinute: number
+  private readonly eventsPerDay: number
+  private readonly maxClientsPerUser: number
 
   constructor (components: ClientEventsComponents, init: ClientEventsInit) {
     this.components = components
     this.limiter = createRateLimiter({ burst: init.burst ?? EVENT_RATE_BURST, perSec: init.perSec ?? EVENT_RATE_PER_SEC, maxKeys: init.maxBuckets ?? EVENT_RATE_MAX_BUCKETS })
+    this.batchesPerMinute = init.batchesPerUserPerMinute ?? Infinity
+    this.eventsPerDay = init.eventsPerUserPerDay ?? Infinity
+    this.maxClientsPerUser = init.maxClientsPerUser ?? Infinity
     this.received = components.metrics.counter('branchcast_events_received_total', 'client events received, by outcome')
     this.siteWire = createSiteWireMetrics(components.metrics, { maxSites: init.maxSiteLabels ?? MAX_SITE_LABELS })
   }
@@ -37,35 +49,57 @@ export class ClientEventsService implements ClientEvents {
 
   async stop (): Promise<void> {}
 
-  admit (principal: Principal, clientHeader: string | undefined): void {
-    const d = this.limiter.take(`${principal.user}\n${clientHeader ?? tokenClient(principal)}`, this.components.now())
-    if (d.ok) return
-    this.received.inc({ result: 'rate_limited' })
-    throw rateLimited(d.retryAfterSeconds)
+  async admit (principal: Principal, clientHeader: string | undefined): Promise<void> {
+    // Checked before anything is kept about the request: a 15 KB header costs nothing.
+    if (clientHeader !== undefined && !CLIENT_ID_RE.test(clientHeader)) throw badRequest(BAD_CLIENT_ID)
+    const nowMs = this.components.now()
+    const d = this.limiter.take(principal.user, nowMs)
+    if (!d.ok) throw this.refused(d.retryAfterSeconds, 'too many event batches')
+    if (this.batchesPerMinute === Infinity) return
+    const minute = Math.floor(nowMs / MINUTE_MS) * MINUTE_MS
+    const used = await this.components.store.addUsage(`event-batches:${principal.user}`, minute, 1)
+    if (used > this.batchesPerMinute) throw this.refused((minute + MINUTE_MS - nowMs) / 1000, `at most ${this.batchesPerMinute} event batches a minute per user`)
   }
 
   async ingest (principal: Principal, batch: EventBatch, clientHeader: string | undefined): Promise<EventBatchAnswer> {
     const { store, now } = this.components
+    const nowMs = now()
     const clientId = clientHeader ?? batch.clientId ?? tokenClient(principal)
-    if (!CLIENT_ID_RE.test(clientId)) throw badRequest(`client id must be 1–${MAX_CLIENT_ID_CHARS} printable ASCII characters`)
+    if (!CLIENT_ID_RE.test(clientId)) throw badRequest(BAD_CLIENT_ID)
     const client = await store.getClient(clientId)
     if (client !== undefined && client.user !== principal.user) throw forbidden('this client id is registered to another user')
-    // The first user to report under a client id owns it (as with swarm peer ids); later
-    // reports refresh its last-seen time and keep what announces recorded about it.
-    await store.upsertClient({ id: clientId, user: principal.user, hostname: client?.hostname, site: client?.site, agentVersion: client?.agentVersion, nowMs: now() })
-    const result = await store.insertEvents(batch.events.map((e) => ({
-      id: e.id.toLowerCase(),
-      clientId,
+    if (this.eventsPerDay !== Infinity) {
+      // counted before storing: a refused batch still counts, so a flood stays refused all day
+      const day = Math.floor(nowMs / DAY_MS) * DAY_MS
+      const used = await store.addUsage(`events:${principal.user}`, day, batch.events.length)
+      if (used > this.eventsPerDay) throw this.refused((day + DAY_MS - nowMs) / 1000, `daily quota of ${this.eventsPerDay} events per user reached`)
+    }
+    // The first user to report under a client id owns it (as with swarm peer ids); a new id
+    // past the user's client cap is refused (ERR_STORE_CLIENT_LIMIT) before any event is stored.
+    const info = batch.client
+    await store.upsertClient({
+      id: clientId,
       user: principal.user,
-      type: e.type,
-      atMs: eventTimeMs(e.at),
-      payload: e.payload
-    })), now())
+      hostname: info?.host,
+      site: info?.site,
+      os: info?.os,
+      agentVersion: info?.nodeVersion,
+      nowMs,
+      maxClientsPerUser: client === undefined && this.maxClientsPerUser !== Infinity ? this.maxClientsPerUser : undefined,
+      ...clientStateFromEvents(batch.events, client)
+    })
+    const site = info?.site ?? client?.site ?? ''
+    const host = info?.host ?? client?.hostname ?? ''
+    const result = await store.insertEvents(batch.events.map((e) => {
+      const atMs = eventTimeMs(e.at)
+      const image = typeof e.payload.image === 'string' ? e.payload.image : ''
+      return { id: e.id.toLowerCase(), clientId, user: principal.user, type: e.type, atMs, payload: e.payload, site, host, image, offload: offloadDelta({ type: e.type, atMs, payload: e.payload }, site) }
+    }), nowMs)
     this.received.inc({ result: 'inserted' }, result.inserted)
     this.received.inc({ result: 'duplicate' }, result.duplicates)
     // A batch re-sent after a lost acknowledgement is all duplicates: counted once. (The
     // store does not say which events of a mixed batch were new, so those are skipped.)
-    if (result.duplicates === 0) this.siteWire.record(client?.site, batch.events)
+    if (result.duplicates === 0) this.siteWire.record(site === '' ? undefined : site, batch.events)
     return result
   }
 
@@ -84,5 +118,10 @@ export class ClientEventsService implements ClientEvents {
       limit: q.limit,
       order: q.order
     })
+  }
+
+  private refused (retryAfterSeconds: number, message: string): TrackerError {
+    this.received.inc({ result: 'rate_limited' })
+    return new TrackerError('ERR_RATE_LIMITED', message, { retryAfterSeconds })
   }
 }

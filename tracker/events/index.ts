@@ -1,7 +1,10 @@
 /**
- * Client events: ingest of the batches nodes report — rate-limited per (user, client),
- * each event stored once by its id, always under the reporting token's user, the client id
- * owned by the first user to report with it — and the admins' query over what was stored.
+ * Client events: ingest of the batches nodes report — rate-limited and capped per user
+ * (never per a header the caller picks), each event stored once by its id, always under
+ * the reporting token's user and stamped with the client's site and host, the client id
+ * owned by the first user to report with it (at most `maxClientsPerUser` per user) and
+ * kept in the clients registry — the admins' query over what was stored, and the
+ * retention pruner (`pruner.ts`).
  *
  * Shaped like a libp2p service: `Init` options, `Components` dependencies, a factory that
  * reads options once, `start()` / `stop()`. Throws `TrackerError`s, never HTTP.
@@ -14,10 +17,16 @@ import { ClientEventsService } from './client-events.ts'
 export type ClientEventsComponents = Pick<TrackerComponents, 'store' | 'now' | 'metrics'>
 
 export interface ClientEventsInit {
-  /** batches a (user, client) may post at once (default `EVENT_RATE_BURST`) */
+  /** batches a user may post at once, per process (default `EVENT_RATE_BURST`) */
   burst?: number
-  /** sustained batches per second per (user, client) (default `EVENT_RATE_PER_SEC`) */
+  /** sustained batches per second per user, per process (default `EVENT_RATE_PER_SEC`) */
   perSec?: number
+  /** batches per user per minute, counted in the database across processes (default: no limit) */
+  batchesPerUserPerMinute?: number
+  /** events per user per UTC day, counted in the database across processes (default: no quota) */
+  eventsPerUserPerDay?: number
+  /** client ids one user may register (default: no cap) */
+  maxClientsPerUser?: number
   /** rate buckets kept in memory (default `EVENT_RATE_MAX_BUCKETS`) */
   maxBuckets?: number
   /** distinct site labels in the per-site wire metrics (default `MAX_SITE_LABELS`) */
@@ -28,14 +37,16 @@ export interface ClientEvents {
   start: () => Promise<void>
   stop: () => Promise<void>
   /**
-   * Takes one batch from the bucket of (user, `clientHeader` or the token) — call it before
-   * the body is read. ERR_RATE_LIMITED with `retryAfterSeconds` once the burst is spent.
+   * Checks the client header (ERR_BAD_REQUEST), then takes one batch from the user's bucket
+   * and the user's per-minute counter — call it before the body is read. ERR_RATE_LIMITED
+   * with `retryAfterSeconds` once either is spent.
    */
-  admit: (principal: Principal, clientHeader: string | undefined) => void
+  admit: (principal: Principal, clientHeader: string | undefined) => Promise<void>
   /**
    * Stores a batch under the principal's user and the client id of `clientHeader`, else the
    * batch's `clientId`, else the token. ERR_BAD_REQUEST for a malformed client id,
-   * ERR_FORBIDDEN for one registered to another user.
+   * ERR_FORBIDDEN for one registered to another user, ERR_STORE_CLIENT_LIMIT for a new one
+   * past the user's cap, ERR_RATE_LIMITED past the user's daily quota.
    */
   ingest: (principal: Principal, batch: EventBatch, clientHeader: string | undefined) => Promise<EventBatchAnswer>
   /** Stored events matching every filter given; `since` is a duration back from now. */
@@ -45,3 +56,7 @@ export interface ClientEvents {
 export function createClientEvents (components: ClientEventsComponents, init: ClientEventsInit = {}): ClientEvents {
   return new ClientEventsService(components, init)
 }
+
+export { createEventPruner } from './pruner.ts'
+export type { EventPruner, EventPrunerComponents, EventPrunerInit, PruneResult } from './pruner.ts'
+export { clientStateFromEvents } from './client-state.ts'

@@ -3,7 +3,8 @@
  * each event once (idempotent by its UUID) under the authenticated user — never one named
  * in the body — and the client id from the `x-branchcast-client` header (or the body, or
  * the token). Bodies are capped in bytes before parsing (413) and in events (413); each
- * (user, client) has a token bucket, spent before the body is read (429 + `retry-after`).
+ * user has a token bucket and a per-minute batch counter, spent before the body is read,
+ * and a daily event quota (429 + `retry-after`).
  *
  * `GET /api/v1/events` is for admins: filters by type, client, user and time.
  * Shapes: `protocol/api/events.ts`.
@@ -35,6 +36,7 @@ const postRoute = createRoute({
     400: errorResponse('malformed batch or event'),
     401: errorResponse('no valid API token'),
     403: errorResponse('the client id belongs to another user'),
+    409: errorResponse('a new client id past the user\'s client cap (ERR_STORE_CLIENT_LIMIT)'),
     413: errorResponse(`batch over ${MAX_EVENT_BATCH_BYTES} bytes or ${MAX_EVENTS_PER_BATCH} events`),
     429: errorResponse('rate limited; see retry-after')
   }
@@ -54,15 +56,15 @@ const listRoute = createRoute({
 })
 
 const storedEventView = (e: EventRecord): StoredEvent =>
-  ({ id: e.id, type: e.type, clientId: e.clientId, user: e.user, atMs: e.atMs, receivedAtMs: e.receivedAtMs, payload: e.payload })
+  ({ id: e.id, type: e.type, clientId: e.clientId, user: e.user, atMs: e.atMs, receivedAtMs: e.receivedAtMs, site: e.site, host: e.host, payload: e.payload })
 
 export function eventsRoutes (components: Pick<TrackerComponents, 'events'>): OpenAPIHono<TrackerEnv> {
   const { events } = components
   const app = newRouter()
 
-  // Before the body is read: the bucket is per (user, client header or token).
+  // Before the body is read: the header is checked, then the user's bucket and counter.
   const rateLimit: MiddlewareHandler<TrackerEnv> = async (c, next) => {
-    events.admit(c.get('principal'), c.req.header(CLIENT_ID_HEADER))
+    await events.admit(c.get('principal'), c.req.header(CLIENT_ID_HEADER))
     await next()
   }
   // 413 before the body is read: the rest of it is still on the wire, so the connection is

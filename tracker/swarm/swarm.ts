@@ -66,7 +66,18 @@ export class SwarmRegistry implements Swarm {
     // The peer id is the client id; it stays with the user who first announced it (admins included).
     await this.components.identity.requireClientOwner(request.peerId, principal.user, 'peer id')
     const t = now()
-    await store.upsertClient({ id: request.peerId, user: principal.user, hostname: request.hostname, site: request.site, agentVersion: request.agentVersion, nowMs: t })
+    await store.upsertClient({
+      id: request.peerId,
+      user: principal.user,
+      hostname: request.hostname,
+      site: request.site,
+      agentVersion: request.agentVersion,
+      nowMs: t,
+      maxClientsPerUser: this.components.config.maxClientsPerUser,
+      ...(have.count === version.chunkCount
+        ? { held: { image: request.image, version: request.version, policy: ws === undefined ? undefined : { name: ws.policy.name, updatedAtMs: ws.policy.updatedAtMs } } }
+        : { pull: { image: request.image, version: request.version, permille: version.chunkCount === 0 ? 1000 : Math.floor(have.count * 1000 / version.chunkCount) } })
+    })
 
     const policy = ws?.policy
     const answer: AnnounceAnswer = {

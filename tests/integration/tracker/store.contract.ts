@@ -306,6 +306,52 @@ export function run (name: string, factory: StoreFactory): void {
     assert.is(await store.getClient('nope'), undefined)
   })
 
+  test('clients: describe fields kept when omitted, online since, held images only move forward, pull ends', async ({ store }) => {
+    await store.upsertClient({ id: 'p1', user: 'alice', hostname: 'pc1', site: 'paris', agentVersion: '0.3', os: 'linux 6.1', nowMs: T0 })
+    let c = await store.upsertClient({ id: 'p1', user: 'alice', nowMs: T0 + 60_000, pull: { image: 'win', version: 4, permille: 250 } })
+    assert.equal([c.hostname, c.site, c.agentVersion, c.os, c.onlineSinceMs], ['pc1', 'paris', '0.3', 'linux 6.1', T0])
+    assert.equal(c.pull, { image: 'win', version: 4, permille: 250 })
+    c = await store.upsertClient({ id: 'p1', user: 'alice', nowMs: T0 + 3_600_000 })
+    assert.is(c.onlineSinceMs, T0 + 3_600_000, 'back after an hour of silence: online since now')
+    await store.upsertClient({ id: 'p1', user: 'alice', nowMs: T0 + 3_600_001, held: { image: 'win', version: 3, policy: { name: 'std', updatedAtMs: T0 - 5 } } })
+    c = await store.upsertClient({ id: 'p1', user: 'alice', nowMs: T0 + 3_600_002, held: { image: 'win', version: 4 } })
+    assert.is(c.pull, null, 'holding the version it pulled ends the pull')
+    await store.upsertClient({ id: 'p1', user: 'alice', nowMs: T0 + 3_600_003, held: { image: 'win', version: 2 } })
+    await store.upsertClient({ id: 'p1', user: 'alice', nowMs: T0 + 3_600_004, workspace: { win: { state: 'running', version: 4 } } })
+    const detail = await store.getClientDetail('p1')
+    assert.equal(detail?.images, [{ image: 'win', version: 4, heldSinceMs: T0 + 3_600_002, policy: 'std', policyUpdatedAtMs: T0 - 5, updatedAtMs: T0 + 3_600_003 }])
+    assert.equal(detail?.workspace, { win: { state: 'running', version: 4 } })
+    assert.is(await store.getClientDetail('nope'), undefined)
+  })
+
+  test('clients: at most maxClientsPerUser ids per user; known ids still refresh', async ({ store }) => {
+    for (let i = 0; i < 3; i++) await store.upsertClient({ id: `c${i}`, user: 'mallory', nowMs: T0, maxClientsPerUser: 3 })
+    await rejects(store.upsertClient({ id: 'c3', user: 'mallory', nowMs: T0, maxClientsPerUser: 3 }), { code: 'ERR_STORE_CLIENT_LIMIT' })
+    await store.upsertClient({ id: 'c1', user: 'mallory', nowMs: T0 + 1, maxClientsPerUser: 3 })
+    await store.upsertClient({ id: 'other', user: 'alice', nowMs: T0, maxClientsPerUser: 3 })
+    assert.is(await store.countClients('mallory'), 3)
+    assert.is(await store.getClient('c3'), undefined)
+  })
+
+  test('queryClients: filters, search with wildcards as data, sort, page, total', async ({ store }) => {
+    const add = (id: string, user: string, site: string, hostname: string, nowMs: number) => store.upsertClient({ id, user, site, hostname, nowMs })
+    await add('n1', 'alice', 'paris', 'PC-1', T0 + 1)
+    await add('n2', 'bob', 'paris', 'pc_2', T0 + 2)
+    await add('n3', 'carol', 'lyon', 'pc-3', T0 + 3)
+    await store.upsertClient({ id: 'n3', user: 'carol', nowMs: T0 + 4, held: { image: 'win', version: 1 } })
+    const ids = (r: { clients: Array<{ id: string }> }) => r.clients.map((c) => c.id)
+    assert.equal(ids(await store.queryClients()), ['n3', 'n2', 'n1'])
+    assert.equal(ids(await store.queryClients({ site: 'paris' })), ['n2', 'n1'])
+    assert.equal(ids(await store.queryClients({ image: 'win' })), ['n3'])
+    assert.equal(ids(await store.queryClients({ search: '_' })), ['n2'], '_ is not a wildcard')
+    assert.equal(ids(await store.queryClients({ seen: { state: 'offline', sinceMs: T0 + 2 } })), ['n1'])
+    assert.equal(ids(await store.queryClients({ seen: { state: 'online', sinceMs: T0 + 2 } })), ['n3', 'n2'])
+    assert.equal(ids(await store.queryClients({ sort: 'user', order: 'desc' })), ['n3', 'n2', 'n1'])
+    const page = await store.queryClients({ sort: 'id', offset: 1, limit: 1 })
+    assert.equal([ids(page), page.total], [['n2'], 3])
+    assert.equal((await store.queryClients({ image: 'win' })).clients[0]!.images.map((i) => i.version), [1])
+  })
+
   test('swarm: same site first, excluded self, expiry, join order kept across announces', async ({ store }) => {
     const base = { image: 'win', version: 3, addrs: ['/ip4/10.0.0.1/tcp/4001'], ttlMs: 1000 }
     const have = new Uint8Array([0b1010_0000, 0xff])
@@ -349,6 +395,64 @@ export function run (name: string, factory: StoreFactory): void {
     assert.is(all[1]!.receivedAtMs, T0 + 10) // the duplicate did not overwrite
     const big = Array.from({ length: 1500 }, (_, i) => ev(`b${i}`, T0 + 100 + i, 'heartbeat'))
     assert.equal(await store.insertEvents(big, T0), { inserted: 1500, duplicates: 0 })
+  })
+
+  test('events: site/host/image columns, type sets and suffixes, keyset paging, pruning in bounded batches', async ({ store }) => {
+    const ev = (id: string, atMs: number, type: string, site: string) => ({ id, clientId: 'c', user: 'u', type, atMs, site, host: `h-${site}`, image: 'win', payload: {} })
+    await store.insertEvents([ev('a', T0, 'pull.failed', 'paris'), ev('b', T0 + 1, 'acme.sync.failed', 'lyon'), ev('c', T0 + 1, 'pull.completed', 'paris'), ev('d', T0 + 2, 'peer.banned', 'paris')], T0 + 10)
+    const q = async (query: Parameters<TrackerStore['queryEvents']>[0]) => (await store.queryEvents(query)).map((e) => e.id)
+    assert.equal(await q({ site: 'paris', order: 'asc' }), ['a', 'c', 'd'])
+    assert.equal(await q({ host: 'h-lyon' }), ['b'])
+    assert.equal(await q({ typeIn: ['peer.banned'], typeSuffixes: ['.failed'], order: 'asc' }), ['a', 'b', 'd'])
+    assert.equal(await q({ typeIn: [], typeSuffixes: [] }), [])
+    assert.equal(await q({ after: { atMs: T0 + 1, id: 'c' } }), ['b', 'a'])
+    assert.equal(await q({ after: { atMs: T0 + 1, id: 'b' }, order: 'asc' }), ['c', 'd'])
+    const e = (await store.queryEvents({ type: 'pull.failed' }))[0]!
+    assert.equal([e.site, e.host, e.image], ['paris', 'h-paris', 'win'])
+    assert.is(await store.pruneEvents(T0 + 2, 2), 2)
+    assert.is(await store.pruneEvents(T0 + 2, 2), 1)
+    assert.is(await store.pruneEvents(T0 + 2, 2), 0)
+    assert.equal(await q({}), ['d'])
+    // a future-dated event goes once it was received before the cutoff
+    await store.insertEvents([ev('future', T0 + 1e12, 'x.y', 'paris')], T0 + 20)
+    assert.is(await store.pruneEvents(T0 + 30, 10), 2)
+  })
+
+  test('offload rollup: fresh events only, summed per day and site, reasons kept, pruned by day', async ({ store }) => {
+    const DAY = 86_400_000
+    const day0 = Math.floor(T0 / DAY) * DAY
+    const pull = (id: string, dayMs: number, site: string, image: string, origin: number, reasons: Record<string, number>) => ({
+      id, clientId: 'c', user: 'u', type: 'pull.completed', atMs: dayMs + 5, payload: {}, site, image,
+      offload: { dayMs, site, image, originBytes: origin, peerBytes: 10, localBytes: 1, decodedOriginBytes: origin * 2, decodedPeerBytes: 20, originBytesByReason: reasons }
+    })
+    await store.insertEvents([pull('a', day0, 'paris', 'win', 100, { share: 100 }), pull('b', day0, 'paris', 'linux', 50, { share: 20, 'no-peer': 30 }), pull('a', day0, 'paris', 'win', 100, { share: 100 })], T0)
+    await store.insertEvents([pull('b', day0, 'paris', 'linux', 50, { share: 20, 'no-peer': 30 }), pull('c', day0 + DAY, 'lyon', 'win', 7, {})], T0)
+    assert.equal(await store.offloadByDay(), [
+      { dayMs: day0 + DAY, site: 'lyon', pulls: 1, originBytes: 7, peerBytes: 10, localBytes: 1, decodedOriginBytes: 14, decodedPeerBytes: 20, originBytesByReason: {} },
+      { dayMs: day0, site: 'paris', pulls: 2, originBytes: 150, peerBytes: 20, localBytes: 2, decodedOriginBytes: 300, decodedPeerBytes: 40, originBytesByReason: { share: 120, 'no-peer': 30 } }
+    ])
+    assert.equal((await store.offloadByDay({ image: 'win', site: 'paris' })).map((r) => r.originBytes), [100])
+    assert.equal((await store.offloadByDay({ fromMs: day0 + DAY })).map((r) => r.site), ['lyon'])
+    assert.is(await store.pruneOffload(day0 + DAY), 2)
+    assert.equal((await store.offloadByDay()).map((r) => r.site), ['lyon'])
+  })
+
+  test('deploymentCounts and usage counters', async ({ store }) => {
+    await store.upsertClient({ id: 'a', user: 'alice', site: 'paris', nowMs: T0, held: { image: 'win', version: 2 } })
+    await store.upsertClient({ id: 'b', user: 'bob', site: 'paris', nowMs: T0 + 5, held: { image: 'win', version: 2 } })
+    await store.upsertClient({ id: 'c', user: 'carol', site: 'lyon', nowMs: T0 + 9, held: { image: 'win', version: 1 }, pull: { image: 'win', version: 2, permille: 500 } })
+    const all = await store.deploymentCounts()
+    assert.equal(all.held.sort((x, y) => x.version - y.version), [
+      { image: 'win', version: 1, clients: 1, firstHeldAtMs: T0 + 9, lastHeldAtMs: T0 + 9 },
+      { image: 'win', version: 2, clients: 2, firstHeldAtMs: T0, lastHeldAtMs: T0 + 5 }
+    ])
+    assert.equal(all.pulling, [{ image: 'win', version: 2, clients: 1 }])
+    assert.equal((await store.deploymentCounts({ site: 'lyon' })).held.map((r) => r.version), [1])
+    assert.is(await store.addUsage('batches:alice', T0, 1), 1)
+    assert.is(await store.addUsage('batches:alice', T0, 5), 6)
+    assert.is(await store.addUsage('batches:alice', T0 + 60_000, 1), 1)
+    assert.is(await store.pruneUsage(T0 + 1), 1)
+    assert.is(await store.addUsage('batches:alice', T0, 1), 1)
   })
 
   test('events: filters, time range, order, limit; SQL metacharacters are data', async ({ store }) => {

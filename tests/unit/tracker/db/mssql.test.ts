@@ -51,7 +51,7 @@ function valueFor (column: string): unknown {
   const known: Record<string, unknown> = {
     state: 'draft', manifest_root: Buffer.from([1]), manifest_id: H, chunk_id: H, token_hash: H, groups: '[]', addrs: '[]',
     published_apps: '[]', startup: '{"mode":"manual"}', payload: '{}', is_admin: false, p2p_allowed: true, have: Buffer.from([255]),
-    subject_kind: 'user', kind: 'user', upload_id: 'u', peer_id: 'p', client_id: 'c'
+    subject_kind: 'user', kind: 'user', upload_id: 'u', peer_id: 'p', client_id: 'c', workspace: null, pull_image: null
   }
   if (name in known) return known[name]
   if (/^(id|number|version|priority)$|_id$|_at$|bytes|count|minute|_mb$|cpus|seconds|_start$|_end$|source_of|pinned|min\(|\(\*\)|^1$/.test(name)) return 7
@@ -123,7 +123,19 @@ const everyMethod: Array<(s: TrackerStore) => Promise<unknown>> = [
   (s) => s.expireMembers(1),
   (s) => s.swarmSizes(1),
   (s) => s.insertEvents([{ id: 'e', clientId: 'c', user: 'u', type: 't', atMs: 1, payload: {} }], 1),
-  (s) => s.queryEvents({ type: 't', limit: 5 })
+  (s) => s.queryEvents({ type: 't', limit: 5 }),
+  (s) => s.upsertClient({ id: 'c', user: 'u', nowMs: 1, maxClientsPerUser: 3, held: { image: 'win', version: 2, policy: { name: 'p', updatedAtMs: 1 } }, pull: null, workspace: {} }),
+  (s) => s.getClientDetail('c'),
+  (s) => s.queryClients({ site: 's', image: 'win', search: 'x%', seen: { state: 'online', sinceMs: 1 }, sort: 'host', offset: 1, limit: 5 }),
+  (s) => s.countClients('u'),
+  (s) => s.insertEvents([{ id: 'e2', clientId: 'c', user: 'u', type: 'pull.completed', atMs: 1, payload: {}, site: 's', offload: { dayMs: 0, site: 's', image: 'win', originBytes: 1, peerBytes: 1, localBytes: 1, decodedOriginBytes: 1, decodedPeerBytes: 1, originBytesByReason: { share: 1 } } }], 1),
+  (s) => s.queryEvents({ typeIn: ['a.b'], typeSuffixes: ['.failed'], site: 's', after: { atMs: 1, id: 'e' }, limit: 5 }),
+  (s) => s.pruneEvents(1, 10),
+  (s) => s.offloadByDay({ fromMs: 0, toMs: 1, site: 's', image: 'win' }),
+  (s) => s.pruneOffload(1),
+  (s) => s.deploymentCounts({ image: 'win', site: 's' }),
+  (s) => s.addUsage('k', 0, 1),
+  (s) => s.pruneUsage(1)
 ]
 
 test('every method sends T-SQL: nothing of SQLite (LIMIT, RETURNING, ON CONFLICT, INSERT OR IGNORE, "quoted" names)', async () => {
@@ -152,11 +164,14 @@ test('upsertClient is one MERGE WITH (HOLDLOCK) on the id, then reads the row ba
   await store.upsertClient({ id: 'c1', user: 'alice', hostname: 'pc', site: 'paris', agentVersion: '1.0', nowMs: 5 })
   assert.equal(sent[0], {
     sql: 'MERGE [clients] WITH (HOLDLOCK) AS [t] USING (SELECT @par0 AS [id]) AS [src] ON [t].[id] = [src].[id] ' +
-      'WHEN MATCHED THEN UPDATE SET [user] = @par1, [hostname] = @par2, [site] = @par3, [agent_version] = @par4, [last_seen_at] = @par5 ' +
-      'WHEN NOT MATCHED THEN INSERT ([id], [user], [hostname], [site], [agent_version], [last_seen_at], [created_at]) VALUES (@par6, @par7, @par8, @par9, @par10, @par11, @par12);',
-    params: ['c1', 'alice', 'pc', 'paris', '1.0', 5, 'c1', 'alice', 'pc', 'paris', '1.0', 5, 5]
+      'WHEN MATCHED THEN UPDATE SET [user] = @par1, [hostname] = @par2, [site] = @par3, [agent_version] = @par4, [last_seen_at] = @par5, ' +
+      '[online_since] = CASE WHEN [t].[last_seen_at] < @par6 THEN @par7 ELSE [t].[online_since] END ' +
+      'WHEN NOT MATCHED THEN INSERT ([id], [user], [hostname], [site], [agent_version], [os], [last_seen_at], [online_since], [created_at]) ' +
+      'VALUES (@par8, @par9, @par10, @par11, @par12, @par13, @par14, @par15, @par16);',
+    params: ['c1', 'alice', 'pc', 'paris', '1.0', 5, 5 - 300_000, 5, 'c1', 'alice', 'pc', 'paris', '1.0', '', 5, 5, 5]
   })
-  assert.is((sent[1] as { sql: string }).sql, 'select [id], [user], [hostname], [site], [agent_version], [last_seen_at], [created_at] from [clients] where [clients].[id] = @par0')
+  assert.is((sent[1] as { sql: string }).sql, 'select [id], [user], [hostname], [site], [agent_version], [os], [last_seen_at], [online_since], ' +
+    '[pull_image], [pull_version], [pull_permille], [workspace], [created_at] from [clients] where [clients].[id] = @par0')
   assert.is(sent.length, 2)
 })
 
@@ -218,7 +233,8 @@ test('events another process stored meanwhile: the batch falls back to one row a
   const e = (id: string) => ({ id, clientId: 'c', user: 'u', type: 't', atMs: 1, payload: {} })
   assert.equal(await store.insertEvents([e('a'), e('b'), e('a')], 1), { inserted: 1, duplicates: 2 })
   assert.equal(statements().map((s) => s.split(' (')[0]), [
-    'BEGIN', 'select [id] from [events] where [events].[id] in', 'insert into [events]', 'ROLLBACK', 'insert into [events]', 'insert into [events]'
+    'BEGIN', 'select [id] from [events] where [events].[id] in', 'insert into [events]', 'ROLLBACK',
+    'BEGIN', 'insert into [events]', 'COMMIT', 'BEGIN', 'insert into [events]', 'ROLLBACK'
   ])
 })
 
