@@ -23,7 +23,11 @@ export const TrackerConfigSchema = z.object({
   /** swarm membership lapses without an announce in this time */
   announceTtlSeconds: z.number().int().min(10).max(24 * 3600),
   /** manifests expire this long after publishing unless the admin says otherwise */
-  manifestTtlDays: z.number().int().min(1).max(3650)
+  manifestTtlDays: z.number().int().min(1).max(3650),
+  /** bearer token a Prometheus scraper sends for the detailed `/metrics` (unset: anonymous callers get only aggregates) */
+  metricsToken: z.string().min(16).max(256).optional(),
+  /** open HTTP connections per client address (a branch behind one NAT address shares it) */
+  maxConnectionsPerAddress: z.number().int().min(1).max(65_536).optional()
 }).strict()
 
 export type TrackerConfig = z.infer<typeof TrackerConfigSchema>
@@ -44,6 +48,7 @@ function fromEnv (env: NodeJS.ProcessEnv): Partial<TrackerConfig> {
   if (env.BRANCHCAST_DB !== undefined) out.db = env.BRANCHCAST_DB
   if (env.BRANCHCAST_PUBLIC_URL !== undefined) out.publicUrl = env.BRANCHCAST_PUBLIC_URL
   if (env.BRANCHCAST_ORIGIN_URL !== undefined) out.originUrl = env.BRANCHCAST_ORIGIN_URL
+  if (env.BRANCHCAST_METRICS_TOKEN !== undefined) out.metricsToken = env.BRANCHCAST_METRICS_TOKEN
   if (env.BRANCHCAST_LOG_LEVEL !== undefined) out.logLevel = env.BRANCHCAST_LOG_LEVEL as TrackerConfig['logLevel']
   return out
 }

@@ -24,6 +24,11 @@ import { createPolicies } from './policies/index.ts'
 import { createClientEvents } from './events/index.ts'
 import { createImageRepository } from './repository/index.ts'
 import { createSwarm } from './swarm/index.ts'
+import { guardedServerFactory } from './http-guard.ts'
+import { isUploadRequest } from './routes/images.ts'
+import {
+  BODY_DEADLINE_MS, CONNECTIONS_CHECK_INTERVAL_MS, HEADERS_TIMEOUT_MS, MAX_BODIES_IN_FLIGHT, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_ADDRESS, MAX_HEADER_BYTES
+} from './constants.ts'
 
 export interface RunningTracker {
   /** base URL, e.g. http://127.0.0.1:8470 */
@@ -70,8 +75,22 @@ export async function startTracker (config: TrackerConfig, options: StartTracker
   const services = [components.identity, components.policies, components.events, components.repository, components.swarm]
   for (const service of services) await service.start()
   const app = createApp(components)
-  const server = createAdaptorServer({ fetch: app.fetch, hostname: config.host, port: config.port }) as Server
-  server.requestTimeout = 0 // uploads of many GiB run longer than Node's default 5 min
+  const server = createAdaptorServer({
+    fetch: app.fetch,
+    hostname: config.host,
+    port: config.port,
+    // Oversized headers are refused (431) by Node's parser before anything is kept.
+    serverOptions: { maxHeaderSize: MAX_HEADER_BYTES, connectionsCheckingInterval: CONNECTIONS_CHECK_INTERVAL_MS },
+    createServer: guardedServerFactory({
+      maxConnections: MAX_CONNECTIONS,
+      maxConnectionsPerAddress: config.maxConnectionsPerAddress ?? MAX_CONNECTIONS_PER_ADDRESS,
+      maxBodiesInFlight: MAX_BODIES_IN_FLIGHT,
+      headersTimeoutMs: HEADERS_TIMEOUT_MS,
+      bodyDeadlineMs: BODY_DEADLINE_MS,
+      isStreamingUpload: isUploadRequest,
+      refused: metrics.counter('branchcast_http_refused_total', 'connections and requests refused by the HTTP limits, by reason')
+    })
+  }) as Server
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(config.port, config.host, () => { server.off('error', reject); resolve() })
