@@ -5,7 +5,6 @@
  * aborts the rest (an aborted upload rolls itself back), stops the services in reverse
  * and closes the database.
  */
-import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { createAdaptorServer } from '@hono/node-server'
@@ -25,6 +24,7 @@ import { createClientEvents } from './events/index.ts'
 import { createImageRepository } from './repository/index.ts'
 import { createSwarm } from './swarm/index.ts'
 import { guardedServerFactory } from './http-guard.ts'
+import { securePrivateFiles } from './data-dir.ts'
 import { isUploadRequest } from './routes/images.ts'
 import {
   BODY_DEADLINE_MS, CONNECTIONS_CHECK_INTERVAL_MS, HEADERS_TIMEOUT_MS, MAX_BODIES_IN_FLIGHT, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_ADDRESS, MAX_HEADER_BYTES
@@ -44,11 +44,13 @@ export interface StartTrackerOptions {
 
 export async function startTracker (config: TrackerConfig, options: StartTrackerOptions = {}): Promise<RunningTracker> {
   const logger = options.logger ?? createLogger({ level: config.logLevel }, 'tracker')
-  await mkdir(config.dataDir, { recursive: true, mode: 0o700 })
+  const loose = await securePrivateFiles(config.dataDir)
+  if (loose.length > 0) logger.warn('data directory was readable by other users: permissions tightened', { changed: loose })
   const keys = await loadTrackerKeys(config.dataDir)
   const store = await openStore({ url: config.db })
   // Chunks become durable in one flush before a version naming them is signed (repository).
   const chunks = await createChunkStore({ dir: join(config.dataDir, 'store'), fsyncFiles: 'deferred', logger: logger.forComponent('tracker:chunks') })
+  await securePrivateFiles(config.dataDir) // files the store and database just created with the umask's mode
   const shutdown = new AbortController()
   const now = options.now ?? Date.now
   const metrics = createMetrics()
