@@ -7,7 +7,7 @@ import { NodeConfigError } from '../config.ts'
 import { createControlServer } from '../control/index.ts'
 import type { NodeStatus, ReadyImage } from '../control/index.ts'
 import { createEventReporter } from '../events/index.ts'
-import { createChunkServer, createPeerNode, PeerBans } from '../peer/index.ts'
+import { createChunkServer, createPeerNode, loadOrCreatePeerKey, PeerBans } from '../peer/index.ts'
 import { createPuller } from '../pull/index.ts'
 import type { PullOptions, PullReport } from '../pull/index.ts'
 import { createTrackerClient } from '../tracker-client.ts'
@@ -26,7 +26,9 @@ export async function startNodeDaemon (options: NodeDaemonOptions): Promise<Runn
   if (config.token === undefined) throw new NodeConfigError('no API token: pass --token, set BRANCHCAST_TOKEN, or run "branchcast enroll"')
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 })
 
-  const tracker = createTrackerClient(createApiClient({ baseUrl: config.tracker, token: config.token }))
+  // The peer key proves the node's peer id to the tracker (issue 11, finding 5).
+  const peerKey = options.privateKey ?? await loadOrCreatePeerKey(config.dataDir)
+  const tracker = createTrackerClient(createApiClient({ baseUrl: config.tracker, token: config.token }), { peerKey, now })
   let trust = await loadTrust(config.dataDir)
   if (trust === undefined) {
     trust = await enroll(config.dataDir, config.tracker, await tracker.keys({ signal: AbortSignal.timeout(30_000) }))
@@ -48,8 +50,7 @@ export async function startNodeDaemon (options: NodeDaemonOptions): Promise<Runn
     const chunks = await createChunkStore({ dir: join(config.dataDir, 'cache'), maxBytes: config.cacheMaxBytes, fsyncFiles: false, logger: logger.forComponent('node:cache') })
 
     const peer = await createPeerNode({
-      dataDir: options.privateKey === undefined ? config.dataDir : undefined,
-      privateKey: options.privateKey,
+      privateKey: peerKey,
       listen: config.listen,
       mdns: config.mdns,
       mdnsServiceTag: options.mdnsServiceTag,

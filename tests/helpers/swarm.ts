@@ -8,7 +8,7 @@ import { createApiClient } from '../../protocol/api/client.ts'
 import { createChunkStore } from '../../protocol/store/chunk-store.ts'
 import type { ChunkStore } from '../../protocol/store/chunk-store.ts'
 import { createLogger } from '../../protocol/logger.ts'
-import { createChunkServer, createPeerNode, PeerBans } from '../../node/peer/index.ts'
+import { createChunkServer, createPeerNode, loadOrCreatePeerKey, PeerBans } from '../../node/peer/index.ts'
 import type { ChunkServer, ChunkServerInit, PeerNode } from '../../node/peer/index.ts'
 import { createPuller } from '../../node/pull/index.ts'
 import type { Puller } from '../../node/pull/index.ts'
@@ -72,10 +72,11 @@ export interface TestNode {
 /** An in-process node: enrolled against the tracker, serving its cache, ready to pull. */
 export async function startTestNode (tt: TestTracker, token: string, opts: { site?: string, server?: ChunkServerInit, dataDir?: string } = {}): Promise<TestNode> {
   const dataDir = opts.dataDir ?? await makeTmpDir('branchcast-node-')
-  const tracker = createTrackerClient(createApiClient({ baseUrl: tt.url, token }))
+  const peerKey = await loadOrCreatePeerKey(dataDir)
+  const tracker = createTrackerClient(createApiClient({ baseUrl: tt.url, token }), { peerKey })
   const trust = await enroll(dataDir, tt.url, await tracker.keys())
   const chunks = await createChunkStore({ dir: `${dataDir}/cache`, fsyncFiles: false, logger: silent })
-  const node = await createPeerNode({ dataDir, listen: ['/ip4/127.0.0.1/tcp/0'], logger: silent })
+  const node = await createPeerNode({ privateKey: peerKey, listen: ['/ip4/127.0.0.1/tcp/0'], logger: silent })
   const server = createChunkServer(opts.server ?? {}, { node, store: chunks, capabilityPublicKey: trust.capabilityKey, logger: silent })
   await server.start()
   await node.start()

@@ -7,7 +7,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createLogger } from '../../protocol/logger.ts'
 import { startTestTracker } from '../helpers/tracker.ts'
-import { assignImage, call, haveOf, newPeerId, publishFakeVersion } from '../helpers/tracker-swarm.ts'
+import { assignImage, call, haveOf, newPeerId, publishFakeVersion, withProof } from '../helpers/tracker-swarm.ts'
 import { makeTmpDir } from '../helpers/tmp-dir.ts'
 import { until } from '../helpers/abuse.ts'
 import { rm } from 'node:fs/promises'
@@ -23,7 +23,7 @@ test('anonymous /metrics names no image; the scrape token sees the swarm series'
     const alice = await t.tokenFor('alice')
     // any announce makes the swarm gauge name the image (proof fields where the API wants them)
     const peerId = await newPeerId()
-    await call(t.url, 'POST', '/api/v1/swarm/announce', { token: alice, json: { image: 'secret-image', version: v.number, peerId, site: 'hq', addrs: [], ...haveOf(8, [1]) } })
+    await call(t.url, 'POST', '/api/v1/swarm/announce', { token: alice, json: await withProof({ image: 'secret-image', version: v.number, peerId, site: 'hq', addrs: [], ...haveOf(8, [1]) }, Date.now()) })
     // the swarm gauge is refreshed just after the announce
     await until(async () => String((await call(t.url, 'GET', '/metrics', { token: METRICS_TOKEN })).body).includes('image="secret-image"'), 5_000)
     const anonymous = await call(t.url, 'GET', '/metrics')

@@ -12,6 +12,7 @@ import { issueOriginAccess } from '../origin/index.ts'
 import { ANNOUNCES_PER_TTL, MAX_PEERS_RETURNED, SIZE_REFRESH_MIN_INTERVAL_MS, SWARM_SWEEP_INTERVAL_MS } from './constants.ts'
 import type { Swarm, SwarmComponents, SwarmInit } from './index.ts'
 import { rankPeers } from './rank.ts'
+import { ownAddresses, requirePeerRegistration } from './registration.ts'
 import { createSwarmSweeper } from './sweeper.ts'
 import type { SwarmSweeper } from './sweeper.ts'
 
@@ -63,9 +64,10 @@ export class SwarmRegistry implements Swarm {
     }
     if (have.count !== request.haveCount) throw badRequest(`haveCount: ${request.haveCount} does not match the ${have.count} bits set in have`)
 
-    // The peer id is the client id; it stays with the user who first announced it (admins included).
-    await this.components.identity.requireClientOwner(request.peerId, principal.user, 'peer id')
+    // The peer id is the client id: registered with a proof of its key, bounded per user and site.
     const t = now()
+    await requirePeerRegistration(this.components, principal, request, t, this.ttlMs)
+    const addrs = ownAddresses(request.addrs, request.peerId)
     await store.upsertClient({ id: request.peerId, user: principal.user, hostname: request.hostname, site: request.site, agentVersion: request.agentVersion, nowMs: t })
 
     const policy = ws?.policy
@@ -91,7 +93,7 @@ export class SwarmRegistry implements Swarm {
       peerId: request.peerId,
       clientId: request.peerId,
       site: request.site,
-      addrs: request.addrs,
+      addrs,
       have: have.bits,
       haveCount: have.count,
       nowMs: t,
