@@ -75,7 +75,7 @@ export function loadTrackerConfig (sources: ConfigSources = {}): TrackerConfig {
     host: '127.0.0.1',
     port: 8470,
     logLevel: 'info',
-    capabilityTtlSeconds: 3600,
+    capabilityTtlSeconds: 600, // a revoked user keeps origin and peer access at most this long (docs/security.md)
     announceTtlSeconds: 120,
     manifestTtlDays: 365,
     ...fileValues,
