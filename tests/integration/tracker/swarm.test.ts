@@ -126,7 +126,7 @@ test('answer: same-site peers first, capability bound to the peer id, origin acc
   assert.is(nearPeer.haveCount, 1)
   const keys = t.tracker.components.keys
   const claims = verifyCapability(r.body.capability, { publicKey: keys.capability.publicKey, nowMs, aud: 'peer', sub: asker, img: 'win' })
-  assert.is(claims.exp, nowMs + 3600 * 1000)
+  assert.is(claims.exp, nowMs + t.tracker.components.config.capabilityTtlSeconds * 1000)
   verifyCapability(r.body.origin.token, { publicKey: keys.capability.publicKey, nowMs, aud: 'origin', sub: asker, img: 'win' })
   assert.is(r.body.origin.kind, 'builtin')
   assert.equal(r.body.limits, { originRateBytesPerSec: 1_000_000, downloadWindow: null })
