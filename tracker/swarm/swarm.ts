@@ -6,7 +6,7 @@ import { WHOLE_SHARE, decodeHave, encodeHave, originShare, signCapability } from
 import type { AnnounceAnswer, AnnounceRequest, BitfieldResult, LeaveRequest } from '../../protocol/index.ts'
 import type { Principal } from '../env.ts'
 import type { VersionRecord } from '../db/store.ts'
-import { TrackerError, badRequest, notFound } from '../errors.ts'
+import { TrackerError, badRequest, forbidden, notFound } from '../errors.ts'
 import type { Counter } from '../metrics.ts'
 import { issueOriginAccess } from '../origin/index.ts'
 import { ANNOUNCES_PER_TTL, MAX_PEERS_RETURNED, SIZE_REFRESH_MIN_INTERVAL_MS, SWARM_SWEEP_INTERVAL_MS } from './constants.ts'
@@ -56,6 +56,10 @@ export class SwarmRegistry implements Swarm {
   async announce (principal: Principal, request: AnnounceRequest): Promise<AnnounceAnswer> {
     const { store, keys, now } = this.components
     const ws = await this.components.policies.requireImageAccess(principal, request.image)
+    // A pinned workspace delivers one version: the tracker does not swarm others for it (issue 11, finding 12).
+    if (ws !== undefined && ws.policy.pinnedVersion !== null && request.version !== ws.policy.pinnedVersion) {
+      throw forbidden(`the workspace policy pins version ${ws.policy.pinnedVersion}`)
+    }
     const version = await this.publishedVersion(request.image, request.version)
     const have = decodeHave(request.have, version.chunkCount)
     if (!have.ok) {
