@@ -4,7 +4,9 @@
  * this boundary, so the rest of the node trusts their shape.
  */
 import type { z } from 'zod'
-import { AnnounceAnswerSchema, MeSchema, RepositoryKeysSchema } from '../protocol/index.ts'
+import type { PrivateKey } from '@libp2p/interface'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { AnnounceAnswerSchema, MeSchema, RepositoryKeysSchema, signPeerProof } from '../protocol/index.ts'
 import type { AnnounceAnswer, AnnounceRequest, ApiClient, ClientInfo, LeaveRequest, Me, RepositoryKeys } from '../protocol/index.ts'
 
 export interface TrackerClient {
@@ -26,7 +28,19 @@ function parseAnswer<T extends z.ZodType> (schema: T, value: unknown, what: stri
   throw new Error(`tracker answered a malformed ${what}: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trimEnd(), { cause: parsed.error })
 }
 
-export function createTrackerClient (api: ApiClient): TrackerClient {
+export interface TrackerClientInit {
+  /**
+   * The node's libp2p key: announces of its peer id then carry a proof signed with it, which
+   * the tracker needs before it registers the id with the user (`protocol/swarm/peer-proof.ts`).
+   */
+  peerKey?: PrivateKey
+  /** the clock the proof's time is read from */
+  now?: () => number
+}
+
+export function createTrackerClient (api: ApiClient, init: TrackerClientInit = {}): TrackerClient {
+  const { peerKey, now = Date.now } = init
+  const ownPeerId = peerKey === undefined ? undefined : peerIdFromPrivateKey(peerKey).toString()
   return {
     async keys (options = {}) {
       return parseAnswer(RepositoryKeysSchema, await api.json('GET', '/api/v1/repository', options), 'repository key answer')
@@ -36,6 +50,9 @@ export function createTrackerClient (api: ApiClient): TrackerClient {
       return new Uint8Array(await res.arrayBuffer())
     },
     async announce (body, options = {}) {
+      if (peerKey !== undefined && body.proof === undefined && body.peerId === ownPeerId) {
+        body = { ...body, proof: await signPeerProof(peerKey, body.peerId, now()) }
+      }
       return parseAnswer(AnnounceAnswerSchema, await api.json('POST', '/api/v1/swarm/announce', { json: body, signal: options.signal }), 'announce answer')
     },
     async leave (body, options = {}) {

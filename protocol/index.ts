@@ -58,6 +58,8 @@ export { bitfieldBytes, decodeHave, encodeHave, fullBitfield, hasBit, popcount, 
 export type { BitfieldProblem, BitfieldResult } from './swarm/bitfield.ts'
 export { ORIGIN_REASONS, WHOLE_SHARE, inShare, isOriginShare, originShare } from './swarm/origin-share.ts'
 export type { OriginReason, OriginShare } from './swarm/origin-share.ts'
+export { MAX_PEER_PROOF_SIGNATURE_CHARS, PEER_PROOF_MAX_SKEW_MS, peerProofStatement, signPeerProof, verifyPeerProof } from './swarm/peer-proof.ts'
+export type { PeerProof } from './swarm/peer-proof.ts'
 export { CreateImageBodySchema, GcResultSchema, ImageListSchema, ImageParamsSchema, ImageSchema, ImageVersionListSchema, ImageVersionSchema, MAX_IMAGE_DESCRIPTION_CHARS, RepositoryKeysSchema, RollbackBodySchema, UploadQuerySchema, UploadResultSchema, VersionParamsSchema, VersionStateSchema, WriteVersionParamsSchema } from './api/images.ts'
 export type { CreateImageBody, GcResult, Image, ImageVersion, RepositoryKeys, RollbackBody, UploadResult, VersionState } from './api/images.ts'
 export { MAX_ORIGIN_CLIENT_ID_CHARS, OriginAccessSchema, OriginTokenBodySchema } from './api/origin.ts'

@@ -31,7 +31,11 @@ export const TrackerConfigSchema = z.object({
   /** event batches one user may post per minute, counted in the database across tracker processes */
   eventBatchesPerUserPerMinute: z.number().int().min(1).max(1_000_000),
   /** events one user may post per UTC day, counted in the database across tracker processes */
-  eventsPerUserPerDay: z.number().int().min(1).max(1_000_000_000)
+  eventsPerUserPerDay: z.number().int().min(1).max(1_000_000_000),
+  /** bearer token a Prometheus scraper sends for the detailed `/metrics` (unset: anonymous callers get only aggregates) */
+  metricsToken: z.string().min(16).max(256).optional(),
+  /** open HTTP connections per client address (a branch behind one NAT address shares it) */
+  maxConnectionsPerAddress: z.number().int().min(1).max(65_536).optional()
 }).strict()
 
 export type TrackerConfig = z.infer<typeof TrackerConfigSchema>
@@ -52,6 +56,7 @@ function fromEnv (env: NodeJS.ProcessEnv): Partial<TrackerConfig> {
   if (env.BRANCHCAST_DB !== undefined) out.db = env.BRANCHCAST_DB
   if (env.BRANCHCAST_PUBLIC_URL !== undefined) out.publicUrl = env.BRANCHCAST_PUBLIC_URL
   if (env.BRANCHCAST_ORIGIN_URL !== undefined) out.originUrl = env.BRANCHCAST_ORIGIN_URL
+  if (env.BRANCHCAST_METRICS_TOKEN !== undefined) out.metricsToken = env.BRANCHCAST_METRICS_TOKEN
   if (env.BRANCHCAST_LOG_LEVEL !== undefined) out.logLevel = env.BRANCHCAST_LOG_LEVEL as TrackerConfig['logLevel']
   return out
 }
@@ -78,7 +83,7 @@ export function loadTrackerConfig (sources: ConfigSources = {}): TrackerConfig {
     host: '127.0.0.1',
     port: 8470,
     logLevel: 'info',
-    capabilityTtlSeconds: 3600,
+    capabilityTtlSeconds: 600, // a revoked user keeps origin and peer access at most this long (docs/security.md)
     announceTtlSeconds: 120,
     manifestTtlDays: 365,
     eventRetentionDays: 90,

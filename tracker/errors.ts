@@ -17,6 +17,8 @@ export type TrackerErrorCode =
   | 'ERR_UNSUPPORTED_MEDIA_TYPE'
   /** an upload that stopped sending bytes */
   | 'ERR_UPLOAD_IDLE'
+  /** an upload sending too slowly to finish in reasonable time (it holds back GC) */
+  | 'ERR_UPLOAD_TOO_SLOW'
   | 'ERR_RATE_LIMITED'
   | 'ERR_RANGE_NOT_SATISFIABLE'
   /** shutting down, or a lease lost: retry */

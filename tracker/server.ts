@@ -5,7 +5,6 @@
  * aborts the rest (an aborted upload rolls itself back), stops the services in reverse
  * and closes the database.
  */
-import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { createAdaptorServer } from '@hono/node-server'
@@ -24,6 +23,12 @@ import { createPolicies } from './policies/index.ts'
 import { createClientEvents, createEventPruner } from './events/index.ts'
 import { createImageRepository } from './repository/index.ts'
 import { createSwarm } from './swarm/index.ts'
+import { guardedServerFactory } from './http-guard.ts'
+import { securePrivateFiles } from './data-dir.ts'
+import { isUploadRequest } from './routes/images.ts'
+import {
+  BODY_DEADLINE_MS, CONNECTIONS_CHECK_INTERVAL_MS, HEADERS_TIMEOUT_MS, MAX_BODIES_IN_FLIGHT, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_ADDRESS, MAX_HEADER_BYTES
+} from './constants.ts'
 
 export interface RunningTracker {
   /** base URL, e.g. http://127.0.0.1:8470 */
@@ -39,11 +44,13 @@ export interface StartTrackerOptions {
 
 export async function startTracker (config: TrackerConfig, options: StartTrackerOptions = {}): Promise<RunningTracker> {
   const logger = options.logger ?? createLogger({ level: config.logLevel }, 'tracker')
-  await mkdir(config.dataDir, { recursive: true, mode: 0o700 })
+  const loose = await securePrivateFiles(config.dataDir)
+  if (loose.length > 0) logger.warn('data directory was readable by other users: permissions tightened', { changed: loose })
   const keys = await loadTrackerKeys(config.dataDir)
   const store = await openStore({ url: config.db })
   // Chunks become durable in one flush before a version naming them is signed (repository).
   const chunks = await createChunkStore({ dir: join(config.dataDir, 'store'), fsyncFiles: 'deferred', logger: logger.forComponent('tracker:chunks') })
+  await securePrivateFiles(config.dataDir) // files the store and database just created with the umask's mode
   const shutdown = new AbortController()
   const now = options.now ?? Date.now
   const metrics = createMetrics()
@@ -75,8 +82,22 @@ export async function startTracker (config: TrackerConfig, options: StartTracker
   const services = [components.identity, components.policies, components.events, pruner, components.repository, components.swarm]
   for (const service of services) await service.start()
   const app = createApp(components)
-  const server = createAdaptorServer({ fetch: app.fetch, hostname: config.host, port: config.port }) as Server
-  server.requestTimeout = 0 // uploads of many GiB run longer than Node's default 5 min
+  const server = createAdaptorServer({
+    fetch: app.fetch,
+    hostname: config.host,
+    port: config.port,
+    // Oversized headers are refused (431) by Node's parser before anything is kept.
+    serverOptions: { maxHeaderSize: MAX_HEADER_BYTES, connectionsCheckingInterval: CONNECTIONS_CHECK_INTERVAL_MS },
+    createServer: guardedServerFactory({
+      maxConnections: MAX_CONNECTIONS,
+      maxConnectionsPerAddress: config.maxConnectionsPerAddress ?? MAX_CONNECTIONS_PER_ADDRESS,
+      maxBodiesInFlight: MAX_BODIES_IN_FLIGHT,
+      headersTimeoutMs: HEADERS_TIMEOUT_MS,
+      bodyDeadlineMs: BODY_DEADLINE_MS,
+      isStreamingUpload: isUploadRequest,
+      refused: metrics.counter('branchcast_http_refused_total', 'connections and requests refused by the HTTP limits, by reason')
+    })
+  }) as Server
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(config.port, config.host, () => { server.off('error', reject); resolve() })

@@ -10,7 +10,7 @@ import type { NodeStatus, ReadyImage } from '../control/index.ts'
 import { clientInfo, createEventReporter } from '../events/index.ts'
 import type { EventReporter } from '../events/index.ts'
 import { createImageStore } from '../image-store/index.ts'
-import { createChunkServer, createPeerNode, PeerBans } from '../peer/index.ts'
+import { createChunkServer, createPeerNode, loadOrCreatePeerKey, PeerBans } from '../peer/index.ts'
 import { createPuller } from '../pull/index.ts'
 import type { PullOptions, PullReport } from '../pull/index.ts'
 import { createTrackerClient, recordMemberships } from '../tracker-client.ts'
@@ -65,7 +65,9 @@ interface Started { lock: DataDirLock, logger: Logger, now: () => number, starte
 async function startLocked (options: NodeDaemonOptions, { lock, logger, now, startedMs, trackerUrl, token }: Started): Promise<RunningNode> {
   const { config } = options
   const log = logger.forComponent('node:daemon')
-  const memberships = recordMemberships(createTrackerClient(createApiClient({ baseUrl: trackerUrl, token })))
+  // The peer key proves the node's peer id to the tracker (issue 11, finding 5).
+  const peerKey = options.privateKey ?? await loadOrCreatePeerKey(config.dataDir)
+  const memberships = recordMemberships(createTrackerClient(createApiClient({ baseUrl: trackerUrl, token }), { peerKey, now }))
   const tracker = memberships.tracker
   await checkEnvToken(config, tracker, log)
   let trust = await loadTrust(config.dataDir)
@@ -93,8 +95,7 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
     stack.push({ name: 'image store', stop: async () => await imageStore.close() })
 
     const peer = await createPeerNode({
-      dataDir: options.privateKey === undefined ? config.dataDir : undefined,
-      privateKey: options.privateKey,
+      privateKey: peerKey,
       listen: config.listen,
       mdns: config.mdns,
       mdnsServiceTag: options.mdnsServiceTag,

@@ -10,6 +10,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { ImageNameSchema } from './common.ts'
 import { OriginAccessSchema } from './origin.ts'
 import { isOriginShare } from '../swarm/origin-share.ts'
+import { MAX_PEER_PROOF_SIGNATURE_CHARS } from '../swarm/peer-proof.ts'
 
 /**
  * An announce body: dominated by the `have` bitfield, base64 of ceil(chunkCount/8) bytes —
@@ -60,7 +61,13 @@ export const AnnounceBodySchema = z.object({
   /** bits set in `have` */
   haveCount: z.number().int().min(0),
   hostname: z.string().max(255).optional(),
-  agentVersion: z.string().max(64).optional()
+  agentVersion: z.string().max(64).optional(),
+  /**
+   * The peer id's key signed `peerProofStatement(peerId, atMs)` (`../swarm/peer-proof.ts`).
+   * Required the first time a peer id registers with a user (and to take over an id another
+   * user named without proof); a registered id may announce without it.
+   */
+  proof: z.object({ atMs: z.number().int(), signature: z.string().max(MAX_PEER_PROOF_SIGNATURE_CHARS) }).optional()
 }).meta({ id: 'SwarmAnnounce' })
 export type AnnounceRequest = z.infer<typeof AnnounceBodySchema>
 

@@ -4,6 +4,7 @@
  * chunks it answers correctly where the lie needs a well-formed prefix.
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { PrivateKey } from '@libp2p/interface'
 import {
   CHUNK_PROTOCOL, MAX_FRAME_BYTES, encodeChunk, encodeDone, encodeMissing, readFrames
 } from '../../protocol/wire/chunk-protocol.ts'
@@ -31,14 +32,17 @@ export type Lie =
 
 export interface LyingPeer {
   node: PeerNode
+  /** its key, to prove its peer id when announcing it */
+  privateKey: PrivateKey
   /** requests it has read */
   readonly requests: number
   stop: () => Promise<void>
 }
 
 export async function startLyingPeer (lie: Lie, good: ReadonlyMap<string, Uint8Array> = new Map()): Promise<LyingPeer> {
+  const privateKey = await generateKeyPair('Ed25519')
   const node = await createPeerNode({
-    privateKey: await generateKeyPair('Ed25519'),
+    privateKey,
     listen: ['/ip4/127.0.0.1/tcp/0'],
     logger: createLogger({ level: 'silent' })
   })
@@ -96,6 +100,7 @@ export async function startLyingPeer (lie: Lie, good: ReadonlyMap<string, Uint8A
   await node.start()
   return {
     node,
+    privateKey,
     get requests () { return requests },
     async stop () { await node.stop() }
   }

@@ -6,7 +6,7 @@ import { randomBytes, createHash } from 'node:crypto'
 import { rm } from 'node:fs/promises'
 import { createApiClient } from '../../protocol/api/client.ts'
 import { createLogger } from '../../protocol/logger.ts'
-import { createChunkServer, createPeerNode, PeerBans } from '../../node/peer/index.ts'
+import { createChunkServer, createPeerNode, loadOrCreatePeerKey, PeerBans } from '../../node/peer/index.ts'
 import type { ChunkServer, ChunkServerInit, PeerNode } from '../../node/peer/index.ts'
 import { createImageStore } from '../../node/image-store/index.ts'
 import type { CorruptChunk, ImageStore } from '../../node/image-store/index.ts'
@@ -74,11 +74,12 @@ export interface TestNode {
 /** An in-process node: enrolled against the tracker, serving its images, ready to pull. */
 export async function startTestNode (tt: TestTracker, token: string, opts: { site?: string, server?: ChunkServerInit, dataDir?: string, keepVersions?: number, events?: EventSink } = {}): Promise<TestNode> {
   const dataDir = opts.dataDir ?? await makeTmpDir('branchcast-node-')
-  const tracker = createTrackerClient(createApiClient({ baseUrl: tt.url, token }))
+  const peerKey = await loadOrCreatePeerKey(dataDir)
+  const tracker = createTrackerClient(createApiClient({ baseUrl: tt.url, token }), { peerKey })
   const trust = await enroll(dataDir, tt.url, await tracker.keys())
   const corrupt: CorruptChunk[] = []
   const images = await createImageStore({ dataDir, logger: silent, onCorrupt: (c) => { corrupt.push(c) } })
-  const node = await createPeerNode({ dataDir, listen: ['/ip4/127.0.0.1/tcp/0'], logger: silent })
+  const node = await createPeerNode({ privateKey: peerKey, listen: ['/ip4/127.0.0.1/tcp/0'], logger: silent })
   const server = createChunkServer(opts.server ?? {}, { node, source: images, capabilityPublicKey: trust.capabilityKey, logger: silent })
   await server.start()
   await node.start()

@@ -6,6 +6,8 @@
 import { randomBytes, createHash } from 'node:crypto'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import type { PrivateKey } from '@libp2p/interface'
+import { signPeerProof } from '../../protocol/swarm/peer-proof.ts'
 import { bitfieldBytes, encodeHave, setBit } from '../../protocol/swarm/bitfield.ts'
 import type { TrackerStore } from '../../tracker/db/store.ts'
 
@@ -39,8 +41,25 @@ export async function assignImage (store: TrackerStore, opts: { image: string, u
   await store.assign({ policyId: policy.id, subjectKind: 'user', subject: opts.user, nowMs: opts.nowMs })
 }
 
+/** Keys of the peer ids `newPeerId` made, so announces can prove them (`withProof`). */
+const peerKeys = new Map<string, PrivateKey>()
+
 export async function newPeerId (): Promise<string> {
-  return peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+  const key = await generateKeyPair('Ed25519')
+  const id = peerIdFromPrivateKey(key).toString()
+  peerKeys.set(id, key)
+  return id
+}
+
+/**
+ * An announce body with the proof its peer id's key signs at `atMs` (the tracker's clock),
+ * when `newPeerId` made the id and the body carries no proof yet; otherwise `json` as is.
+ */
+export async function withProof (json: unknown, atMs: number): Promise<unknown> {
+  const body = json as { peerId?: unknown, proof?: unknown } | undefined
+  const key = typeof body?.peerId === 'string' ? peerKeys.get(body.peerId) : undefined
+  if (key === undefined || body === undefined || body.proof !== undefined) return json
+  return { ...body, proof: await signPeerProof(key, body.peerId as string, atMs) }
 }
 
 /** A bitfield of `chunkCount` bits with the given indexes set, base64. */

@@ -28,3 +28,10 @@ export const ROLLBACK_STAT_CONCURRENCY = 32
  * hold its lease (and with it the GC horizon) forever.
  */
 export const UPLOAD_IDLE_TIMEOUT_MS = 120_000
+/**
+ * Slowest upload accepted, averaged over each window below: 16 KiB/s is far below any admin's
+ * link or our own disk, and ends a trickle (1 byte/s kept GC waiting forever, issue 11
+ * finding 11) within a window plus the idle timeout.
+ */
+export const UPLOAD_MIN_BYTES_PER_SEC = 16 * 1024
+export const UPLOAD_RATE_WINDOW_MS = 60_000

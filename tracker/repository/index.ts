@@ -24,6 +24,10 @@ export interface ImageRepositoryInit {
   heartbeatMs?: number
   /** an upload sending nothing for this long fails with 408 (default `UPLOAD_IDLE_TIMEOUT_MS`) */
   uploadIdleMs?: number
+  /** an upload slower than this on average over a window fails with 408 ERR_UPLOAD_TOO_SLOW (default `UPLOAD_MIN_BYTES_PER_SEC`) */
+  uploadMinBytesPerSec?: number
+  /** the window the minimum rate is averaged over (default `UPLOAD_RATE_WINDOW_MS`) */
+  uploadRateWindowMs?: number
 }
 
 export interface PublishInput {

@@ -22,13 +22,19 @@ import type { ImageRepositoryComponents, PublishResult } from './index.ts'
 
 const DAY_MS = 24 * 3600_000
 
-export interface PipelineInput {
+export interface UploadPace {
+  /** longest wait for the next upload bytes */
+  idleMs: number
+  /** slowest accepted upload, averaged over each `rateWindowMs` */
+  minBytesPerSec: number
+  rateWindowMs: number
+}
+
+export interface PipelineInput extends UploadPace {
   draft: VersionRecord
   source: AsyncIterable<Uint8Array>
   declaredBytes: number | undefined
   maxUploadBytes: number
-  /** longest wait for the next upload bytes */
-  idleMs: number
   signal: AbortSignal
   /** hashing worker pool (default: one started for this upload) */
   pool?: HashPool
@@ -36,10 +42,17 @@ export interface PipelineInput {
 
 export type PipelineResult = Omit<PublishResult, 'state' | 'durationMs' | 'version'> & { manifestRoot: Uint8Array }
 
-/** The source's buffers; fails when one takes longer than `idleMs` to arrive. */
-async function * withIdleTimeout (source: AsyncIterable<Uint8Array>, idleMs: number): AsyncGenerator<Uint8Array> {
+/**
+ * The source's buffers; fails when one takes longer than `idleMs` to arrive, or when a
+ * window of `rateWindowMs` brings fewer than `minBytesPerSec` on average — a client
+ * trickling a byte a second would otherwise hold its lease, and the GC horizon, forever.
+ */
+async function * paced (source: AsyncIterable<Uint8Array>, { idleMs, minBytesPerSec, rateWindowMs }: UploadPace): AsyncGenerator<Uint8Array> {
   const it = source[Symbol.asyncIterator]()
   let timer: NodeJS.Timeout | undefined
+  const minWindowBytes = minBytesPerSec * rateWindowMs / 1000
+  let windowStart = performance.now()
+  let windowBytes = 0
   try {
     while (true) {
       const idle = new Promise<never>((_resolve, reject) => {
@@ -47,6 +60,14 @@ async function * withIdleTimeout (source: AsyncIterable<Uint8Array>, idleMs: num
       })
       const next = await Promise.race([it.next(), idle]).finally(() => clearTimeout(timer))
       if (next.done === true) return
+      windowBytes += next.value.byteLength
+      const t = performance.now()
+      if (t - windowStart >= rateWindowMs) {
+        const rate = windowBytes * 1000 / (t - windowStart)
+        if (windowBytes < minWindowBytes) throw new TrackerError('ERR_UPLOAD_TOO_SLOW', `upload at ${rate.toFixed(0)} bytes/s, below the minimum ${minBytesPerSec}`)
+        windowStart = t
+        windowBytes = 0
+      }
       yield next.value
     }
   } finally {
@@ -57,8 +78,8 @@ async function * withIdleTimeout (source: AsyncIterable<Uint8Array>, idleMs: num
 }
 
 /** Counts, caps and hashes the upload as it passes to the chunker. */
-async function * measured (source: AsyncIterable<Uint8Array>, declared: number | undefined, max: number, idleMs: number, hash: ReturnType<typeof createHash>, seen: { bytes: number }): AsyncGenerator<Uint8Array> {
-  for await (const buf of withIdleTimeout(source, idleMs)) {
+async function * measured (source: AsyncIterable<Uint8Array>, declared: number | undefined, max: number, pace: UploadPace, hash: ReturnType<typeof createHash>, seen: { bytes: number }): AsyncGenerator<Uint8Array> {
+  for await (const buf of paced(source, pace)) {
     seen.bytes += buf.byteLength
     if (seen.bytes > max) throw payloadTooLarge(`upload exceeds ${max} bytes`)
     if (declared !== undefined && seen.bytes > declared) throw badRequest(`upload is longer than its declared ${declared} bytes`)
@@ -133,7 +154,7 @@ export async function runPublishPipeline (components: ImageRepositoryComponents,
   }
 
   try {
-    const source = measured(input.source, input.declaredBytes, input.maxUploadBytes, input.idleMs, hash, seen)
+    const source = measured(input.source, input.declaredBytes, input.maxUploadBytes, input, hash, seen)
     for await (const chunk of chunkStreamParallel(source, DEFAULT_CHUNKING, { signal, pool: input.pool })) {
       const put = putChunk(chunk.id, chunk.bytes)
       put.catch(() => {}) // awaited in order by settleOldest

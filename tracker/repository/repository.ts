@@ -13,7 +13,7 @@ import type { Counter, Histogram } from '../metrics.ts'
 import { createHashPool } from '../../protocol/index.ts'
 import type { HashPool } from '../../protocol/index.ts'
 import { ChunkPins } from './chunk-pins.ts'
-import { RETIRED_KEEP_MS, ROLLBACK_STAT_CONCURRENCY, UPLOAD_HEARTBEAT_MS, UPLOAD_IDLE_TIMEOUT_MS, UPLOAD_LEASE_TTL_MS, VERSION_CHUNK_BATCH } from './constants.ts'
+import { RETIRED_KEEP_MS, ROLLBACK_STAT_CONCURRENCY, UPLOAD_HEARTBEAT_MS, UPLOAD_IDLE_TIMEOUT_MS, UPLOAD_LEASE_TTL_MS, UPLOAD_MIN_BYTES_PER_SEC, UPLOAD_RATE_WINDOW_MS, VERSION_CHUNK_BATCH } from './constants.ts'
 import { collectGarbage } from './gc.ts'
 import type { GcResult, ImageEntry, ImageRepository, ImageRepositoryComponents, ImageRepositoryInit, PublishInput, PublishResult } from './index.ts'
 import { runPublishPipeline } from './publish.ts'
@@ -33,6 +33,8 @@ export class ImageRepositoryService implements ImageRepository {
   private readonly leaseTtlMs: number
   private readonly heartbeatMs: number
   private readonly uploadIdleMs: number
+  private readonly uploadMinBytesPerSec: number
+  private readonly uploadRateWindowMs: number
   private readonly log: Logger
   private readonly pins = new ChunkPins()
   private readonly running = new Set<Promise<unknown>>()
@@ -51,6 +53,8 @@ export class ImageRepositoryService implements ImageRepository {
     this.leaseTtlMs = positiveInt(init.leaseTtlMs, UPLOAD_LEASE_TTL_MS, 'leaseTtlMs')
     this.heartbeatMs = positiveInt(init.heartbeatMs, UPLOAD_HEARTBEAT_MS, 'heartbeatMs')
     this.uploadIdleMs = positiveInt(init.uploadIdleMs, UPLOAD_IDLE_TIMEOUT_MS, 'uploadIdleMs')
+    this.uploadMinBytesPerSec = positiveInt(init.uploadMinBytesPerSec, UPLOAD_MIN_BYTES_PER_SEC, 'uploadMinBytesPerSec')
+    this.uploadRateWindowMs = positiveInt(init.uploadRateWindowMs, UPLOAD_RATE_WINDOW_MS, 'uploadRateWindowMs')
     if (this.heartbeatMs >= this.leaseTtlMs) throw new TypeError('heartbeatMs must be below leaseTtlMs')
     this.log = components.logger.forComponent('tracker:repository')
     const m = components.metrics
@@ -144,7 +148,11 @@ export class ImageRepositoryService implements ImageRepository {
       try {
         draft = await store.createDraft({ imageId: image.id, createdBy: input.createdBy, nowMs: now(), uploadId: lease.id })
         const r = await runPublishPipeline(this.components, this.pins, {
-          draft, source: input.source, declaredBytes: input.declaredBytes, maxUploadBytes: this.maxUploadBytes, idleMs: this.uploadIdleMs, signal, pool: this.pool
+          draft, source: input.source, declaredBytes: input.declaredBytes, maxUploadBytes: this.maxUploadBytes, idleMs: this.uploadIdleMs,
+          minBytesPerSec: this.uploadMinBytesPerSec,
+          rateWindowMs: this.uploadRateWindowMs,
+          signal,
+          pool: this.pool
         })
         signal.throwIfAborted()
         // Every chunk this version names is on stable storage before the version exists.

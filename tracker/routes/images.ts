@@ -55,6 +55,17 @@ function jsonBodyLimit (): MiddlewareHandler {
   })
 }
 
+const UPLOAD_PATH = /^\/api\/v1\/images\/[^/]+\/versions\/?$/
+
+/**
+ * The one request whose body may stream for hours: an image upload. The HTTP server gives
+ * every other body a short deadline; this one is bounded by the repository's idle timeout
+ * and minimum rate instead.
+ */
+export function isUploadRequest (method: string, path: string): boolean {
+  return method === 'POST' && UPLOAD_PATH.test(path)
+}
+
 const versionNumber = (n: string): number | 'latest' => n === 'latest' ? 'latest' : Number(n)
 
 function imageView ({ image, latestVersion }: ImageEntry): Image {

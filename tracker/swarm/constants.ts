@@ -12,3 +12,9 @@ export const ANNOUNCES_PER_TTL = 3
 export const SWARM_SWEEP_INTERVAL_MS = 15_000
 /** Announces and leaves refresh the swarm-size gauge at most this often between sweeps: a busy swarm must not sweep per request. */
 export const SIZE_REFRESH_MIN_INTERVAL_MS = 1_000
+/**
+ * Live peer ids one user may announce in one site: a person has a desk or two there. One
+ * token announcing 300 fake peers into a site slowed a fresh node's pull ninefold (issue 11,
+ * finding 6).
+ */
+export const MAX_PEER_IDS_PER_USER_SITE = 4

@@ -6,12 +6,13 @@ import { WHOLE_SHARE, decodeHave, encodeHave, originShare, signCapability } from
 import type { AnnounceAnswer, AnnounceRequest, BitfieldResult, LeaveRequest } from '../../protocol/index.ts'
 import type { Principal } from '../env.ts'
 import type { VersionRecord } from '../db/store.ts'
-import { TrackerError, badRequest, notFound } from '../errors.ts'
+import { TrackerError, badRequest, forbidden, notFound } from '../errors.ts'
 import type { Counter } from '../metrics.ts'
 import { issueOriginAccess } from '../origin/index.ts'
 import { ANNOUNCES_PER_TTL, MAX_PEERS_RETURNED, SIZE_REFRESH_MIN_INTERVAL_MS, SWARM_SWEEP_INTERVAL_MS } from './constants.ts'
 import type { Swarm, SwarmComponents, SwarmInit } from './index.ts'
 import { rankPeers } from './rank.ts'
+import { ownAddresses, requirePeerRegistration } from './registration.ts'
 import { createSwarmSweeper } from './sweeper.ts'
 import type { SwarmSweeper } from './sweeper.ts'
 
@@ -55,6 +56,10 @@ export class SwarmRegistry implements Swarm {
   async announce (principal: Principal, request: AnnounceRequest): Promise<AnnounceAnswer> {
     const { store, keys, now } = this.components
     const ws = await this.components.policies.requireImageAccess(principal, request.image)
+    // A pinned workspace delivers one version: the tracker does not swarm others for it (issue 11, finding 12).
+    if (ws !== undefined && ws.policy.pinnedVersion !== null && request.version !== ws.policy.pinnedVersion) {
+      throw forbidden(`the workspace policy pins version ${ws.policy.pinnedVersion}`)
+    }
     const version = await this.publishedVersion(request.image, request.version)
     const have = decodeHave(request.have, version.chunkCount)
     if (!have.ok) {
@@ -63,9 +68,10 @@ export class SwarmRegistry implements Swarm {
     }
     if (have.count !== request.haveCount) throw badRequest(`haveCount: ${request.haveCount} does not match the ${have.count} bits set in have`)
 
-    // The peer id is the client id; it stays with the user who first announced it (admins included).
-    await this.components.identity.requireClientOwner(request.peerId, principal.user, 'peer id')
+    // The peer id is the client id: registered with a proof of its key, bounded per user and site.
     const t = now()
+    await requirePeerRegistration(this.components, principal, request, t, this.ttlMs)
+    const addrs = ownAddresses(request.addrs, request.peerId)
     await store.upsertClient({
       id: request.peerId,
       user: principal.user,
@@ -102,7 +108,7 @@ export class SwarmRegistry implements Swarm {
       peerId: request.peerId,
       clientId: request.peerId,
       site: request.site,
-      addrs: request.addrs,
+      addrs,
       have: have.bits,
       haveCount: have.count,
       nowMs: t,

@@ -18,8 +18,9 @@ import { createApiClient } from '../../../protocol/api/client.ts'
 import { CHUNK_PROTOCOL, encodeRefused, readFrames } from '../../../protocol/wire/chunk-protocol.ts'
 import { createLogger } from '../../../protocol/logger.ts'
 import { decodeManifest } from '../../../protocol/manifest/manifest.ts'
-import { createPeerNode } from '../../../node/peer/index.ts'
+import { createPeerNode, loadOrCreatePeerKey } from '../../../node/peer/index.ts'
 import type { PeerNode } from '../../../node/peer/index.ts'
+import type { PrivateKey } from '@libp2p/interface'
 import { createPuller } from '../../../node/pull/index.ts'
 import type { EventSink, PullProgress, PullReport } from '../../../node/pull/index.ts'
 import { createTrackerClient } from '../../../node/tracker-client.ts'
@@ -46,15 +47,15 @@ async function recordingPuller (tt: TestTracker, token: string, n: TestNode, sit
   const trust = await loadTrust(n.dataDir)
   if (trust === undefined) throw new Error('test node not enrolled')
   const puller = createPuller({
-    tracker: createTrackerClient(createApiClient({ baseUrl: tt.url, token })),
+    tracker: createTrackerClient(createApiClient({ baseUrl: tt.url, token }), { peerKey: await loadOrCreatePeerKey(n.dataDir) }),
     trust, images: n.images, peer: n.node, site, logger: silent, now: Date.now, events: sink
   })
   return { events, pull: async (o) => await puller.pull({ ...o, signal: AbortSignal.timeout(PULL_TIMEOUT_MS) }) }
 }
 
 /** Announces `node` to the tracker as holding every chunk of the image's latest version. */
-async function announceHoldingAll (tt: TestTracker, ws: Workspace, node: PeerNode, site: string): Promise<void> {
-  const tracker = createTrackerClient(createApiClient({ baseUrl: tt.url, token: ws.userToken }))
+async function announceHoldingAll (tt: TestTracker, ws: Workspace, { node, privateKey }: { node: PeerNode, privateKey: PrivateKey }, site: string): Promise<void> {
+  const tracker = createTrackerClient(createApiClient({ baseUrl: tt.url, token: ws.userToken }), { peerKey: privateKey })
   const m = decodeManifest(await tracker.manifest(ws.image, 'latest'))
   const have = new Uint8Array(Math.ceil(m.chunkCount / 8)).fill(0xff)
   const rest = m.chunkCount % 8
@@ -66,8 +67,9 @@ async function announceHoldingAll (tt: TestTracker, ws: Workspace, node: PeerNod
 }
 
 /** A peer that answers every request with REFUSED `code` ('invalid-token' by default), whatever token it is shown. */
-async function startRefusingPeer (code: 'invalid-token' | 'busy' = 'invalid-token'): Promise<{ node: PeerNode, readonly requests: number, stop: () => Promise<void> }> {
-  const node = await createPeerNode({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], logger: silent })
+async function startRefusingPeer (code: 'invalid-token' | 'busy' = 'invalid-token'): Promise<{ node: PeerNode, privateKey: PrivateKey, readonly requests: number, stop: () => Promise<void> }> {
+  const privateKey = await generateKeyPair('Ed25519')
+  const node = await createPeerNode({ privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], logger: silent })
   let requests = 0
   await node.libp2p.handle(CHUNK_PROTOCOL, async (stream) => {
     try {
@@ -82,7 +84,7 @@ async function startRefusingPeer (code: 'invalid-token' | 'busy' = 'invalid-toke
     stream.abort(new Error('refusing peer done'))
   })
   await node.start()
-  return { node, get requests () { return requests }, async stop () { await node.stop() } }
+  return { node, privateKey, get requests () { return requests }, async stop () { await node.stop() } }
 }
 
 // ---- a serving peer killed mid-transfer ----
@@ -169,7 +171,7 @@ for (const { lie, what } of LIES) {
       const ws = await publishAndAssign(tt, { bytes: sampleImage(1024 * 1024, 31) })
       // A liar of another site: ranked after site peers, but the only one, so asked first;
       // outside the site it takes no share of the origin work, so the test does not wait.
-      await announceHoldingAll(tt, ws, liar.node, 'branch-elsewhere')
+      await announceHoldingAll(tt, ws, liar, 'branch-elsewhere')
       const n = await startTestNode(tt, ws.userToken, { site: 'branch-l' })
       nodes.push(n)
       const p = await recordingPuller(tt, ws.userToken, n, 'branch-l')
@@ -197,7 +199,7 @@ test('a liar in the pulling node\'s own site is banned and its origin share is t
   const liar = await startLyingPeer('bad-bytes')
   try {
     const ws = await publishAndAssign(tt, { bytes: sampleImage(1024 * 1024, 33) })
-    await announceHoldingAll(tt, ws, liar.node, 'branch-s')
+    await announceHoldingAll(tt, ws, liar, 'branch-s')
     const n = await startTestNode(tt, ws.userToken, { site: 'branch-s' })
     nodes.push(n)
     const p = await recordingPuller(tt, ws.userToken, n, 'branch-s')
@@ -218,7 +220,7 @@ test('a peer that refuses every valid token is not banned, and the pull complete
   const liar = await startRefusingPeer()
   try {
     const ws = await publishAndAssign(tt, { bytes: sampleImage(1024 * 1024, 37) })
-    await announceHoldingAll(tt, ws, liar.node, 'branch-r')
+    await announceHoldingAll(tt, ws, liar, 'branch-r')
     const n = await startTestNode(tt, ws.userToken, { site: 'branch-r' })
     nodes.push(n)
     const p = await recordingPuller(tt, ws.userToken, n, 'branch-r')
@@ -242,7 +244,7 @@ test('a peer that claims every chunk and is always busy does not hold the pull u
   const liar = await startRefusingPeer('busy')
   try {
     const ws = await publishAndAssign(tt, { bytes: sampleImage(1024 * 1024, 39) })
-    await announceHoldingAll(tt, ws, liar.node, 'branch-b')
+    await announceHoldingAll(tt, ws, liar, 'branch-b')
     const n = await startTestNode(tt, ws.userToken, { site: 'branch-b' })
     nodes.push(n)
     const r = await n.puller.pull({ image: ws.image, signal: AbortSignal.timeout(PULL_TIMEOUT_MS) })

@@ -6,7 +6,7 @@ import { verifyCapability } from '../../../protocol/signing/capability.ts'
 import { startTestTracker } from '../../helpers/tracker.ts'
 import type { TestTracker } from '../../helpers/tracker.ts'
 import type { CallResult } from '../../helpers/tracker-swarm.ts'
-import { assignImage, call, haveOf, newPeerId, publishFakeVersion } from '../../helpers/tracker-swarm.ts'
+import { assignImage, call, haveOf, newPeerId, publishFakeVersion, withProof } from '../../helpers/tracker-swarm.ts'
 
 const T0 = 1_800_000_000_000
 let nowMs = T0
@@ -36,7 +36,7 @@ test.after(async () => { await t?.stop() })
 /** Each announce 1 ms after the last, so join order (the share order) is call order. */
 async function announce (token: string | undefined, json: unknown): Promise<CallResult> {
   nowMs += 1
-  return await call(t.url, 'POST', ANNOUNCE, { token, json })
+  return await call(t.url, 'POST', ANNOUNCE, { token, json: await withProof(json, nowMs) })
 }
 
 async function body (over: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
@@ -93,16 +93,17 @@ test('unknown version 404, draft version 409', async () => {
   await store.deleteDraft(draft.id)
 })
 
-test('a peer id belongs to the first user who announced it: another user gets 403 and changes nothing', async () => {
+test('a registered peer id: another user without its key gets 403 and changes nothing', async () => {
   const peerId = await newPeerId()
   const first = await announce(alice, await body({ peerId, site: 'hijack', addrs: ['/ip4/10.1.1.1/tcp/1'] }))
   assert.is(first.status, 200)
-  const stolen = await announce(bob, await body({ peerId, site: 'hijack', addrs: ['/ip4/6.6.6.6/tcp/1'] }))
+  // no proof: bob does not hold the key (with it, the id would be his: tests/security/peer-proof.test.ts)
+  const stolen = await call(t.url, 'POST', ANNOUNCE, { token: bob, json: await body({ peerId, site: 'hijack', addrs: ['/ip4/6.6.6.6/tcp/1'] }) })
   assert.is(stolen.status, 403)
   const leave = await call(t.url, 'POST', '/api/v1/swarm/leave', { token: bob, json: { image: 'win', version, peerId } })
   assert.is(leave.status, 403)
   const members = await t.tracker.components.store.siteMembers('win', version, 'hijack', nowMs)
-  assert.equal(members.map((m) => m.addrs), [['/ip4/10.1.1.1/tcp/1']])
+  assert.equal(members.map((m) => m.addrs), [[`/ip4/10.1.1.1/tcp/1/p2p/${peerId}`]])
   const client = await t.tracker.components.store.getClient(peerId)
   assert.is(client?.user, 'alice')
 })
@@ -120,12 +121,12 @@ test('answer: same-site peers first, capability bound to the peer id, origin acc
   assert.is(ids[0], near, 'same site first even with fewer chunks')
   assert.ok(ids.indexOf(far) > 0)
   const nearPeer = r.body.peers[0]
-  assert.equal(nearPeer.addrs, ['/ip4/10.0.0.1/tcp/4001'])
+  assert.equal(nearPeer.addrs, [`/ip4/10.0.0.1/tcp/4001/p2p/${near}`], 'stored as the peer\'s own address')
   assert.is(nearPeer.have, haveOf(CHUNKS, [0]).have)
   assert.is(nearPeer.haveCount, 1)
   const keys = t.tracker.components.keys
   const claims = verifyCapability(r.body.capability, { publicKey: keys.capability.publicKey, nowMs, aud: 'peer', sub: asker, img: 'win' })
-  assert.is(claims.exp, nowMs + 3600 * 1000)
+  assert.is(claims.exp, nowMs + t.tracker.components.config.capabilityTtlSeconds * 1000)
   verifyCapability(r.body.origin.token, { publicKey: keys.capability.publicKey, nowMs, aud: 'origin', sub: asker, img: 'win' })
   assert.is(r.body.origin.kind, 'builtin')
   assert.equal(r.body.limits, { originRateBytesPerSec: 1_000_000, downloadWindow: null })
@@ -208,7 +209,7 @@ test('metrics: announces counter and swarm-size gauge', async () => {
   const deadline = Date.now() + 5000
   let text = ''
   while (Date.now() < deadline) {
-    text = await (await fetch(`${t.url}/metrics`)).text()
+    text = t.tracker.components.metrics.render() // the detailed series (anonymous /metrics names no image)
     if (/branchcast_swarm_members\{image="win",version="\d+"\} \d+/.test(text)) break
     nowMs += 2000 // the gauge refreshes after announces at most once a (tracker) second
     await announce(alice, await body({ site: 'metrics' }))

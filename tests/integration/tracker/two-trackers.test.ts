@@ -10,7 +10,7 @@ import { mintApiToken } from '../../../tracker/identity/index.ts'
 import { makeTmpDir } from '../../helpers/tmp-dir.ts'
 import { spawnTracker, stopTracker } from '../../helpers/tracker-process.ts'
 import type { TrackerProcess } from '../../helpers/tracker-process.ts'
-import { assignImage, call, haveOf, newPeerId, publishFakeVersion } from '../../helpers/tracker-swarm.ts'
+import { assignImage, call, haveOf, newPeerId, publishFakeVersion, withProof } from '../../helpers/tracker-swarm.ts'
 import type { CallResult } from '../../helpers/tracker-swarm.ts'
 
 type Proc = TrackerProcess
@@ -36,9 +36,9 @@ test('a node announcing to A is a peer of a node announcing to B; an event sent 
     }
     const peerA = await newPeerId()
     const peerB = await newPeerId()
-    const announce = (url: string, peerId: string): Promise<CallResult> => call(url, 'POST', '/api/v1/swarm/announce', {
+    const announce = async (url: string, peerId: string): Promise<CallResult> => await call(url, 'POST', '/api/v1/swarm/announce', {
       token,
-      json: { image: 'shared', version, peerId, site: 'hq', addrs: ['/ip4/127.0.0.1/tcp/4001'], ...haveOf(16, [0, 5]) }
+      json: await withProof({ image: 'shared', version, peerId, site: 'hq', addrs: ['/ip4/127.0.0.1/tcp/4001'], ...haveOf(16, [0, 5]) }, Date.now())
     })
     const ra = await announce(a.url, peerA)
     assert.is(ra.status, 200, JSON.stringify(ra.body))
