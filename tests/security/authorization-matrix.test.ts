@@ -70,6 +70,9 @@ const RULES: Record<string, Rule> = {
   'POST /api/v1/swarm/leave': { access: 'assigned', json: () => ({ image: 'win', version, peerId: alicePeer }) },
   'POST /api/v1/events': { access: 'any', json: () => ({ events: [{ id: randomUUID(), type: 'session.started', at: Date.now(), payload: { image: 'win' } }] }), headers: () => ({ 'x-branchcast-client': `matrix-${randomUUID()}` }) },
   'GET /api/v1/events': { access: 'admin' },
+  'GET /api/v1/clients': { access: 'admin' },
+  'GET /api/v1/clients/{id}': { access: 'admin', path: '/api/v1/clients/nope' },
+  'GET /api/v1/reports/{name}': { access: 'admin', path: '/api/v1/reports/status' },
   'POST /api/v1/images/{name}/origin-token': { access: 'assigned', path: '/api/v1/images/win/origin-token', json: () => ({ clientId: alicePeer }) }
 }
 

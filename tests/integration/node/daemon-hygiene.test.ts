@@ -19,7 +19,7 @@ import type { TestTracker } from '../../helpers/tracker.ts'
 import { publishAndAssign, sampleImage } from '../../helpers/swarm.ts'
 import type { Workspace } from '../../helpers/swarm.ts'
 import { makeTmpDir } from '../../helpers/tmp-dir.ts'
-import { newPeerId } from '../../helpers/tracker-swarm.ts'
+import { newPeerId, withProof } from '../../helpers/tracker-swarm.ts'
 import { rejects } from '../../helpers/rejects.ts'
 
 const logger = createLogger({ level: 'silent' })
@@ -92,7 +92,7 @@ test('on stop a node leaves every swarm, the version it just pulled included: a 
     const newcomer = createApiClient({ baseUrl: tt.url, token: ws.userToken })
     const ask = async (): Promise<string[]> => {
       const r = await newcomer.json<{ peers: Array<{ peerId: string }> }>('POST', '/api/v1/swarm/announce', {
-        json: { image: ws.image, version: ws.version, peerId: await newPeerId(), site: 'hygiene', addrs: [], have: '', haveCount: 0 }
+        json: await withProof({ image: ws.image, version: ws.version, peerId: await newPeerId(), site: 'hygiene', addrs: [], have: '', haveCount: 0 }, Date.now())
       })
       return r.peers.map((p) => p.peerId)
     }

@@ -11,7 +11,7 @@ import { open, readFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createApiClient } from '../../../protocol/api/client.ts'
 import { encodeHave } from '../../../protocol/swarm/bitfield.ts'
-import { fetchChunksFromPeer } from '../../../node/peer/index.ts'
+import { fetchChunksFromPeer, loadOrCreatePeerKey } from '../../../node/peer/index.ts'
 import type { FetchedChunk } from '../../../node/peer/index.ts'
 import { createPuller } from '../../../node/pull/index.ts'
 import { createTrackerClient } from '../../../node/tracker-client.ts'
@@ -37,13 +37,14 @@ function edited (bytes: Uint8Array, at: number, count: number): Uint8Array {
   return out
 }
 
-function trackerFor (tt: TestTracker, ws: Workspace): TrackerClient {
-  return createTrackerClient(createApiClient({ baseUrl: tt.url, token: ws.userToken }))
+/** The tracker as node `n` sees it: its announces prove `n`'s peer id with `n`'s key. */
+async function trackerFor (tt: TestTracker, ws: Workspace, n: TestNode): Promise<TrackerClient> {
+  return createTrackerClient(createApiClient({ baseUrl: tt.url, token: ws.userToken }), { peerKey: await loadOrCreatePeerKey(n.dataDir) })
 }
 
 /** A capability for `image` bound to `n`'s peer id, as the tracker hands it to a puller. */
 async function capabilityFor (tt: TestTracker, ws: Workspace, n: TestNode, image: string, version: number): Promise<string> {
-  const a = await trackerFor(tt, ws).announce({ image, version, peerId: n.node.peerId, site: 'branch-1', addrs: n.node.multiaddrs, have: encodeHave(new Uint8Array(0)), haveCount: 0 })
+  const a = await (await trackerFor(tt, ws, n)).announce({ image, version, peerId: n.node.peerId, site: 'branch-1', addrs: n.node.multiaddrs, have: encodeHave(new Uint8Array(0)), haveCount: 0 })
   assert.ok(a.capability !== undefined, 'the policy allows p2p')
   return a.capability
 }
@@ -179,7 +180,7 @@ test('a manifest for another version than asked is refused before it raises the 
     const ws1 = await publishAndAssign(tt, { bytes: sampleImage(IMAGE / 4, 51) })
     const ws2 = await publishAndAssign(tt, { bytes: sampleImage(IMAGE / 4, 52) })
     const n = await start(ws1.userToken)
-    const honest = trackerFor(tt, ws1)
+    const honest = await trackerFor(tt, ws1, n)
     // a man in the middle answers version 2 whatever is asked
     const swapped: TrackerClient = { ...honest, manifest: async (image, _version, o) => await honest.manifest(image, ws2.version, o) }
     const trust = (await loadTrust(n.dataDir))!

@@ -30,7 +30,9 @@ async function waitFor<T> (what: string, fn: () => Promise<T | undefined>, timeo
 }
 
 test('desks joining one after another: later joiners take ~0 bytes from the origin; the first says no-peer', async () => {
-  const tt = await startTestTracker()
+  // per-site series are for the scraper holding the metrics token (docs/security.md, finding 8)
+  const metricsToken = 'scrape-' + 'x'.repeat(24)
+  const tt = await startTestTracker({ config: { metricsToken } })
   const dir = await makeTmpDir('branchcast-staggered-')
   const nodes: NodeProcess[] = []
   try {
@@ -53,7 +55,7 @@ test('desks joining one after another: later joiners take ~0 bytes from the orig
     // the same numbers per site in /metrics, once the desks' events arrived
     const metric = (text: string, labels: string): number => Number(new RegExp(`^branchcast_site_wire_bytes_total\\{${labels}\\} (\\d+)$`, 'm').exec(text)?.[1] ?? NaN)
     const text = await waitFor('three pulls in /metrics', async () => {
-      const t = await (await fetch(`${tt.url}/metrics`)).text()
+      const t = await (await fetch(`${tt.url}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } })).text()
       return t.includes(`branchcast_site_pulls_total{site="${SITE}"} ${DESKS}`) ? t : undefined
     }, 60_000)
     assert.is(metric(text, `site="${SITE}",source="origin"`), reports.reduce((s, r) => s + r.bytesFromOrigin, 0))
