@@ -39,12 +39,12 @@ export { MAX_DURATION_CHARS, formatDownloadWindow, formatDuration, isDuration, p
 export type { DownloadWindow } from './units.ts'
 // identity, policies, events
 export { isoTime } from './api/common.ts'
-export { CreateTokenSchema, IssuedTokenSchema, MAX_TOKEN_GROUPS, MAX_TOKEN_LABEL_CHARS, TokenIdParamSchema, TokenKindSchema, TokenListQuerySchema, TokenListSchema, TokenSchema } from './api/tokens.ts'
-export type { CreateToken, IssuedToken, Token, TokenKind, TokenList } from './api/tokens.ts'
+export { CreateTokenSchema, IssuedTokenSchema, MAX_TOKEN_GROUPS, MAX_TOKEN_LABEL_CHARS, RoleSchema, TokenIdParamSchema, TokenKindSchema, TokenListQuerySchema, TokenListSchema, TokenSchema } from './api/tokens.ts'
+export type { CreateToken, IssuedToken, Role, Token, TokenKind, TokenList } from './api/tokens.ts'
 export { AssignmentListQuerySchema, AssignmentListSchema, AssignmentSchema, AssignmentTargetSchema, CreatePolicySchema, DeletedPolicySchema, MAX_APP_COMMAND_CHARS, MAX_APP_NAME_CHARS, MAX_OFFLINE_GRACE_SECONDS, MAX_ORIGIN_RATE_BYTES_PER_SEC, MAX_POLICY_PRIORITY, MAX_PUBLISHED_APPS, MAX_VM_CPUS, MAX_VM_MEMORY_MB, PolicyListQuerySchema, PolicyListSchema, PolicyNameParamSchema, PolicySchema, PolicyWithAssignmentsSchema, RemovedAssignmentSchema, SubjectKindSchema, UpdatePolicySchema } from './api/policies.ts'
 export type { Assignment, AssignmentList, AssignmentListQuery, AssignmentTarget, CreatePolicy, DeletedPolicy, Policy, PolicyList, PolicyWithAssignments, UpdatePolicy } from './api/policies.ts'
-export { MeSchema, WorkspaceListSchema, WorkspaceSchema } from './api/me.ts'
-export type { Me, Workspace, WorkspaceList } from './api/me.ts'
+export { AuthConfigSchema, CredentialKindSchema, MeSchema, WorkspaceListSchema, WorkspaceSchema } from './api/me.ts'
+export type { AuthConfig, CredentialKind, Me, Workspace, WorkspaceList } from './api/me.ts'
 export { CLIENT_ID_HEADER, EventBatchAnswerSchema, EventListSchema, EventQuerySchema, MAX_CLIENT_ID_CHARS, MAX_EVENTS_PER_QUERY, StoredEventSchema } from './api/events.ts'
 export type { EventBatchAnswer, EventList, EventQuery, StoredEvent } from './api/events.ts'
 // images, origin, swarm
