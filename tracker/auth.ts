@@ -6,8 +6,10 @@
  * a read-only admin writes nothing, and a cookie-authenticated write needs the CSRF header.
  */
 import type { Context, MiddlewareHandler } from 'hono'
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import type { Principal, TrackerComponents, TrackerEnv } from './env.ts'
 import { forbidden, unauthenticated } from './errors.ts'
+import { SESSION_COOKIE } from './oidc/index.ts'
 
 /** Methods that change nothing: everything else is a write. */
 export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS'])
@@ -30,6 +32,29 @@ export interface SessionResolver {
   principal: (c: Context<TrackerEnv>) => Promise<Principal | undefined>
 }
 
+/** The console session cookie: HttpOnly, SameSite=Lax, Secure behind https, gone at the session's end. */
+export function setSessionCookie (c: Context, value: string, expiresAtMs: number, nowMs: number): void {
+  setCookie(c, SESSION_COOKIE, value, { path: '/', httpOnly: true, sameSite: 'Lax', secure: new URL(c.req.url).protocol === 'https:', maxAge: Math.max(0, Math.floor((expiresAtMs - nowMs) / 1000)) })
+}
+
+export function clearSessionCookie (c: Context): void {
+  deleteCookie(c, SESSION_COOKIE, { path: '/' })
+}
+
+/** Sessions from the console's cookie, renewed in place when their tokens were refreshed. */
+export function consoleSessions (components: Pick<TrackerComponents, 'oidc' | 'now'>): SessionResolver {
+  return {
+    async principal (c) {
+      const cookie = getCookie(c, SESSION_COOKIE)
+      if (cookie === undefined) return undefined
+      const resumed = await components.oidc.console.resume(cookie)
+      if (resumed === undefined) { clearSessionCookie(c); return undefined }
+      if (resumed.renewed !== undefined) setSessionCookie(c, resumed.renewed.cookie, resumed.renewed.expiresAtMs, components.now())
+      return resumed.principal
+    }
+  }
+}
+
 /**
  * Refuses what no role may do with this method: a read-only admin writing anything. The
  * one place that rule lives — applied to every authenticated request by `authenticate`, so
@@ -43,8 +68,9 @@ export function refuseReadOnlyWrite (method: string, principal: Principal): void
  * Every route behind this answers 401 without a valid API token, access token or console
  * session, and 403 to a read-only admin's write.
  */
-export function authenticate (components: Pick<TrackerComponents, 'identity'> & { sessions?: SessionResolver }): MiddlewareHandler<TrackerEnv> {
-  const { identity, sessions } = components
+export function authenticate (components: Pick<TrackerComponents, 'identity' | 'oidc' | 'now'>): MiddlewareHandler<TrackerEnv> {
+  const { identity } = components
+  const sessions = consoleSessions(components)
   return async function authenticateMiddleware (c, next) {
     const token = bearer(c.req.header('authorization'))
     let principal: Principal | undefined
@@ -52,7 +78,7 @@ export function authenticate (components: Pick<TrackerComponents, 'identity'> & 
       principal = await identity.authenticate(token)
       if (principal === undefined) throw unauthenticated('invalid, revoked or expired token')
     } else {
-      principal = await sessions?.principal(c)
+      principal = await sessions.principal(c)
       if (principal === undefined) throw unauthenticated()
       if (!SAFE_METHODS.has(c.req.method) && c.req.header(CSRF_HEADER) === undefined) throw forbidden(`a write with the session cookie needs the ${CSRF_HEADER} header`)
     }

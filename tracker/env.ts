@@ -9,6 +9,7 @@ import type { Metrics } from './metrics.ts'
 import type { TrackerStore } from './db/store.ts'
 import type { TrackerKeys } from './keys.ts'
 import type { Identity } from './identity/index.ts'
+import type { Oidc } from './oidc/index.ts'
 import type { Policies } from './policies/index.ts'
 import type { ClientEvents } from './events/index.ts'
 import type { ImageRepository } from './repository/index.ts'
@@ -49,6 +50,8 @@ export interface TrackerComponents {
   shutdown: AbortSignal
   /** API tokens and who a bearer token stands for */
   identity: Identity
+  /** OpenID Connect: access tokens, console login and sessions, the embedded provider (started after the server listens) */
+  oidc: Oidc
   /** policies, assignments and the caller's workspaces */
   policies: Policies
   /** client event ingest and queries */

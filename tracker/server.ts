@@ -8,8 +8,8 @@
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
-import { createAdaptorServer } from '@hono/node-server'
-import type { Server } from 'node:http'
+import { getRequestListener } from '@hono/node-server'
+import { createServer } from 'node:http'
 import { createChunkStore } from '../protocol/index.ts'
 import { createLogger } from '../protocol/index.ts'
 import type { Logger } from '../protocol/index.ts'
@@ -20,6 +20,7 @@ import { loadTrackerKeys } from './keys.ts'
 import { createMetrics } from './metrics.ts'
 import { openStore } from './db/index.ts'
 import { createIdentity } from './identity/index.ts'
+import { PROVIDER_MOUNT, createOidc } from './oidc/index.ts'
 import { createPolicies } from './policies/index.ts'
 import { createClientEvents } from './events/index.ts'
 import { createImageRepository } from './repository/index.ts'
@@ -56,7 +57,10 @@ export async function startTracker (config: TrackerConfig, options: StartTracker
     metrics,
     now,
     shutdown: shutdown.signal,
-    identity: createIdentity({ store, now, logger }),
+    // access tokens are verified by the OIDC service, which starts once the server listens
+    identity: createIdentity({ store, now, logger, accessTokens: { verify: async (token) => await components.oidc.accessTokens.verify(token) } }),
+    // reads the shared config when it starts, by then holding the server's URL
+    oidc: createOidc({ get config () { return components.config }, now, logger }),
     policies: createPolicies({ store, now, logger }),
     events: createClientEvents({ store, now, metrics })
   }
@@ -67,10 +71,16 @@ export async function startTracker (config: TrackerConfig, options: StartTracker
     swarm: createSwarm(core)
   })
   /** started in this order, stopped in reverse once the server has drained */
-  const services = [components.identity, components.policies, components.events, components.repository, components.swarm]
+  const services: Array<{ start: () => Promise<void>, stop: () => Promise<void> }> = [components.identity, components.policies, components.events, components.repository, components.swarm]
   for (const service of services) await service.start()
   const app = createApp(components)
-  const server = createAdaptorServer({ fetch: app.fetch, hostname: config.host, port: config.port }) as Server
+  const honoListener = getRequestListener(app.fetch)
+  // `/oidc…` goes to the embedded OpenID provider (a Koa app on Node's req/res), the rest to hono
+  const server = createServer((req, res) => {
+    const provider = req.url === PROVIDER_MOUNT || req.url?.startsWith(`${PROVIDER_MOUNT}/`) === true ? components.oidc.handler() : undefined
+    if (provider !== undefined) provider(req, res)
+    else void honoListener(req, res)
+  })
   server.requestTimeout = 0 // uploads of many GiB run longer than Node's default 5 min
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
@@ -79,6 +89,15 @@ export async function startTracker (config: TrackerConfig, options: StartTracker
   const { port } = server.address() as AddressInfo
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`
   if (config.publicUrl === undefined) components.config = { ...config, publicUrl: url }
+  try {
+    await components.oidc.start() // the embedded issuer is this server's URL
+  } catch (err) {
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+    for (const service of [...services].reverse()) await service.stop().catch(() => {})
+    await store.close()
+    throw err
+  }
+  services.push(components.oidc)
   logger.info('tracker listening', { url, dataDir: config.dataDir, db: config.db.startsWith('sqlite:') ? config.db : 'mssql' })
 
   let stopping: Promise<void> | undefined
