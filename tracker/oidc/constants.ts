@@ -25,3 +25,5 @@ export const API_SCOPE = 'api'
 /** The console's cookies: the sealed session, and the sealed login round trip (path /console). */
 export const SESSION_COOKIE = 'bc_session'
 export const LOGIN_COOKIE = 'bc_login'
+/** The embedded provider keeps at most this many sessions, grants, codes and tokens in memory (~1 KiB each). */
+export const MAX_PROVIDER_ENTRIES = 100_000

@@ -12,9 +12,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import Provider, { errors as providerErrors } from 'oidc-provider'
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider'
 import type { Logger } from '../../protocol/index.ts'
-import { API_SCOPE, DEVICE_CODE_TTL_SECONDS, MAX_LOGIN_BODY_BYTES, PROVIDER_SESSION_TTL_SECONDS, REFRESH_TOKEN_TTL_SECONDS } from './constants.ts'
+import { memoryAdapter } from './memory-adapter.ts'
+import { API_SCOPE, DEVICE_CODE_TTL_SECONDS, MAX_LOGIN_BODY_BYTES, MAX_PROVIDER_ENTRIES, PROVIDER_SESSION_TTL_SECONDS, REFRESH_TOKEN_TTL_SECONDS } from './constants.ts'
 import type { SigningJwk } from './keys.ts'
-import { deviceCodePage, deviceConfirmPage, deviceDonePage, loggedOutPage, loginPage, logoutPage } from './pages.ts'
+import { deviceCodePage, deviceConfirmPage, deviceDonePage, escapeHtml, loggedOutPage, loginPage, logoutPage, page } from './pages.ts'
 import type { Directory } from './users.ts'
 
 /** The claim the embedded provider puts the role in (the tracker maps it back). */
@@ -67,11 +68,13 @@ export function createEmbeddedProvider (init: EmbeddedProviderInit): EmbeddedPro
   const log = init.logger.forComponent('tracker:oidc-provider')
 
   const configuration: Configuration = {
+    adapter: memoryAdapter({ maxEntries: MAX_PROVIDER_ENTRIES, now: Date.now }),
     clients: [
       {
         client_id: init.consoleClientId,
         client_name: 'Branchcast console',
         token_endpoint_auth_method: 'none',
+        id_token_signed_response_alg: 'ES256',
         grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
         redirect_uris: [`${trackerUrl}/console/callback`],
@@ -82,6 +85,7 @@ export function createEmbeddedProvider (init: EmbeddedProviderInit): EmbeddedPro
         client_name: 'branchcast login',
         token_endpoint_auth_method: 'none',
         application_type: 'native',
+        id_token_signed_response_alg: 'ES256',
         grant_types: [DEVICE_GRANT, 'refresh_token'],
         response_types: [],
         redirect_uris: []
@@ -135,7 +139,8 @@ export function createEmbeddedProvider (init: EmbeddedProviderInit): EmbeddedPro
     interactions: { url: (_ctx, interaction) => `${PROVIDER_MOUNT}${INTERACTION_PATH}${interaction.uid}` },
     features: {
       devInteractions: { enabled: false },
-      revocation: { enabled: true },
+      // a client revokes only its own tokens
+      revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       deviceFlow: {
         enabled: true,
         async userCodeInputSource (ctx: KoaContextWithOIDC, form: string, _out: unknown, err: unknown) {
@@ -164,7 +169,7 @@ export function createEmbeddedProvider (init: EmbeddedProviderInit): EmbeddedPro
     },
     renderError (ctx, out) {
       ctx.type = 'html'
-      ctx.body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign-in error</title></head><body><main><h1>Sign-in error</h1><p role="alert">${String(out.error).replace(/[^\w .-]/g, '')}</p></main></body></html>`
+      ctx.body = page('Sign-in error', `<p role="alert">${escapeHtml(String(out.error))}: ${escapeHtml(String(out.error_description ?? ''))}</p>`)
     }
   }
   const provider = new Provider(issuer, configuration)
