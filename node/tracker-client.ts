@@ -4,8 +4,10 @@
  * this boundary, so the rest of the node trusts their shape.
  */
 import type { z } from 'zod'
-import { AnnounceAnswerSchema, RepositoryKeysSchema } from '../protocol/index.ts'
+import { AnnounceAnswerSchema, RepositoryKeysSchema, createApiClient } from '../protocol/index.ts'
 import type { AnnounceAnswer, AnnounceRequest, ApiClient, LeaveRequest, RepositoryKeys } from '../protocol/index.ts'
+import { authorizingFetch, createLoginTokenSource, readLoginFile } from './auth/index.ts'
+import { NodeConfigError } from './config.ts'
 
 export interface TrackerClient {
   keys: (options?: { signal?: AbortSignal }) => Promise<RepositoryKeys>
@@ -47,4 +49,15 @@ export function createTrackerClient (api: ApiClient): TrackerClient {
       })
     }
   }
+}
+
+/**
+ * The tracker API as this node authenticates: its API token (from `enroll`, a flag or the
+ * environment) when it has one, else the OpenID Connect login `branchcast login` stored
+ * (access token refreshed as it expires).
+ */
+export async function trackerApi (config: { tracker: string, token?: string, dataDir: string }, options: { now?: () => number } = {}): Promise<ApiClient> {
+  if (config.token !== undefined) return createApiClient({ baseUrl: config.tracker, token: config.token })
+  if (await readLoginFile(config.dataDir) === undefined) throw new NodeConfigError('no API token and no login: run "branchcast login", pass --token, set BRANCHCAST_TOKEN, or run "branchcast enroll"')
+  return createApiClient({ baseUrl: config.tracker, fetch: authorizingFetch(createLoginTokenSource({ dataDir: config.dataDir, now: options.now })) })
 }

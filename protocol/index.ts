@@ -43,7 +43,7 @@ export { CreateTokenSchema, IssuedTokenSchema, MAX_TOKEN_GROUPS, MAX_TOKEN_LABEL
 export type { CreateToken, IssuedToken, Role, Token, TokenKind, TokenList } from './api/tokens.ts'
 export { AssignmentListQuerySchema, AssignmentListSchema, AssignmentSchema, AssignmentTargetSchema, CreatePolicySchema, DeletedPolicySchema, MAX_APP_COMMAND_CHARS, MAX_APP_NAME_CHARS, MAX_OFFLINE_GRACE_SECONDS, MAX_ORIGIN_RATE_BYTES_PER_SEC, MAX_POLICY_PRIORITY, MAX_PUBLISHED_APPS, MAX_VM_CPUS, MAX_VM_MEMORY_MB, PolicyListQuerySchema, PolicyListSchema, PolicyNameParamSchema, PolicySchema, PolicyWithAssignmentsSchema, RemovedAssignmentSchema, SubjectKindSchema, UpdatePolicySchema } from './api/policies.ts'
 export type { Assignment, AssignmentList, AssignmentListQuery, AssignmentTarget, CreatePolicy, DeletedPolicy, Policy, PolicyList, PolicyWithAssignments, UpdatePolicy } from './api/policies.ts'
-export { AuthConfigSchema, CredentialKindSchema, MeSchema, WorkspaceListSchema, WorkspaceSchema } from './api/me.ts'
+export { AuthConfigSchema, CredentialKindSchema, MeSchema, WorkspaceListSchema, WorkspaceSchema, isLoopbackHost, isSecureIssuer } from './api/me.ts'
 export type { AuthConfig, CredentialKind, Me, Workspace, WorkspaceList } from './api/me.ts'
 export { CLIENT_ID_HEADER, EventBatchAnswerSchema, EventListSchema, EventQuerySchema, MAX_CLIENT_ID_CHARS, MAX_EVENTS_PER_QUERY, StoredEventSchema } from './api/events.ts'
 export type { EventBatchAnswer, EventList, EventQuery, StoredEvent } from './api/events.ts'

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs'
 import { resolve, join } from 'node:path'
 import { z } from 'zod'
+import { isSecureIssuer } from '../protocol/index.ts'
 
 /**
  * Signature algorithms an access token may use: asymmetric only. `none` is never
@@ -45,16 +46,6 @@ export const OidcConfigSchema = z.object({
 }).strict().refine((o) => o.issuer === undefined || isSecureIssuer(o.issuer), { message: 'issuer must be https (plain http only on a loopback address)', path: ['issuer'] })
 
 export type OidcConfig = z.infer<typeof OidcConfigSchema>
-
-/** https, or plain http on a loopback address (tests, the development provider). */
-export function isSecureIssuer (url: string): boolean {
-  const u = new URL(url)
-  return u.protocol === 'https:' || (u.protocol === 'http:' && isLoopbackHost(u.hostname))
-}
-
-export function isLoopbackHost (hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || hostname === '::1' || /^127\.\d+\.\d+\.\d+$/.test(hostname)
-}
 
 const OIDC_DEFAULTS: OidcConfig = {
   clientId: 'branchcast-console',

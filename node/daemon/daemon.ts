@@ -1,6 +1,5 @@
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { createApiClient } from '../../protocol/index.ts'
 import { createChunkStore } from '../../protocol/index.ts'
 import { createLogger } from '../../protocol/index.ts'
 import { NodeConfigError } from '../config.ts'
@@ -10,7 +9,7 @@ import { createEventReporter } from '../events/index.ts'
 import { createChunkServer, createPeerNode, PeerBans } from '../peer/index.ts'
 import { createPuller } from '../pull/index.ts'
 import type { PullOptions, PullReport } from '../pull/index.ts'
-import { createTrackerClient } from '../tracker-client.ts'
+import { createTrackerClient, trackerApi } from '../tracker-client.ts'
 import { enroll, loadTrust } from '../trust.ts'
 import type { NodeDaemonOptions, RunningNode } from './index.ts'
 import { listReadyImages } from './ready-images.ts'
@@ -23,10 +22,10 @@ export async function startNodeDaemon (options: NodeDaemonOptions): Promise<Runn
   const now = options.now ?? Date.now
   const startedMs = now()
   if (config.tracker === undefined) throw new NodeConfigError('no tracker: pass --tracker, set BRANCHCAST_TRACKER, or run "branchcast enroll"')
-  if (config.token === undefined) throw new NodeConfigError('no API token: pass --token, set BRANCHCAST_TOKEN, or run "branchcast enroll"')
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 })
 
-  const tracker = createTrackerClient(createApiClient({ baseUrl: config.tracker, token: config.token }))
+  // an API token, or the login `branchcast login` stored
+  const tracker = createTrackerClient(await trackerApi({ ...config, tracker: config.tracker }, { now }))
   let trust = await loadTrust(config.dataDir)
   if (trust === undefined) {
     trust = await enroll(config.dataDir, config.tracker, await tracker.keys({ signal: AbortSignal.timeout(30_000) }))

@@ -54,3 +54,17 @@ export const AuthConfigSchema = z.object({
   embedded: z.boolean()
 }).meta({ id: 'AuthConfig' })
 export type AuthConfig = z.infer<typeof AuthConfigSchema>
+
+/** A loopback host name or address (`localhost`, `127.x.x.x`, `::1`). */
+export function isLoopbackHost (hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || hostname === '::1' || /^127\.\d+\.\d+\.\d+$/.test(hostname)
+}
+
+/**
+ * An issuer both sides will talk to: https, or plain http on a loopback address only (tests,
+ * the tracker's development provider) — openid-client needs `allowInsecureRequests` then.
+ */
+export function isSecureIssuer (url: string): boolean {
+  const u = new URL(url)
+  return u.protocol === 'https:' || (u.protocol === 'http:' && isLoopbackHost(u.hostname))
+}

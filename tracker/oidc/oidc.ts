@@ -4,8 +4,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import * as client from 'openid-client'
+import { isSecureIssuer } from '../../protocol/index.ts'
 import type { AuthConfig, Logger } from '../../protocol/index.ts'
-import { isSecureIssuer } from '../config.ts'
 import { unavailable } from '../errors.ts'
 import { createAccessTokenVerifier } from '../identity/index.ts'
 import type { AccessTokenVerifier, ClaimMapping } from '../identity/index.ts'
