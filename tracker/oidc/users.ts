@@ -6,7 +6,7 @@
  */
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto'
 import type { ScryptOptions } from 'node:crypto'
-import { readFile, writeFile } from 'node:fs/promises'
+import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { RoleSchema } from '../../protocol/index.ts'
@@ -63,11 +63,27 @@ export async function openDirectory (dataDir: string): Promise<{ directory: Dire
   let users: DirectoryUser[]
   if (text === undefined) {
     const password = randomBytes(18).toString('base64url')
-    initialPasswordFile = join(dataDir, INITIAL_ADMIN_PASSWORD_FILE)
-    // the password file first: a crash in between leaves no account nobody can log in to
-    await writeFile(initialPasswordFile, password + '\n', { mode: 0o600 })
-    users = [{ user: 'admin', passwordHash: await hashPassword(password), groups: [], role: 'admin' }]
-    await writeFile(path, JSON.stringify({ users }, null, 2) + '\n', { mode: 0o600, flag: 'wx' })
+    const created = [{ user: 'admin', passwordHash: await hashPassword(password), groups: [], role: 'admin' as const }]
+    // The password goes to a temp file first and takes its name only once users.json is
+    // ours: two trackers starting together on one data directory agree on one admin, and a
+    // crash in between leaves the password in the temp file rather than lost.
+    const suffix = `${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+    const tmp = join(dataDir, `${INITIAL_ADMIN_PASSWORD_FILE}.${suffix}`)
+    const usersTmp = `${path}.${suffix}`
+    await writeFile(tmp, password + '\n', { mode: 0o600, flag: 'wx' })
+    await writeFile(usersTmp, JSON.stringify({ users: created }, null, 2) + '\n', { mode: 0o600, flag: 'wx' })
+    try {
+      await link(usersTmp, path) // atomic, and fails if the name exists: written whole, once
+      initialPasswordFile = join(dataDir, INITIAL_ADMIN_PASSWORD_FILE)
+      await rename(tmp, initialPasswordFile)
+      users = created
+    } catch (err) {
+      await unlink(tmp).catch(() => {})
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+      return await openDirectory(dataDir) // another tracker made it first
+    } finally {
+      await unlink(usersTmp).catch(() => {})
+    }
   } else {
     const parsed = UsersFileSchema.safeParse(JSON.parse(text))
     if (!parsed.success) throw new Error(`${path}: ${parsed.error.issues[0]?.path.join('.') ?? ''}: ${parsed.error.issues[0]?.message ?? 'invalid'}`)
