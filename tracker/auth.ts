@@ -32,9 +32,17 @@ export interface SessionResolver {
   principal: (c: Context<TrackerEnv>) => Promise<Principal | undefined>
 }
 
+/**
+ * Cookies are `Secure` when browsers reach the tracker over https: judged by its public
+ * URL, since behind a TLS-terminating proxy the request itself arrives as http.
+ */
+export function secureCookies (config: TrackerComponents['config']): boolean {
+  return (config.publicUrl ?? '').startsWith('https:')
+}
+
 /** The console session cookie: HttpOnly, SameSite=Lax, Secure behind https, gone at the session's end. */
-export function setSessionCookie (c: Context, value: string, expiresAtMs: number, nowMs: number): void {
-  setCookie(c, SESSION_COOKIE, value, { path: '/', httpOnly: true, sameSite: 'Lax', secure: new URL(c.req.url).protocol === 'https:', maxAge: Math.max(0, Math.floor((expiresAtMs - nowMs) / 1000)) })
+export function setSessionCookie (c: Context, value: string, expiresAtMs: number, nowMs: number, secure: boolean): void {
+  setCookie(c, SESSION_COOKIE, value, { path: '/', httpOnly: true, sameSite: 'Lax', secure, maxAge: Math.max(0, Math.floor((expiresAtMs - nowMs) / 1000)) })
 }
 
 export function clearSessionCookie (c: Context): void {
@@ -42,14 +50,14 @@ export function clearSessionCookie (c: Context): void {
 }
 
 /** Sessions from the console's cookie, renewed in place when their tokens were refreshed. */
-export function consoleSessions (components: Pick<TrackerComponents, 'oidc' | 'now'>): SessionResolver {
+export function consoleSessions (components: Pick<TrackerComponents, 'oidc' | 'now' | 'config'>): SessionResolver {
   return {
     async principal (c) {
       const cookie = getCookie(c, SESSION_COOKIE)
       if (cookie === undefined) return undefined
       const resumed = await components.oidc.console.resume(cookie)
       if (resumed === undefined) { clearSessionCookie(c); return undefined }
-      if (resumed.renewed !== undefined) setSessionCookie(c, resumed.renewed.cookie, resumed.renewed.expiresAtMs, components.now())
+      if (resumed.renewed !== undefined) setSessionCookie(c, resumed.renewed.cookie, resumed.renewed.expiresAtMs, components.now(), secureCookies(components.config))
       return resumed.principal
     }
   }
@@ -68,7 +76,7 @@ export function refuseReadOnlyWrite (method: string, principal: Principal): void
  * Every route behind this answers 401 without a valid API token, access token or console
  * session, and 403 to a read-only admin's write.
  */
-export function authenticate (components: Pick<TrackerComponents, 'identity' | 'oidc' | 'now'>): MiddlewareHandler<TrackerEnv> {
+export function authenticate (components: Pick<TrackerComponents, 'identity' | 'oidc' | 'now' | 'config'>): MiddlewareHandler<TrackerEnv> {
   const { identity } = components
   const sessions = consoleSessions(components)
   return async function authenticateMiddleware (c, next) {

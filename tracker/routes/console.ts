@@ -8,7 +8,7 @@
 import { Hono } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import { AuthConfigSchema } from '../../protocol/index.ts'
-import { clearSessionCookie, consoleSessions, setSessionCookie } from '../auth.ts'
+import { clearSessionCookie, consoleSessions, secureCookies, setSessionCookie } from '../auth.ts'
 import type { TrackerComponents, TrackerEnv } from '../env.ts'
 import { LOGIN_COOKIE, SESSION_COOKIE } from '../oidc/index.ts'
 import { escapeHtml, page } from '../oidc/pages.ts'
@@ -19,7 +19,6 @@ export function consoleRoutes (components: Pick<TrackerComponents, 'oidc' | 'now
   const { oidc, now } = components
   const sessions = consoleSessions(components)
   const app = new Hono<TrackerEnv>()
-  const secure = (url: string): boolean => new URL(url).protocol === 'https:'
 
   app.get('/', async (c) => {
     c.header('cache-control', 'no-store')
@@ -33,7 +32,7 @@ export function consoleRoutes (components: Pick<TrackerComponents, 'oidc' | 'now
 
   app.get('/login', async (c) => {
     const { url, cookie, maxAgeSeconds } = await oidc.console.begin()
-    setCookie(c, LOGIN_COOKIE, cookie, { path: '/console', httpOnly: true, sameSite: 'Lax', secure: secure(c.req.url), maxAge: maxAgeSeconds })
+    setCookie(c, LOGIN_COOKIE, cookie, { path: '/console', httpOnly: true, sameSite: 'Lax', secure: secureCookies(components.config), maxAge: maxAgeSeconds })
     c.header('cache-control', 'no-store')
     return c.redirect(url.href, 302)
   })
@@ -44,7 +43,7 @@ export function consoleRoutes (components: Pick<TrackerComponents, 'oidc' | 'now
     // the redirect URI as registered (the public URL: behind a proxy c.req.url differs) + the provider's answer
     const callback = new URL(`${(components.config.publicUrl ?? '').replace(/\/+$/, '')}/console/callback${new URL(c.req.url).search}`)
     const { cookie, expiresAtMs } = await oidc.console.finish(callback, login)
-    setSessionCookie(c, cookie, expiresAtMs, now())
+    setSessionCookie(c, cookie, expiresAtMs, now(), secureCookies(components.config))
     c.header('cache-control', 'no-store')
     return c.redirect('/console', 302)
   })
