@@ -90,7 +90,7 @@ export async function startTracker (config: TrackerConfig, options: StartTracker
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`
   if (config.publicUrl === undefined) components.config = { ...config, publicUrl: url }
   try {
-    await components.oidc.start() // the embedded issuer is this server's URL
+    await components.oidc.start({ localUrl: url }) // the embedded issuer is this server's URL
   } catch (err) {
     await new Promise<void>((resolve) => server.close(() => resolve()))
     for (const service of [...services].reverse()) await service.stop().catch(() => {})

@@ -11,7 +11,7 @@ import type { JSONWebKeySet, JWTPayload, JWTVerifyGetKey } from 'jose'
 import { MAX_TOKEN_GROUPS } from '../../protocol/index.ts'
 import type { Role } from '../../protocol/index.ts'
 import type { Principal } from '../env.ts'
-import { tokenRefused, unavailable } from '../errors.ts'
+import { isTrackerError, tokenRefused, unavailable } from '../errors.ts'
 import type { TrackerError } from '../errors.ts'
 import { JWKS_CACHE_MAX_AGE_MS, JWKS_COOLDOWN_MS, JWKS_TIMEOUT_MS, MAX_ACCESS_TOKEN_CHARS } from './constants.ts'
 
@@ -30,8 +30,8 @@ export interface ClaimMapping {
 export interface AccessTokenVerifierInit {
   issuer: string
   audience: string
-  /** the issuer's JWKS URL, or its key set itself (the embedded provider) */
-  keys: { jwksUrl: URL } | { jwks: JSONWebKeySet }
+  /** the issuer's JWKS URL (or how to find it: discovery, on first use), or its key set itself (the embedded provider) */
+  keys: { jwksUrl: URL | (() => Promise<URL>) } | { jwks: JSONWebKeySet }
   /** asymmetric algorithms only (the config schema allows nothing else) */
   algorithms: readonly string[]
   clockSkewSeconds: number
@@ -94,6 +94,7 @@ function refusal (err: unknown): TrackerError {
   if (err instanceof joseErrors.JWSInvalid || err instanceof joseErrors.JWTInvalid) return tokenRefused('ERR_TOKEN_MALFORMED', 'access token is malformed', err)
   // the issuer's key set could not be fetched or read: not the caller's fault
   if (err instanceof joseErrors.JWKSTimeout || err instanceof joseErrors.JWKSInvalid || err instanceof TypeError) return unavailable('the issuer\'s keys are unavailable', err)
+  if (isTrackerError(err)) return err // the issuer could not be discovered (ERR_UNAVAILABLE)
   throw err
 }
 
@@ -101,9 +102,17 @@ export function createAccessTokenVerifier (init: AccessTokenVerifierInit): Acces
   const { issuer, audience, clockSkewSeconds, claims, now } = init
   const algorithms = [...init.algorithms]
   if (algorithms.some((a) => a === 'none' || a.startsWith('HS'))) throw new TypeError('access tokens must be signed asymmetrically: no "none", no HS*')
-  const keys: JWTVerifyGetKey = 'jwksUrl' in init.keys
-    ? createRemoteJWKSet(init.keys.jwksUrl, { cacheMaxAge: JWKS_CACHE_MAX_AGE_MS, cooldownDuration: JWKS_COOLDOWN_MS, timeoutDuration: JWKS_TIMEOUT_MS })
-    : createLocalJWKSet(init.keys.jwks)
+  const source = init.keys
+  let remote: JWTVerifyGetKey | undefined
+  const keys: JWTVerifyGetKey = 'jwks' in source
+    ? createLocalJWKSet(source.jwks)
+    : async (header, token) => {
+      if (remote === undefined) {
+        const url = typeof source.jwksUrl === 'function' ? await source.jwksUrl() : source.jwksUrl
+        remote = createRemoteJWKSet(url, { cacheMaxAge: JWKS_CACHE_MAX_AGE_MS, cooldownDuration: JWKS_COOLDOWN_MS, timeoutDuration: JWKS_TIMEOUT_MS })
+      }
+      return await remote(header, token)
+    }
 
   return {
     async verify (token) {

@@ -29,7 +29,8 @@ interface SessionState {
 }
 
 export interface ConsoleLoginInit {
-  config: client.Configuration
+  /** the provider's configuration for the console's client (discovered on first use) */
+  config: () => Promise<client.Configuration>
   /** the tracker's resource, asked for so the access token is a JWT for it */
   audience: string
   /** `<tracker>/console/callback` */
@@ -60,7 +61,7 @@ export interface ConsoleLogin {
 }
 
 export function createConsoleLogin (init: ConsoleLoginInit): ConsoleLogin {
-  const { config, audience, sealer, accessTokens, now } = init
+  const { audience, sealer, accessTokens, now } = init
   /** one refresh per refresh token at a time: parallel requests of one browser share it */
   const refreshing = new Map<string, Promise<SessionState | undefined>>()
 
@@ -82,7 +83,7 @@ export function createConsoleLogin (init: ConsoleLoginInit): ConsoleLogin {
     if (pending === undefined) {
       pending = (async () => {
         try {
-          return await sessionFrom(await client.refreshTokenGrant(config, rt, { resource: audience }), s)
+          return await sessionFrom(await client.refreshTokenGrant(await init.config(), rt, { resource: audience }), s)
         } catch {
           return undefined // revoked, expired, or the provider forgot it: log in again
         } finally {
@@ -106,7 +107,7 @@ export function createConsoleLogin (init: ConsoleLoginInit): ConsoleLogin {
   return {
     async begin () {
       const login: LoginState = { state: client.randomState(), nonce: client.randomNonce(), verifier: client.randomPKCECodeVerifier() }
-      const url = client.buildAuthorizationUrl(config, {
+      const url = client.buildAuthorizationUrl(await init.config(), {
         redirect_uri: init.redirectUri,
         scope: 'openid profile offline_access',
         response_type: 'code',
@@ -125,14 +126,14 @@ export function createConsoleLogin (init: ConsoleLoginInit): ConsoleLogin {
       if (login === undefined) throw unauthenticated('the login took too long or started in another browser: start again at /console/login')
       let tokens: client.TokenEndpointResponse
       try {
-        tokens = await client.authorizationCodeGrant(config, callbackUrl, {
+        tokens = await client.authorizationCodeGrant(await init.config(), callbackUrl, {
           pkceCodeVerifier: login.verifier,
           expectedState: login.state,
           expectedNonce: login.nonce,
           idTokenExpected: true
         }, { resource: audience })
       } catch (err) {
-        throw unauthenticated(`login failed: ${(err as { error?: string }).error ?? (err as Error).name}`)
+        throw unauthenticated(`login failed: ${(err as { error?: string }).error ?? (err as Error).message}`)
       }
       const session = await sessionFrom(tokens, undefined)
       const principal = await verified(session)
@@ -157,6 +158,7 @@ export function createConsoleLogin (init: ConsoleLoginInit): ConsoleLogin {
 
     async logout (sessionCookie) {
       const s = sessionCookie === undefined ? undefined : await sealer.open<SessionState>(SESSION, sessionCookie, now())
+      const config = await init.config()
       if (s?.rt !== undefined) await client.tokenRevocation(config, s.rt, { token_type_hint: 'refresh_token' }).catch(() => {})
       if (config.serverMetadata().end_session_endpoint === undefined) return new URL(init.postLogoutRedirectUri)
       return client.buildEndSessionUrl(config, {

@@ -23,7 +23,8 @@ export type { ConsoleLogin, SessionResume } from './console-login.ts'
 export type OidcComponents = Pick<TrackerComponents, 'config' | 'now' | 'logger'>
 
 export interface Oidc {
-  start: () => Promise<void>
+  /** `localUrl`: where this process listens, for calls to its own embedded provider */
+  start: (options?: { localUrl?: string }) => Promise<void>
   stop: () => Promise<void>
   /** The embedded provider's handler for `/oidc…` requests; undefined with an external issuer or before start. */
   handler: () => ((req: IncomingMessage, res: ServerResponse) => void) | undefined

@@ -8,12 +8,12 @@ import { isSecureIssuer } from '../../protocol/index.ts'
 import type { AuthConfig, Logger } from '../../protocol/index.ts'
 import { unavailable } from '../errors.ts'
 import { createAccessTokenVerifier } from '../identity/index.ts'
-import type { AccessTokenVerifier, ClaimMapping } from '../identity/index.ts'
+import type { AccessTokenVerifier, AccessTokenVerifierInit, ClaimMapping } from '../identity/index.ts'
 import { createConsoleLogin } from './console-login.ts'
 import type { ConsoleLogin } from './console-login.ts'
 import type { Oidc, OidcComponents } from './index.ts'
 import { loadOidcKeys, publicJwk } from './keys.ts'
-import { ROLE_CLAIM, createEmbeddedProvider } from './provider.ts'
+import { PROVIDER_MOUNT, ROLE_CLAIM, createEmbeddedProvider } from './provider.ts'
 import type { EmbeddedProvider } from './provider.ts'
 import { createSealer } from './sealed.ts'
 import { openDirectory } from './users.ts'
@@ -42,7 +42,7 @@ export class OidcService implements Oidc {
     return this.started
   }
 
-  async start (): Promise<void> {
+  async start (options: { localUrl?: string } = {}): Promise<void> {
     const { config, now } = this.components
     const { oidc, dataDir } = config
     const trackerUrl = (config.publicUrl ?? '').replace(/\/+$/, '')
@@ -57,12 +57,15 @@ export class OidcService implements Oidc {
       adminGroups: oidc.adminGroups,
       readOnlyAdminGroups: oidc.readOnlyAdminGroups
     }
+    const clientAuth = oidc.clientSecret === undefined ? client.None() : client.ClientSecretPost(oidc.clientSecret)
 
     let provider: EmbeddedProvider | undefined
+    let rp: () => Promise<client.Configuration>
+    let keySource: AccessTokenVerifierInit['keys']
     if (embedded) {
       const { directory, initialPasswordFile } = await openDirectory(dataDir)
       this.initialPasswordFile = initialPasswordFile
-      provider = createEmbeddedProvider({
+      const embeddedProvider = createEmbeddedProvider({
         trackerUrl,
         audience,
         consoleClientId: oidc.clientId,
@@ -73,24 +76,41 @@ export class OidcService implements Oidc {
         directory,
         logger: this.components.logger
       })
+      provider = embeddedProvider
+      keySource = { jwks: { keys: [publicJwk(keys.signingJwk!) as never] } }
+      // No discovery over the network: the public URL may not reach back to us (a proxy, a
+      // name only clients resolve). Browsers use the public endpoints; our own back-channel
+      // calls go to this process's listening address.
+      const back = `${(options.localUrl ?? trackerUrl).replace(/\/+$/, '')}${PROVIDER_MOUNT}`
+      const front = embeddedProvider.issuer
+      const configuration = new client.Configuration({
+        issuer: front,
+        authorization_endpoint: `${front}/auth`,
+        end_session_endpoint: `${front}/session/end`,
+        token_endpoint: `${back}/token`,
+        revocation_endpoint: `${back}/token/revocation`,
+        jwks_uri: `${back}/jwks`,
+        code_challenge_methods_supported: ['S256'],
+        id_token_signing_alg_values_supported: ['ES256'],
+        authorization_response_iss_parameter_supported: true
+      }, oidc.clientId, undefined, clientAuth)
+      if (back.startsWith('http:')) client.allowInsecureRequests(configuration)
+      rp = async () => configuration
+    } else {
+      const issuer = oidc.issuer!
+      // Discovered on first use and kept; a failure (the issuer is down) is retried on the
+      // next request instead of keeping the tracker from starting: API tokens still work.
+      let discovered: Promise<client.Configuration> | undefined
+      rp = async () => {
+        discovered ??= client.discovery(new URL(issuer), oidc.clientId, undefined, clientAuth, new URL(issuer).protocol === 'http:' ? { execute: [client.allowInsecureRequests] } : {})
+          .catch((err: unknown) => { discovered = undefined; throw unavailable(`the OpenID issuer ${issuer} cannot be reached`, err) })
+        return await discovered
+      }
+      keySource = { jwksUrl: async () => new URL((await rp()).serverMetadata().jwks_uri ?? `${issuer}/jwks`) }
     }
     const issuer = provider?.issuer ?? oidc.issuer!
     if (!isSecureIssuer(issuer)) throw new TypeError(`OIDC issuer ${issuer} must be https (plain http only on loopback)`)
-    // Requests to ourselves (the embedded provider) are served by this very process: the
-    // provider must be reachable before discovery, hence `started` is set in two steps.
-    this.started = { issuer, audience, provider, verifier: undefined as never, console: undefined as never }
-    const insecure = new URL(issuer).protocol === 'http:' ? { execute: [client.allowInsecureRequests] } : {}
-    const rp = await client.discovery(new URL(issuer), oidc.clientId, undefined, oidc.clientSecret === undefined ? client.None() : client.ClientSecretPost(oidc.clientSecret), insecure)
-    const jwksUri = rp.serverMetadata().jwks_uri
-    const verifier = createAccessTokenVerifier({
-      issuer: rp.serverMetadata().issuer,
-      audience,
-      keys: provider !== undefined ? { jwks: { keys: [publicJwk(keys.signingJwk!) as never] } } : { jwksUrl: new URL(jwksUri ?? `${issuer}/jwks`) },
-      algorithms: oidc.algorithms,
-      clockSkewSeconds: oidc.clockSkewSeconds,
-      claims,
-      now
-    })
+    const verifier = createAccessTokenVerifier({ issuer, audience, keys: keySource, algorithms: oidc.algorithms, clockSkewSeconds: oidc.clockSkewSeconds, claims, now })
     const consoleLogin = createConsoleLogin({
       config: rp,
       audience,

@@ -68,4 +68,15 @@ test('refusals against the remote key set: unknown kid, another key, the embedde
   assert.equal([wrongAud.status, wrongAud.body.error.code], [401, 'ERR_TOKEN_AUDIENCE'])
 })
 
+test('an issuer that is down does not keep the tracker from starting: API tokens work, access tokens get 503', async () => {
+  const down = await startTestTracker({ config: { oidc: { issuer: 'http://127.0.0.1:9/oidc', audience: 'x', clientId: 'c', cliClientId: 'd', userClaim: 'sub', groupsClaim: 'groups', adminGroups: [], readOnlyAdminGroups: [], algorithms: ['ES256'], clockSkewSeconds: 60, sessionTtlSeconds: 3600, accessTokenTtlSeconds: 600 } } })
+  try {
+    assert.is((await fetch(`${down.url}/api/v1/me`, { headers: { authorization: `Bearer ${down.adminToken}` } })).status, 200)
+    const res = await fetch(`${down.url}/api/v1/me`, { headers: { authorization: `Bearer ${await token({ preferred_username: 'x' })}` } })
+    assert.equal([res.status, ((await res.json()) as { error: { code: string } }).error.code], [503, 'ERR_UNAVAILABLE'])
+  } finally {
+    await down.stop()
+  }
+})
+
 test.run()
