@@ -6,8 +6,10 @@
 import type { z } from 'zod'
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { AnnounceAnswerSchema, MeSchema, RepositoryKeysSchema, signPeerProof } from '../protocol/index.ts'
+import { AnnounceAnswerSchema, MeSchema, RepositoryKeysSchema, createApiClient, signPeerProof } from '../protocol/index.ts'
 import type { AnnounceAnswer, AnnounceRequest, ApiClient, ClientInfo, LeaveRequest, Me, RepositoryKeys } from '../protocol/index.ts'
+import { authorizingFetch, createLoginTokenSource, readLoginFile } from './auth/index.ts'
+import { NodeConfigError } from './config.ts'
 
 export interface TrackerClient {
   keys: (options?: { signal?: AbortSignal }) => Promise<RepositoryKeys>
@@ -121,4 +123,15 @@ export function recordMemberships (tracker: TrackerClient): SwarmMemberships {
       return { left: all.length - failed, failed }
     }
   }
+}
+
+/**
+ * The tracker API as this node authenticates: its API token (from `enroll`, a flag or the
+ * environment) when it has one, else the OpenID Connect login `branchcast login` stored
+ * (access token refreshed as it expires).
+ */
+export async function trackerApi (config: { tracker: string, token?: string, dataDir: string }, options: { now?: () => number } = {}): Promise<ApiClient> {
+  if (config.token !== undefined) return createApiClient({ baseUrl: config.tracker, token: config.token })
+  if (await readLoginFile(config.dataDir) === undefined) throw new NodeConfigError('no API token and no login: run "branchcast login", pass --token, set BRANCHCAST_TOKEN, or run "branchcast enroll"')
+  return createApiClient({ baseUrl: config.tracker, fetch: authorizingFetch(createLoginTokenSource({ dataDir: config.dataDir, now: options.now })) })
 }

@@ -8,7 +8,7 @@ import { authenticate } from './auth.ts'
 import { toHttpError } from './routes/http-error.ts'
 import { newRouter } from './routes/router.ts'
 import { healthRoutes } from './routes/health.ts'
-import { consolePlaceholder } from './routes/console.ts'
+import { authConfigRoutes, consoleRoutes } from './routes/console.ts'
 import { tokensRoutes } from './routes/tokens.ts'
 import { policiesRoutes } from './routes/policies.ts'
 import { assignmentsRoutes } from './routes/assignments.ts'
@@ -47,7 +47,8 @@ export function createApp (components: TrackerComponents): OpenAPIHono<TrackerEn
   app.notFound((c) => c.json({ error: { code: 'ERR_NOT_FOUND', message: 'no such route' } }, 404))
 
   app.route('/', healthRoutes(components))
-  app.route('/console', consolePlaceholder())
+  app.route('/console', consoleRoutes(components))
+  app.route('/', authConfigRoutes(components))
   app.route('/origin', originRoutes(components)) // capability tokens, not API tokens: before the /api auth
 
   app.use(`${API_PREFIX}/*`, authenticate(components))

@@ -21,6 +21,15 @@ export type TrackerErrorCode =
   | 'ERR_UPLOAD_TOO_SLOW'
   | 'ERR_RATE_LIMITED'
   | 'ERR_RANGE_NOT_SATISFIABLE'
+  /** OpenID Connect access tokens, each refusal its own code (401) */
+  | 'ERR_TOKEN_EXPIRED'
+  | 'ERR_TOKEN_NOT_YET_VALID'
+  | 'ERR_TOKEN_AUDIENCE'
+  | 'ERR_TOKEN_ISSUER'
+  | 'ERR_TOKEN_ALG'
+  | 'ERR_TOKEN_SIGNATURE'
+  | 'ERR_TOKEN_MALFORMED'
+  | 'ERR_TOKEN_CLAIMS'
   /** shutting down, or a lease lost: retry */
   | 'ERR_UNAVAILABLE'
   | 'ERR_INTERNAL'
@@ -49,6 +58,9 @@ export function isTrackerError (err: unknown, code?: TrackerErrorCode): err is T
   return err instanceof TrackerError && (code === undefined || err.code === code)
 }
 
+/** An access token refused: one code per reason, all answered 401. */
+export type TokenErrorCode = Extract<TrackerErrorCode, `ERR_TOKEN_${string}`>
+export const tokenRefused = (code: TokenErrorCode, message: string, cause?: unknown): TrackerError => new TrackerError(code, message, { cause })
 export const unauthenticated = (message = 'authentication required'): TrackerError => new TrackerError('ERR_UNAUTHENTICATED', message)
 export const forbidden = (message = 'not allowed'): TrackerError => new TrackerError('ERR_FORBIDDEN', message)
 export const notFound = (message = 'not found'): TrackerError => new TrackerError('ERR_NOT_FOUND', message)

@@ -18,7 +18,8 @@ export interface TrackerKeys {
   originLinkSecret: string
 }
 
-async function readOrCreate (path: string, create: () => string): Promise<string> {
+/** Reads a key file, or creates it atomically (0600) — once, even with two trackers starting together. */
+export async function readOrCreate (path: string, create: () => string): Promise<string> {
   try {
     return await readFile(path, 'utf8')
   } catch (err) {

@@ -7,8 +7,8 @@
  */
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
-import { createAdaptorServer } from '@hono/node-server'
-import type { Server } from 'node:http'
+import { getRequestListener } from '@hono/node-server'
+import type { RequestListener, Server } from 'node:http'
 import { createChunkStore } from '../protocol/index.ts'
 import { createLogger } from '../protocol/index.ts'
 import type { Logger } from '../protocol/index.ts'
@@ -19,6 +19,7 @@ import { loadTrackerKeys } from './keys.ts'
 import { createMetrics } from './metrics.ts'
 import { openStore } from './db/index.ts'
 import { createIdentity } from './identity/index.ts'
+import { PROVIDER_MOUNT, createOidc } from './oidc/index.ts'
 import { createPolicies } from './policies/index.ts'
 import { createClientEvents, createEventPruner } from './events/index.ts'
 import { createImageRepository } from './repository/index.ts'
@@ -63,7 +64,10 @@ export async function startTracker (config: TrackerConfig, options: StartTracker
     metrics,
     now,
     shutdown: shutdown.signal,
-    identity: createIdentity({ store, now, logger }),
+    // access tokens are verified by the OIDC service, which starts once the server listens
+    identity: createIdentity({ store, now, logger, accessTokens: { verify: async (token) => await components.oidc.accessTokens.verify(token) } }),
+    // reads the shared config when it starts, by then holding the server's URL
+    oidc: createOidc({ get config () { return components.config }, now, logger }),
     policies: createPolicies({ store, now, logger }),
     events: createClientEvents({ store, now, metrics }, {
       maxClientsPerUser: config.maxClientsPerUser,
@@ -79,25 +83,27 @@ export async function startTracker (config: TrackerConfig, options: StartTracker
   })
   /** started in this order, stopped in reverse once the server has drained */
   const pruner = createEventPruner({ store, now, logger }, { retentionMs: config.eventRetentionDays * 86_400_000 })
-  const services = [components.identity, components.policies, components.events, pruner, components.repository, components.swarm]
+  const services: Array<{ start: () => Promise<void>, stop: () => Promise<void> }> = [components.identity, components.policies, components.events, pruner, components.repository, components.swarm]
   for (const service of services) await service.start()
   const app = createApp(components)
-  const server = createAdaptorServer({
-    fetch: app.fetch,
-    hostname: config.host,
-    port: config.port,
-    // Oversized headers are refused (431) by Node's parser before anything is kept.
-    serverOptions: { maxHeaderSize: MAX_HEADER_BYTES, connectionsCheckingInterval: CONNECTIONS_CHECK_INTERVAL_MS },
-    createServer: guardedServerFactory({
-      maxConnections: MAX_CONNECTIONS,
-      maxConnectionsPerAddress: config.maxConnectionsPerAddress ?? MAX_CONNECTIONS_PER_ADDRESS,
-      maxBodiesInFlight: MAX_BODIES_IN_FLIGHT,
-      headersTimeoutMs: HEADERS_TIMEOUT_MS,
-      bodyDeadlineMs: BODY_DEADLINE_MS,
-      isStreamingUpload: isUploadRequest,
-      refused: metrics.counter('branchcast_http_refused_total', 'connections and requests refused by the HTTP limits, by reason')
-    })
-  }) as Server
+  const honoListener = getRequestListener(app.fetch)
+  // `/oidc…` goes to the embedded OpenID provider (a Koa app on Node's req/res), the rest to hono
+  const listener: RequestListener = (req, res) => {
+    const provider = req.url === PROVIDER_MOUNT || req.url?.startsWith(`${PROVIDER_MOUNT}/`) === true ? components.oidc.handler() : undefined
+    if (provider !== undefined) provider(req, res)
+    else void honoListener(req, res)
+  }
+  const createGuardedServer = guardedServerFactory({
+    maxConnections: MAX_CONNECTIONS,
+    maxConnectionsPerAddress: config.maxConnectionsPerAddress ?? MAX_CONNECTIONS_PER_ADDRESS,
+    maxBodiesInFlight: MAX_BODIES_IN_FLIGHT,
+    headersTimeoutMs: HEADERS_TIMEOUT_MS,
+    bodyDeadlineMs: BODY_DEADLINE_MS,
+    isStreamingUpload: isUploadRequest,
+    refused: metrics.counter('branchcast_http_refused_total', 'connections and requests refused by the HTTP limits, by reason')
+  })
+  // Oversized headers are refused (431) by Node's parser before anything is kept.
+  const server = createGuardedServer({ maxHeaderSize: MAX_HEADER_BYTES, connectionsCheckingInterval: CONNECTIONS_CHECK_INTERVAL_MS }, listener)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(config.port, config.host, () => { server.off('error', reject); resolve() })
@@ -105,6 +111,15 @@ export async function startTracker (config: TrackerConfig, options: StartTracker
   const { port } = server.address() as AddressInfo
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`
   if (config.publicUrl === undefined) components.config = { ...config, publicUrl: url }
+  try {
+    await components.oidc.start({ localUrl: url }) // the embedded issuer is this server's URL
+  } catch (err) {
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+    for (const service of [...services].reverse()) await service.stop().catch(() => {})
+    await store.close()
+    throw err
+  }
+  services.push(components.oidc)
   logger.info('tracker listening', { url, dataDir: config.dataDir, db: config.db.startsWith('sqlite:') ? config.db : 'mssql' })
 
   let stopping: Promise<void> | undefined

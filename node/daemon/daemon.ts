@@ -13,7 +13,7 @@ import { createImageStore } from '../image-store/index.ts'
 import { createChunkServer, createPeerNode, loadOrCreatePeerKey, PeerBans } from '../peer/index.ts'
 import { createPuller } from '../pull/index.ts'
 import type { PullOptions, PullReport } from '../pull/index.ts'
-import { createTrackerClient, recordMemberships } from '../tracker-client.ts'
+import { createTrackerClient, recordMemberships, trackerApi } from '../tracker-client.ts'
 import type { TrackerClient } from '../tracker-client.ts'
 import { enroll, loadTrust } from '../trust.ts'
 import type { NodeDaemonOptions, RunningNode } from './index.ts'
@@ -28,7 +28,6 @@ export async function startNodeDaemon (options: NodeDaemonOptions): Promise<Runn
   const now = options.now ?? Date.now
   const startedMs = now()
   if (config.tracker === undefined) throw new NodeConfigError('no tracker: pass --tracker, set BRANCHCAST_TRACKER, or run "branchcast enroll"')
-  if (config.token === undefined) throw new NodeConfigError('no API token: pass --token, set BRANCHCAST_TOKEN, or run "branchcast enroll"')
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 })
   // Before anything touches the directory: a second daemon must not share the peer key,
   // the cache or control.json with the first (it used to delete the first's on exit).
@@ -60,14 +59,16 @@ async function checkEnvToken (config: NodeDaemonOptions['config'], tracker: Trac
   })
 }
 
-interface Started { lock: DataDirLock, logger: Logger, now: () => number, startedMs: number, trackerUrl: string, token: string }
+interface Started { lock: DataDirLock, logger: Logger, now: () => number, startedMs: number, trackerUrl: string, token: string | undefined }
 
 async function startLocked (options: NodeDaemonOptions, { lock, logger, now, startedMs, trackerUrl, token }: Started): Promise<RunningNode> {
   const { config } = options
   const log = logger.forComponent('node:daemon')
   // The peer key proves the node's peer id to the tracker (issue 11, finding 5).
   const peerKey = options.privateKey ?? await loadOrCreatePeerKey(config.dataDir)
-  const memberships = recordMemberships(createTrackerClient(createApiClient({ baseUrl: trackerUrl, token }), { peerKey, now }))
+  // an API token, or the login `branchcast login` stored
+  const api = await trackerApi({ tracker: trackerUrl, token, dataDir: config.dataDir }, { now })
+  const memberships = recordMemberships(createTrackerClient(api, { peerKey, now }))
   const tracker = memberships.tracker
   await checkEnvToken(config, tracker, log)
   let trust = await loadTrust(config.dataDir)

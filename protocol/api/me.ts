@@ -5,14 +5,22 @@
  */
 import { z } from 'zod'
 import { PolicySchema, SubjectKindSchema } from './policies.ts'
-import { TokenKindSchema } from './tokens.ts'
+import { RoleSchema, TokenKindSchema } from './tokens.ts'
+
+/** How the caller authenticated: an API token (bct_…), an OpenID Connect access token, or the console's session cookie. */
+export const CredentialKindSchema = z.enum(['api-token', 'access-token', 'session'])
+export type CredentialKind = z.infer<typeof CredentialKindSchema>
 
 export const MeSchema = z.object({
   user: z.string(),
   groups: z.array(z.string()),
+  /** either admin role; `role` says which */
   admin: z.boolean(),
+  role: RoleSchema,
   kind: TokenKindSchema,
-  token: z.object({ id: z.number().int(), label: z.string(), createdAt: z.string(), expiresAt: z.string().nullable(), expiresAtMs: z.number().int().nullable() })
+  via: CredentialKindSchema,
+  /** the API token called with; null for an access token or a session */
+  token: z.object({ id: z.number().int(), label: z.string(), createdAt: z.string(), expiresAt: z.string().nullable(), expiresAtMs: z.number().int().nullable() }).nullable()
 }).meta({ id: 'Me' })
 export type Me = z.infer<typeof MeSchema>
 
@@ -31,3 +39,32 @@ export type Workspace = z.infer<typeof WorkspaceSchema>
 
 export const WorkspaceListSchema = z.object({ workspaces: z.array(WorkspaceSchema) })
 export type WorkspaceList = z.infer<typeof WorkspaceListSchema>
+
+/**
+ * How to log in to this tracker (`GET /auth/config`, open): the OpenID Connect issuer, the
+ * audience its access tokens must carry, and the public clients `branchcast login` (device
+ * grant) and the console (code + PKCE) use.
+ */
+export const AuthConfigSchema = z.object({
+  issuer: z.string().url(),
+  audience: z.string(),
+  cliClientId: z.string(),
+  consoleClientId: z.string(),
+  /** the tracker runs the issuer itself (development provider, users in its data directory) */
+  embedded: z.boolean()
+}).meta({ id: 'AuthConfig' })
+export type AuthConfig = z.infer<typeof AuthConfigSchema>
+
+/** A loopback host name or address (`localhost`, `127.x.x.x`, `::1`). */
+export function isLoopbackHost (hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || hostname === '::1' || /^127\.\d+\.\d+\.\d+$/.test(hostname)
+}
+
+/**
+ * An issuer both sides will talk to: https, or plain http on a loopback address only (tests,
+ * the tracker's development provider) — openid-client needs `allowInsecureRequests` then.
+ */
+export function isSecureIssuer (url: string): boolean {
+  const u = new URL(url)
+  return u.protocol === 'https:' || (u.protocol === 'http:' && isLoopbackHost(u.hostname))
+}

@@ -16,12 +16,22 @@ const MAX_EXPIRES_IN_CHARS = 32
 export const TokenKindSchema = z.enum(['user', 'machine'])
 export type TokenKind = z.infer<typeof TokenKindSchema>
 
+/**
+ * What a caller may do, as MED-V had it: a user (their own workspaces), a read-only admin
+ * (sees everything, changes nothing) or a full admin. The same for API tokens and OpenID
+ * Connect access tokens.
+ */
+export const RoleSchema = z.enum(['user', 'read-only-admin', 'admin'])
+export type Role = z.infer<typeof RoleSchema>
+
 /** A token as admins see it: never the hash, never the plaintext. */
 export const TokenSchema = z.object({
   id: z.number().int(),
   user: z.string(),
   groups: z.array(z.string()),
+  /** either admin role (sees everything); `role` says which */
   admin: z.boolean(),
+  role: RoleSchema,
   kind: TokenKindSchema,
   label: z.string(),
   createdAt: z.string(),
@@ -35,7 +45,9 @@ export type Token = z.infer<typeof TokenSchema>
 export const CreateTokenSchema = z.object({
   user: nameSchema('user'),
   groups: z.array(nameSchema('group')).max(MAX_TOKEN_GROUPS).optional(),
+  /** `true` = `role: "admin"`; give one of the two */
   admin: z.boolean().optional(),
+  role: RoleSchema.optional(),
   kind: TokenKindSchema.optional(),
   label: z.string().max(MAX_TOKEN_LABEL_CHARS).optional(),
   /** relative lifetime: "30d", "12h", "1d12h" */

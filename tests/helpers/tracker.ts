@@ -11,7 +11,8 @@ import { loadTrackerConfig } from '../../tracker/config.ts'
 import type { TrackerConfig } from '../../tracker/config.ts'
 import { startTracker } from '../../tracker/server.ts'
 import type { RunningTracker } from '../../tracker/server.ts'
-import { mintApiToken } from '../../tracker/identity/index.ts'
+import { mintApiToken, roleColumns } from '../../tracker/identity/index.ts'
+import type { Role } from '../../protocol/index.ts'
 import { makeTmpDir } from './tmp-dir.ts'
 import type { Logger } from '../../protocol/logger.ts'
 
@@ -27,6 +28,8 @@ export interface TestTrackerOptions {
 export interface TokenForOptions {
   groups?: string[]
   admin?: boolean
+  /** `read-only-admin` for MED-V's second admin role (`admin: true` = full admin) */
+  role?: Role
   expiresAtMs?: number
   kind?: 'user' | 'machine'
   label?: string
@@ -64,7 +67,7 @@ export async function startTestTracker (opts: TestTrackerOptions = {}): Promise<
     const { token } = await mintApiToken(tracker.components.store, {
       user,
       groups: t.groups ?? [],
-      isAdmin: t.admin ?? false,
+      ...roleColumns(t.role ?? (t.admin === true ? 'admin' : 'user')),
       kind: t.kind ?? 'user',
       label: t.label ?? 'test',
       expiresAtMs: t.expiresAtMs ?? null,

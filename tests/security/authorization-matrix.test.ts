@@ -4,9 +4,9 @@
 // the sample body or resource is fine); denied = 401 for no/expired/revoked tokens, 403 for
 // a valid token without the right; never a 2xx.
 //
-// Hook for the read-only admin role (OIDC work): add an identity to IDENTITIES with
-// `readonlyAdmin: true` and give each rule a `readonly` verdict ('allow' for reads of
-// admin data, 'deny' for writes); `expected()` below is the one place that decides.
+// The read-only admin (MED-V's second admin role) reads everything an admin reads and is
+// refused every write — every method but GET — whatever the route; `expected()` below is
+// the one place that decides.
 import { randomUUID } from 'node:crypto'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -32,6 +32,8 @@ interface Identity {
   admin?: boolean
   /** the image 'win' is assigned to it */
   assigned?: boolean
+  /** reads as an admin, writes nothing */
+  readOnlyAdmin?: boolean
 }
 
 const CHUNKS = 8
@@ -82,12 +84,13 @@ const IDENTITIES: Identity[] = [
   { name: 'revoked', token: () => tokens.revoked, invalid: true },
   { name: 'other user', token: () => tokens.bob },
   { name: 'user', token: () => tokens.alice, assigned: true },
-  // { name: 'read-only admin', token: () => tokens.readonly, readonlyAdmin: true },  ← OIDC engineer's column
+  { name: 'read-only admin', token: () => tokens.readonly, readOnlyAdmin: true },
   { name: 'admin', token: () => t.adminToken, admin: true, assigned: true }
 ]
 
-function expected (rule: Rule, who: Identity): 'allow' | 401 | 403 {
+function expected (method: string, rule: Rule, who: Identity): 'allow' | 401 | 403 {
   if (who.invalid === true) return 401
+  if (who.readOnlyAdmin === true) return method === 'GET' ? 'allow' : 403
   if (who.admin === true) return 'allow'
   if (rule.access === 'admin') return 403
   if (rule.access === 'assigned' && who.assigned !== true) return 403
@@ -101,6 +104,7 @@ test.before(async () => {
   await assignImage(store, { image: 'win', user: 'alice', nowMs: Date.now() })
   tokens.alice = await t.tokenFor('alice')
   tokens.bob = await t.tokenFor('bob')
+  tokens.readonly = await t.tokenFor('auditor', { role: 'read-only-admin' })
   const nowMs = Date.now()
   tokens.expired = (await mintApiToken(store, { user: 'alice', groups: [], isAdmin: true, kind: 'user', label: 'expired', expiresAtMs: nowMs - 1000, nowMs: nowMs - 60_000 })).token
   const revoked = await mintApiToken(store, { user: 'alice', groups: [], isAdmin: true, kind: 'user', label: 'revoked', nowMs })
@@ -126,7 +130,7 @@ for (const [route, rule] of Object.entries(RULES)) {
     for (const who of IDENTITIES) {
       const json = rule.json === undefined ? undefined : await rule.json(who.name)
       const r = await call(t.url, method, rule.path ?? template, { token: who.token(), json, body: rule.body, headers: rule.headers?.() })
-      const want = expected(rule, who)
+      const want = expected(method, rule, who)
       const what = `${route} as ${who.name}: ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`
       if (want === 'allow') {
         assert.ok(r.status !== 401 && r.status !== 403 && r.status < 500, what)

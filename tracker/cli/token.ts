@@ -4,7 +4,7 @@
 import { mkdir } from 'node:fs/promises'
 import { UsageError, clientFromFlags, defineCommand, integer, readFlag, renderTable } from '../../protocol/index.ts'
 import type { FlagValues } from '../../protocol/index.ts'
-import type { ApiClient, IssuedToken, Token, TokenList } from '../../protocol/index.ts'
+import type { ApiClient, IssuedToken, Role, Token, TokenList } from '../../protocol/index.ts'
 import { createLogger } from '../../protocol/index.ts'
 import { loadTrackerConfig } from '../config.ts'
 import { openStore } from '../db/index.ts'
@@ -13,10 +13,11 @@ import { isTrackerError } from '../errors.ts'
 
 const HELP = `Usage: branchcast token <create|list|revoke> [options]
 
-  token create --user U [--group G]… [--admin] [--machine] [--label L]
-               [--expires 30d]
+  token create --user U [--group G]… [--admin | --read-only-admin]
+               [--machine] [--label L] [--expires 30d]
       Issues a token and prints it (only the token; --json for the whole
-      record). The token is shown once: it is stored hashed.
+      record). The token is shown once: it is stored hashed. A read-only
+      admin sees everything and changes nothing.
   token list [--user U]
   token revoke ID
 
@@ -29,7 +30,7 @@ Where the tokens live (default: this host's data directory):
   --token T         admin API token for --tracker [env BRANCHCAST_TOKEN]`
 
 const TOKEN_FLAGS = {
-  user: 'string', group: 'string[]', admin: 'boolean', machine: 'boolean', label: 'string', expires: 'string',
+  user: 'string', group: 'string[]', admin: 'boolean', 'read-only-admin': 'boolean', machine: 'boolean', label: 'string', expires: 'string',
   data: 'string', db: 'string', config: 'string', tracker: 'string', token: 'string'
 } as const
 
@@ -41,7 +42,7 @@ type Values = FlagValues<typeof TOKEN_FLAGS>
 
 /** One backend per place the tokens live: the database on this host, or a tracker's API. */
 interface TokenBackend {
-  create: (input: { user: string, groups: string[], admin: boolean, kind: 'user' | 'machine', label: string, expiresIn?: string }) => Promise<IssuedToken>
+  create: (input: { user: string, groups: string[], role: Role, kind: 'user' | 'machine', label: string, expiresIn?: string }) => Promise<IssuedToken>
   list: (user?: string) => Promise<Token[]>
   revoke: (id: number) => Promise<Token | undefined>
   close: () => Promise<void>
@@ -98,8 +99,8 @@ function apiBackend (client: ApiClient): TokenBackend {
 
 function table (tokens: Token[], width: number): string {
   return renderTable(
-    [{ header: 'ID', truncate: false }, { header: 'USER' }, { header: 'GROUPS' }, { header: 'ADMIN' }, { header: 'KIND' }, { header: 'STATUS' }, { header: 'EXPIRES', truncate: false }, { header: 'LAST USED', truncate: false }, { header: 'LABEL' }],
-    tokens.map((t) => [String(t.id), t.user, t.groups.join(','), t.admin ? 'yes' : '', t.kind, t.status, t.expiresAt ?? 'never', t.lastUsedAt ?? '-', t.label]),
+    [{ header: 'ID', truncate: false }, { header: 'USER' }, { header: 'GROUPS' }, { header: 'ROLE' }, { header: 'KIND' }, { header: 'STATUS' }, { header: 'EXPIRES', truncate: false }, { header: 'LAST USED', truncate: false }, { header: 'LABEL' }],
+    tokens.map((t) => [String(t.id), t.user, t.groups.join(','), t.role === 'user' ? '' : t.role, t.kind, t.status, t.expiresAt ?? 'never', t.lastUsedAt ?? '-', t.label]),
     { width }
   )
 }
@@ -113,6 +114,7 @@ export async function main (argv: string[]): Promise<number> {
   if (action === 'revoke' && rest[0] === undefined) throw new UsageError('revoke needs a token ID (see "token list")')
   const id = action === 'revoke' ? readFlag('ID', rest[0] ?? '', integer(1)) : 0
   if (action === 'create' && (values.user === undefined || values.user === '')) throw new UsageError('create needs --user')
+  if (values.admin === true && values['read-only-admin'] === true) throw new UsageError('give --admin or --read-only-admin, not both')
 
   const backend = values.tracker !== undefined ? apiBackend(clientFromFlags({ tracker: values.tracker, token: values.token })) : await localBackend(values)
   try {
@@ -120,7 +122,7 @@ export async function main (argv: string[]): Promise<number> {
       const issued = await backend.create({
         user: values.user ?? '',
         groups: values.group ?? [],
-        admin: values.admin === true,
+        role: values.admin === true ? 'admin' : values['read-only-admin'] === true ? 'read-only-admin' : 'user',
         kind: values.machine === true ? 'machine' : 'user',
         label: values.label ?? '',
         ...(values.expires === undefined ? {} : { expiresIn: values.expires })

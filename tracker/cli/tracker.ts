@@ -2,7 +2,9 @@
 import { defineCommand, integer, readFlag, untilStopSignal } from '../../protocol/index.ts'
 import { loadTrackerConfig } from '../config.ts'
 import { startTracker } from '../server.ts'
+import { join } from 'node:path'
 import { bootstrapAdminToken } from '../identity/index.ts'
+import { USERS_FILE } from '../oidc/index.ts'
 
 const HELP = `Usage: branchcast tracker [options]
 
@@ -43,11 +45,19 @@ export async function main (argv: string[]): Promise<number> {
   })
   const tracker = await startTracker(config)
   const minted = await bootstrapAdminToken(tracker.components.store, config.dataDir, Date.now())
+  const password = tracker.components.oidc.initialPasswordFile
+  const auth = tracker.components.oidc.authConfig()
   // One write, so whoever waits for the "listening on" line also has the first-start note.
-  process.stdout.write(`branchcast tracker listening on ${tracker.url}\n` + (minted === undefined
-    ? ''
-    : `first start: an admin API token was written to ${minted} (mode 0600)\n` +
-      `  export BRANCHCAST_TRACKER=${tracker.url} BRANCHCAST_TOKEN=$(cat ${minted})\n`))
+  // Never the secrets themselves: only where they are (0600 files).
+  process.stdout.write(`branchcast tracker listening on ${tracker.url}\n` +
+    `console: ${tracker.url}/console (sign in: ${auth.embedded ? 'the development provider, users in ' + join(config.dataDir, USERS_FILE) : auth.issuer})\n` +
+    (password === undefined
+      ? ''
+      : `first start: sign in to the console as "admin" with the password in ${password} (mode 0600)\n`) +
+    (minted === undefined
+      ? ''
+      : `first start: an admin API token was written to ${minted} (mode 0600)\n` +
+        `  export BRANCHCAST_TRACKER=${tracker.url} BRANCHCAST_TOKEN=$(cat ${minted})\n`))
   await untilStopSignal()
   await tracker.stop()
   return 0

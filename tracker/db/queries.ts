@@ -326,15 +326,16 @@ export function createTrackerStore (d: Dialect): TrackerStore {
     },
 
     // ---- tokens ----
-    async createToken ({ tokenHash, user, groups = [], isAdmin = false, kind = 'user', label = '', expiresAtMs = null, nowMs }) {
+    async createToken ({ tokenHash, user, groups = [], isAdmin = false, readOnly = false, kind = 'user', label = '', expiresAtMs = null, nowMs }) {
       assertHex64(tokenHash, 'tokenHash')
       assertName(user, 'user')
       if (!Array.isArray(groups) || !groups.every((g) => typeof g === 'string')) throw new TypeError('groups must be strings')
       if (kind !== 'user' && kind !== 'machine') throw new TypeError('kind must be user or machine')
+      if (readOnly && !isAdmin) throw new TypeError('readOnly applies to admins only')
       assertTime(nowMs, 'nowMs')
       if (expiresAtMs !== null) assertTime(expiresAtMs, 'expiresAtMs')
       const row = await d.run(conflict('token', d.insert('apiTokens', {
-        tokenHash, user, groups: JSON.stringify(groups), isAdmin, kind, label, createdAt: nowMs, expiresAt: expiresAtMs
+        tokenHash, user, groups: JSON.stringify(groups), isAdmin, readOnly, kind, label, createdAt: nowMs, expiresAt: expiresAtMs
       })))
       return toToken(row)
     },

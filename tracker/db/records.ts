@@ -72,7 +72,7 @@ export function toUpload (r: UploadRow): UploadLease {
 }
 
 export interface TokenRow {
-  id: unknown, tokenHash: string, user: string, groups: string, isAdmin: unknown, kind: string, label: string,
+  id: unknown, tokenHash: string, user: string, groups: string, isAdmin: unknown, readOnly: unknown, kind: string, label: string,
   createdAt: unknown, expiresAt: unknown, revokedAt: unknown, lastUsedAt: unknown
 }
 export function toToken (r: TokenRow): TokenRecord {
@@ -82,6 +82,7 @@ export function toToken (r: TokenRow): TokenRecord {
     user: r.user,
     groups: JSON.parse(r.groups) as string[],
     isAdmin: r.isAdmin === true || r.isAdmin === 1,
+    readOnly: r.readOnly === true || r.readOnly === 1,
     kind: r.kind as TokenKind,
     label: r.label,
     createdAtMs: num(r.createdAt),

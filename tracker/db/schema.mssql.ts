@@ -61,6 +61,8 @@ export const apiTokens = mssqlTable('api_tokens', {
   user: nvarchar('user', { length: 200 }).notNull(),
   groups: nvarchar('groups', { length: 'max' }).notNull().default('[]'),
   isAdmin: bit('is_admin').notNull().default(false),
+  /** with is_admin: a read-only admin (sees everything, changes nothing) */
+  readOnly: bit('read_only').notNull().default(false),
   kind: varchar('kind', { length: 16 }).notNull(),
   label: nvarchar('label', { length: 400 }).notNull().default(''),
   createdAt: ms('created_at').notNull(),

@@ -58,6 +58,8 @@ export const apiTokens = sqliteTable('api_tokens', {
   user: text('user').notNull(),
   groups: text('groups').notNull().default('[]'),
   isAdmin: integer('is_admin', { mode: 'boolean' }).notNull().default(false),
+  /** with is_admin: a read-only admin (sees everything, changes nothing) */
+  readOnly: integer('read_only', { mode: 'boolean' }).notNull().default(false),
   kind: text('kind').notNull(),
   label: text('label').notNull().default(''),
   createdAt: integer('created_at').notNull(),

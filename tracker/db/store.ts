@@ -88,6 +88,8 @@ export interface TokenRecord {
   user: string
   groups: string[]
   isAdmin: boolean
+  /** with `isAdmin`: a read-only admin, who sees everything and changes nothing */
+  readOnly: boolean
   kind: TokenKind
   label: string
   createdAtMs: number
@@ -101,6 +103,8 @@ export interface CreateTokenInput {
   user: string
   groups?: string[]
   isAdmin?: boolean
+  /** with `isAdmin`: read-only admin (default false) */
+  readOnly?: boolean
   kind?: TokenKind
   label?: string
   expiresAtMs?: number | null

@@ -4,6 +4,7 @@
  * whoever asked for it, and is never logged.
  */
 import { createHash, randomBytes } from 'node:crypto'
+import type { Role } from '../../protocol/index.ts'
 import type { CreateTokenInput, TokenRecord, TrackerStore } from '../db/store.ts'
 
 export const API_TOKEN_PREFIX = 'bct_'
@@ -15,6 +16,16 @@ export function hashApiToken (token: string): string {
 
 export function isApiTokenShape (token: string): boolean {
   return API_TOKEN_RE.test(token)
+}
+
+/** The role a token row carries (`is_admin` + `read_only`). */
+export function tokenRole (t: Pick<TokenRecord, 'isAdmin' | 'readOnly'>): Role {
+  return !t.isAdmin ? 'user' : t.readOnly ? 'read-only-admin' : 'admin'
+}
+
+/** The columns that store `role`. */
+export function roleColumns (role: Role): Pick<CreateTokenInput, 'isAdmin' | 'readOnly'> {
+  return { isAdmin: role !== 'user', readOnly: role === 'read-only-admin' }
 }
 
 export interface MintedApiToken {

@@ -7,7 +7,8 @@ import type { CreateToken, Logger } from '../../protocol/index.ts'
 import type { TokenRecord } from '../db/store.ts'
 import type { Principal } from '../env.ts'
 import { badRequest, forbidden, notFound, unauthenticated } from '../errors.ts'
-import { hashApiToken, isApiTokenShape, mintApiToken } from './api-token.ts'
+import { hashApiToken, isApiTokenShape, mintApiToken, roleColumns, tokenRole } from './api-token.ts'
+import { isJwtShape } from './access-token.ts'
 import { MAX_TOKEN_TTL_MS, TOKEN_USE_WRITE_INTERVAL_MS } from './constants.ts'
 import type { Identity, IdentityComponents, IdentityInit } from './index.ts'
 
@@ -52,6 +53,7 @@ export class IdentityService implements Identity {
   async stop (): Promise<void> {}
 
   async authenticate (token: string): Promise<Principal | undefined> {
+    if (isJwtShape(token) && this.components.accessTokens !== undefined) return await this.components.accessTokens.verify(token)
     if (!isApiTokenShape(token)) return undefined
     const { store } = this.components
     const nowMs = this.components.now()
@@ -63,23 +65,26 @@ export class IdentityService implements Identity {
     if (row.lastUsedAtMs === null || nowMs - row.lastUsedAtMs >= this.tokenUseWriteIntervalMs) {
       await store.markTokenUsed(row.id, nowMs).catch(() => {})
     }
-    return { tokenId: row.id, user: row.user, groups: row.groups, admin: row.isAdmin, kind: row.kind }
+    const role = tokenRole(row)
+    return { tokenId: row.id, user: row.user, groups: row.groups, admin: role !== 'user', role, kind: row.kind, via: 'api-token' }
   }
 
   async issue (input: CreateToken, by: string): Promise<{ token: string, record: TokenRecord }> {
     const nowMs = this.components.now()
     const expiresAtMs = tokenExpiry(input, nowMs, this.maxTokenTtlMs)
+    const role = input.role ?? (input.admin === true ? 'admin' : 'user')
+    if (input.admin !== undefined && input.admin !== (role !== 'user')) throw badRequest(`admin: contradicts role "${role}"`)
     const minted = await mintApiToken(this.components.store, {
       user: input.user,
       groups: [...new Set(input.groups ?? [])],
-      isAdmin: input.admin ?? false,
+      ...roleColumns(role),
       kind: input.kind ?? 'user',
       label: input.label ?? '',
       expiresAtMs,
       nowMs
     })
     const { record } = minted
-    this.log.info('token issued', { id: record.id, user: record.user, admin: record.isAdmin, kind: record.kind, by })
+    this.log.info('token issued', { id: record.id, user: record.user, role, kind: record.kind, by })
     return minted
   }
 
@@ -96,7 +101,8 @@ export class IdentityService implements Identity {
     return record
   }
 
-  async tokenOf (principal: Principal): Promise<TokenRecord> {
+  async tokenOf (principal: Principal): Promise<TokenRecord | undefined> {
+    if (principal.tokenId === undefined) return undefined
     const token = await this.components.store.getToken(principal.tokenId)
     if (token === undefined) throw unauthenticated('token vanished')
     return token

@@ -1,5 +1,5 @@
 /**
- * Identity: API tokens and who a bearer token stands for. Issues tokens (the plaintext is
+ * Identity: API tokens, OpenID Connect access tokens, and who a bearer token stands for. Issues tokens (the plaintext is
  * returned once, never logged), lists and revokes them, and resolves a token to a
  * `Principal` for the auth middleware (`tracker/auth.ts`, the HTTP adapter). Every token is
  * minted by `mintApiToken`; a first start mints one admin token (`bootstrapAdminToken`).
@@ -10,14 +10,21 @@
 import type { CreateToken } from '../../protocol/index.ts'
 import type { TokenRecord } from '../db/store.ts'
 import type { Principal, TrackerComponents } from '../env.ts'
+import type { AccessTokenVerifier } from './access-token.ts'
 import { IdentityService } from './identity.ts'
 
-export { API_TOKEN_PREFIX, hashApiToken, isApiTokenShape, mintApiToken } from './api-token.ts'
+export { API_TOKEN_PREFIX, hashApiToken, isApiTokenShape, mintApiToken, roleColumns, tokenRole } from './api-token.ts'
 export type { MintApiTokenOptions, MintedApiToken } from './api-token.ts'
 export { INITIAL_ADMIN_TOKEN_FILE, bootstrapAdminToken } from './bootstrap.ts'
 export { meView, tokenView } from './token-view.ts'
 
-export type IdentityComponents = Pick<TrackerComponents, 'store' | 'now' | 'logger'>
+export { createAccessTokenVerifier, isJwtShape, principalFromClaims, roleFromClaims } from './access-token.ts'
+export type { AccessTokenVerifier, AccessTokenVerifierInit, ClaimMapping } from './access-token.ts'
+
+export type IdentityComponents = Pick<TrackerComponents, 'store' | 'now' | 'logger'> & {
+  /** OpenID Connect access tokens (JWTs); without it only API tokens authenticate */
+  accessTokens?: AccessTokenVerifier
+}
 
 export interface IdentityInit {
   /** longest lifetime a token may be issued with (default `MAX_TOKEN_TTL_MS`) */
@@ -30,8 +37,10 @@ export interface Identity {
   start: () => Promise<void>
   stop: () => Promise<void>
   /**
-   * The principal a bearer token stands for; undefined when it is not token-shaped,
-   * unknown, revoked or expired. Records `last used` (throttled; a failed write is ignored).
+   * The principal a bearer token stands for. An API token: undefined when it is not
+   * token-shaped, unknown, revoked or expired; records `last used` (throttled; a failed
+   * write is ignored). An access token (a JWT): verified, or a TrackerError `ERR_TOKEN_*`
+   * saying why not.
    */
   authenticate: (token: string) => Promise<Principal | undefined>
   /**
@@ -44,8 +53,11 @@ export interface Identity {
   list: (filter?: { user?: string }) => Promise<TokenRecord[]>
   /** Revokes (idempotent: the first revocation time is kept); ERR_NOT_FOUND for no such token. */
   revoke: (id: number, by: string) => Promise<TokenRecord>
-  /** The token a principal authenticated with; ERR_UNAUTHENTICATED when it has vanished. */
-  tokenOf: (principal: Principal) => Promise<TokenRecord>
+  /**
+   * The API token a principal authenticated with (undefined for an access token or a
+   * session); ERR_UNAUTHENTICATED when it has vanished.
+   */
+  tokenOf: (principal: Principal) => Promise<TokenRecord | undefined>
   /**
    * A client id (a node's libp2p peer id) belongs to the first user who registered it:
    * anyone else naming it gets ERR_FORBIDDEN, so nobody acts under — or overwrites —

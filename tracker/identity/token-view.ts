@@ -6,6 +6,7 @@ import { isoTime } from '../../protocol/index.ts'
 import type { Me, Token } from '../../protocol/index.ts'
 import type { TokenRecord } from '../db/store.ts'
 import type { Principal } from '../env.ts'
+import { tokenRole } from './api-token.ts'
 
 export function tokenView (t: TokenRecord, nowMs: number): Token {
   return {
@@ -13,6 +14,7 @@ export function tokenView (t: TokenRecord, nowMs: number): Token {
     user: t.user,
     groups: t.groups,
     admin: t.isAdmin,
+    role: tokenRole(t),
     kind: t.kind,
     label: t.label,
     createdAt: isoTime(t.createdAtMs),
@@ -23,13 +25,15 @@ export function tokenView (t: TokenRecord, nowMs: number): Token {
   }
 }
 
-/** The caller and the token it called with. */
-export function meView (p: Principal, token: TokenRecord): Me {
+/** The caller and the API token it called with (none for an access token or a session). */
+export function meView (p: Principal, token: TokenRecord | undefined): Me {
   return {
     user: p.user,
     groups: p.groups,
     admin: p.admin,
+    role: p.role,
     kind: p.kind,
-    token: { id: token.id, label: token.label, createdAt: isoTime(token.createdAtMs), expiresAt: isoTime(token.expiresAtMs), expiresAtMs: token.expiresAtMs }
+    via: p.via,
+    token: token === undefined ? null : { id: token.id, label: token.label, createdAt: isoTime(token.createdAtMs), expiresAt: isoTime(token.expiresAtMs), expiresAtMs: token.expiresAtMs }
   }
 }

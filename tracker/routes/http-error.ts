@@ -17,6 +17,14 @@ export interface HttpErrorAnswer {
 
 const TRACKER_STATUS: Record<TrackerErrorCode, number> = {
   ERR_UNAUTHENTICATED: 401,
+  ERR_TOKEN_EXPIRED: 401,
+  ERR_TOKEN_NOT_YET_VALID: 401,
+  ERR_TOKEN_AUDIENCE: 401,
+  ERR_TOKEN_ISSUER: 401,
+  ERR_TOKEN_ALG: 401,
+  ERR_TOKEN_SIGNATURE: 401,
+  ERR_TOKEN_MALFORMED: 401,
+  ERR_TOKEN_CLAIMS: 401,
   ERR_FORBIDDEN: 403,
   ERR_NOT_FOUND: 404,
   ERR_BAD_REQUEST: 400,
@@ -45,6 +53,8 @@ const PROTOCOL_STATUS: Record<string, number> = {
 }
 
 function headersFor (code: string, err: unknown): Record<string, string> {
+  // RFC 6750: a refused bearer token is `invalid_token`
+  if (code.startsWith('ERR_TOKEN_') && err instanceof TrackerError) return { 'www-authenticate': 'Bearer realm="branchcast", error="invalid_token"' }
   switch (code) {
     case 'ERR_UNAUTHENTICATED': return { 'www-authenticate': 'Bearer realm="branchcast"' }
     // The client may still be sending the body we refuse: close the connection, or its

@@ -22,7 +22,7 @@ test('"branchcast --help" lists every command in 80 columns', async () => {
   assert.is(r.code, 0, r.stderr)
   const section = r.stdout.split('Commands:\n')[1]!.split('\n\n')[0]!
   commands = section.split('\n').map((l) => l.trim().split(/\s+/)[0]!)
-  assert.equal([...commands].sort(), ['assign', 'clients', 'demo', 'enroll', 'events', 'gc', 'node', 'origin', 'policies', 'publish', 'pull', 'reports', 'selftest', 'token', 'tracker', 'unassign', 'versions'])
+  assert.equal([...commands].sort(), ['assign', 'clients', 'demo', 'enroll', 'events', 'gc', 'login', 'logout', 'node', 'origin', 'policies', 'publish', 'pull', 'reports', 'selftest', 'token', 'tracker', 'unassign', 'versions'])
   for (const line of r.stdout.split('\n')) assert.ok(line.length <= 80, line)
 })
 
@@ -57,6 +57,8 @@ test('bad values and missing arguments are one line and exit 1, before anything 
     [['publish', '--image'], /^branchcast publish: --image needs a value; see "branchcast publish --help"\n$/],
     [['policies', 'create', 'p', '--image', 'i', '--memory', 'lots'], /^branchcast policies: --memory: not an integer: "lots"\n$/],
     [['gc'], /^branchcast gc: no API token: pass --token or set BRANCHCAST_TOKEN\n$/],
+    [['login', '--data', '/nonexistent/branchcast-login'], /^branchcast login: --tracker is required/],
+    [['token', 'create', '--user', 'u', '--admin', '--read-only-admin'], /^branchcast token: give --admin or --read-only-admin, not both\n$/],
     [['pul'], /^branchcast: unknown command "pul"; "branchcast --help" lists them\n$/]
   ]
   const results = await inBatches(cases, async ([args, want]) => ({ args, want, r: await run(args) }))

@@ -238,6 +238,17 @@ export function run (name: string, factory: StoreFactory): void {
     assert.ok(threw, 'only a sha256 hex hash is accepted')
   })
 
+  test('tokens: a read-only admin round-trips; read-only without admin is a caller mistake', async ({ store }) => {
+    const ro = await store.createToken({ tokenHash: hex('ro'), user: 'auditor', isAdmin: true, readOnly: true, nowMs: T0 })
+    assert.equal([ro.isAdmin, ro.readOnly], [true, true])
+    assert.is((await store.getToken(ro.id))!.readOnly, true)
+    const full = await store.createToken({ tokenHash: hex('full'), user: 'root', isAdmin: true, nowMs: T0 })
+    assert.is(full.readOnly, false)
+    let threw = false
+    try { await store.createToken({ tokenHash: hex('x'), user: 'x', readOnly: true, nowMs: T0 }) } catch (err) { threw = err instanceof TypeError }
+    assert.ok(threw)
+  })
+
   test('policies: defaults, update, unique name, delete cascades assignments', async ({ store }) => {
     const p = await store.createPolicy({ name: 'office', imageName: 'win', nowMs: T0 })
     assert.is(p.pinnedVersion, null)

@@ -1,8 +1,8 @@
 // The store contract on SQLite (real files in a temp dir), plus what only SQLite has:
 // URL forms, the file's pragmas, two processes sharing one file, a 1M-chunk version.
-import { readdirSync } from 'node:fs'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
+import { readdirSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -46,6 +46,7 @@ test('the file is in WAL mode with foreign keys, and reopening does not re-migra
   await b.close()
   const raw = new DatabaseSync(path)
   assert.is((raw.prepare('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode, 'wal')
+  // once per migration folder: applied on the first open, not again on the second
   const migrations = readdirSync(new URL('../../../tracker/db/migrations/sqlite/', import.meta.url)).length
   assert.is((raw.prepare('SELECT count(*) AS n FROM __drizzle_migrations').get() as { n: number }).n, migrations)
   raw.close()

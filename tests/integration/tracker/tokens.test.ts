@@ -251,6 +251,19 @@ test('`branchcast token create` on a data dir makes the first admin token; list 
       const gina = JSON.parse(viaApi.stdout)
       assert.is(gina.user, 'gina')
 
+      // a read-only admin token: reads like an admin, every write refused
+      const ro = await cli(['token', 'create', '--tracker', tracker.url, '--token', token, '--user', 'auditor', '--read-only-admin', '--json'])
+      assert.is(ro.code, 0, ro.stderr)
+      const auditor = JSON.parse(ro.stdout)
+      assert.equal([auditor.role, auditor.admin], ['read-only-admin', true])
+      const asAuditor = ['--tracker', tracker.url, '--token', auditor.token as string]
+      assert.is((await cli(['token', 'list', '--json', ...asAuditor])).code, 0)
+      const refused = await cli(['token', 'create', '--user', 'x', ...asAuditor])
+      assert.is(refused.code, 1)
+      assert.match(refused.stderr, /ERR_FORBIDDEN: read-only admin/)
+      const both = await cli(['token', 'create', '--user', 'x', '--admin', '--read-only-admin', ...asAuditor])
+      assert.match(both.stderr, /not both/)
+
       // local list (while the tracker runs on the same database), then revoke
       const list = await cli(['token', 'list', '--json', '--data', dataDir])
       assert.is(list.code, 0, list.stderr)

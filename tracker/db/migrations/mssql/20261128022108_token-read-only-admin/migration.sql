@@ -1,0 +1,1 @@
+ALTER TABLE [api_tokens] ADD [read_only] bit NOT NULL CONSTRAINT [api_tokens_read_only_default] DEFAULT ((0));
