@@ -9,6 +9,7 @@ import type { NodeStatus, ReadyImage } from '../control/index.ts'
 import { createEventReporter } from '../events/index.ts'
 import { createChunkServer, createPeerNode, PeerBans } from '../peer/index.ts'
 import { createPuller } from '../pull/index.ts'
+import { createSessionRuntime } from '../session/index.ts'
 import type { PullOptions, PullReport } from '../pull/index.ts'
 import { createTrackerClient } from '../tracker-client.ts'
 import { enroll, loadTrust } from '../trust.ts'
@@ -106,7 +107,12 @@ export async function startNodeDaemon (options: NodeDaemonOptions): Promise<Runn
     seeder.start()
     stack.push({ name: 'seeder', stop: async () => await seeder.stop() })
 
-    const control = createControlServer({ dataDir: config.dataDir }, { pull, images, status, logger })
+    // VM sessions outlive the daemon: stop() lets go of them, the next start re-attaches
+    const sessions = createSessionRuntime({ dataDir: config.dataDir }, { events: reporter, logger, now })
+    await sessions.attach()
+    stack.push({ name: 'sessions', stop: async () => await sessions.detach() })
+
+    const control = createControlServer({ dataDir: config.dataDir }, { pull, images, status, sessions, logger })
     await control.start()
     stack.push({ name: 'control API', stop: async () => await control.stop() })
 
