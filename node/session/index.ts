@@ -106,6 +106,8 @@ export interface SessionRuntime {
   waitForAgent: (image: string, options?: { signal?: AbortSignal }) => Promise<void>
   /** Runs a program in the guest through the guest agent and waits for it to end. */
   guestExec: (image: string, path: string, args?: string[], options?: { signal?: AbortSignal, input?: Uint8Array }) => Promise<GuestExecResult>
+  /** Runs a read-only QMP `query-*` command on the session's VM (diagnostics, tests): `query-chardev`, … */
+  query: <T = unknown>(image: string, command: `query-${string}`, options?: { signal?: AbortSignal }) => Promise<T>
   /** KVM when the probe proved it works here, else TCG (probed once per runtime). */
   accelerator: (options?: { signal?: AbortSignal }) => Promise<Accelerator>
   /** Re-attaches to recorded sessions, cleaning up (and reporting) the ones that died. */

@@ -151,8 +151,9 @@ export class QemuSessions implements SessionRuntime {
       await child.exited
       await removeSockets(record)
       if (created && o.mode === 'revertible') await removeOverlay(overlayPath)
-      if (err instanceof DOMException && err.name === 'TimeoutError') throw new SessionError('ERR_QEMU_START', `QEMU did not answer on its monitor within ${QMP_READY_TIMEOUT_MS} ms: ${await logTail(logPath)}`, { cause: err })
-      throw err
+      if ((err as { code?: string }).code === 'ERR_QEMU_START' || (o.signal?.aborted ?? false)) throw err
+      const why = err instanceof DOMException && err.name === 'TimeoutError' ? `its monitor did not answer within ${QMP_READY_TIMEOUT_MS} ms` : (err as Error).message
+      throw new SessionError('ERR_QEMU_START', `QEMU did not start (${why}): ${await logTail(logPath)}`, { cause: err })
     }
     this.#watch(record, qmp, child)
     const durationMs = this.#components.now() - t0
@@ -330,6 +331,11 @@ export class QemuSessions implements SessionRuntime {
 
   async list (options: { signal?: AbortSignal } = {}): Promise<SessionStatus[]> {
     return await Promise.all([...this.#live.keys()].sort().map(async (image) => await this.status(image, options)))
+  }
+
+  async query<T = unknown> (image: string, command: `query-${string}`, options: { signal?: AbortSignal } = {}): Promise<T> {
+    if (!/^query-[a-z0-9-]+$/.test(command)) throw new TypeError('only query-* commands')
+    return await this.#require(image).qmp.execute<T>(command, undefined, options)
   }
 
   #agent (live: LiveSession): Promise<GuestAgent> {
