@@ -200,14 +200,29 @@ export class QemuSessions implements SessionRuntime {
     return r.version === undefined ? {} : { version: r.version }
   }
 
-  /** Forgets a session whose QEMU is gone: record, stale sockets, and a revertible overlay. */
+  /** Forgets a session whose QEMU is gone: record and stale sockets; a revertible overlay is reset. */
   async #cleanUp (live: LiveSession): Promise<void> {
     live.qmp.close()
     void live.agent?.then((a) => a.close(), () => {})
     this.#live.delete(live.record.image)
     await removeSockets(live.record)
-    if (live.record.mode === 'revertible') await removeOverlay(live.record.overlayPath)
+    await this.#resetOverlay(live.record)
     await removeRecord(this.#init.dataDir, live.record.image)
+  }
+
+  /**
+   * A revertible workspace's overlay is replaced by an empty one as soon as its VM is gone,
+   * so the next start does not wait for qemu-img. When that fails (the base went away) the
+   * overlay is just deleted, and the next start says why.
+   */
+  async #resetOverlay (record: SessionRecord): Promise<void> {
+    if (record.mode !== 'revertible') return
+    await removeOverlay(record.overlayPath)
+    try {
+      await ensureOverlay({ overlayPath: record.overlayPath, basePath: record.baseImagePath, qemuImgBinary: this.#init.qemuImgBinary ?? 'qemu-img' })
+    } catch (err) {
+      this.#log.warn('cannot make a fresh overlay for the next start', { image: record.image, err })
+    }
   }
 
   async stop (image: string, options: { timeoutMs?: number, signal?: AbortSignal } = {}): Promise<SessionStopResult> {
@@ -383,7 +398,7 @@ export class QemuSessions implements SessionRuntime {
     }
     const durationMs = this.#components.now() - record.startedAtMs
     await removeSockets(record)
-    if (record.mode === 'revertible') await removeOverlay(record.overlayPath)
+    await this.#resetOverlay(record)
     await removeRecord(this.#init.dataDir, record.image)
     this.#log.warn('a session died while the node was down; cleaned up', { image: record.image, pid: record.pid })
     this.#report('session.crashed', { image: record.image, ...this.#versionOf(record), reason: 'died-while-detached', durationMs })

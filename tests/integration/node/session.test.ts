@@ -2,7 +2,7 @@
 // control path — start, lock, unlock, forced stop, crash, re-attach, bad input.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { access, readFile, rm, stat } from 'node:fs/promises'
+import { access, appendFile, readFile, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { readBackingFile, sessionDir } from '../../../node/session/index.ts'
 import { rejects } from '../../helpers/rejects.ts'
@@ -80,16 +80,19 @@ test('a stop of a VM that never answers the power button is forced within the ti
   })
 })
 
-test('a killed QEMU is noticed as a crash: reported, sockets and state removed, revertible overlay reset', async () => {
+test('a killed QEMU is noticed as a crash: reported, sockets and state removed, revertible overlay replaced', async () => {
   await withSessions(NONE, async ({ runtime, basePath, dataDir, events }) => {
     const s = await runtime.start('ws', { baseImagePath: basePath, mode: 'revertible', channels: { printing: true } })
     const dir = sessionDir(dataDir, 'ws')
     assert.ok(await exists(join(dir, 'qmp.sock')) && await exists(join(dir, 'ch-print.sock')))
+    const freshBytes = (await stat(s.overlayPath!)).size
+    await appendFile(s.overlayPath!, Buffer.alloc(64 * 1024, 1)) // stands for what the guest wrote
     process.kill(s.pid!, 'SIGKILL')
     const crashed = await events.next('session.crashed')
     assert.equal([crashed.image, crashed.reason, crashed.signal], ['ws', 'qemu-exited', 'SIGKILL'])
     assert.is((await runtime.status('ws')).state, 'stopped')
-    for (const f of ['qmp.sock', 'agent.sock', 'ch-print.sock', 'session.json', 'overlay.qcow2']) assert.not.ok(await exists(join(dir, f)), f)
+    for (const f of ['qmp.sock', 'agent.sock', 'ch-print.sock', 'session.json']) assert.not.ok(await exists(join(dir, f)), f)
+    assert.is((await stat(s.overlayPath!)).size, freshBytes, 'a fresh overlay replaced the used one')
     // and the image can be started again
     await runtime.start('ws', { baseImagePath: basePath, mode: 'revertible' })
     await runtime.stop('ws', { timeoutMs: 100 })
