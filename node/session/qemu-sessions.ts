@@ -141,11 +141,16 @@ export class QemuSessions implements SessionRuntime {
     const child = await spawnQemu(this.#qemu, qemuArgs({ ...record, serialLogPath: join(dir, 'serial.log') }), logPath)
     record.pid = child.pid
     let qmp: QmpClient
+    let written: Promise<void> | undefined
     try {
       const exited = child.exited.then(async (e) => { throw new SessionError('ERR_QEMU_START', `QEMU exited (${e.signal ?? `status ${String(e.code)}`}) before its monitor answered: ${await logTail(logPath)}`) })
-      qmp = await Promise.race([QmpClient.connect(record.qmpSocket, { signal }), exited])
-      await writeRecord(this.#init.dataDir, record)
+      // the record is fsynced while QEMU starts, not after
+      written = writeRecord(this.#init.dataDir, record)
+      const connected = Promise.race([QmpClient.connect(record.qmpSocket, { signal }), exited])
+      ;[qmp] = await Promise.all([connected, written])
     } catch (err) {
+      await written?.catch(() => {})
+      await removeRecord(this.#init.dataDir, image)
       giveUp.abort(err)
       child.child.kill('SIGKILL')
       await child.exited
