@@ -47,3 +47,10 @@ export async function fakePeer (onConnect: (socket: Socket) => void, onLine: (so
 export function send (socket: Socket, value: unknown): void {
   socket.write(JSON.stringify(value) + '\n')
 }
+
+/** Answers a guest-sync-delimited as qemu-ga does: 0xFF, then the id back; false for other lines. */
+export function answerSync (socket: Socket, line: Record<string, unknown>): boolean {
+  if (line.execute !== 'guest-sync-delimited') return false
+  socket.write(Buffer.concat([Buffer.from([0xff]), Buffer.from(JSON.stringify({ return: (line.arguments as { id: number }).id }) + '\n')]))
+  return true
+}

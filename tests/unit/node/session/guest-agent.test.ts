@@ -2,7 +2,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { GuestAgent } from '../../../../node/session/index.ts'
 import { rejects } from '../../../helpers/rejects.ts'
-import { fakePeer, send } from './fake-monitor.ts'
+import { answerSync, fakePeer, send } from './fake-monitor.ts'
 
 test('replies left over from abandoned requests are dropped until the sync id comes back', async () => {
   const peer = await fakePeer(() => {}, (s, line) => {
@@ -25,7 +25,7 @@ test('replies left over from abandoned requests are dropped until the sync id co
 test('guest-exec waits for guest-exec-status to say exited and decodes the output', async () => {
   let polls = 0
   const peer = await fakePeer(() => {}, (s, line) => {
-    if (line.execute === 'guest-sync-delimited') { s.write(Buffer.concat([Buffer.from([0xff]), Buffer.from(JSON.stringify({ return: (line.arguments as { id: number }).id }) + '\n')])); return }
+    if (answerSync(s, line)) return
     if (line.execute === 'guest-exec') { assert.equal(line.arguments, { path: '/bin/sh', arg: ['-c', 'x'], 'capture-output': true }); send(s, { return: { pid: 7 } }); return }
     polls++
     send(s, { return: polls < 3 ? { exited: false } : { exited: true, exitcode: 3, 'out-data': Buffer.from('out').toString('base64'), 'err-data': Buffer.from('err').toString('base64') } })
@@ -39,7 +39,7 @@ test('guest-exec waits for guest-exec-status to say exited and decodes the outpu
 
 test('an error answer is ERR_GUEST_AGENT; a closed channel too; a silent agent is bounded by the signal', async () => {
   const peer = await fakePeer(() => {}, (s, line) => {
-    if (line.execute === 'guest-sync-delimited') { s.write(Buffer.concat([Buffer.from([0xff]), Buffer.from(JSON.stringify({ return: (line.arguments as { id: number }).id }) + '\n')])); return }
+    if (answerSync(s, line)) return
     if (line.execute === 'bad') send(s, { error: { class: 'CommandNotFound', desc: 'no' } })
     else s.destroy()
   })
