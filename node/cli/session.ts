@@ -10,12 +10,13 @@ import type { SessionStatus, SessionStopResult } from '../session/index.ts'
 const DATA_LINES = `  --data DIR        the node's data directory (default .data/node)
                     [env BRANCHCAST_NODE_DATA]`
 
-const START_USAGE = `Usage: branchcast start IMAGE [--mode persistent|revertible] [--memory MB] [--cpus N]
-                        [--clipboard] [--file-transfer] [--printing] [--wait] [--data DIR] [--json]
+const START_USAGE = `Usage: branchcast start IMAGE [--mode persistent|revertible] [--memory MB]
+         [--cpus N] [--clipboard] [--file-transfer] [--printing] [--wait]
+         [--data DIR] [--json]
 
-Starts a VM of the newest ready version of IMAGE on the running node, over a per-user
-overlay: a persistent workspace keeps its changes, a revertible one loses them at stop.
-Guest channels are off unless named.
+Starts a VM of the newest ready version of IMAGE on the running node, over a
+per-user overlay: a persistent workspace keeps its changes, a revertible one
+loses them at stop. Guest channels are off unless named.
 
 Options:
   --mode MODE       persistent (default) or revertible
@@ -35,8 +36,8 @@ ${DATA_LINES}`
 
 const STOP_USAGE = (verb: 'stop' | 'restart'): string => `Usage: branchcast ${verb} IMAGE [--timeout T] [--data DIR] [--json]
 
-${verb === 'stop' ? 'Stops' : 'Stops and starts again'} IMAGE's VM: asks the guest to power down, and forces it after
-the timeout. A revertible workspace loses its changes.
+${verb === 'stop' ? 'Stops' : 'Stops and starts again'} IMAGE's VM: asks the guest to power down, and
+forces it after the timeout. A revertible workspace loses its changes.
 
 Options:
   --timeout T       how long the guest has to power down (default 30s)
