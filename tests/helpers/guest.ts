@@ -2,7 +2,8 @@
  * A tiny Linux guest for real VM-session tests, with no internet: Debian's kernel (its
  * package downloaded with apt-get), busybox-static and qemu-guest-agent packed into an
  * initramfs whose /init loads the virtio modules, links /dev/virtio-ports/<name>, runs
- * busybox acpid for the power button and the guest agent. Built once (10–15 s) and cached
+ * busybox acpid for the power button and the guest agent, and pvpanic (a kernel panic
+ * then ends QEMU with GUEST_PANICKED). Built once (10–15 s) and cached
  * under .cache/tiny-guest/<key>, the key naming the package versions it was made from.
  * The kernel is the decompressed vmlinux (PVH entry): it boots twice as fast as vmlinuz
  * under TCG.
@@ -16,11 +17,11 @@ import { promisify } from 'node:util'
 const run = promisify(execFile)
 
 /** Bump when the recipe below changes, so caches built by the old one are not used. */
-const RECIPE = 4
+const RECIPE = 5
 const QEMU_GA = '/usr/sbin/qemu-ga'
 const CACHE_ROOT = new URL('../../.cache/tiny-guest/', import.meta.url).pathname
 /** Modules in load order (each needs the ones before it). */
-const MODULES = ['virtio_ring', 'virtio', 'virtio_pci_modern_dev', 'virtio_pci_legacy_dev', 'virtio_pci', 'virtio_console', 'virtio_blk', 'button', 'evdev']
+const MODULES = ['virtio_ring', 'virtio', 'virtio_pci_modern_dev', 'virtio_pci_legacy_dev', 'virtio_pci', 'virtio_console', 'virtio_blk', 'button', 'evdev', 'pvpanic', 'pvpanic-mmio']
 
 export interface TinyGuest {
   kernelPath: string

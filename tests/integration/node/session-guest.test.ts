@@ -85,4 +85,14 @@ test('a guest that ends itself is reported stopped by the guest, not crashed', a
   })
 })
 
+test('a guest kernel panic is noticed through pvpanic: session.crashed, reason guest-panicked', async () => {
+  await withSessions({ powerdownTimeoutMs: POWERDOWN_TIMEOUT_MS }, async ({ runtime, basePath, events }) => {
+    await boot(runtime, basePath, 'revertible')
+    await runtime.guestExec('ws', '/bin/sh', ['-c', '(sleep 0.2; echo c > /proc/sysrq-trigger) >/dev/null 2>&1 &'], { signal: AbortSignal.timeout(10_000) })
+    const crashed = await events.next('session.crashed', POWERDOWN_TIMEOUT_MS)
+    assert.equal([crashed.reason, crashed.exitCode], ['guest-panicked', 1])
+    assert.is((await runtime.status('ws')).state, 'stopped')
+  })
+})
+
 test.run()
