@@ -17,7 +17,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createControlClient, readControlFile } from '../../node/index.ts'
 import type { ControlClient } from '../../node/index.ts'
-import { GuestAgent, QmpClient } from '../../node/session/index.ts'
+import { GuestAgent, QmpClient, createSessionRuntime } from '../../node/session/index.ts'
+import { createLogger } from '../../protocol/logger.ts'
 import { startNodeProcess } from '../../bin/node-process.ts'
 import { startTestTracker } from '../../tests/helpers/tracker.ts'
 import { tinyGuest } from '../../tests/helpers/guest.ts'
@@ -88,6 +89,24 @@ function branchcast (client: ControlClient, guest: TinyGuest, disk: string): Run
   }
 }
 
+/** The same runtime without the daemon and the HTTP call: tells the daemon's share from the runtime's. */
+function inProcess (guest: TinyGuest, disk: string): Runner {
+  const runtime = createSessionRuntime({ dataDir: join(WORK, 'in-process'), accel: 'tcg' }, { events: { report: async () => ({}) as never }, logger: createLogger({ level: 'silent' }), now: Date.now })
+  return {
+    name: 'session runtime in-process',
+    async run () {
+      const t0 = performance.now()
+      await runtime.start('bench', {
+        baseImagePath: disk, mode: 'revertible', memoryMb: MEMORY_MB, cpus: 1, network: 'none',
+        boot: { kernelPath: guest.kernelPath, initrdPath: guest.initrdPath, append: guest.append }, waitForAgent: true, signal: AbortSignal.timeout(BOOT_TIMEOUT_MS)
+      })
+      const ms = performance.now() - t0
+      await runtime.stop('bench', { timeoutMs: 20_000 })
+      return ms
+    }
+  }
+}
+
 function median (xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b)
   return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
@@ -108,7 +127,7 @@ try {
   const client = createControlClient(await readControlFile(dataDir))
   const ours = branchcast(client, guest, disk)
   const first = await ours.run()
-  const runners = [plainQemu(guest, disk), ours]
+  const runners = [plainQemu(guest, disk), ours, inProcess(guest, disk)]
   const times = new Map<string, number[]>(runners.map((r) => [r.name, []]))
   for (let round = 0; round < ROUNDS; round++) {
     for (const r of round % 2 === 0 ? runners : [...runners].reverse()) {
@@ -126,7 +145,7 @@ try {
       return `| ${r.name} | ${median(xs).toFixed(0)} | ${xs.map((x) => x.toFixed(0)).join(', ')} | ${(median(xs) / plain).toFixed(2)} |`
     }),
     '',
-    `Paired (same round) ratio branchcast / plain, median: ${median(times.get(runners[1]!.name)!.map((x, i) => x / times.get(runners[0]!.name)![i]!)).toFixed(2)}.`,
+    `Paired (same round) ratio to plain, median: ${runners.slice(1).map((r) => `${r.name} ${median(times.get(r.name)!.map((x, i) => x / times.get(runners[0]!.name)![i]!)).toFixed(2)}`).join('; ')}.`,
     `First \`branchcast start\` of the node, KVM probe included: ${first.toFixed(0)} ms.`,
     `Host: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} at the end.`
   ]

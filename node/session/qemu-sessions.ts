@@ -95,7 +95,7 @@ export class QemuSessions implements SessionRuntime {
     const forced = this.#init.accel ?? 'auto'
     if (forced !== 'auto') return forced
     this.#accel ??= (async () => {
-      const dir = join(this.#init.dataDir, 'sessions')
+      const dir = socketDir(join(this.#init.dataDir, 'sessions'))
       await mkdir(dir, { recursive: true, mode: 0o700 })
       const accel = await probeAccelerator({ qemuBinary: this.#qemu, dir, timeoutMs: this.#init.kvmProbeTimeoutMs ?? KVM_PROBE_TIMEOUT_MS, logger: this.#log })
       this.#log.info('VM accelerator chosen', { accel })
@@ -119,6 +119,16 @@ export class QemuSessions implements SessionRuntime {
     const t0 = this.#components.now()
     const giveUp = new AbortController()
     const signal = AbortSignal.any([AbortSignal.timeout(QMP_READY_TIMEOUT_MS), giveUp.signal, ...(o.signal === undefined ? [] : [o.signal])])
+    const { record, created } = await this.#prepare(image, o, t0, signal)
+    const { qmp, child } = await this.#launch(record, { created, signal, giveUp, callerSignal: o.signal })
+    this.#watch(record, qmp, child)
+    const durationMs = this.#components.now() - t0
+    this.#log.info('session started', { image, pid: child.pid, accel: record.accel, mode: o.mode, durationMs })
+    this.#report('session.started', { image, ...this.#versionOf(record), mode: o.mode, accel: record.accel, durationMs })
+  }
+
+  /** The accelerator, the session's directories, its overlay, and the record of what is about to run. */
+  async #prepare (image: string, o: SessionStartOptions, t0: number, signal: AbortSignal): Promise<{ record: SessionRecord, created: boolean }> {
     const accel = await this.accelerator({ signal })
     const dir = sessionDir(this.#init.dataDir, image)
     const sockets = socketDir(dir)
@@ -135,35 +145,39 @@ export class QemuSessions implements SessionRuntime {
       channels, network: o.network ?? 'nat', boot: o.boot, baseImagePath: o.baseImagePath, overlayPath,
       qmpSocket: join(sockets, 'qmp.sock'), agentSocket: join(sockets, 'agent.sock'), channelSockets
     }
-    await removeSockets(record)
+    return { record, created }
+  }
+
+  /**
+   * Spawns QEMU and connects to its monitor, writing the record meanwhile. On failure
+   * QEMU is killed and nothing is left: record, sockets, an overlay made for this start.
+   */
+  async #launch (record: SessionRecord, s: { created: boolean, signal: AbortSignal, giveUp: AbortController, callerSignal?: AbortSignal }): Promise<{ qmp: QmpClient, child: QemuChild }> {
+    const dir = sessionDir(this.#init.dataDir, record.image)
     const logPath = join(dir, 'qemu.log')
+    await removeSockets(record)
     await rm(logPath, { force: true })
     const child = await spawnQemu(this.#qemu, qemuArgs({ ...record, serialLogPath: join(dir, 'serial.log') }), logPath)
     record.pid = child.pid
-    let qmp: QmpClient
     let written: Promise<void> | undefined
     try {
       const exited = child.exited.then(async (e) => { throw new SessionError('ERR_QEMU_START', `QEMU exited (${e.signal ?? `status ${String(e.code)}`}) before its monitor answered: ${await logTail(logPath)}`) })
       // the record is fsynced while QEMU starts, not after
       written = writeRecord(this.#init.dataDir, record)
-      const connected = Promise.race([QmpClient.connect(record.qmpSocket, { signal }), exited])
-      ;[qmp] = await Promise.all([connected, written])
+      const [qmp] = await Promise.all([Promise.race([QmpClient.connect(record.qmpSocket, { signal: s.signal }), exited]), written])
+      return { qmp, child }
     } catch (err) {
       await written?.catch(() => {})
-      await removeRecord(this.#init.dataDir, image)
-      giveUp.abort(err)
+      await removeRecord(this.#init.dataDir, record.image)
+      s.giveUp.abort(err)
       child.child.kill('SIGKILL')
       await child.exited
       await removeSockets(record)
-      if (created && o.mode === 'revertible') await removeOverlay(overlayPath)
-      if ((err as { code?: string }).code === 'ERR_QEMU_START' || (o.signal?.aborted ?? false)) throw err
+      if (s.created && record.mode === 'revertible') await removeOverlay(record.overlayPath)
+      if ((err as { code?: string }).code === 'ERR_QEMU_START' || (s.callerSignal?.aborted ?? false)) throw err
       const why = err instanceof DOMException && err.name === 'TimeoutError' ? `its monitor did not answer within ${QMP_READY_TIMEOUT_MS} ms` : (err as Error).message
       throw new SessionError('ERR_QEMU_START', `QEMU did not start (${why}): ${await logTail(logPath)}`, { cause: err })
     }
-    this.#watch(record, qmp, child)
-    const durationMs = this.#components.now() - t0
-    this.#log.info('session started', { image, pid: child.pid, accel, mode: o.mode, durationMs })
-    this.#report('session.started', { image, ...(o.version === undefined ? {} : { version: o.version }), mode: o.mode, accel, durationMs })
   }
 
   /** Registers a live session and notices when its QEMU goes away. */
@@ -189,6 +203,7 @@ export class QemuSessions implements SessionRuntime {
   /** QEMU went away without stop(): the guest powered itself off, or it crashed. */
   async #ended (live: LiveSession, how: { exitCode?: number, signal?: string }): Promise<void> {
     const { record } = live
+    if (this.#live.get(record.image) !== live || live.stopping) return // a stop queued before us has dealt with it
     const durationMs = this.#components.now() - record.startedAtMs
     await this.#cleanUp(live)
     if (live.guestShutdown && !live.panicked) {
