@@ -26,6 +26,12 @@ const COMMANDS: Record<string, Command> = {
   logout: { summary: 'revoke and delete the login "branchcast login" stored', load: async () => ({ main: (await import('../node/cli/login.ts')).logoutMain }) },
   enroll: { summary: 'pin a tracker\'s keys and save its URL and token for the node', load: async () => await import('../node/cli/enroll.ts') },
   pull: { summary: 'pull an image through the running node (peers first)', load: async () => await import('../node/cli/pull.ts') },
+  start: { summary: 'start a VM of an image the node holds (per-user overlay)', load: async () => ({ main: (await import('../node/cli/session.ts')).startMain }) },
+  stop: { summary: 'power a VM down (forced after a timeout)', load: async () => ({ main: (await import('../node/cli/session.ts')).stopMain }) },
+  restart: { summary: 'stop and start a VM again', load: async () => ({ main: (await import('../node/cli/session.ts')).restartMain }) },
+  lock: { summary: 'pause a VM', load: async () => ({ main: (await import('../node/cli/session.ts')).lockMain }) },
+  unlock: { summary: 'resume a locked VM', load: async () => ({ main: (await import('../node/cli/session.ts')).unlockMain }) },
+  status: { summary: 'show VM sessions (one image, or all)', load: async () => ({ main: (await import('../node/cli/session.ts')).statusMain }) },
   selftest: { summary: 'prove peer assistance works here: 2–3 local nodes pull together', load: async () => await import('./selftest.ts') },
   demo: { summary: 'tracker, sample image, nodes in two sites, then the offload summary', load: async () => await import('./demo.ts') }
 }

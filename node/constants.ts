@@ -146,3 +146,41 @@ export const IMAGE_SYNC_INTERVAL_MS = 1_000
 export const DEFAULT_KEEP_VERSIONS = 2
 /** Reads from an older version for local reuse are coalesced up to this size. */
 export const LOCAL_COPY_READ_BYTES = 4 * 1024 * 1024
+
+// --- VM sessions (node/session/) ---
+
+/** A QMP line longer than this closes the monitor: our commands' answers are a few KiB. */
+export const MAX_QMP_LINE_BYTES = 1024 * 1024
+/**
+ * A guest agent line longer than this closes the channel: guest-exec output comes back
+ * base64 in one line, and the agent itself caps captured output at 16 MiB.
+ */
+export const MAX_AGENT_LINE_BYTES = 24 * 1024 * 1024
+/** Retry of the monitor's socket while QEMU is still creating it (QMP is up in < 0.5 s). */
+export const QMP_CONNECT_RETRY_MS = 10
+/** QEMU has this long to answer QMP after it was spawned, loaded machine included. */
+export const QMP_READY_TIMEOUT_MS = 15_000
+/**
+ * How long the KVM probe may take: KVM answers in well under a second where it works; on
+ * hosts where /dev/kvm exists but hangs, nothing answers, and the probe gives up to TCG.
+ */
+export const KVM_PROBE_TIMEOUT_MS = 3_000
+/** A guest has this long to power down after an ACPI power-button press before it is forced. */
+export const DEFAULT_POWERDOWN_TIMEOUT_MS = 30_000
+/**
+ * The power button is pressed again this often until the guest agent has answered: a press
+ * before the guest's ACPI daemon runs is lost (measured: the tiny guest misses early ones).
+ */
+export const POWERDOWN_REPEAT_MS = 1_000
+/** After `quit`, then after SIGTERM: how long QEMU has to go before the next, harder step. */
+export const QEMU_EXIT_WAIT_MS = 3_000
+/** guest-exec-status is asked this often while a guest command runs (the agent has no event for it). */
+export const GUEST_EXEC_POLL_MS = 50
+/** Default guest memory and vCPUs when the caller (later: the policy) names none. */
+export const DEFAULT_SESSION_MEMORY_MB = 1024
+export const DEFAULT_SESSION_CPUS = 1
+/** Bounds on what a caller may ask for: a typo must not try to allocate a terabyte. */
+export const MAX_SESSION_MEMORY_MB = 256 * 1024
+export const MAX_SESSION_CPUS = 64
+/** Unix socket paths are at most 107 bytes; longer session directories get their sockets under the temp dir. */
+export const MAX_UNIX_SOCKET_PATH_BYTES = 107

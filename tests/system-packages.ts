@@ -5,7 +5,14 @@ import { execFileSync, spawnSync } from 'node:child_process'
 /** binary to look for → Debian package that provides it */
 export const SYSTEM_PACKAGES: ReadonlyArray<{ bin: string, pkg: string }> = [
   { bin: 'zstd', pkg: 'zstd' },
-  { bin: 'nginx', pkg: 'nginx' }
+  { bin: 'nginx', pkg: 'nginx' },
+  // VM sessions (node/session/) and the tiny test guest (tests/helpers/guest.ts), which
+  // also downloads Debian's kernel package with apt-get and unpacks it with xz
+  { bin: 'qemu-system-x86_64', pkg: 'qemu-system-x86' },
+  { bin: 'qemu-img', pkg: 'qemu-utils' },
+  { bin: 'busybox', pkg: 'busybox-static' },
+  { bin: 'qemu-ga', pkg: 'qemu-guest-agent' },
+  { bin: 'xz', pkg: 'xz-utils' }
 ]
 
 function has (bin: string): boolean {

@@ -5,7 +5,8 @@
 import { readJsonFile } from '../state-file.ts'
 import type { PullProgress, PullReport } from '../pull/index.ts'
 import { controlFilePath } from './protocol.ts'
-import type { ControlErrorBody, ControlFile, NodeStatus, PullRequest, PullStreamLine, ReadyImage } from './protocol.ts'
+import type { ControlErrorBody, ControlFile, NodeStatus, PullRequest, PullStreamLine, ReadyImage, SessionLockRequest, SessionStartRequest, SessionStopRequest } from './protocol.ts'
+import type { SessionStatus, SessionStopResult } from '../session/index.ts'
 
 export class ControlError extends Error {
   readonly code: string
@@ -35,6 +36,13 @@ export interface ControlClient {
   pull: (image: string, options?: PullStreamOptions) => Promise<PullReport>
   images: (options?: { signal?: AbortSignal }) => Promise<ReadyImage[]>
   status: (options?: { signal?: AbortSignal }) => Promise<NodeStatus>
+  sessionStart: (image: string, request: SessionStartRequest, options?: { signal?: AbortSignal }) => Promise<SessionStatus>
+  sessionStop: (image: string, request?: SessionStopRequest, options?: { signal?: AbortSignal }) => Promise<SessionStopResult>
+  sessionRestart: (image: string, request?: SessionStopRequest, options?: { signal?: AbortSignal }) => Promise<SessionStatus>
+  sessionLock: (image: string, request?: SessionLockRequest, options?: { signal?: AbortSignal }) => Promise<SessionStatus>
+  sessionUnlock: (image: string, options?: { signal?: AbortSignal }) => Promise<SessionStatus>
+  sessionStatus: (image: string, options?: { signal?: AbortSignal }) => Promise<SessionStatus>
+  sessions: (options?: { signal?: AbortSignal }) => Promise<SessionStatus[]>
 }
 
 export function createControlClient (file: ControlFile): ControlClient {
@@ -58,6 +66,10 @@ export function createControlClient (file: ControlFile): ControlClient {
       throw new ControlError(body.error?.code ?? `HTTP_${res.status}`, body.error?.message ?? res.statusText)
     }
     return res
+  }
+
+  async function session<T> (image: string, action: string, body: object, options: { signal?: AbortSignal }): Promise<T> {
+    return await (await call('POST', `/sessions/${encodeURIComponent(image)}/${action}`, { body, signal: options.signal })).json() as T
   }
 
   return {
@@ -87,6 +99,17 @@ export function createControlClient (file: ControlFile): ControlClient {
     },
     async status (options = {}) {
       return await (await call('GET', '/status', options)).json() as NodeStatus
+    },
+    sessionStart: async (image, request, options = {}) => await session<SessionStatus>(image, 'start', request, options),
+    sessionStop: async (image, request = {}, options = {}) => await session<SessionStopResult>(image, 'stop', request, options),
+    sessionRestart: async (image, request = {}, options = {}) => await session<SessionStatus>(image, 'restart', request, options),
+    sessionLock: async (image, request = {}, options = {}) => await session<SessionStatus>(image, 'lock', request, options),
+    sessionUnlock: async (image, options = {}) => await session<SessionStatus>(image, 'unlock', {}, options),
+    async sessionStatus (image, options = {}) {
+      return await (await call('GET', `/sessions/${encodeURIComponent(image)}`, options)).json() as SessionStatus
+    },
+    async sessions (options = {}) {
+      return (await (await call('GET', '/sessions', options)).json() as { sessions: SessionStatus[] }).sessions
     }
   }
 }

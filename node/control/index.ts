@@ -5,17 +5,19 @@
  *
  * Routes: `POST /pull {image, version?}` streams NDJSON (`progress` lines, then one
  * `report` or `error` line); `GET /images` lists ready images; `GET /status` the peer id,
- * addresses, site, cache usage and serving stats.
+ * addresses, site, cache usage and serving stats; `/sessions/…` starts, stops, restarts,
+ * locks and unlocks VM sessions and reports their status.
  */
 import type { Logger } from '../../protocol/index.ts'
 import type { PullOptions, PullReport } from '../pull/index.ts'
+import type { SessionRuntime } from '../session/index.ts'
 import type { NodeStatus, ReadyImage } from './protocol.ts'
 import { ControlServerImpl } from './server.ts'
 
 export { readControlFile, createControlClient, ControlError } from './client.ts'
 export type { ControlClient, PullStreamOptions } from './client.ts'
 export { CONTROL_FILE, controlFilePath } from './protocol.ts'
-export type { ControlErrorBody, ControlFile, NodeStatus, PullRequest, PullStreamLine, ReadyImage } from './protocol.ts'
+export type { ControlErrorBody, ControlFile, NodeStatus, PullRequest, PullStreamLine, ReadyImage, SessionLockRequest, SessionStartRequest, SessionStopRequest } from './protocol.ts'
 
 export interface ControlServerInit {
   /** where control.json is written */
@@ -30,6 +32,8 @@ export interface ControlComponents {
   pull: (options: PullOptions) => Promise<PullReport>
   images: () => Promise<ReadyImage[]>
   status: () => Promise<NodeStatus>
+  /** VM sessions: the `/sessions` routes exist only when given */
+  sessions?: SessionRuntime
   logger: Logger
 }
 

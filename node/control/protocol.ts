@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path'
 import type { PullProgress, PullReport } from '../pull/index.ts'
+import type { SessionChannels, SessionMode } from '../session/index.ts'
 
 export const CONTROL_FILE = 'control.json'
 
@@ -49,3 +50,28 @@ export interface NodeStatus {
 
 /** Every non-2xx answer. */
 export interface ControlErrorBody { error: { code: string, message: string } }
+
+/** `POST /sessions/:image/start`: the base is the newest ready version of the image unless `disk` names a file. */
+export interface SessionStartRequest {
+  /** a raw disk image to boot instead of the node's ready image (testing) */
+  disk?: string
+  mode?: SessionMode
+  memoryMb?: number
+  cpus?: number
+  channels?: Partial<SessionChannels>
+  network?: 'none' | 'nat'
+  /** direct kernel boot (test guests) */
+  kernel?: string
+  initrd?: string
+  append?: string
+  /** answer only once the guest agent answers */
+  wait?: boolean
+  /** bound on `wait` */
+  timeoutMs?: number
+}
+
+/** `POST /sessions/:image/stop` and `/restart`: how long the guest has to power down. */
+export interface SessionStopRequest { timeoutMs?: number }
+
+/** `POST /sessions/:image/lock`. */
+export interface SessionLockRequest { reason?: string }

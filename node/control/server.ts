@@ -11,6 +11,7 @@ import { ImageNameSchema } from '../../protocol/index.ts'
 import { writeJsonFile } from '../state-file.ts'
 import { CONTROL_MAX_BODY_BYTES, CONTROL_PROGRESS_INTERVAL_MS } from '../constants.ts'
 import { controlFilePath } from './protocol.ts'
+import { sessionRoutes } from './session-routes.ts'
 import type { ControlErrorBody, PullRequest, PullStreamLine } from './protocol.ts'
 import type { ControlComponents, ControlServer, ControlServerInit } from './index.ts'
 import type { PullProgress } from '../pull/index.ts'
@@ -67,6 +68,7 @@ export class ControlServerImpl implements ControlServer {
       }
       return this.#pullStream(body, c.req.raw.signal)
     })
+    if (this.#components.sessions !== undefined) app.route('/sessions', sessionRoutes(this.#components.sessions, this.#components.images))
     app.notFound((c) => c.json(errorBody('ERR_NOT_FOUND', 'no such route'), 404))
     app.onError((err, c) => {
       this.#log.error('control request failed', { err })

@@ -12,6 +12,7 @@ import type { EventReporter } from '../events/index.ts'
 import { createImageStore } from '../image-store/index.ts'
 import { createChunkServer, createPeerNode, loadOrCreatePeerKey, PeerBans } from '../peer/index.ts'
 import { createPuller } from '../pull/index.ts'
+import { createSessionRuntime } from '../session/index.ts'
 import type { PullOptions, PullReport } from '../pull/index.ts'
 import { createTrackerClient, recordMemberships, trackerApi } from '../tracker-client.ts'
 import type { TrackerClient } from '../tracker-client.ts'
@@ -165,7 +166,12 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
     seeder.start()
     stack.push({ name: 'seeder', stop: async () => await seeder.stop() })
 
-    const control = createControlServer({ dataDir: config.dataDir }, { pull, images, status, logger })
+    // VM sessions outlive the daemon: stop() lets go of them, the next start re-attaches
+    const sessions = createSessionRuntime({ dataDir: config.dataDir }, { events: reporter, logger, now })
+    await sessions.attach()
+    stack.push({ name: 'sessions', stop: async () => await sessions.detach() })
+
+    const control = createControlServer({ dataDir: config.dataDir }, { pull, images, status, sessions, logger })
     await control.start()
     stack.push({ name: 'control API', stop: async () => await control.stop() })
 

@@ -72,6 +72,10 @@ export const EVENT_PAYLOADS = {
   'session.started': z.looseObject({ image: IMAGE, version: COUNT.optional() }),
   'session.stopped': z.looseObject({ image: IMAGE, version: COUNT.optional(), durationMs: COUNT.optional(), exitCode: z.number().int().optional() }),
   'session.locked': z.looseObject({ image: IMAGE, reason: z.string().max(64) }),
+  /** a locked VM resumed; `durationMs`: how long it was locked */
+  'session.unlocked': z.looseObject({ image: IMAGE, version: COUNT.optional(), durationMs: COUNT.optional() }),
+  /** a VM ended without being asked to: `reason` qemu-exited, guest-panicked, died-while-detached; `durationMs`: how long it ran */
+  'session.crashed': z.looseObject({ image: IMAGE, version: COUNT.optional(), reason: z.string().max(64), durationMs: COUNT.optional(), exitCode: z.number().int().optional(), signal: z.string().max(16).optional() }),
   /** the node refused something its policy forbids (expired workspace, download window, …) */
   'policy.blocked': z.looseObject({ image: IMAGE, rule: z.string().max(64), message: z.string().max(1024).optional() })
 } as const

@@ -1,0 +1,148 @@
+/**
+ * VM sessions: a workspace image run under a VM runtime, one session per image. The
+ * runtime behind this interface is QEMU (`qemu-sessions.ts`): the guest writes to a
+ * per-user qcow2 overlay over the read-only base image (kept across stops for a persistent
+ * workspace, reset at every stop for a revertible one), QMP controls the VM, the guest agent
+ * runs commands in it, and guest channels the caller does not allow are absent from the VM.
+ *
+ * VMs outlive the daemon: `attach()` (daemon start) re-attaches to the sessions recorded
+ * in `<dataDir>/sessions/` and cleans up those whose QEMU died meanwhile; `detach()`
+ * (daemon stop) lets go of them without stopping them. A VM that dies on its own is
+ * noticed, reported (`session.crashed`) and cleaned up.
+ */
+import type { Logger } from '../../protocol/index.ts'
+import type { EventReporter } from '../events/index.ts'
+import type { Accelerator } from './accelerator.ts'
+import type { GuestExecResult } from './guest-agent.ts'
+import type { SessionChannels, VmPlan } from './qemu-args.ts'
+import type { SessionMode } from './session-record.ts'
+import { QemuSessions } from './qemu-sessions.ts'
+
+export { SessionError } from './errors.ts'
+export type { SessionErrorCode } from './errors.ts'
+export { CHANNEL_PORTS, qemuArgs } from './qemu-args.ts'
+export type { ChannelName, SessionChannels, VmPlan } from './qemu-args.ts'
+export { QmpClient } from './qmp-client.ts'
+export type { QmpEvent } from './qmp-client.ts'
+export { GuestAgent } from './guest-agent.ts'
+export type { GuestExecResult } from './guest-agent.ts'
+export { readBackingFile } from './overlay.ts'
+export { sessionDir } from './session-record.ts'
+export type { SessionMode, SessionRecord } from './session-record.ts'
+export type { Accelerator } from './accelerator.ts'
+export { findBaseImage } from './base-image.ts'
+
+export interface SessionStartOptions {
+  /** the read-only raw image the overlay is made over */
+  baseImagePath: string
+  /** the image version the base is, for events and status */
+  version?: number
+  mode: SessionMode
+  /** guest memory (default DEFAULT_SESSION_MEMORY_MB) */
+  memoryMb?: number
+  /** vCPUs (default DEFAULT_SESSION_CPUS) */
+  cpus?: number
+  /** guest channels allowed; each one left out is absent from the VM (default: all off) */
+  channels?: Partial<SessionChannels>
+  /** default 'nat' (QEMU user networking) */
+  network?: VmPlan['network']
+  /** direct kernel boot instead of the disk's boot loader (test guests) */
+  boot?: VmPlan['boot']
+  /** resolve only once the guest agent answers (bounded by `signal`) */
+  waitForAgent?: boolean
+  signal?: AbortSignal
+}
+
+export type SessionState = 'running' | 'locked' | 'stopped'
+
+export interface SessionStatus {
+  image: string
+  state: SessionState
+  version?: number
+  mode?: SessionMode
+  pid?: number
+  accel?: Accelerator
+  memoryMb?: number
+  cpus?: number
+  channels?: SessionChannels
+  overlayPath?: string
+  startedAtMs?: number
+  uptimeMs?: number
+  lockedAtMs?: number
+  /** QEMU's own run state (`running`, `paused`, …) */
+  qemuStatus?: string
+  /** the guest agent has answered in this session */
+  agent?: boolean
+}
+
+/** How a session ended. */
+export interface SessionStopResult {
+  image: string
+  durationMs: number
+  /** the guest did not power down within the timeout and QEMU was ended by force */
+  forced: boolean
+  exitCode?: number
+}
+
+export interface SessionRuntime {
+  /** Starts a session (`ERR_SESSION_RUNNING` when one runs); resolves once QMP answers (or the agent, with `waitForAgent`). */
+  start: (image: string, options: SessionStartOptions) => Promise<SessionStatus>
+  /**
+   * Asks the guest to power down (ACPI button, pressed again until the guest agent answers),
+   * then after `timeoutMs` forces it: QMP `quit`, SIGTERM, SIGKILL. A revertible
+   * workspace's overlay is deleted. `signal` is checked on entry only: a stop, once begun,
+   * runs to its end (it is bounded by its own timeouts).
+   */
+  stop: (image: string, options?: { timeoutMs?: number, signal?: AbortSignal }) => Promise<SessionStopResult>
+  /** stop, then start with the options the session had */
+  restart: (image: string, options?: { timeoutMs?: number, signal?: AbortSignal }) => Promise<SessionStatus>
+  /** Pauses the VM (QMP `stop`); `reason` goes into the `session.locked` event. */
+  lock: (image: string, options?: { reason?: string, signal?: AbortSignal }) => Promise<SessionStatus>
+  /** Resumes a locked VM (QMP `cont`). */
+  unlock: (image: string, options?: { signal?: AbortSignal }) => Promise<SessionStatus>
+  status: (image: string, options?: { signal?: AbortSignal }) => Promise<SessionStatus>
+  list: (options?: { signal?: AbortSignal }) => Promise<SessionStatus[]>
+  /** Resolves once the guest agent answers. */
+  waitForAgent: (image: string, options?: { signal?: AbortSignal }) => Promise<void>
+  /** Runs a program in the guest through the guest agent and waits for it to end. */
+  guestExec: (image: string, path: string, args?: string[], options?: { signal?: AbortSignal, input?: Uint8Array }) => Promise<GuestExecResult>
+  /** Runs a read-only QMP `query-*` command on the session's VM (diagnostics, tests): `query-chardev`, … */
+  query: <T = unknown>(image: string, command: `query-${string}`, options?: { signal?: AbortSignal }) => Promise<T>
+  /** KVM when the probe proved it works here, else TCG (probed once per runtime). */
+  accelerator: (options?: { signal?: AbortSignal }) => Promise<Accelerator>
+  /** Re-attaches to recorded sessions, cleaning up (and reporting) the ones that died. */
+  attach: () => Promise<void>
+  /** Lets go of every session; the VMs keep running for the next daemon to re-attach. */
+  detach: () => Promise<void>
+}
+
+export interface SessionRuntimeInit {
+  dataDir: string
+  /** default `qemu-system-x86_64` (from PATH) */
+  qemuBinary?: string
+  /** default `qemu-img` */
+  qemuImgBinary?: string
+  /** `auto` (default): KVM only when the probe proves it works */
+  accel?: Accelerator | 'auto'
+  /** `none`: QEMU with no board or devices, for fast tests of the control path (default `pc`) */
+  machine?: VmPlan['machine']
+  /** default DEFAULT_POWERDOWN_TIMEOUT_MS */
+  powerdownTimeoutMs?: number
+  /** default KVM_PROBE_TIMEOUT_MS */
+  kvmProbeTimeoutMs?: number
+}
+
+export interface SessionRuntimeComponents {
+  events: Pick<EventReporter, 'report'>
+  logger: Logger
+  now: () => number
+}
+
+export function createSessionRuntime (init: SessionRuntimeInit, components: SessionRuntimeComponents): SessionRuntime {
+  if (init.dataDir === '') throw new TypeError('dataDir is required')
+  for (const k of ['powerdownTimeoutMs', 'kvmProbeTimeoutMs'] as const) {
+    const v = init[k]
+    if (v !== undefined && (!Number.isInteger(v) || v < 0)) throw new TypeError(`${k} must be a non-negative integer`)
+  }
+  return new QemuSessions(init, components)
+}

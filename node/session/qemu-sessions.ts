@@ -1,0 +1,437 @@
+/**
+ * The QEMU implementation of SessionRuntime: one detached QEMU per running image, driven
+ * over QMP, its guest reached through the guest agent, its state in
+ * `<dataDir>/sessions/<image>/`. Operations on one image run one at a time.
+ */
+import { mkdir, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { setTimeout as delay } from 'node:timers/promises'
+import type { Logger } from '../../protocol/index.ts'
+import {
+  DEFAULT_POWERDOWN_TIMEOUT_MS, DEFAULT_SESSION_CPUS, DEFAULT_SESSION_MEMORY_MB, KVM_PROBE_TIMEOUT_MS,
+  MAX_SESSION_CPUS, MAX_SESSION_MEMORY_MB, POWERDOWN_REPEAT_MS, QEMU_EXIT_WAIT_MS, QMP_READY_TIMEOUT_MS
+} from '../constants.ts'
+import { probeAccelerator } from './accelerator.ts'
+import type { Accelerator } from './accelerator.ts'
+import { SessionError } from './errors.ts'
+import { GuestAgent } from './guest-agent.ts'
+import type { GuestExecResult } from './guest-agent.ts'
+import { ensureOverlay, removeOverlay } from './overlay.ts'
+import { CHANNEL_PORTS, qemuArgs } from './qemu-args.ts'
+import type { ChannelName, SessionChannels } from './qemu-args.ts'
+import { QmpClient, abortable } from './qmp-client.ts'
+import { isOurQemu, logTail, spawnQemu } from './qemu-process.ts'
+import type { QemuChild } from './qemu-process.ts'
+import { readRecords, removeRecord, removeSockets, sessionDir, socketDir, writeRecord } from './session-record.ts'
+import type { SessionRecord } from './session-record.ts'
+import type {
+  SessionRuntime, SessionRuntimeComponents, SessionRuntimeInit, SessionStartOptions, SessionStatus, SessionStopResult
+} from './index.ts'
+
+/** A session whose QEMU we hold a monitor connection to. */
+interface LiveSession {
+  record: SessionRecord
+  qmp: QmpClient
+  /** set when this daemon spawned it: exit code and signal are then known */
+  child?: QemuChild
+  agent?: Promise<GuestAgent>
+  agentAnswered: boolean
+  /** stop() is under way: the monitor closing is expected */
+  stopping: boolean
+  /** detach(): the monitor closing is ours */
+  detached: boolean
+  panicked: boolean
+  guestShutdown: boolean
+  /** resolves once the monitor closed and, for our child, the process ended */
+  gone: Promise<{ exitCode?: number, signal?: string }>
+}
+
+function validateStart (o: SessionStartOptions): void {
+  if (typeof o.baseImagePath !== 'string' || o.baseImagePath === '') throw new TypeError('baseImagePath is required')
+  if (o.mode !== 'persistent' && o.mode !== 'revertible') throw new TypeError('mode must be "persistent" or "revertible"')
+  if (o.memoryMb !== undefined && (!Number.isInteger(o.memoryMb) || o.memoryMb < 16 || o.memoryMb > MAX_SESSION_MEMORY_MB)) throw new TypeError(`memoryMb must be an integer from 16 to ${MAX_SESSION_MEMORY_MB}`)
+  if (o.cpus !== undefined && (!Number.isInteger(o.cpus) || o.cpus < 1 || o.cpus > MAX_SESSION_CPUS)) throw new TypeError(`cpus must be an integer from 1 to ${MAX_SESSION_CPUS}`)
+}
+
+export class QemuSessions implements SessionRuntime {
+  readonly #init: SessionRuntimeInit
+  readonly #components: SessionRuntimeComponents
+  readonly #log: Logger
+  readonly #qemu: string
+  readonly #live = new Map<string, LiveSession>()
+  readonly #queues = new Map<string, Promise<unknown>>()
+  #accel: Promise<Accelerator> | undefined
+
+  constructor (init: SessionRuntimeInit, components: SessionRuntimeComponents) {
+    this.#init = init
+    this.#components = components
+    this.#log = components.logger.forComponent('node:session')
+    this.#qemu = init.qemuBinary ?? 'qemu-system-x86_64'
+  }
+
+  /** Runs `fn` after every earlier operation on `image`. */
+  async #serial<T> (image: string, fn: () => Promise<T>): Promise<T> {
+    const run = (this.#queues.get(image) ?? Promise.resolve()).then(fn, fn)
+    const tail = run.catch(() => {})
+    this.#queues.set(image, tail)
+    try {
+      return await run
+    } finally {
+      if (this.#queues.get(image) === tail) this.#queues.delete(image)
+    }
+  }
+
+  #report (type: string, payload: Record<string, unknown>): void {
+    this.#components.events.report(type, payload).catch((err) => { this.#log.error('cannot queue an event', { type, err }) })
+  }
+
+  #require (image: string): LiveSession {
+    const live = this.#live.get(image)
+    if (live === undefined) throw new SessionError('ERR_SESSION_NOT_RUNNING', `no session of ${image} is running`)
+    return live
+  }
+
+  async accelerator (options: { signal?: AbortSignal } = {}): Promise<Accelerator> {
+    const forced = this.#init.accel ?? 'auto'
+    if (forced !== 'auto') return forced
+    this.#accel ??= (async () => {
+      const dir = socketDir(join(this.#init.dataDir, 'sessions'))
+      await mkdir(dir, { recursive: true, mode: 0o700 })
+      const accel = await probeAccelerator({ qemuBinary: this.#qemu, dir, timeoutMs: this.#init.kvmProbeTimeoutMs ?? KVM_PROBE_TIMEOUT_MS, logger: this.#log })
+      this.#log.info('VM accelerator chosen', { accel })
+      return accel
+    })()
+    // a failed probe (QEMU missing) is tried again next time
+    this.#accel.catch(() => { this.#accel = undefined })
+    return await abortable(this.#accel, options.signal)
+  }
+
+  async start (image: string, options: SessionStartOptions): Promise<SessionStatus> {
+    validateStart(options)
+    options.signal?.throwIfAborted()
+    await this.#serial(image, async () => { await this.#start(image, options) })
+    if (options.waitForAgent === true) await this.waitForAgent(image, options)
+    return await this.status(image, options)
+  }
+
+  async #start (image: string, o: SessionStartOptions): Promise<void> {
+    if (this.#live.has(image)) throw new SessionError('ERR_SESSION_RUNNING', `a session of ${image} is already running`)
+    const t0 = this.#components.now()
+    const giveUp = new AbortController()
+    const signal = AbortSignal.any([AbortSignal.timeout(QMP_READY_TIMEOUT_MS), giveUp.signal, ...(o.signal === undefined ? [] : [o.signal])])
+    const { record, created } = await this.#prepare(image, o, t0, signal)
+    const { qmp, child } = await this.#launch(record, { created, signal, giveUp, callerSignal: o.signal })
+    this.#watch(record, qmp, child)
+    const durationMs = this.#components.now() - t0
+    this.#log.info('session started', { image, pid: child.pid, accel: record.accel, mode: o.mode, durationMs })
+    this.#report('session.started', { image, ...this.#versionOf(record), mode: o.mode, accel: record.accel, durationMs })
+  }
+
+  /** The accelerator, the session's directories, its overlay, and the record of what is about to run. */
+  async #prepare (image: string, o: SessionStartOptions, t0: number, signal: AbortSignal): Promise<{ record: SessionRecord, created: boolean }> {
+    const accel = await this.accelerator({ signal })
+    const dir = sessionDir(this.#init.dataDir, image)
+    const sockets = socketDir(dir)
+    await mkdir(dir, { recursive: true, mode: 0o700 })
+    await mkdir(sockets, { recursive: true, mode: 0o700 })
+    const overlayPath = join(dir, 'overlay.qcow2')
+    const { created } = await ensureOverlay({ overlayPath, basePath: o.baseImagePath, qemuImgBinary: this.#init.qemuImgBinary ?? 'qemu-img', signal })
+    const channels: SessionChannels = { clipboard: o.channels?.clipboard === true, fileTransfer: o.channels?.fileTransfer === true, printing: o.channels?.printing === true }
+    const channelSockets: Partial<Record<ChannelName, string>> = {}
+    for (const c of Object.keys(CHANNEL_PORTS) as ChannelName[]) if (channels[c]) channelSockets[c] = join(sockets, `${CHANNEL_PORTS[c].id}.sock`)
+    const record: SessionRecord = {
+      image, version: o.version, mode: o.mode, pid: 0, startedAtMs: t0, accel,
+      machine: this.#init.machine ?? 'pc', memoryMb: o.memoryMb ?? DEFAULT_SESSION_MEMORY_MB, cpus: o.cpus ?? DEFAULT_SESSION_CPUS,
+      channels, network: o.network ?? 'nat', boot: o.boot, baseImagePath: o.baseImagePath, overlayPath,
+      qmpSocket: join(sockets, 'qmp.sock'), agentSocket: join(sockets, 'agent.sock'), channelSockets
+    }
+    return { record, created }
+  }
+
+  /**
+   * Spawns QEMU and connects to its monitor, writing the record meanwhile. On failure
+   * QEMU is killed and nothing is left: record, sockets, an overlay made for this start.
+   */
+  async #launch (record: SessionRecord, s: { created: boolean, signal: AbortSignal, giveUp: AbortController, callerSignal?: AbortSignal }): Promise<{ qmp: QmpClient, child: QemuChild }> {
+    const dir = sessionDir(this.#init.dataDir, record.image)
+    const logPath = join(dir, 'qemu.log')
+    await removeSockets(record)
+    await rm(logPath, { force: true })
+    const child = await spawnQemu(this.#qemu, qemuArgs({ ...record, serialLogPath: join(dir, 'serial.log') }), logPath)
+    record.pid = child.pid
+    let written: Promise<void> | undefined
+    try {
+      const exited = child.exited.then(async (e) => { throw new SessionError('ERR_QEMU_START', `QEMU exited (${e.signal ?? `status ${String(e.code)}`}) before its monitor answered: ${await logTail(logPath)}`) })
+      // the record is fsynced while QEMU starts, not after
+      written = writeRecord(this.#init.dataDir, record)
+      const [qmp] = await Promise.all([Promise.race([QmpClient.connect(record.qmpSocket, { signal: s.signal }), exited]), written])
+      return { qmp, child }
+    } catch (err) {
+      await written?.catch(() => {})
+      await removeRecord(this.#init.dataDir, record.image)
+      s.giveUp.abort(err)
+      child.child.kill('SIGKILL')
+      await child.exited
+      await removeSockets(record)
+      if (s.created && record.mode === 'revertible') await removeOverlay(record.overlayPath)
+      if ((err as { code?: string }).code === 'ERR_QEMU_START' || (s.callerSignal?.aborted ?? false)) throw err
+      const why = err instanceof DOMException && err.name === 'TimeoutError' ? `its monitor did not answer within ${QMP_READY_TIMEOUT_MS} ms` : (err as Error).message
+      throw new SessionError('ERR_QEMU_START', `QEMU did not start (${why}): ${await logTail(logPath)}`, { cause: err })
+    }
+  }
+
+  /** Registers a live session and notices when its QEMU goes away. */
+  #watch (record: SessionRecord, qmp: QmpClient, child?: QemuChild): void {
+    const gone = (async () => {
+      await qmp.closed
+      if (child === undefined) return {}
+      const e = await child.exited
+      return { ...(e.code === null ? {} : { exitCode: e.code }), ...(e.signal === null ? {} : { signal: e.signal }) }
+    })()
+    const live: LiveSession = { record, qmp, child, agentAnswered: false, stopping: false, detached: false, panicked: false, guestShutdown: false, gone }
+    qmp.onEvent((e) => {
+      if (e.event === 'GUEST_PANICKED') live.panicked = true
+      if (e.event === 'SHUTDOWN' && e.data?.guest === true) live.guestShutdown = true
+    })
+    this.#live.set(record.image, live)
+    void gone.then(async (how) => {
+      if (live.stopping || live.detached) return
+      await this.#serial(record.image, async () => { await this.#ended(live, how) })
+    })
+  }
+
+  /** QEMU went away without stop(): the guest powered itself off, or it crashed. */
+  async #ended (live: LiveSession, how: { exitCode?: number, signal?: string }): Promise<void> {
+    const { record } = live
+    if (this.#live.get(record.image) !== live || live.stopping) return // a stop queued before us has dealt with it
+    const durationMs = this.#components.now() - record.startedAtMs
+    await this.#cleanUp(live)
+    if (live.guestShutdown && !live.panicked) {
+      this.#log.info('session ended: the guest powered off', { image: record.image })
+      this.#report('session.stopped', { image: record.image, ...this.#versionOf(record), durationMs, forced: false, initiator: 'guest', ...how })
+      return
+    }
+    const reason = live.panicked ? 'guest-panicked' : 'qemu-exited'
+    this.#log.warn('session crashed', { image: record.image, reason, ...how })
+    this.#report('session.crashed', { image: record.image, ...this.#versionOf(record), reason, durationMs, ...how })
+  }
+
+  #versionOf (r: SessionRecord): { version?: number } {
+    return r.version === undefined ? {} : { version: r.version }
+  }
+
+  /** Forgets a session whose QEMU is gone: record and stale sockets; a revertible overlay is reset. */
+  async #cleanUp (live: LiveSession): Promise<void> {
+    live.qmp.close()
+    void live.agent?.then((a) => a.close(), () => {})
+    this.#live.delete(live.record.image)
+    await removeSockets(live.record)
+    await this.#resetOverlay(live.record)
+    await removeRecord(this.#init.dataDir, live.record.image)
+  }
+
+  /**
+   * A revertible workspace's overlay is replaced by an empty one as soon as its VM is gone,
+   * so the next start does not wait for qemu-img. When that fails (the base went away) the
+   * overlay is just deleted, and the next start says why.
+   */
+  async #resetOverlay (record: SessionRecord): Promise<void> {
+    if (record.mode !== 'revertible') return
+    await removeOverlay(record.overlayPath)
+    try {
+      await ensureOverlay({ overlayPath: record.overlayPath, basePath: record.baseImagePath, qemuImgBinary: this.#init.qemuImgBinary ?? 'qemu-img' })
+    } catch (err) {
+      this.#log.warn('cannot make a fresh overlay for the next start', { image: record.image, err })
+    }
+  }
+
+  async stop (image: string, options: { timeoutMs?: number, signal?: AbortSignal } = {}): Promise<SessionStopResult> {
+    options.signal?.throwIfAborted()
+    return await this.#serial(image, async () => await this.#stop(this.#require(image), options.timeoutMs ?? this.#init.powerdownTimeoutMs ?? DEFAULT_POWERDOWN_TIMEOUT_MS))
+  }
+
+  async #stop (live: LiveSession, timeoutMs: number): Promise<SessionStopResult> {
+    live.stopping = true
+    const { record, qmp } = live
+    const t0 = this.#components.now()
+    let forced = false
+    const isGone = (ms: number): Promise<boolean> => abortable(live.gone.then(() => true), AbortSignal.timeout(ms)).catch(() => false)
+    try {
+      if (record.lockedAtMs !== undefined) await qmp.execute('cont').catch(() => {})
+      if (!await this.#powerDown(live, timeoutMs)) {
+        forced = true
+        this.#log.warn('the guest did not power down in time: forcing', { image: record.image, timeoutMs })
+        await qmp.execute('quit').catch(() => {})
+        if (!await isGone(QEMU_EXIT_WAIT_MS)) {
+          this.#kill(record.pid, 'SIGTERM')
+          if (!await isGone(QEMU_EXIT_WAIT_MS)) {
+            this.#kill(record.pid, 'SIGKILL')
+            if (!await isGone(QEMU_EXIT_WAIT_MS)) throw new SessionError('ERR_QMP', `QEMU (pid ${record.pid}) did not exit after SIGKILL`)
+          }
+        }
+      }
+    } catch (err) {
+      live.stopping = false
+      throw err
+    }
+    const how = await live.gone
+    await this.#cleanUp(live)
+    const durationMs = this.#components.now() - record.startedAtMs
+    this.#log.info('session stopped', { image: record.image, forced, stopMs: this.#components.now() - t0 })
+    this.#report('session.stopped', { image: record.image, ...this.#versionOf(record), durationMs, forced, initiator: 'node', ...how })
+    return { image: record.image, durationMs, forced, ...(how.exitCode === undefined ? {} : { exitCode: how.exitCode }) }
+  }
+
+  /**
+   * Presses the power button, again every POWERDOWN_REPEAT_MS until the guest agent has
+   * answered (a press before the guest's ACPI daemon runs is lost); true when QEMU ended
+   * within `timeoutMs`.
+   */
+  async #powerDown (live: LiveSession, timeoutMs: number): Promise<boolean> {
+    const deadline = AbortSignal.timeout(timeoutMs)
+    const agentUp = live.agentAnswered
+      ? Promise.resolve()
+      : this.#agentPing(live, deadline).then(() => { live.agentAnswered = true }, () => new Promise<never>(() => {}))
+    const gone = live.gone.then(() => true as const)
+    let agentSettled = live.agentAnswered
+    while (!deadline.aborted) {
+      await live.qmp.execute('system_powerdown', undefined, { signal: deadline }).catch(() => {})
+      const waits: Array<Promise<true | 'agent' | 'again'>> = [gone]
+      if (!agentSettled) waits.push(agentUp.then(() => 'agent' as const), delay(POWERDOWN_REPEAT_MS, 'again' as const, { signal: deadline }))
+      const r = await abortable(Promise.race(waits), deadline).catch(() => false as const)
+      if (r === true) return true
+      if (r === false) break
+      // 'agent': press once more, now that the guest surely listens, then only wait
+      if (r === 'agent') agentSettled = true
+    }
+    return await abortable(gone, AbortSignal.timeout(0)).catch(() => false)
+  }
+
+  #kill (pid: number, signal: NodeJS.Signals): void {
+    try { process.kill(pid, signal) } catch {}
+  }
+
+  async restart (image: string, options: { timeoutMs?: number, signal?: AbortSignal } = {}): Promise<SessionStatus> {
+    const record = this.#require(image).record
+    await this.stop(image, options)
+    return await this.start(image, {
+      baseImagePath: record.baseImagePath, version: record.version, mode: record.mode, memoryMb: record.memoryMb,
+      cpus: record.cpus, channels: record.channels, network: record.network, boot: record.boot, signal: options.signal
+    })
+  }
+
+  async lock (image: string, options: { reason?: string, signal?: AbortSignal } = {}): Promise<SessionStatus> {
+    await this.#serial(image, async () => {
+      const live = this.#require(image)
+      if (live.record.lockedAtMs !== undefined) return
+      await live.qmp.execute('stop', undefined, options)
+      const reason = options.reason ?? 'user'
+      live.record = { ...live.record, lockedAtMs: this.#components.now(), lockReason: reason }
+      await writeRecord(this.#init.dataDir, live.record)
+      this.#report('session.locked', { image, ...this.#versionOf(live.record), reason })
+    })
+    return await this.status(image, options)
+  }
+
+  async unlock (image: string, options: { signal?: AbortSignal } = {}): Promise<SessionStatus> {
+    await this.#serial(image, async () => {
+      const live = this.#require(image)
+      const lockedAtMs = live.record.lockedAtMs
+      await live.qmp.execute('cont', undefined, options)
+      if (lockedAtMs === undefined) return
+      const { lockedAtMs: _at, lockReason: _why, ...rest } = live.record
+      live.record = rest
+      await writeRecord(this.#init.dataDir, live.record)
+      this.#report('session.unlocked', { image, ...this.#versionOf(live.record), durationMs: this.#components.now() - lockedAtMs })
+    })
+    return await this.status(image, options)
+  }
+
+  async status (image: string, options: { signal?: AbortSignal } = {}): Promise<SessionStatus> {
+    const live = this.#live.get(image)
+    if (live === undefined) return { image, state: 'stopped' }
+    const r = live.record
+    const q = await live.qmp.execute<{ status?: string }>('query-status', undefined, options).catch(() => ({ status: undefined }))
+    return {
+      image,
+      state: r.lockedAtMs !== undefined || q.status === 'paused' ? 'locked' : 'running',
+      ...this.#versionOf(r),
+      mode: r.mode, pid: r.pid, accel: r.accel, memoryMb: r.memoryMb, cpus: r.cpus, channels: r.channels,
+      overlayPath: r.overlayPath, startedAtMs: r.startedAtMs, uptimeMs: this.#components.now() - r.startedAtMs,
+      ...(r.lockedAtMs === undefined ? {} : { lockedAtMs: r.lockedAtMs }),
+      ...(q.status === undefined ? {} : { qemuStatus: q.status }),
+      agent: live.agentAnswered
+    }
+  }
+
+  async list (options: { signal?: AbortSignal } = {}): Promise<SessionStatus[]> {
+    return await Promise.all([...this.#live.keys()].sort().map(async (image) => await this.status(image, options)))
+  }
+
+  async query<T = unknown> (image: string, command: `query-${string}`, options: { signal?: AbortSignal } = {}): Promise<T> {
+    if (!/^query-[a-z0-9-]+$/.test(command)) throw new TypeError('only query-* commands')
+    return await this.#require(image).qmp.execute<T>(command, undefined, options)
+  }
+
+  #agent (live: LiveSession): Promise<GuestAgent> {
+    live.agent ??= GuestAgent.connect(live.record.agentSocket)
+    live.agent.catch(() => { live.agent = undefined })
+    return live.agent
+  }
+
+  async #agentPing (live: LiveSession, signal: AbortSignal | undefined): Promise<void> {
+    await (await this.#agent(live)).ping({ signal })
+    live.agentAnswered = true
+  }
+
+  async waitForAgent (image: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+    await this.#agentPing(this.#require(image), options.signal)
+  }
+
+  async guestExec (image: string, path: string, args: string[] = [], options: { signal?: AbortSignal, input?: Uint8Array } = {}): Promise<GuestExecResult> {
+    const live = this.#require(image)
+    const result = await (await this.#agent(live)).exec(path, args, options)
+    live.agentAnswered = true
+    return result
+  }
+
+  async attach (): Promise<void> {
+    const { records, bad } = await readRecords(this.#init.dataDir)
+    for (const path of bad) this.#log.warn('ignoring an unreadable session record', { path })
+    for (const record of records) {
+      if (this.#live.has(record.image)) continue
+      await this.#serial(record.image, async () => { await this.#reattach(record) })
+    }
+  }
+
+  async #reattach (record: SessionRecord): Promise<void> {
+    if (await isOurQemu(record.pid, record.qmpSocket)) {
+      try {
+        const qmp = await QmpClient.connect(record.qmpSocket, { signal: AbortSignal.timeout(QMP_READY_TIMEOUT_MS) })
+        this.#watch(record, qmp)
+        this.#log.info('re-attached to a running session', { image: record.image, pid: record.pid })
+        return
+      } catch (err) {
+        this.#log.warn('a recorded QEMU runs but its monitor does not answer: ending it', { image: record.image, pid: record.pid, err })
+        this.#kill(record.pid, 'SIGKILL')
+      }
+    }
+    const durationMs = this.#components.now() - record.startedAtMs
+    await removeSockets(record)
+    await this.#resetOverlay(record)
+    await removeRecord(this.#init.dataDir, record.image)
+    this.#log.warn('a session died while the node was down; cleaned up', { image: record.image, pid: record.pid })
+    this.#report('session.crashed', { image: record.image, ...this.#versionOf(record), reason: 'died-while-detached', durationMs })
+  }
+
+  async detach (): Promise<void> {
+    for (const live of this.#live.values()) {
+      live.detached = true
+      live.child?.child.unref()
+      live.qmp.close()
+      void live.agent?.then((a) => a.close(), () => {})
+    }
+    await Promise.all([...this.#live.values()].map(async (l) => await l.qmp.closed))
+    this.#live.clear()
+  }
+}
