@@ -13,8 +13,10 @@ import { fetchChunkFromOrigin } from '../../node/origin/index.ts'
 
 const args = JSON.parse(process.argv[2]!) as { tracker: string, token: string, image: string, version: number, seeder: string[], trustDir: string }
 const logger = createLogger({ level: 'warn' })
-const tracker = createTrackerClient(createApiClient({ baseUrl: args.tracker, token: args.token }))
-const node = await createPeerNode({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], logger })
+// the announce proves this peer id with its key (the tracker binds no unproven id)
+const peerKey = await generateKeyPair('Ed25519')
+const tracker = createTrackerClient(createApiClient({ baseUrl: args.tracker, token: args.token }), { peerKey })
+const node = await createPeerNode({ privateKey: peerKey, listen: ['/ip4/127.0.0.1/tcp/0'], logger })
 await node.start()
 const trust = (await loadTrust(args.trustDir))!
 const manifest = verifyManifest(await tracker.manifest(args.image, args.version), { publicKey: trust.repositoryKey, nowMs: Date.now(), image: args.image })
