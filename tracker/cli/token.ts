@@ -1,6 +1,7 @@
-// `branchcast token create|list|revoke`: API tokens. Without --tracker it runs on the
-// tracker host against the data directory's database (how the very first admin token is
-// made); with --tracker it goes through the API with an admin token.
+// `branchcast token create|list|revoke`: API tokens. With a tracker URL (--tracker or
+// BRANCHCAST_TRACKER) it goes through the API with an admin token; without one it runs on
+// the tracker host against the data directory's database (how the very first admin token
+// is made). A --token with no tracker URL is refused: it would be silently ignored.
 import { mkdir } from 'node:fs/promises'
 import { UsageError, clientFromFlags, defineCommand, integer, readFlag, renderTable } from '../../protocol/index.ts'
 import type { FlagValues } from '../../protocol/index.ts'
@@ -27,6 +28,7 @@ Where the tokens live (default: this host's data directory):
   --db URL          database URL instead [env BRANCHCAST_DB]
   --config FILE     tracker config file [env BRANCHCAST_CONFIG]
   --tracker URL     a running tracker's API instead (with an admin --token)
+                    [env BRANCHCAST_TRACKER]
   --token T         admin API token for --tracker [env BRANCHCAST_TOKEN]`
 
 const TOKEN_FLAGS = {
@@ -39,6 +41,8 @@ const ACTIONS = ['create', 'list', 'revoke']
 const command = defineCommand({ name: 'token', usage: HELP, flags: TOKEN_FLAGS, positionals: true, json: true })
 
 type Values = FlagValues<typeof TOKEN_FLAGS>
+
+const nonEmpty = (v: string | undefined): string | undefined => v === undefined || v === '' ? undefined : v
 
 /** One backend per place the tokens live: the database on this host, or a tracker's API. */
 interface TokenBackend {
@@ -116,7 +120,11 @@ export async function main (argv: string[]): Promise<number> {
   if (action === 'create' && (values.user === undefined || values.user === '')) throw new UsageError('create needs --user')
   if (values.admin === true && values['read-only-admin'] === true) throw new UsageError('give --admin or --read-only-admin, not both')
 
-  const backend = values.tracker !== undefined ? apiBackend(clientFromFlags({ tracker: values.tracker, token: values.token })) : await localBackend(values)
+  // The tracker URL from the flag or the environment, as every other command reads it: an
+  // admin who exported BRANCHCAST_TRACKER means that tracker, not a database on this host.
+  const trackerUrl = values.tracker ?? nonEmpty(process.env.BRANCHCAST_TRACKER)
+  if (trackerUrl === undefined && values.token !== undefined) throw new UsageError('--token is for a tracker\'s API: give --tracker URL (or BRANCHCAST_TRACKER), or leave --token out to use this host\'s database')
+  const backend = trackerUrl !== undefined ? apiBackend(clientFromFlags({ tracker: trackerUrl, token: values.token })) : await localBackend(values)
   try {
     if (action === 'create') {
       const issued = await backend.create({

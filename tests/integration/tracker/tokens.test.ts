@@ -251,6 +251,17 @@ test('`branchcast token create` on a data dir makes the first admin token; list 
       const gina = JSON.parse(viaApi.stdout)
       assert.is(gina.user, 'gina')
 
+      // BRANCHCAST_TRACKER in the environment means that tracker's API, as for every command
+      // (the README's tour): the token works there, not in some database on this host
+      const viaEnv = await cli(['token', 'create', '--token', token, '--user', 'hana'], { BRANCHCAST_TRACKER: tracker.url })
+      assert.is(viaEnv.code, 0, viaEnv.stderr)
+      const hana = await fetch(`${tracker.url}/api/v1/me`, { headers: { authorization: `Bearer ${viaEnv.stdout.trim()}` } })
+      assert.is(hana.status, 200, 'a token made with BRANCHCAST_TRACKER set authenticates at that tracker')
+      // an admin token with no tracker URL would be ignored by the local backend: refused
+      const stray = await cli(['token', 'create', '--token', token, '--user', 'ivy', '--data', dataDir])
+      assert.is(stray.code, 1)
+      assert.match(stray.stderr, /--token is for a tracker's API/)
+
       // a read-only admin token: reads like an admin, every write refused
       const ro = await cli(['token', 'create', '--tracker', tracker.url, '--token', token, '--user', 'auditor', '--read-only-admin', '--json'])
       assert.is(ro.code, 0, ro.stderr)
