@@ -15,6 +15,7 @@ const COMMANDS: Record<string, Command> = {
   policies: { summary: 'create, update, list, show and delete usage policies', load: async () => await import('../tracker/cli/policies.ts') },
   assign: { summary: 'assign a policy to a user or group (--list to see assignments)', load: async () => await import('../tracker/cli/assign.ts') },
   unassign: { summary: 'take a policy away from a user or group', load: async () => ({ main: (await import('../tracker/cli/assign.ts')).unassignMain }) },
+  images: { summary: 'list, show and create images', load: async () => await import('../tracker/cli/images.ts') },
   publish: { summary: 'stream a disk image to the tracker as a new version', load: async () => await import('../tracker/cli/publish.ts') },
   versions: { summary: 'list, publish, retire and roll back an image\'s versions', load: async () => await import('../tracker/cli/versions.ts') },
   gc: { summary: 'delete chunk files no live version references', load: async () => await import('../tracker/cli/gc.ts') },
@@ -47,10 +48,17 @@ Branchcast delivers VM images to branch offices, peer-assisted.
 Commands:
 ${lines.join('\n')}
 
-Run "branchcast <command> --help" for a command's options.`
+Run "branchcast <command> --help" for a command's options, "branchcast --version"
+for the version.`
 }
 
 const [name, ...rest] = process.argv.slice(2)
+if (name === '--version' || name === '-V') {
+  // read, not imported: the version is the package's, and `--version` stays instant
+  const { readFileSync } = await import('node:fs')
+  console.log((JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version)
+  process.exit(0)
+}
 if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
   console.log(usage())
   process.exit(name === undefined ? 2 : 0)
