@@ -48,8 +48,8 @@ Branchcast delivers VM images to branch offices, peer-assisted.
 Commands:
 ${lines.join('\n')}
 
-Run "branchcast <command> --help" for a command's options, "branchcast --version"
-for the version.`
+Run "branchcast <command> --help" for a command's options,
+"branchcast --version" for the version.`
 }
 
 const [name, ...rest] = process.argv.slice(2)
