@@ -653,6 +653,7 @@ export function createTrackerStore (d: Dialect): TrackerStore {
       for (const suffix of query.typeSuffixes ?? []) typeAny.push(sql`${e.type} like ${containsPattern(suffix).slice(0, -1)} escape '\\'`)
       if (query.typeIn !== undefined || query.typeSuffixes !== undefined) conds.push(typeAny.length === 0 ? sql`1 = 0` : or(...typeAny)!)
       if (query.clientId !== undefined) conds.push(eq(e.clientId, query.clientId))
+      if (query.clientIdIn !== undefined) conds.push(query.clientIdIn.length === 0 ? sql`1 = 0` : inArray(e.clientId, [...query.clientIdIn]))
       if (query.user !== undefined) conds.push(eq(e.user, query.user))
       if (query.site !== undefined) conds.push(eq(e.site, query.site))
       if (query.host !== undefined) conds.push(eq(e.host, query.host))

@@ -364,6 +364,8 @@ export interface EventQuery {
   typeIn?: readonly string[]
   typeSuffixes?: readonly string[]
   clientId?: string
+  /** any of these client ids (lets the (client, at) index serve a filter by user) */
+  clientIdIn?: readonly string[]
   user?: string
   site?: string
   host?: string

@@ -123,6 +123,8 @@ test('activity log: every event once, client time next to received time, severit
   assert.equal(await types('host=pc-b'), ['bob:pull.failed', 'bob:pull.completed'])
   assert.equal(await types(`image=win&from=${iso(D1)}`), ['carol:pull.completed'])
   assert.equal(await types(`user=alice&to=${iso(D0 + 2 * HOUR)}`), ['alice:pull.completed'])
+  assert.equal(await types('user=bob'), ['bob:pull.failed', 'bob:pull.completed'])
+  assert.equal(await types('user=nobody'), [], 'a user with no clients has no events')
   assert.equal(await types('type=peer.banned'), ['carol:peer.banned'])
 })
 

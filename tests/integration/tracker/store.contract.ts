@@ -477,6 +477,8 @@ export function run (name: string, factory: StoreFactory): void {
     assert.equal((await store.queryEvents({ type: 'pull.done' })).map((e) => e.id), ['b', 'a'])
     assert.equal((await store.queryEvents({ clientId: 'c1', order: 'asc' })).map((e) => e.id), ['a', 'c'])
     assert.equal((await store.queryEvents({ user: 'alice', type: 'vm.start' })).map((e) => e.id), ['c'])
+    assert.equal((await store.queryEvents({ clientIdIn: ['c1', 'c2'], order: 'asc' })).map((e) => e.id), ['a', 'b', 'c'])
+    assert.equal(await store.queryEvents({ clientIdIn: [] }), [])
     assert.equal((await store.queryEvents({ fromMs: T0 + 10, toMs: T0 + 30, order: 'asc' })).map((e) => e.id), ['b', 'c'])
     assert.equal((await store.queryEvents({ limit: 1 })).map((e) => e.id), ["d'; --"])
     assert.equal(await store.queryEvents({ type: evil }), [])
