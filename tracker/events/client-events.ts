@@ -7,13 +7,15 @@
  */
 import { MAX_CLIENT_ID_CHARS, eventTimeMs, parseDurationMs, parseTimeMs } from '../../protocol/index.ts'
 import type { EventBatch, EventBatchAnswer, EventQuery } from '../../protocol/index.ts'
+import { StoreError } from '../db/index.ts'
 import type { EventRecord } from '../db/store.ts'
 import type { Principal } from '../env.ts'
 import { TrackerError, badRequest, forbidden } from '../errors.ts'
 import type { Counter } from '../metrics.ts'
 import { offloadDelta } from '../reports/index.ts'
 import { clientStateFromEvents } from './client-state.ts'
-import { DAY_MS, EVENT_RATE_BURST, EVENT_RATE_MAX_BUCKETS, EVENT_RATE_PER_SEC, MAX_SITE_LABELS, MINUTE_MS } from './constants.ts'
+import { setImmediate as yieldToLoop } from 'node:timers/promises'
+import { DAY_MS, EVENT_BODIES_IN_FLIGHT_PER_USER, INGEST_SLICE_EVENTS, EVENT_RATE_BURST, EVENT_RATE_MAX_BUCKETS, EVENT_RATE_PER_SEC, MAX_SITE_LABELS, MINUTE_MS } from './constants.ts'
 import type { ClientEvents, ClientEventsComponents, ClientEventsInit } from './index.ts'
 import { createRateLimiter } from './rate-limit.ts'
 import type { RateLimiter } from './rate-limit.ts'
@@ -34,6 +36,8 @@ export class ClientEventsService implements ClientEvents {
   private readonly batchesPerMinute: number
   private readonly eventsPerDay: number
   private readonly maxClientsPerUser: number
+  /** event bodies in flight per user (bounded: an entry exists only while one is) */
+  private readonly inFlight = new Map<string, number>()
 
   constructor (components: ClientEventsComponents, init: ClientEventsInit) {
     this.components = components
@@ -49,16 +53,44 @@ export class ClientEventsService implements ClientEvents {
 
   async stop (): Promise<void> {}
 
-  async admit (principal: Principal, clientHeader: string | undefined): Promise<void> {
+  async admit (principal: Principal, clientHeader: string | undefined): Promise<() => void> {
     // Checked before anything is kept about the request: a 15 KB header costs nothing.
     if (clientHeader !== undefined && !CLIENT_ID_RE.test(clientHeader)) throw badRequest(BAD_CLIENT_ID)
-    const nowMs = this.components.now()
-    const d = this.limiter.take(principal.user, nowMs)
-    if (!d.ok) throw this.refused(d.retryAfterSeconds, 'too many event batches')
-    if (this.batchesPerMinute === Infinity) return
-    const minute = Math.floor(nowMs / MINUTE_MS) * MINUTE_MS
-    const used = await this.components.store.addUsage(`event-batches:${principal.user}`, minute, 1)
-    if (used > this.batchesPerMinute) throw this.refused((minute + MINUTE_MS - nowMs) / 1000, `at most ${this.batchesPerMinute} event batches a minute per user`)
+    const user = principal.user
+    const held = this.inFlight.get(user) ?? 0
+    if (held >= EVENT_BODIES_IN_FLIGHT_PER_USER) throw this.refused(1, `at most ${EVENT_BODIES_IN_FLIGHT_PER_USER} event batches at a time per user`)
+    this.inFlight.set(user, held + 1)
+    let released = false
+    const release = (): void => {
+      if (released) return
+      released = true
+      const n = (this.inFlight.get(user) ?? 1) - 1
+      if (n <= 0) this.inFlight.delete(user)
+      else this.inFlight.set(user, n)
+    }
+    try {
+      const nowMs = this.components.now()
+      const d = this.limiter.take(user, nowMs)
+      if (!d.ok) throw this.refused(d.retryAfterSeconds, 'too many event batches')
+      if (this.batchesPerMinute !== Infinity) {
+        const minute = Math.floor(nowMs / MINUTE_MS) * MINUTE_MS
+        const used = await this.components.store.addUsage(`event-batches:${user}`, minute, 1)
+        if (used > this.batchesPerMinute) throw this.refused((minute + MINUTE_MS - nowMs) / 1000, `at most ${this.batchesPerMinute} event batches a minute per user`)
+      }
+      // What the header alone decides, decided before the body is read: another user's
+      // client id, or a new one past the user's cap.
+      if (clientHeader !== undefined) {
+        const client = await this.components.store.getClient(clientHeader)
+        if (client !== undefined && client.user !== user) throw forbidden('this client id is registered to another user')
+        if (client === undefined && this.maxClientsPerUser !== Infinity && await this.components.store.countClients(user) >= this.maxClientsPerUser) {
+          throw new StoreError('ERR_STORE_CLIENT_LIMIT', `user ${JSON.stringify(user)} already has ${this.maxClientsPerUser} clients`)
+        }
+      }
+      return release
+    } catch (err) {
+      release()
+      throw err
+    }
   }
 
   async ingest (principal: Principal, batch: EventBatch, clientHeader: string | undefined): Promise<EventBatchAnswer> {
@@ -90,11 +122,18 @@ export class ClientEventsService implements ClientEvents {
     })
     const site = info?.site ?? client?.site ?? ''
     const host = info?.host ?? client?.hostname ?? ''
-    const result = await store.insertEvents(batch.events.map((e) => {
+    const rows = batch.events.map((e) => {
       const atMs = eventTimeMs(e.at)
       const image = typeof e.payload.image === 'string' ? e.payload.image : ''
       return { id: e.id.toLowerCase(), clientId, user: principal.user, type: e.type, atMs, payload: e.payload, site, host, image, offload: offloadDelta({ type: e.type, atMs, payload: e.payload }, site) }
-    }), nowMs)
+    })
+    const result = { inserted: 0, duplicates: 0 }
+    for (let i = 0; i < rows.length; i += INGEST_SLICE_EVENTS) {
+      if (i > 0) await yieldToLoop()
+      const r = await store.insertEvents(rows.slice(i, i + INGEST_SLICE_EVENTS), nowMs)
+      result.inserted += r.inserted
+      result.duplicates += r.duplicates
+    }
     this.received.inc({ result: 'inserted' }, result.inserted)
     this.received.inc({ result: 'duplicate' }, result.duplicates)
     // A batch re-sent after a lost acknowledgement is all duplicates: counted once. (The

@@ -7,6 +7,23 @@
  * changing `x-branchcast-client` per batch used to buy a fresh bucket each time.
  */
 
+/**
+ * Event batch bodies one user may have in flight (being received, parsed and stored) at
+ * once, per process; more are refused (429) before their body is read. A node posts one
+ * batch at a time; a flood from one token must not hold many ~1 MB bodies and their parsed
+ * JSON in memory, nor keep the event loop parsing them while others wait.
+ */
+export const EVENT_BODIES_IN_FLIGHT_PER_USER = 2
+
+/**
+ * A batch is stored in transactions of at most this many events, the event loop free in
+ * between: SQLite's writes are synchronous, and 500 events at once held every other request
+ * (health checks included) for hundreds of ms on a loaded machine. A batch cut by a crash
+ * is resent whole by its node and its stored events count as duplicates: nothing is lost
+ * or stored twice.
+ */
+export const INGEST_SLICE_EVENTS = 100
+
 /** Per-user token bucket, in memory per process: a user's nodes flush their queues in a burst after being offline. */
 export const EVENT_RATE_BURST = 60
 /** Sustained batches per second per user in one process: a few nodes posting every few seconds. */

@@ -37,11 +37,13 @@ export interface ClientEvents {
   start: () => Promise<void>
   stop: () => Promise<void>
   /**
-   * Checks the client header (ERR_BAD_REQUEST), then takes one batch from the user's bucket
-   * and the user's per-minute counter — call it before the body is read. ERR_RATE_LIMITED
-   * with `retryAfterSeconds` once either is spent.
+   * Checks the client header (ERR_BAD_REQUEST), holds one of the user's in-flight batch
+   * slots, takes one batch from the user's bucket and per-minute counter, and refuses a
+   * client id the header alone rules out (ERR_FORBIDDEN, ERR_STORE_CLIENT_LIMIT) — call it
+   * before the body is read, and call the function it returns once the batch is answered.
+   * ERR_RATE_LIMITED with `retryAfterSeconds` once a slot, the bucket or the counter is spent.
    */
-  admit: (principal: Principal, clientHeader: string | undefined) => Promise<void>
+  admit: (principal: Principal, clientHeader: string | undefined) => Promise<() => void>
   /**
    * Stores a batch under the principal's user and the client id of `clientHeader`, else the
    * batch's `clientId`, else the token. ERR_BAD_REQUEST for a malformed client id,

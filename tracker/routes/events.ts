@@ -64,8 +64,12 @@ export function eventsRoutes (components: Pick<TrackerComponents, 'events'>): Op
 
   // Before the body is read: the header is checked, then the user's bucket and counter.
   const rateLimit: MiddlewareHandler<TrackerEnv> = async (c, next) => {
-    await events.admit(c.get('principal'), c.req.header(CLIENT_ID_HEADER))
-    await next()
+    const release = await events.admit(c.get('principal'), c.req.header(CLIENT_ID_HEADER))
+    try {
+      await next()
+    } finally {
+      release()
+    }
   }
   // 413 before the body is read: the rest of it is still on the wire, so the connection is
   // closed rather than reused (a keep-alive client would otherwise see its next request fail).
