@@ -70,7 +70,7 @@ export type { AnnounceAnswer, AnnounceRequest, AnnouncedPeer, LeaveAnswer, Leave
 export { formatBytes, formatClock, parseBytes } from './units.ts'
 export { EXIT_FAILURE, UsageError, errorCode, errorJson, formatErrorLine, reportError } from './cli/errors.ts'
 export type { ErrorReportIo } from './cli/errors.ts'
-export { defineCommand, integer, readFlag } from './cli/flags.ts'
+export { defineCommand, integer, readAction, readFlag } from './cli/flags.ts'
 export type { Command, CommandInit, CommandIo, FlagSpecs, FlagType, FlagValues, ParsedCommand } from './cli/flags.ts'
 export { BAR_CELLS, PROGRESS_REDRAW_MS, RATE_HALF_LIFE_MS, RATE_MIN_SAMPLE_MS, createProgressBar, createRateMeter, formatProgressLine } from './cli/progress.ts'
 export type { ProgressBar, ProgressBarInit, ProgressState, ProgressStream, RateMeter } from './cli/progress.ts'

@@ -195,6 +195,18 @@ export function readFlag<T> (flag: string, text: string | undefined, parse: (tex
   }
 }
 
+/**
+ * The action a multi-action command was given (`images list`, `policies create NAME`): the
+ * first positional, one of `actions`, else a `UsageError` naming them. With `needsName`, an
+ * action other than `list` must be followed by a name (`needsName` says what it names).
+ */
+export function readAction (positionals: readonly string[], actions: readonly string[], needsName?: string): { action: string, name: string | undefined, rest: string[] } {
+  const [action, name, ...rest] = positionals
+  if (action === undefined || !actions.includes(action)) throw new UsageError(`${action === undefined ? 'needs a command' : `unknown command "${action}"`} (${actions.join(', ')})`)
+  if (needsName !== undefined && action !== 'list' && (name === undefined || name === '')) throw new UsageError(`${action} needs ${needsName}`)
+  return { action, name, rest }
+}
+
 /** A parser of whole numbers from `min` to `max`, for `readFlag` and positional arguments. */
 export function integer (min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): (text: string) => number {
   const range = max === Number.MAX_SAFE_INTEGER ? (min === Number.MIN_SAFE_INTEGER ? '' : ` >= ${min}`) : ` from ${min} to ${max}`

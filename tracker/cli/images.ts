@@ -1,5 +1,5 @@
 // `branchcast images list|show|create`: the images an admin publishes versions of.
-import { UsageError, defineCommand, renderTable } from '../../protocol/index.ts'
+import { defineCommand, readAction, renderTable } from '../../protocol/index.ts'
 import type { Image, ImageVersion } from '../../protocol/index.ts'
 
 const HELP = `Usage: branchcast images <command> [options]
@@ -28,9 +28,7 @@ export async function main (argv: string[]): Promise<number> {
   const cli = command.parse(argv)
   if (cli === undefined) return 0
   const { values, positionals } = cli
-  const [action, name] = positionals
-  if (action === undefined || !ACTIONS.includes(action)) throw new UsageError(`${action === undefined ? 'needs a command' : `unknown command "${action}"`} (${ACTIONS.join(', ')})`)
-  if (action !== 'list' && name === undefined) throw new UsageError(`${action} needs an image NAME`)
+  const { action, name } = readAction(positionals, ACTIONS, 'an image NAME')
   const client = cli.client()
   switch (action) {
     case 'list': {

@@ -1,5 +1,5 @@
 // `branchcast policies create|update|list|show|delete`: usage policies, over the API.
-import { UsageError, defineCommand, integer, readFlag, renderTable } from '../../protocol/index.ts'
+import { UsageError, defineCommand, readAction, integer, readFlag, renderTable } from '../../protocol/index.ts'
 import type { FlagValues } from '../../protocol/index.ts'
 import { parseDurationMs, parseRateBytesPerSec, formatDuration } from '../../protocol/index.ts'
 import type { DeletedPolicy, Policy, PolicyList, PolicyWithAssignments } from '../../protocol/index.ts'
@@ -128,9 +128,7 @@ export async function main (argv: string[]): Promise<number> {
   const cli = command.parse(argv)
   if (cli === undefined) return 0
   const { values, positionals } = cli
-  const [action, name] = positionals
-  if (action === undefined || !ACTIONS.includes(action)) throw new UsageError(`${action === undefined ? 'needs an action' : `unknown action "${action}"`} (${ACTIONS.join(', ')})`)
-  if (action !== 'list' && (name === undefined || name === '')) throw new UsageError(`${action} needs a policy NAME`)
+  const { action, name } = readAction(positionals, ACTIONS, 'a policy NAME')
   if (action === 'create' && values.image === undefined) throw new UsageError('create needs --image')
   if (action === 'create' && values.rename !== undefined) throw new UsageError('--rename is for update')
   const body = policyBody(values) // read every flag before the first request

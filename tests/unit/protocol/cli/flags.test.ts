@@ -1,6 +1,6 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { defineCommand, integer, readFlag } from '../../../../protocol/cli/flags.ts'
+import { defineCommand, integer, readAction, readFlag } from '../../../../protocol/cli/flags.ts'
 import type { CommandIo } from '../../../../protocol/cli/flags.ts'
 import { UsageError, formatErrorLine } from '../../../../protocol/cli/errors.ts'
 import { parseBytes, parseDurationMs } from '../../../../protocol/units.ts'
@@ -121,6 +121,20 @@ test('integer: whole numbers within the range, signed, nothing else', () => {
   const port = integer(1, 65535)
   assert.is(port('65535'), 65535)
   for (const text of ['0', '65536', '-1']) assert.throws(() => port(text), TypeError, text)
+})
+
+test('readAction: the action and its name, or one usage line naming the choices', () => {
+  const actions = ['list', 'show', 'create']
+  assert.equal(readAction(['show', 'win11', 'x'], actions, 'an image NAME'), { action: 'show', name: 'win11', rest: ['x'] })
+  assert.equal(readAction(['list'], actions, 'an image NAME'), { action: 'list', name: undefined, rest: [] })
+  for (const [argv, message] of [
+    [[], 'needs a command (list, show, create)'],
+    [['delete', 'x'], 'unknown command "delete" (list, show, create)'],
+    [['show'], 'show needs an image NAME'],
+    [['create', ''], 'create needs an image NAME']
+  ] as const) {
+    assert.throws(() => readAction(argv, actions, 'an image NAME'), (err: Error) => err instanceof UsageError && err.message === message, message)
+  }
 })
 
 test.run()
