@@ -12,6 +12,7 @@ import type { Identity } from './identity/index.ts'
 import type { Oidc } from './oidc/index.ts'
 import type { Policies } from './policies/index.ts'
 import type { ClientEvents } from './events/index.ts'
+import type { Reports } from './reports/index.ts'
 import type { ImageRepository } from './repository/index.ts'
 import type { Swarm } from './swarm/index.ts'
 
@@ -56,6 +57,8 @@ export interface TrackerComponents {
   policies: Policies
   /** client event ingest and queries */
   events: ClientEvents
+  /** the status, activity, error, offload and deployment reports (stateless: nothing to start) */
+  reports: Reports
   /** images, versions, uploads, manifests, GC (started and stopped by server.ts) */
   repository: ImageRepository
   /** announces, peers, origin shares and the membership sweeper (started and stopped by server.ts) */

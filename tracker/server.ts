@@ -17,13 +17,14 @@ import type { TrackerComponents } from './env.ts'
 import { createApp } from './app.ts'
 import { loadTrackerKeys } from './keys.ts'
 import { createMetrics } from './metrics.ts'
-import { openStore } from './db/index.ts'
+import { CLIENT_ONLINE_WINDOW_MS, openStore } from './db/index.ts'
 import { createIdentity } from './identity/index.ts'
 import { PROVIDER_MOUNT, createOidc } from './oidc/index.ts'
 import { createPolicies } from './policies/index.ts'
 import { createClientEvents, createEventPruner } from './events/index.ts'
 import { createImageRepository } from './repository/index.ts'
 import { createSwarm } from './swarm/index.ts'
+import { createReports } from './reports/index.ts'
 import { guardedServerFactory } from './http-guard.ts'
 import { securePrivateFiles } from './data-dir.ts'
 import { isUploadRequest } from './routes/images.ts'
@@ -65,6 +66,7 @@ export async function startTracker (config: TrackerConfig, options: StartTracker
     now,
     shutdown: shutdown.signal,
     // access tokens are verified by the OIDC service, which starts once the server listens
+    reports: createReports({ store, now }, { onlineWindowMs: CLIENT_ONLINE_WINDOW_MS }),
     identity: createIdentity({ store, now, logger, accessTokens: { verify: async (token) => await components.oidc.accessTokens.verify(token) } }),
     // reads the shared config when it starts, by then holding the server's URL
     oidc: createOidc({ get config () { return components.config }, now, logger }),

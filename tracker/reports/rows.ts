@@ -1,13 +1,42 @@
 /**
  * Report rows from store records: plain functions, `now` passed in.
  */
-import type { DeploymentRow, LogRow, StatusRow } from '../../protocol/index.ts'
+import type { Client, DeploymentRow, LogRow, StatusRow } from '../../protocol/index.ts'
 import type { ClientDetail, EventRecord, HeldVersionRow, PullingVersionRow, VersionState } from '../db/store.ts'
 import { classifyEvent } from './severity.ts'
 
+/**
+ * Online means seen within the window; "online since" is only meaningful while online. The
+ * one rule for the clients list and the status report.
+ */
+export function presence (c: Pick<ClientDetail, 'lastSeenAtMs' | 'onlineSinceMs'>, nowMs: number, onlineWindowMs: number): { online: boolean, onlineSinceMs: number | null } {
+  const online = c.lastSeenAtMs >= nowMs - onlineWindowMs
+  return { online, onlineSinceMs: online ? c.onlineSinceMs : null }
+}
+
+/** A registry row as the API shows it, online or not at `nowMs`. */
+export function clientView (c: ClientDetail, nowMs: number, onlineWindowMs: number): Client {
+  const { online, onlineSinceMs } = presence(c, nowMs, onlineWindowMs)
+  return {
+    id: c.id,
+    user: c.user,
+    host: c.hostname,
+    site: c.site,
+    os: c.os,
+    nodeVersion: c.agentVersion,
+    online,
+    onlineSinceMs,
+    lastSeenAtMs: c.lastSeenAtMs,
+    firstSeenAtMs: c.createdAtMs,
+    images: c.images.map((i) => ({ image: i.image, version: i.version, heldSinceMs: i.heldSinceMs, policy: i.policy, policyUpdatedAtMs: i.policyUpdatedAtMs })),
+    pull: c.pull === null ? null : { image: c.pull.image, version: c.pull.version, progress: c.pull.permille / 1000 },
+    workspace: c.workspace
+  }
+}
+
 /** MED-V's status report: one row per client. */
 export function statusRow (c: ClientDetail, nowMs: number, onlineWindowMs: number): StatusRow {
-  const online = c.lastSeenAtMs >= nowMs - onlineWindowMs
+  const { online, onlineSinceMs } = presence(c, nowMs, onlineWindowMs)
   return {
     clientId: c.id,
     user: c.user,
@@ -15,7 +44,7 @@ export function statusRow (c: ClientDetail, nowMs: number, onlineWindowMs: numbe
     site: c.site,
     os: c.os,
     online,
-    onlineSinceMs: online ? c.onlineSinceMs : null,
+    onlineSinceMs,
     lastSeenAtMs: c.lastSeenAtMs,
     firstSeenAtMs: c.createdAtMs,
     clientVersion: c.agentVersion,

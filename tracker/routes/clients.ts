@@ -6,33 +6,13 @@
 import { createRoute } from '@hono/zod-openapi'
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import { ClientIdParamSchema, ClientListSchema, ClientQuerySchema, ClientSchema } from '../../protocol/index.ts'
-import type { Client } from '../../protocol/index.ts'
 import { CLIENT_ONLINE_WINDOW_MS } from '../db/index.ts'
-import type { ClientDetail, ClientSort } from '../db/index.ts'
+import type { ClientSort } from '../db/index.ts'
 import type { TrackerComponents, TrackerEnv } from '../env.ts'
 import { notFound } from '../errors.ts'
+import { clientView } from '../reports/index.ts'
 import { ADMIN_ERRORS, adminOnly } from './admin-request.ts'
 import { errorResponse, newRouter } from './router.ts'
-
-/** A registry row as the API shows it, online or not at `nowMs`. */
-export function clientView (c: ClientDetail, nowMs: number, onlineWindowMs = CLIENT_ONLINE_WINDOW_MS): Client {
-  const online = c.lastSeenAtMs >= nowMs - onlineWindowMs
-  return {
-    id: c.id,
-    user: c.user,
-    host: c.hostname,
-    site: c.site,
-    os: c.os,
-    nodeVersion: c.agentVersion,
-    online,
-    onlineSinceMs: online ? c.onlineSinceMs : null,
-    lastSeenAtMs: c.lastSeenAtMs,
-    firstSeenAtMs: c.createdAtMs,
-    images: c.images.map((i) => ({ image: i.image, version: i.version, heldSinceMs: i.heldSinceMs, policy: i.policy, policyUpdatedAtMs: i.policyUpdatedAtMs })),
-    pull: c.pull === null ? null : { image: c.pull.image, version: c.pull.version, progress: c.pull.permille / 1000 },
-    workspace: c.workspace
-  }
-}
 
 export function clientsRoutes (components: Pick<TrackerComponents, 'store' | 'now'>): OpenAPIHono<TrackerEnv> {
   const { store, now } = components
@@ -62,7 +42,7 @@ export function clientsRoutes (components: Pick<TrackerComponents, 'store' | 'no
       limit: q.limit
     })
     const next = offset + clients.length
-    return c.json({ clients: clients.map((x) => clientView(x, nowMs)), total, nextOffset: next < total && clients.length > 0 ? next : null }, 200)
+    return c.json({ clients: clients.map((x) => clientView(x, nowMs, CLIENT_ONLINE_WINDOW_MS)), total, nextOffset: next < total && clients.length > 0 ? next : null }, 200)
   })
 
   app.openapi(createRoute({
@@ -75,7 +55,7 @@ export function clientsRoutes (components: Pick<TrackerComponents, 'store' | 'no
   }), async (c) => {
     const found = await store.getClientDetail(c.req.valid('param').id)
     if (found === undefined) throw notFound('no such client')
-    return c.json(clientView(found, now()), 200)
+    return c.json(clientView(found, now(), CLIENT_ONLINE_WINDOW_MS), 200)
   })
 
   return app

@@ -8,9 +8,8 @@ import { createRoute } from '@hono/zod-openapi'
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import { ReportAnswerSchema, ReportParamsSchema, ReportQuerySchema } from '../../protocol/index.ts'
 import type { ReportName, ReportRow } from '../../protocol/index.ts'
-import { CLIENT_ONLINE_WINDOW_MS } from '../db/index.ts'
 import type { TrackerComponents, TrackerEnv } from '../env.ts'
-import { REPORT_COLUMNS, createReports, csvLine } from '../reports/index.ts'
+import { REPORT_COLUMNS, csvLine } from '../reports/index.ts'
 import { ADMIN_ERRORS, adminOnly } from './admin-request.ts'
 import { newRouter } from './router.ts'
 
@@ -37,8 +36,7 @@ async function csvStream<N extends ReportName> (name: N, pages: AsyncGenerator<A
   }, { highWaterMark: 1 })
 }
 
-export function reportsRoutes (components: Pick<TrackerComponents, 'store' | 'now'>): OpenAPIHono<TrackerEnv> {
-  const reports = createReports(components, { onlineWindowMs: CLIENT_ONLINE_WINDOW_MS })
+export function reportsRoutes ({ reports }: Pick<TrackerComponents, 'reports'>): OpenAPIHono<TrackerEnv> {
   const app = newRouter()
 
   app.openapi(createRoute({
