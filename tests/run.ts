@@ -41,5 +41,16 @@ passed += ok
 failed += total - ok - skipped
 if (uvu.code !== 0 && total - ok - skipped === 0) failed++ // a suite crashed before counting
 
+// uvu prints each failure beside its suite, often thousands of lines up; repeat them next to the
+// summary so that the tail of a CI log names what failed.
+if (failed > 0) {
+  const lines = plain.split('\n')
+  const shown: string[] = []
+  lines.forEach((line, i) => {
+    if (/\bFAIL\b/.test(line) && shown.length < 200) shown.push(...lines.slice(i, i + 12))
+  })
+  if (shown.length > 0) console.log(['', 'failures (repeated from above):', ...shown].join('\n'))
+}
+
 console.log(`${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`)
 process.exit(failed === 0 ? 0 : 1)
