@@ -18,6 +18,8 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import { DAY_MS, EVENT_BODIES_IN_FLIGHT_PER_USER, INGEST_SLICE_EVENTS, EVENT_RATE_BURST, EVENT_RATE_MAX_BUCKETS, EVENT_RATE_PER_SEC, MAX_SITE_LABELS, MINUTE_MS } from './constants.ts'
 import type { ClientEvents, ClientEventsComponents, ClientEventsInit } from './index.ts'
 import { createRateLimiter } from './rate-limit.ts'
+import { createRecentRefusals } from './recent-refusals.ts'
+import type { RecentRefusals } from './recent-refusals.ts'
 import type { RateLimiter } from './rate-limit.ts'
 import { createSiteWireMetrics } from './site-wire-metrics.ts'
 import type { SiteWireMetrics } from './site-wire-metrics.ts'
@@ -38,6 +40,7 @@ export class ClientEventsService implements ClientEvents {
   private readonly maxClientsPerUser: number
   /** event bodies in flight per user (bounded: an entry exists only while one is) */
   private readonly inFlight = new Map<string, number>()
+  private readonly recent: RecentRefusals
 
   constructor (components: ClientEventsComponents, init: ClientEventsInit) {
     this.components = components
@@ -45,6 +48,7 @@ export class ClientEventsService implements ClientEvents {
     this.batchesPerMinute = init.batchesPerUserPerMinute ?? Infinity
     this.eventsPerDay = init.eventsPerUserPerDay ?? Infinity
     this.maxClientsPerUser = init.maxClientsPerUser ?? Infinity
+    this.recent = createRecentRefusals(init.maxRecentRefusals ?? EVENT_RATE_MAX_BUCKETS)
     this.received = components.metrics.counter('branchcast_events_received_total', 'client events received, by outcome')
     this.siteWire = createSiteWireMetrics(components.metrics, { maxSites: init.maxSiteLabels ?? MAX_SITE_LABELS })
   }
@@ -53,7 +57,20 @@ export class ClientEventsService implements ClientEvents {
 
   async stop (): Promise<void> {}
 
-  async admit (principal: Principal, clientHeader: string | undefined): Promise<() => void> {
+  refusedRecently (credential: string): number | undefined {
+    return this.recent.retryAfterSeconds(credential, this.components.now())
+  }
+
+  async admit (principal: Principal, clientHeader: string | undefined, credential?: string): Promise<() => void> {
+    try {
+      return await this.admitOrThrow(principal, clientHeader)
+    } catch (err) {
+      this.remember(credential, err)
+      throw err
+    }
+  }
+
+  private async admitOrThrow (principal: Principal, clientHeader: string | undefined): Promise<() => void> {
     // Checked before anything is kept about the request: a 15 KB header costs nothing.
     if (clientHeader !== undefined && !CLIENT_ID_RE.test(clientHeader)) throw badRequest(BAD_CLIENT_ID)
     const user = principal.user
@@ -93,7 +110,16 @@ export class ClientEventsService implements ClientEvents {
     }
   }
 
-  async ingest (principal: Principal, batch: EventBatch, clientHeader: string | undefined): Promise<EventBatchAnswer> {
+  async ingest (principal: Principal, batch: EventBatch, clientHeader: string | undefined, credential?: string): Promise<EventBatchAnswer> {
+    try {
+      return await this.ingestOrThrow(principal, batch, clientHeader)
+    } catch (err) {
+      this.remember(credential, err)
+      throw err
+    }
+  }
+
+  private async ingestOrThrow (principal: Principal, batch: EventBatch, clientHeader: string | undefined): Promise<EventBatchAnswer> {
     const { store, now } = this.components
     const nowMs = now()
     const clientId = clientHeader ?? batch.clientId ?? tokenClient(principal)
@@ -157,6 +183,12 @@ export class ClientEventsService implements ClientEvents {
       limit: q.limit,
       order: q.order
     })
+  }
+
+  /** A credential refused for its rate is refused again, cheaply, until its retry-after. */
+  private remember (credential: string | undefined, err: unknown): void {
+    if (credential === undefined || !(err instanceof TrackerError) || err.code !== 'ERR_RATE_LIMITED' || err.retryAfterSeconds === undefined) return
+    this.recent.note(credential, this.components.now() + err.retryAfterSeconds * 1000)
   }
 
   private refused (retryAfterSeconds: number, message: string): TrackerError {
