@@ -134,6 +134,9 @@ function sqliteDialect (db: Db, client: DatabaseSync): Dialect {
     async transaction (work) {
       return group.transaction((tx) => runNow(workOf(work), tx))
     },
+    async write (work) {
+      return group.transaction((tx) => runNow(workOf(work), tx))
+    },
     isUniqueViolation,
 
     select<F extends Fields> (fields: F, name: keyof Tables, q: SelectQuery = {}) {

@@ -81,7 +81,7 @@ test('a statement that returns a promise is refused: it would run outside the tr
   await d.close()
 })
 
-test('transactions asked for in one turn commit together, and each resolves only once committed', async () => {
+test('transactions and writes asked for in one turn commit together, and each resolves only once committed', async () => {
   const { d, path } = open()
   const seen: number[] = []
   const insert = (name: string) => d.transaction(function * () {
@@ -89,10 +89,14 @@ test('transactions asked for in one turn commit together, and each resolves only
     yield * d.insert('images', { name, createdAt: 1 })
   })
   const committed: number[] = []
-  await Promise.all(['a', 'b', 'c'].map(async (name) => { await insert(name); committed.push(countImages(path)) }))
+  const write = d.write(function * () {
+    seen.push(countImages(path))
+    yield * d.insert('images', { name: 'w', createdAt: 1 })
+  })
+  await Promise.all([write, ...['a', 'b', 'c'].map(async (name) => { await insert(name); committed.push(countImages(path)) })])
   // one commit: inside the group nothing was visible to another connection yet
-  assert.equal(seen, [0, 0, 0])
-  assert.equal(committed, [3, 3, 3])
+  assert.equal(seen, [0, 0, 0, 0])
+  assert.equal(committed, [4, 4, 4])
   await d.close()
 })
 
