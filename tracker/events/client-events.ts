@@ -122,41 +122,48 @@ export class ClientEventsService implements ClientEvents {
   private async ingestOrThrow (principal: Principal, batch: EventBatch, clientHeader: string | undefined): Promise<EventBatchAnswer> {
     const { store, now } = this.components
     const nowMs = now()
+    const user = principal.user
     const clientId = clientHeader ?? batch.clientId ?? tokenClient(principal)
     if (!CLIENT_ID_RE.test(clientId)) throw badRequest(BAD_CLIENT_ID)
-    const client = await store.getClient(clientId)
-    if (client !== undefined && client.user !== principal.user) throw forbidden('this client id is registered to another user')
-    if (this.eventsPerDay !== Infinity) {
-      // counted before storing: a refused batch still counts, so a flood stays refused all day
-      const day = Math.floor(nowMs / DAY_MS) * DAY_MS
-      const used = await store.addUsage(`events:${principal.user}`, day, batch.events.length)
-      if (used > this.eventsPerDay) throw this.refused((day + DAY_MS - nowMs) / 1000, `daily quota of ${this.eventsPerDay} events per user reached`)
-    }
-    // The first user to report under a client id owns it (as with swarm peer ids); a new id
-    // past the user's client cap is refused (ERR_STORE_CLIENT_LIMIT) before any event is stored.
     const info = batch.client
-    await store.upsertClient({
-      id: clientId,
-      user: principal.user,
-      hostname: info?.host,
-      site: info?.site,
-      os: info?.os,
-      agentVersion: info?.nodeVersion,
-      nowMs,
-      maxClientsPerUser: client === undefined && this.maxClientsPerUser !== Infinity ? this.maxClientsPerUser : undefined,
-      ...clientStateFromEvents(batch.events, client)
+    const day = Math.floor(nowMs / DAY_MS) * DAY_MS
+    let site = ''
+    // One transaction: the daily quota (counted before storing: a refused batch still
+    // counts, so a flood stays refused all day), the client row read and written, and the
+    // first slice of events.
+    const report = await store.recordReport({
+      // The first user to report under a client id owns it (as with swarm peer ids); a new
+      // id past the user's client cap is refused (ERR_STORE_CLIENT_LIMIT) before any event is stored.
+      client: {
+        id: clientId,
+        user,
+        hostname: info?.host,
+        site: info?.site,
+        os: info?.os,
+        agentVersion: info?.nodeVersion,
+        nowMs,
+        maxClientsPerUser: this.maxClientsPerUser === Infinity ? undefined : this.maxClientsPerUser
+      },
+      quota: this.eventsPerDay === Infinity ? undefined : { key: `events:${user}`, windowStartMs: day, amount: batch.events.length, limit: this.eventsPerDay },
+      contents: (client) => {
+        if (client !== undefined && client.user !== user) throw forbidden('this client id is registered to another user')
+        site = info?.site ?? client?.site ?? ''
+        const host = info?.host ?? client?.hostname ?? ''
+        const events = batch.events.map((e) => {
+          const atMs = eventTimeMs(e.at)
+          const image = typeof e.payload.image === 'string' ? e.payload.image : ''
+          return { id: e.id.toLowerCase(), clientId, user, type: e.type, atMs, payload: e.payload, site, host, image, offload: offloadDelta({ type: e.type, atMs, payload: e.payload }, site) }
+        })
+        return { state: clientStateFromEvents(batch.events, client), events }
+      },
+      storeNow: INGEST_SLICE_EVENTS,
+      receivedAtMs: nowMs
     })
-    const site = info?.site ?? client?.site ?? ''
-    const host = info?.host ?? client?.hostname ?? ''
-    const rows = batch.events.map((e) => {
-      const atMs = eventTimeMs(e.at)
-      const image = typeof e.payload.image === 'string' ? e.payload.image : ''
-      return { id: e.id.toLowerCase(), clientId, user: principal.user, type: e.type, atMs, payload: e.payload, site, host, image, offload: offloadDelta({ type: e.type, atMs, payload: e.payload }, site) }
-    })
-    const result = { inserted: 0, duplicates: 0 }
-    for (let i = 0; i < rows.length; i += INGEST_SLICE_EVENTS) {
-      if (i > 0) await yieldToLoop()
-      const r = await store.insertEvents(rows.slice(i, i + INGEST_SLICE_EVENTS), nowMs)
+    if (!report.stored) throw this.refused((day + DAY_MS - nowMs) / 1000, `daily quota of ${this.eventsPerDay} events per user reached`)
+    const result = { inserted: report.inserted, duplicates: report.duplicates }
+    for (let i = 0; i < report.pending.length; i += INGEST_SLICE_EVENTS) {
+      await yieldToLoop()
+      const r = await store.insertEvents(report.pending.slice(i, i + INGEST_SLICE_EVENTS), nowMs)
       result.inserted += r.inserted
       result.duplicates += r.duplicates
     }
