@@ -70,7 +70,8 @@ export function renderDesktopEntry (e: DesktopEntry): string {
   const lines = [
     '[Desktop Entry]',
     'Type=Application',
-    'Version=1.5',
+    // 1.5 added nothing we use; validators of Debian 12 (desktop-file-utils 0.26) know up to 1.4
+    'Version=1.4',
     `Name=${escapeValue(e.name)}`,
     ...(e.comment === undefined ? [] : [`Comment=${escapeValue(e.comment)}`]),
     `Exec=${execValue(e.exec)}`,
