@@ -70,7 +70,8 @@ Shows IMAGE's VM session, or every running session.
 Options:
 ${DATA_LINES}`
 
-const APP_USAGE = `Usage: branchcast app [--wait] [--timeout T] [--data DIR] [--json] [--] IMAGE APP
+const APP_USAGE = `Usage: branchcast app [--wait] [--timeout T] [--data DIR] [--json]
+         [--] IMAGE APP
 
 Runs the published application APP of workspace IMAGE in its VM, through the
 guest agent: starts the VM first when it is not running. What the desktop

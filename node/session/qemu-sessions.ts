@@ -435,7 +435,12 @@ export class QemuSessions implements SessionRuntime {
   /** `cmd.exe /c` in a Windows guest, `/bin/sh -c` in any other (and when the agent cannot say). */
   #shell (live: LiveSession, agent: GuestAgent, signal: AbortSignal | undefined): Promise<[string, string]> {
     live.shell ??= agent.execute<{ id?: string }>('guest-get-osinfo', undefined, { signal })
-      .then((os): [string, string] => os?.id === 'mswindows' ? ['cmd.exe', '/c'] : ['/bin/sh', '-c'], (): [string, string] => ['/bin/sh', '-c'])
+      .then((os): [string, string] => os?.id === 'mswindows' ? ['cmd.exe', '/c'] : ['/bin/sh', '-c'], (err: unknown): [string, string] => {
+        // an agent without the command answers with an error: a POSIX guest. Given up on (timeout): ask again next time
+        if ((err as { code?: string }).code === 'ERR_GUEST_AGENT' && !(signal?.aborted ?? false)) return ['/bin/sh', '-c']
+        live.shell = undefined
+        throw err
+      })
     return live.shell
   }
 
