@@ -19,8 +19,8 @@ import { ImageNameSchema } from '../../protocol/index.ts'
 import type { Logger } from '../../protocol/index.ts'
 import { APP_LAUNCH_TIMEOUT_MS, CONTROL_MAX_BODY_BYTES, MAX_SESSION_CPUS, MAX_SESSION_MEMORY_MB } from '../constants.ts'
 import type { PublishedApps } from '../desktop/index.ts'
-import { SessionError, UNMANAGED_POLICY_SOURCE, findBaseImage, narrowPlan, planFromPolicy } from '../session/index.ts'
-import type { SessionErrorCode, SessionPolicyCheck, SessionPolicySource, SessionRuntime, SessionStartOptions } from '../session/index.ts'
+import { SessionError, UNMANAGED_POLICY_SOURCE, startOptionsFor } from '../session/index.ts'
+import type { SessionErrorCode, SessionPolicyCheck, SessionPolicySource, SessionRuntime, StartRequest } from '../session/index.ts'
 import type { ReadyImage, SessionLockRequest, SessionStartRequest, SessionStopRequest } from './protocol.ts'
 
 const PATH = z.string().min(1).max(4096)
@@ -107,23 +107,11 @@ async function allowed (policy: SessionPolicySource, image: string, signal: Abor
   return check
 }
 
-type StartBody = Omit<SessionStartRequest, 'wait' | 'timeoutMs'>
-
-/** What a start runs: the policy's plan (narrowed by the request) for a managed workspace, the request itself otherwise. */
-async function startOptions (image: string, b: StartBody, check: SessionPolicyCheck, images: () => Promise<ReadyImage[]>): Promise<SessionStartOptions> {
-  const boot = b.kernel === undefined ? undefined : { kernelPath: b.kernel, initrdPath: b.initrd, append: b.append }
-  if (check.policy === undefined) {
-    const base = b.disk === undefined ? await findBaseImage(images, image) : { path: b.disk, version: undefined }
-    return { baseImagePath: base.path, version: base.version, mode: b.mode ?? 'persistent', memoryMb: b.memoryMb, cpus: b.cpus, channels: b.channels, network: b.network, boot }
-  }
-  if (b.disk !== undefined) throw new SessionError('ERR_POLICY_LIMIT', `${image} is a managed workspace: it boots the image its policy delivers, not --disk`)
-  const plan = narrowPlan(planFromPolicy(check.policy), b)
-  const want = check.version
-  const base = await findBaseImage(async () => (await images()).filter((i) => want === undefined || i.version === want), image)
-    .catch((err: unknown) => { throw want === undefined ? err : new SessionError('ERR_IMAGE_NOT_READY', `the policy runs ${image} version ${want}, which this node does not hold yet`) })
+/** A start request's own part (the rest is the policy's). */
+function startRequest (b: Omit<SessionStartRequest, 'wait' | 'timeoutMs'>): StartRequest {
   return {
-    baseImagePath: base.path, version: base.version, mode: plan.mode, memoryMb: plan.memoryMb, cpus: plan.cpus, channels: plan.channels,
-    guestChannels: plan.guestChannels, idleLockMinutes: plan.idleLockMinutes, lockOnSuspend: plan.lockOnSuspend, network: b.network, boot
+    mode: b.mode, memoryMb: b.memoryMb, cpus: b.cpus, channels: b.channels, disk: b.disk, network: b.network,
+    boot: b.kernel === undefined ? undefined : { kernelPath: b.kernel, initrdPath: b.initrd, append: b.append }
   }
 }
 
@@ -160,7 +148,7 @@ export function sessionRoutes (sessions: SessionRuntime, images: () => Promise<R
     if (b instanceof Response) return b
     const signal = bounded(c, b.timeoutMs)
     const check = await allowed(policy, name, signal)
-    const start = await startOptions(name, b, check, images)
+    const start = await startOptionsFor(name, startRequest(b), check, images)
     await syncApps(name, check)
     return c.json(await sessions.start(name, { ...start, waitForAgent: b.wait, signal }))
   })
@@ -202,7 +190,7 @@ export function sessionRoutes (sessions: SessionRuntime, images: () => Promise<R
       throw new SessionError('ERR_APP_UNKNOWN', check.policy === undefined ? `${name} has no workspace policy, so no published applications` : `the policy of ${name} publishes no application named ${JSON.stringify(b.app)}`)
     }
     if ((await sessions.status(name, { signal })).state === 'stopped') {
-      const start = await startOptions(name, { kernel: b.kernel, initrd: b.initrd, append: b.append }, check, images)
+      const start = await startOptionsFor(name, startRequest({ kernel: b.kernel, initrd: b.initrd, append: b.append }), check, images)
       await syncApps(name, check)
       await sessions.start(name, { ...start, signal }).catch((err: unknown) => {
         // another launch started it meanwhile: use that VM

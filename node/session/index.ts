@@ -36,6 +36,8 @@ export { channelsFromPolicy, directionAllowed, fileTransferAllowed, narrowPlan, 
 export type { SessionPlan, SessionRequest } from './policy-plan.ts'
 export { UNMANAGED_POLICY_SOURCE, staticPolicySource } from './policy-source.ts'
 export type { SessionPolicyCheck, SessionPolicySource } from './policy-source.ts'
+export { autoStartSessions, startOptionsFor } from './policy-start.ts'
+export type { AutoStartOptions, StartRequest } from './policy-start.ts'
 export { SYSTEM_CLOCK, autoLockDecisions, logindIdleSource, parseLogindIdle, sleptMs } from './auto-lock.ts'
 export type { AutoLockDecision, AutoLockSession, ClockReading, IdleSource, SessionClock } from './auto-lock.ts'
 

@@ -12,7 +12,7 @@ import { createLogger } from '../../../protocol/logger.ts'
 import { createControlServer } from '../../../node/control/index.ts'
 import type { NodeStatus } from '../../../node/control/index.ts'
 import { createPublishedApps } from '../../../node/desktop/index.ts'
-import { createSessionRuntime, staticPolicySource } from '../../../node/session/index.ts'
+import { autoStartSessions, createSessionRuntime, staticPolicySource } from '../../../node/session/index.ts'
 import { runCli } from '../../helpers/cli.ts'
 import { testPolicy } from '../../helpers/policy.ts'
 import { rejects } from '../../helpers/rejects.ts'
@@ -124,6 +124,25 @@ test('the policy gate: no policy or an expired one refuses start; unlock only wh
     assert.is((await cli('stop', 'ws', '--timeout', '200ms')).code, 0, 'a stop needs no permission')
     policies.length = 0
     await rm(join(f.dataDir, 'sessions', 'ws', 'overlay.qcow2'))
+  })
+})
+
+test('start-up mode auto: such workspaces start without anyone asking, once, as their policy says; others wait', async () => {
+  await withSessions({ machine: 'none', powerdownTimeoutMs: 100 }, async ({ runtime, basePath, events }) => {
+    const held = ['auto-ws', 'manual-ws', 'expired-ws', 'unassigned-ws'].map((image) => ({ image, version: 1, path: basePath, sizeBytes: 0 }))
+    const gate = staticPolicySource([
+      testPolicy({ image: 'auto-ws', vmCpus: 1, vmMemoryMb: 96, workspaceMode: 'revertible', startup: { mode: 'auto' } }),
+      testPolicy({ image: 'manual-ws', vmCpus: 1, startup: { mode: 'manual' } }),
+      testPolicy({ image: 'expired-ws', vmCpus: 1, startup: { mode: 'auto' }, expiresAtMs: Date.now() - 1 })
+    ])
+    const o = { runtime, policy: gate, images: async () => held, logger }
+    assert.equal(await autoStartSessions(o), ['auto-ws'])
+    const s = await runtime.status('auto-ws')
+    assert.equal([s.state, s.memoryMb, s.mode], ['running', 96, 'revertible'])
+    assert.equal((await runtime.list()).map((x) => x.image), ['auto-ws'])
+    assert.equal(await autoStartSessions(o), [], 'already running: not started twice')
+    assert.is(events.list.filter((e) => e.type === 'session.started').length, 1)
+    await runtime.stop('auto-ws')
   })
 })
 
