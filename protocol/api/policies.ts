@@ -19,6 +19,11 @@ export const MAX_APP_COMMAND_CHARS = 2048
  * text (a path in the guest) is kept and shown as a generic icon.
  */
 export const MAX_APP_ICON_CHARS = 16 * 1024
+/**
+ * All of a policy's icons together: every app at its other caps plus this stays well under
+ * the tracker's 256 KiB admin body limit (32 × 2 KiB of names and commands + 128 KiB).
+ */
+export const MAX_APP_ICONS_TOTAL_CHARS = 128 * 1024
 /** File-transfer extension allow-list: entries, and characters of each. */
 export const MAX_TRANSFER_EXTENSIONS = 64
 export const MAX_TRANSFER_EXTENSION_CHARS = 16
@@ -101,7 +106,8 @@ const policyFieldSchemas = {
   vmMemoryMb: z.number().int().min(64).max(MAX_VM_MEMORY_MB),
   vmCpus: z.number().int().min(1).max(MAX_VM_CPUS),
   publishedApps: z.array(PublishedAppSchema).max(MAX_PUBLISHED_APPS)
-    .refine((apps) => new Set(apps.map((a) => a.name)).size === apps.length, 'application names must be unique'),
+    .refine((apps) => new Set(apps.map((a) => a.name)).size === apps.length, 'application names must be unique')
+    .refine((apps) => apps.reduce((n, a) => n + (a.icon?.length ?? 0), 0) <= MAX_APP_ICONS_TOTAL_CHARS, `the icons of a policy's applications are at most ${MAX_APP_ICONS_TOTAL_CHARS} characters together`),
   startup: StartupSchema.strict(),
   workspaceMode: WorkspaceModeSchema,
   guestChannels: GuestChannelsSchema,

@@ -70,7 +70,8 @@ test('bad values are refused naming the field, and nothing is created', async ()
     [{ ...base, idleLockMinutes: 2.5 }, /^idleLockMinutes/],
     [{ ...base, idleLockMinutes: 24 * 60 + 1 }, /^idleLockMinutes/],
     [{ ...base, lockOnSuspend: 'yes' }, /^lockOnSuspend/],
-    [{ ...base, publishedApps: [{ name: 'a', command: 'c', icon: 'i'.repeat(16 * 1024 + 1) }] }, /^publishedApps\.0\.icon/]
+    [{ ...base, publishedApps: [{ name: 'a', command: 'c', icon: 'i'.repeat(16 * 1024 + 1) }] }, /^publishedApps\.0\.icon/],
+    [{ ...base, publishedApps: Array.from({ length: 9 }, (_, i) => ({ name: `a${i}`, command: 'c', icon: 'i'.repeat(16 * 1024) })) }, /^publishedApps: the icons of a policy's applications are at most 131072 characters together/]
   ]
   for (const [body, field] of cases) {
     const r = await admin('POST', '/api/v1/policies', body)
