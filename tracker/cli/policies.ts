@@ -2,8 +2,11 @@
 import { UsageError, defineCommand, readAction, integer, readFlag, renderTable } from '../../protocol/index.ts'
 import type { FlagValues } from '../../protocol/index.ts'
 import { parseDurationMs, parseRateBytesPerSec, formatDuration } from '../../protocol/index.ts'
-import { NO_GUEST_CHANNELS } from '../../protocol/index.ts'
+import { readFile } from 'node:fs/promises'
+import { MAX_APP_ICON_CHARS, NO_GUEST_CHANNELS } from '../../protocol/index.ts'
 import type { ChannelDirection, DeletedPolicy, GuestChannels, Policy, PolicyList, PolicyWithAssignments } from '../../protocol/index.ts'
+
+type PublishedApp = Policy['publishedApps'][number]
 
 const HELP = `Usage: branchcast policies <create|update|list|show|delete> [options]
 
@@ -30,7 +33,11 @@ Policy options:
   --cpus N              VM CPUs
   --app "Name=command[,icon]"
                         a published application (repeat; replaces the list);
-                        a command containing "," ends with "," without icon
+                        a command containing "," ends with "," without icon;
+                        the icon is a theme name ("accessories-calculator")
+  --app-icon "Name=FILE"
+                        a PNG or SVG file as the icon of application Name
+                        (repeat; the desk shows it in its menu)
   --startup auto|manual start the VM at logon, or when the user asks
   --fullscreen          start full screen
   --mode persistent|revertible
@@ -50,7 +57,7 @@ Policy options:
 
 export const POLICY_FLAGS = {
   image: 'string', version: 'string', expires: 'string', 'offline-grace': 'string', p2p: 'boolean', 'no-p2p': 'boolean',
-  'origin-rate': 'string', window: 'string', memory: 'string', cpus: 'string', app: 'string[]', startup: 'string',
+  'origin-rate': 'string', window: 'string', memory: 'string', cpus: 'string', app: 'string[]', 'app-icon': 'string[]', startup: 'string',
   fullscreen: 'boolean', priority: 'string', rename: 'string', mode: 'string', clipboard: 'string', 'file-transfer': 'string',
   extensions: 'string', printing: 'boolean', 'no-printing': 'boolean', 'idle-lock': 'string', 'lock-on-suspend': 'boolean',
   'no-lock-on-suspend': 'boolean'
@@ -152,6 +159,36 @@ export function guestChannels (v: Values, current: GuestChannels = NO_GUEST_CHAN
   }
 }
 
+/** A PNG or SVG file as the `data:` URL a policy carries (the desk checks it again before use). */
+export async function iconDataUrl (path: string): Promise<string> {
+  const bytes = await readFile(path).catch((err: NodeJS.ErrnoException) => { throw new UsageError(`--app-icon: cannot read ${path}: ${err.code ?? err.message}`) })
+  const png = bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))
+  const svg = !png && /<svg[\s>]/.test(bytes.subarray(0, 1024).toString('utf8'))
+  if (!png && !svg) throw new UsageError(`--app-icon: ${path} is neither a PNG nor an SVG file`)
+  const url = `data:image/${png ? 'png' : 'svg+xml'};base64,${bytes.toString('base64')}`
+  if (url.length > MAX_APP_ICON_CHARS) throw new UsageError(`--app-icon: ${path} is too large for an icon (${bytes.length} bytes; at most about ${Math.floor(MAX_APP_ICON_CHARS * 3 / 4 / 1024)} KiB)`)
+  return url
+}
+
+/** The apps with the icons `--app-icon "Name=FILE"` names; an icon for an app not in the list is a usage error. */
+export async function withIcons (apps: PublishedApp[], specs: string[]): Promise<PublishedApp[]> {
+  const out = apps.map((a) => ({ ...a }))
+  for (const spec of specs) {
+    const eq = spec.indexOf('=')
+    const name = spec.slice(0, eq).trim()
+    const app = out.find((a) => a.name === name)
+    if (eq <= 0 || spec.slice(eq + 1) === '') throw new UsageError(`--app-icon: expected "Name=FILE": ${spec}`)
+    if (app === undefined) throw new UsageError(`--app-icon: no application named ${JSON.stringify(name)} in the policy`)
+    app.icon = await iconDataUrl(spec.slice(eq + 1))
+  }
+  return out
+}
+
+function describeIcon (icon: string): string {
+  const m = /^data:image\/(png|svg\+xml);base64,/.exec(icon)
+  return m === null ? icon : `${m[1] === 'png' ? 'PNG' : 'SVG'}, ${Math.floor((icon.length - m[0].length) * 3 / 4)} bytes`
+}
+
 function describeChannels (g: GuestChannels): string {
   const ft = g.fileTransfer
   return [
@@ -177,7 +214,7 @@ function describe (p: Policy & Partial<Pick<PolicyWithAssignments, 'assignments'
     `locks         ${p.idleLockMinutes === null ? 'no idle lock' : `after ${p.idleLockMinutes} min idle`}, ${p.lockOnSuspend ? 'on host suspend' : 'not on host suspend'}`,
     `priority      ${p.priority}`
   ]
-  for (const a of p.publishedApps) lines.push(`app           ${a.name} = ${a.command}${a.icon === undefined ? '' : ` (icon ${a.icon})`}`)
+  for (const a of p.publishedApps) lines.push(`app           ${a.name} = ${a.command}${a.icon === undefined ? '' : ` (icon ${describeIcon(a.icon)})`}`)
   for (const a of p.assignments ?? []) lines.push(`assigned to   ${a.kind} ${a.subject}`)
   return lines.join('\n')
 }
@@ -203,6 +240,10 @@ export async function main (argv: string[]): Promise<number> {
   const path = `/api/v1/policies/${encodeURIComponent(name ?? '')}`
   const client = cli.client()
   if (action === 'update' && channelFlagsGiven(values)) body.guestChannels = guestChannels(values, (await client.json<Policy>('GET', path)).guestChannels)
+  if (values['app-icon'] !== undefined) {
+    const apps = (body.publishedApps as PublishedApp[] | undefined) ?? (action === 'update' ? (await client.json<Policy>('GET', path)).publishedApps : [])
+    body.publishedApps = await withIcons(apps, values['app-icon'])
+  }
   switch (action) {
     case 'create': {
       const p = await client.json<Policy>('POST', '/api/v1/policies', { json: { name, ...body } })

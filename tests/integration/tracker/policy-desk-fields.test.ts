@@ -5,7 +5,10 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { execFile } from 'node:child_process'
+import { rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { makeTmpDir } from '../../helpers/tmp-dir.ts'
 import { startTestTracker } from '../../helpers/tracker.ts'
 import type { TestTracker } from '../../helpers/tracker.ts'
 
@@ -96,6 +99,29 @@ test('the policies CLI sets them, keeps the channels it is not told about, and s
   assert.is(bad.code, 1)
   assert.match(bad.stderr, /--clipboard: off, host-to-guest, guest-to-host, both/)
   assert.match((await cli(['policies', 'update', 'cli-desk', '--printing', '--no-printing'])).stderr, /contradict/)
+})
+
+test('--app-icon turns a PNG or SVG file into the application\'s icon; other files are refused', async () => {
+  const dir = await makeTmpDir('branchcast-icons-')
+  try {
+    const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(100, 1)])
+    await writeFile(join(dir, 'calc.png'), png)
+    await writeFile(join(dir, 'notes.svg'), '<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>')
+    await writeFile(join(dir, 'evil.txt'), '#!/bin/sh\nrm -rf ~\n')
+    const created = await cli(['policies', 'create', 'icons', '--image', 'img-icons', '--app', 'Calc=calc.exe', '--app', 'Notes=notes.exe', '--app-icon', `Calc=${join(dir, 'calc.png')}`])
+    assert.is(created.code, 0, created.stderr)
+    assert.match(created.stdout, /app +Calc = calc\.exe \(icon PNG, 108 bytes\)/)
+    const updated = await cli(['policies', 'update', 'icons', '--app-icon', `Notes=${join(dir, 'notes.svg')}`, '--json'])
+    assert.is(updated.code, 0, updated.stderr)
+    const apps = JSON.parse(updated.stdout).publishedApps
+    assert.is(apps[0].icon, `data:image/png;base64,${png.toString('base64')}`, 'the other app\'s icon is kept')
+    assert.match(apps[1].icon, /^data:image\/svg\+xml;base64,/)
+    assert.match((await cli(['policies', 'update', 'icons', '--app-icon', `Notes=${join(dir, 'evil.txt')}`])).stderr, /neither a PNG nor an SVG/)
+    assert.match((await cli(['policies', 'update', 'icons', '--app-icon', `Nope=${join(dir, 'calc.png')}`])).stderr, /no application named "Nope"/)
+    assert.match((await cli(['policies', 'update', 'icons', '--app-icon', `Notes=${join(dir, 'missing.png')}`])).stderr, /cannot read/)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
 })
 
 test.run()
