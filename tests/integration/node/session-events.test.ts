@@ -1,7 +1,7 @@
 // Session events through the node's durable reporter to a real tracker: started, locked,
 // unlocked, stopped and crashed, each with its duration, stored exactly once — also when
 // the daemon (runtime and reporter) restarts with events still queued, and when the tracker
-// is down while they happen.
+// is down while they happen — and each one row of the admin's activity report.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createApiClient } from '../../../protocol/api/client.ts'
@@ -61,6 +61,12 @@ test('session events reach the tracker exactly once, with durations, across a da
       assert.ok((of('session.stopped', 'ws')[0]!.durationMs as number) >= 100, 'it ran at least the forced stop\'s 100 ms')
       assert.is(of('session.crashed', 'crashy')[0]!.reason, 'died-while-detached')
       assert.is(await second.reporter.pending(), 0)
+      // and the admin's reports: each event one row of the activity log, the crash in the error log
+      const report = async (name: string): Promise<Array<{ type: string, severity: string, description: string }>> =>
+        (await (await fetch(`${t.url}/api/v1/reports/${name}?limit=1000`, { headers: { authorization: `Bearer ${t.adminToken}` } })).json() as { rows: Array<{ type: string, severity: string, description: string }> }).rows
+      const activity = await report('activity')
+      assert.equal(activity.map((r) => r.type).sort(), ['session.crashed', 'session.locked', 'session.started', 'session.started', 'session.stopped', 'session.unlocked'])
+      assert.equal((await report('errors')).map((r) => [r.type, r.severity]).sort(), [['session.crashed', 'error'], ['session.locked', 'warning']])
     } finally {
       await second.reporter.stop()
       await second.runtime.detach()
