@@ -32,6 +32,7 @@ const COMMANDS: Record<string, Command> = {
   restart: { summary: 'stop and start a VM again', load: async () => ({ main: (await import('../node/cli/session.ts')).restartMain }) },
   lock: { summary: 'pause a VM', load: async () => ({ main: (await import('../node/cli/session.ts')).lockMain }) },
   unlock: { summary: 'resume a locked VM', load: async () => ({ main: (await import('../node/cli/session.ts')).unlockMain }) },
+  app: { summary: 'run a published app in its workspace VM (starting the VM if needed)', load: async () => ({ main: (await import('../node/cli/session.ts')).appMain }) },
   status: { summary: 'show VM sessions (one image, or all)', load: async () => ({ main: (await import('../node/cli/session.ts')).statusMain }) },
   selftest: { summary: 'prove peer assistance works here: 2–3 local nodes pull together', load: async () => await import('./selftest.ts') },
   demo: { summary: 'tracker, sample image, nodes in two sites, then the offload summary', load: async () => await import('./demo.ts') }

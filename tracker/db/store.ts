@@ -13,7 +13,7 @@
  * - "Absent" is `undefined`, never `null`; nullable columns map to optional-or-null
  *   fields as documented per field.
  */
-import type { DownloadWindow } from '../../protocol/index.ts'
+import type { DownloadWindow, GuestChannels, WorkspaceMode } from '../../protocol/index.ts'
 
 export type VersionState = 'draft' | 'published' | 'retired'
 export type TokenKind = 'user' | 'machine'
@@ -145,6 +145,12 @@ export interface PolicyFields {
   vmCpus: number
   publishedApps: PublishedApp[]
   startup: StartupBehaviour
+  workspaceMode: WorkspaceMode
+  /** which host↔guest channels the VM has, and which way they carry data */
+  guestChannels: GuestChannels
+  /** lock after this many minutes without input; null = never */
+  idleLockMinutes: number | null
+  lockOnSuspend: boolean
   /** higher wins when several assigned policies name the same image */
   priority: number
 }
