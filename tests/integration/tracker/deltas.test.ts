@@ -74,6 +74,39 @@ test('the first version has no delta index; the second has one, signed, and ever
   assert.equal(decodeManifest(root).chunkCount, (await store.getVersion(image!.id, 2))!.chunkCount)
 })
 
+test('the built-in origin serves the index and the deltas to a token for the image, and refuses others', async () => {
+  const { store } = t.tracker.components
+  const image = await store.getImage('img')
+  const second = (await store.getVersion(image!.id, 2))!
+  const tokenFor = async (name: string): Promise<string> => {
+    const res = await fetch(`${t.url}/api/v1/images/${name}/origin-token`, { method: 'POST', headers: { authorization: `Bearer ${t.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ clientId: 'desk-1' }) })
+    assert.is(res.status, 200)
+    return (await res.json() as { token: string }).token
+  }
+  const token = await tokenFor('img')
+  const get = async (path: string, bearer: string | null = token): Promise<Response> =>
+    await fetch(`${t.url}/origin/${path}`, { headers: bearer === null ? {} : { authorization: `Bearer ${bearer}` } })
+
+  const idx = await get(deltaIndexPath(second.manifestId!))
+  assert.is(idx.status, 200)
+  const index = verifyDeltaIndex(new Uint8Array(await idx.arrayBuffer()), { publicKey: t.tracker.components.keys.repository.publicKey, manifestDigest: second.manifestId! })
+  const e = index.entries[0]
+  const d = await get(deltaPath(e.target, e.bases))
+  assert.is(d.status, 200)
+  assert.is((await d.arrayBuffer()).byteLength, e.deltaBytes)
+
+  assert.is((await get(deltaPath(e.target, e.bases), null)).status, 401, 'no token')
+  assert.is((await get(`deltas/${e.target.slice(0, 2)}/${e.target}-XYZ`)).status, 400, 'not the layout')
+  assert.is((await get(`deltas/00/${e.target}-0123456789abcdef`)).status, 400, 'wrong fan-out')
+  assert.is((await get(`deltas/${e.target.slice(0, 2)}/${e.target}-0123456789abcdef`)).status, 404, 'no such delta')
+  const first = (await store.getVersion(image!.id, 1))!
+  assert.is((await get(deltaIndexPath(first.manifestId!))).status, 404, 'a version without deltas')
+  assert.is((await fetch(`${t.url}/api/v1/images`, { method: 'POST', headers: { authorization: `Bearer ${t.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'other' }) })).status, 201)
+  const otherToken = await tokenFor('other')
+  assert.is((await get(deltaIndexPath(second.manifestId!), otherToken)).status, 403, 'a token for another image')
+  assert.is((await get(deltaPath(e.target, e.bases), otherToken)).status, 403)
+})
+
 test('GC keeps deltas while their version lives, and deletes them with it', async () => {
   const { chunks, store } = t.tracker.components
   const image = await store.getImage('img')
