@@ -25,6 +25,12 @@ export type ErrorCode =
   | 'ERR_CHUNK_PROTOCOL'
   | 'ERR_PEER_REFUSED'
   | 'ERR_PEER_UNAVAILABLE'
+  | 'ERR_DELTA_MALFORMED'
+  | 'ERR_DELTA_CORRUPT'
+  | 'ERR_DELTA_BASE_MISSING'
+  | 'ERR_DELTA_BASE_CORRUPT'
+  | 'ERR_DELTA_INDEX_MALFORMED'
+  | 'ERR_DELTA_INDEX_TAMPERED'
 
 export interface BranchcastErrorOptions {
   cause?: unknown
@@ -134,4 +140,33 @@ export class OriginStatusError extends BranchcastError {
 /** The connection to an origin failed or the body ended before its declared length. */
 export class OriginTransferError extends BranchcastError {
   constructor (message = 'origin transfer failed', options?: BranchcastErrorOptions) { super('ERR_ORIGIN_TRANSFER', message, options) }
+}
+
+/** A delta chunk (protocol/delta/) whose header or frame does not parse, or names another target or bases than asked for. */
+export class DeltaMalformedError extends BranchcastError {
+  constructor (message = 'delta chunk is malformed', options?: BranchcastErrorOptions) { super('ERR_DELTA_MALFORMED', message, options) }
+}
+
+/** A well-formed delta that, applied to the right bases, does not give bytes hashing to its target id. */
+export class DeltaCorruptError extends BranchcastError {
+  constructor (message = 'delta does not reconstruct its target chunk', options?: BranchcastErrorOptions) { super('ERR_DELTA_CORRUPT', message, options) }
+}
+
+/** The caller does not hold a base the delta names: fetch the whole chunk instead. Nobody's fault. */
+export class DeltaBaseMissingError extends BranchcastError {
+  constructor (message = 'a base chunk of the delta is not held', options?: BranchcastErrorOptions) { super('ERR_DELTA_BASE_MISSING', message, { peerFault: false, ...options }) }
+}
+
+/** A base the caller supplied does not hash to its id (our own copy is damaged), so the delta's failure is not the sender's. */
+export class DeltaBaseCorruptError extends BranchcastError {
+  constructor (message = 'a base chunk held locally does not match its id', options?: BranchcastErrorOptions) { super('ERR_DELTA_BASE_CORRUPT', message, { peerFault: false, ...options }) }
+}
+
+export class DeltaIndexMalformedError extends BranchcastError {
+  constructor (message = 'delta index is malformed', options?: BranchcastErrorOptions) { super('ERR_DELTA_INDEX_MALFORMED', message, options) }
+}
+
+/** The delta index is not signed by the pinned repository key, or is for another manifest. */
+export class DeltaIndexTamperedError extends BranchcastError {
+  constructor (message = 'delta index signature does not verify', options?: BranchcastErrorOptions) { super('ERR_DELTA_INDEX_TAMPERED', message, options) }
 }

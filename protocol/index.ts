@@ -20,7 +20,7 @@ export { chunkStream, chunkStreamParallel, createBoundaryFinder, findBoundary } 
 export type { BoundaryFinder, BoundaryFinderInit, Chunk, ChunkStreamOptions, ParallelChunkStreamOptions } from './chunking/chunker.ts'
 export { DEFAULT_CHUNKING, MAX_CHUNK_BYTES_CEILING, MIN_CHUNK_BYTES_FLOOR, validateChunkingParams } from './chunking/chunking-params.ts'
 export type { ChunkingParams } from './chunking/chunking-params.ts'
-export { BranchcastError, ChunkCorruptError, ChunkNotFoundError, ChunkTooLargeError, DiskFullError, ManifestExpiredError, ManifestMalformedError, ManifestRollbackError, ManifestTamperedError, ManifestWrongImageError, ManifestWrongKeyError, ManifestWrongVersionError, OriginStatusError, OriginTransferError, StoreWriteError, TokenExpiredError, TokenInvalidError, TokenMalformedError, isBranchcastError } from './errors.ts'
+export { BranchcastError, ChunkCorruptError, ChunkNotFoundError, ChunkTooLargeError, DiskFullError, ManifestExpiredError, ManifestMalformedError, ManifestRollbackError, ManifestTamperedError, ManifestWrongImageError, ManifestWrongKeyError, ManifestWrongVersionError, OriginStatusError, OriginTransferError, StoreWriteError, DeltaBaseCorruptError, DeltaBaseMissingError, DeltaCorruptError, DeltaIndexMalformedError, DeltaIndexTamperedError, DeltaMalformedError, TokenExpiredError, TokenInvalidError, TokenMalformedError, isBranchcastError } from './errors.ts'
 export type { BranchcastErrorOptions, ErrorCode } from './errors.ts'
 export { EVENT_PAYLOADS, EventBatchSchema, EventSchema, EventTypeSchema, KNOWN_EVENT_TYPES, MAX_EVENTS_PER_BATCH, MAX_EVENT_BATCH_BYTES, MAX_EVENT_PAYLOAD_BYTES, MAX_EVENT_TYPE_CHARS, eventTimeMs } from './api/events.ts'
 export type { ClientEvent, EventBatch, KnownEventType, PeerBannedPayload, PullCompletedPayload, PullFailedPayload } from './api/events.ts'
@@ -66,6 +66,14 @@ export { MAX_ORIGIN_CLIENT_ID_CHARS, OriginAccessSchema, OriginTokenBodySchema }
 export type { OriginAccess, OriginTokenBody } from './api/origin.ts'
 export { AnnounceAnswerSchema, AnnounceBodySchema, AnnouncedPeerSchema, LeaveAnswerSchema, LeaveBodySchema, MAX_ANNOUNCE_ADDRS, MAX_ANNOUNCE_BODY_BYTES, MAX_LEAVE_BODY_BYTES, MAX_MULTIADDR_CHARS, OriginShareSchema, PeerIdSchema, SiteSchema, TransferLimitsSchema } from './api/swarm.ts'
 export type { AnnounceAnswer, AnnounceRequest, AnnouncedPeer, LeaveAnswer, LeaveRequest } from './api/swarm.ts'
+// delta chunks
+export { DEFAULT_DELTA_LEVEL, MAX_DELTA_BASES, MAX_DELTA_CHUNK_BYTES, MAX_DELTA_FRAME_BYTES, MAX_DELTA_INDEX_ENTRIES } from './delta/constants.ts'
+export { DELTA_CHECK_BYTES, DELTA_FORMAT_VERSION, DELTA_MAGIC, applyDelta, decodeDeltaHeader, encodeDelta, encodeDeltaAsync } from './delta/delta-codec.ts'
+export type { ApplyDeltaOptions, DeltaBase, DeltaBaseRef, DeltaHeader, EncodeDeltaOptions } from './delta/delta-codec.ts'
+export { DELTA_FILE_RE, DELTA_INDEX_FORMAT_VERSION, DELTA_INDEX_MAGIC, MAX_DELTA_BYTES, MAX_DELTA_INDEX_BYTES, decodeDeltaIndex, deltaIndexPath, deltaKey, deltaPath, encodeDeltaIndex, verifyDeltaIndex } from './delta/delta-index.ts'
+export type { DeltaIndex, DeltaIndexEntry, VerifyDeltaIndexOptions } from './delta/delta-index.ts'
+export { FEATURES, FEATURES_PER_SUPER, ResemblanceIndex, SUPER_FEATURES, pickBases, resemblance, sketch } from './delta/resemblance.ts'
+export type { SimilarChunk, Sketch } from './delta/resemblance.ts'
 // CLI toolkit
 export { formatBytes, formatClock, parseBytes } from './units.ts'
 export { EXIT_FAILURE, UsageError, errorCode, errorJson, formatErrorLine, reportError } from './cli/errors.ts'

@@ -35,3 +35,13 @@ export const UPLOAD_IDLE_TIMEOUT_MS = 120_000
  */
 export const UPLOAD_MIN_BYTES_PER_SEC = 16 * 1024
 export const UPLOAD_RATE_WINDOW_MS = 60_000
+/**
+ * Most earlier chunks a publish sketches to find delta bases (newest versions first):
+ * 2^18 chunks is 16 GiB of distinct data at 64 KiB, ~60 MiB of sketches, and reading them
+ * back costs what a publish of that size costs.
+ */
+export const MAX_DELTA_POOL_CHUNKS = 1 << 18
+/** A delta is kept only when below this fraction of the whole stored chunk: a delta a node cannot use costs a wasted request. */
+export const DELTA_KEEP_RATIO = 0.9
+/** Earlier published versions whose chunks are delta bases for a new version. */
+export const DELTA_BASE_VERSIONS = 2

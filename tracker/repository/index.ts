@@ -28,6 +28,13 @@ export interface ImageRepositoryInit {
   uploadMinBytesPerSec?: number
   /** the window the minimum rate is averaged over (default `UPLOAD_RATE_WINDOW_MS`) */
   uploadRateWindowMs?: number
+  /**
+   * Earlier published versions whose chunks are delta bases for a new version's chunks
+   * (default `DELTA_BASE_VERSIONS`; 0 computes no deltas)
+   */
+  deltaVersions?: number
+  /** zstd level of deltas, 1..22 (default `DEFAULT_DELTA_LEVEL`) */
+  deltaLevel?: number
 }
 
 export interface PublishInput {

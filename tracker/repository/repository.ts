@@ -10,10 +10,11 @@ import type { ImageRecord, VersionRecord } from '../db/store.ts'
 import { MAX_UPLOAD_BYTES } from '../constants.ts'
 import { TrackerError, conflict, notFound, payloadTooLarge, unavailable } from '../errors.ts'
 import type { Counter, Histogram } from '../metrics.ts'
-import { createHashPool } from '../../protocol/index.ts'
+import { DEFAULT_DELTA_LEVEL, createHashPool } from '../../protocol/index.ts'
 import type { HashPool } from '../../protocol/index.ts'
 import { ChunkPins } from './chunk-pins.ts'
-import { RETIRED_KEEP_MS, ROLLBACK_STAT_CONCURRENCY, UPLOAD_HEARTBEAT_MS, UPLOAD_IDLE_TIMEOUT_MS, UPLOAD_LEASE_TTL_MS, UPLOAD_MIN_BYTES_PER_SEC, UPLOAD_RATE_WINDOW_MS, VERSION_CHUNK_BATCH } from './constants.ts'
+import { publishDeltas } from './delta-publish.ts'
+import { DELTA_BASE_VERSIONS, RETIRED_KEEP_MS, ROLLBACK_STAT_CONCURRENCY, UPLOAD_HEARTBEAT_MS, UPLOAD_IDLE_TIMEOUT_MS, UPLOAD_LEASE_TTL_MS, UPLOAD_MIN_BYTES_PER_SEC, UPLOAD_RATE_WINDOW_MS, VERSION_CHUNK_BATCH } from './constants.ts'
 import { collectGarbage } from './gc.ts'
 import type { GcResult, ImageEntry, ImageRepository, ImageRepositoryComponents, ImageRepositoryInit, PublishInput, PublishResult } from './index.ts'
 import { runPublishPipeline } from './publish.ts'
@@ -35,6 +36,8 @@ export class ImageRepositoryService implements ImageRepository {
   private readonly uploadIdleMs: number
   private readonly uploadMinBytesPerSec: number
   private readonly uploadRateWindowMs: number
+  private readonly deltaVersions: number
+  private readonly deltaLevel: number
   private readonly log: Logger
   private readonly pins = new ChunkPins()
   private readonly running = new Set<Promise<unknown>>()
@@ -55,6 +58,9 @@ export class ImageRepositoryService implements ImageRepository {
     this.uploadIdleMs = positiveInt(init.uploadIdleMs, UPLOAD_IDLE_TIMEOUT_MS, 'uploadIdleMs')
     this.uploadMinBytesPerSec = positiveInt(init.uploadMinBytesPerSec, UPLOAD_MIN_BYTES_PER_SEC, 'uploadMinBytesPerSec')
     this.uploadRateWindowMs = positiveInt(init.uploadRateWindowMs, UPLOAD_RATE_WINDOW_MS, 'uploadRateWindowMs')
+    this.deltaVersions = init.deltaVersions ?? DELTA_BASE_VERSIONS
+    if (!Number.isSafeInteger(this.deltaVersions) || this.deltaVersions < 0) throw new TypeError('deltaVersions must be a non-negative integer')
+    this.deltaLevel = positiveInt(init.deltaLevel, DEFAULT_DELTA_LEVEL, 'deltaLevel')
     if (this.heartbeatMs >= this.leaseTtlMs) throw new TypeError('heartbeatMs must be below leaseTtlMs')
     this.log = components.logger.forComponent('tracker:repository')
     const m = components.metrics
@@ -157,6 +163,7 @@ export class ImageRepositoryService implements ImageRepository {
         signal.throwIfAborted()
         // Every chunk this version names is on stable storage before the version exists.
         await this.components.chunks.flush()
+        await this.deltas(image, r.manifestRoot, r.manifestId, signal)
         let version = await store.finalizeDraft(draft.id, {
           manifestRoot: r.manifestRoot,
           manifestId: r.manifestId,
@@ -201,6 +208,24 @@ export class ImageRepositoryService implements ImageRepository {
         await lease.end()
       }
     })
+  }
+
+  /**
+   * Deltas of the new version's chunks against the last `deltaVersions` published versions
+   * (delta-publish.ts), under the upload's lease so GC leaves the files alone. Best effort:
+   * anything but an abort is logged and the version goes out without deltas.
+   */
+  private async deltas (image: ImageRecord, manifestRoot: Uint8Array, manifestId: string, signal: AbortSignal): Promise<void> {
+    if (this.deltaVersions === 0) return
+    try {
+      const earlier = (await this.components.store.listVersions(image.id, { state: 'published' }))
+        .sort((a, b) => b.number - a.number).slice(0, this.deltaVersions)
+      if (earlier.length === 0) return
+      await publishDeltas({ chunks: this.components.chunks, privateKey: this.components.keys.repository.privateKey, manifestRoot, manifestId, earlier, level: this.deltaLevel, log: this.log, signal })
+    } catch (err) {
+      if (signal.aborted) throw err
+      this.log.warn('deltas not computed: nodes fetch whole chunks for this version', { image: image.name, err: err as Error })
+    }
   }
 
   private async version (image: string, number: number | 'latest'): Promise<VersionRecord> {

@@ -3,7 +3,9 @@
  *
  * - `originRoutes`, mounted at `/origin` outside `/api` (it takes origin capability tokens,
  *   not API tokens): `GET`/`HEAD /origin/chunks/{2 hex}/{64 hex}` — the chunk store's own
- *   layout, so the same relative URLs work against nginx serving the store directory.
+ *   layout, so the same relative URLs work against nginx serving the store directory —
+ *   and the delta files beside the chunks, `deltas/{2 hex}/{target}-{key}` and
+ *   `delta-indexes/{2 hex}/{manifest digest}`.
  * - `originTokenRoutes`, under `/api/v1`: `POST /images/{name}/origin-token`.
  *
  * A chunk request is checked in this order, each step before any file is touched:
@@ -15,8 +17,9 @@ import { createRoute } from '@hono/zod-openapi'
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import { bodyLimit } from 'hono/body-limit'
 import { stat } from 'node:fs/promises'
+import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { ImageParamsSchema, OriginAccessSchema, OriginTokenBodySchema, isBranchcastError, verifyCapability } from '../../protocol/index.ts'
+import { DELTA_FILE_RE, ImageParamsSchema, OriginAccessSchema, OriginTokenBodySchema, isBranchcastError, verifyCapability } from '../../protocol/index.ts'
 import type { CapabilityClaims } from '../../protocol/index.ts'
 import { errorResponse, newRouter } from './router.ts'
 import { bearer } from '../auth.ts'
@@ -51,6 +54,18 @@ export function originRoutes (components: TrackerComponents): OpenAPIHono<Tracke
     if (d.waitMs > 0) await sleep(d.waitMs)
   }
 
+  /** The image an origin capability token opens (401 when there is none, or a bad one). */
+  const tokenClaims = (authorization: string | undefined, query: string | undefined): CapabilityClaims => {
+    const token = bearer(authorization) ?? query
+    if (token === undefined || token === '') throw unauthenticated('origin capability token required (Authorization: Bearer or ?token=)')
+    try {
+      return verifyCapability(token, { publicKey: keys.capability.publicKey, nowMs: components.now(), aud: 'origin' })
+    } catch (err) {
+      if (isBranchcastError(err)) throw unauthenticated(err.message)
+      throw err
+    }
+  }
+
   const app = newRouter()
   app.use(async (c, next) => {
     await next()
@@ -64,15 +79,7 @@ export function originRoutes (components: TrackerComponents): OpenAPIHono<Tracke
     const id = c.req.param('id')
     if (!FANOUT_RE.test(fan) || !CHUNK_ID_RE.test(id) || id.slice(0, 2) !== fan) throw badRequest('not a chunk path: chunks/<2 hex>/<64 lowercase hex>')
 
-    const token = bearer(c.req.header('authorization')) ?? c.req.query('token')
-    if (token === undefined || token === '') throw unauthenticated('origin capability token required (Authorization: Bearer or ?token=)')
-    let claims: CapabilityClaims
-    try {
-      claims = verifyCapability(token, { publicKey: keys.capability.publicKey, nowMs: components.now(), aud: 'origin' })
-    } catch (err) {
-      if (isBranchcastError(err)) throw unauthenticated(err.message)
-      throw err
-    }
+    const claims = tokenClaims(c.req.header('authorization'), c.req.query('token'))
 
     // The image binding: a token for image A opens only chunks of A's published or
     // retired versions — not drafts, not other images' chunks that share the store.
@@ -94,6 +101,36 @@ export function originRoutes (components: TrackerComponents): OpenAPIHono<Tracke
       log.warn('chunk of a live version missing from the store', { image, chunk: id })
       throw notFound('no such chunk')
     }
+    return res
+  })
+
+  // Delta chunks and delta indexes (protocol/delta/), files beside the chunks: same order of
+  // checks. A delta belongs to the image when its target chunk does; an index when its
+  // manifest digest is a published or retired version's of the image.
+  app.get('/deltas/:fan/:name', async (c) => {
+    const fan = c.req.param('fan')
+    const name = c.req.param('name')
+    const m = DELTA_FILE_RE.exec(name)
+    if (!FANOUT_RE.test(fan) || m === null || m[1].slice(0, 2) !== fan) throw badRequest('not a delta path: deltas/<2 hex>/<64 hex>-<16 hex>')
+    const claims = tokenClaims(c.req.header('authorization'), c.req.query('token'))
+    const image = claims.img
+    if (!await imageHasChunk(image, m[1])) throw forbidden('delta is not for a chunk of a published version of the image this token covers')
+    if (claims.rate !== undefined && c.req.method === 'GET') await pace(`${claims.sub}\n${image}`, join(chunks.dir, 'deltas', fan, name), claims.rate)
+    const res = await chunkResponse({ path: join(chunks.dir, 'deltas', fan, name), id: name, head: c.req.method === 'HEAD', range: c.req.header('range'), ifNoneMatch: c.req.header('if-none-match'), ifRange: c.req.header('if-range'), onBytes: countBytes })
+    if (res === undefined) throw notFound('no such delta')
+    return res
+  })
+
+  app.get('/delta-indexes/:fan/:digest', async (c) => {
+    const fan = c.req.param('fan')
+    const digest = c.req.param('digest')
+    if (!FANOUT_RE.test(fan) || !CHUNK_ID_RE.test(digest) || digest.slice(0, 2) !== fan) throw badRequest('not a delta index path: delta-indexes/<2 hex>/<64 hex>')
+    const image = tokenClaims(c.req.header('authorization'), c.req.query('token')).img
+    const record = await components.store.getImage(image)
+    const versions = record === undefined ? [] : await components.store.listVersions(record.id)
+    if (!versions.some((v) => v.manifestId === digest && (v.state === 'published' || v.state === 'retired'))) throw forbidden('not the delta index of a published version of the image this token covers')
+    const res = await chunkResponse({ path: join(chunks.dir, 'delta-indexes', fan, digest), id: digest, head: c.req.method === 'HEAD', range: c.req.header('range'), ifNoneMatch: c.req.header('if-none-match'), ifRange: c.req.header('if-range'), onBytes: countBytes })
+    if (res === undefined) throw notFound('no delta index for this version')
     return res
   })
   return app
