@@ -12,7 +12,9 @@ export const SYSTEM_PACKAGES: ReadonlyArray<{ bin: string, pkg: string }> = [
   { bin: 'qemu-img', pkg: 'qemu-utils' },
   { bin: 'busybox', pkg: 'busybox-static' },
   { bin: 'qemu-ga', pkg: 'qemu-guest-agent' },
-  { bin: 'xz', pkg: 'xz-utils' }
+  { bin: 'xz', pkg: 'xz-utils' },
+  // the console's end-to-end tests and bench (tests/e2e/, bench/console/) drive it with playwright-core
+  { bin: 'chromium', pkg: 'chromium' }
 ]
 
 function has (bin: string): boolean {

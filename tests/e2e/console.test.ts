@@ -16,7 +16,7 @@ import { createEventReporter } from '../../node/events/index.ts'
 import { createTrackerClient } from '../../node/tracker-client.ts'
 import { loadOrCreatePeerKey } from '../../node/peer/index.ts'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { launchChromium, watchedPage } from '../helpers/chromium.ts'
+import { launchChromium, waitForExpression, watchedPage } from '../helpers/chromium.ts'
 import type { WatchedPage } from '../helpers/chromium.ts'
 import { sampleImage, startTestNode } from '../helpers/swarm.ts'
 import type { TestTracker } from '../helpers/tracker.ts'
@@ -29,7 +29,7 @@ const PAGES = ['', 'images', 'policies', 'clients', 'reports', 'planner']
 const PASSWORDS = { admin: 'admin-pass-e2e', auditor: 'audit-pass-e2e', bob: 'bob-pass-e2e' }
 const IMAGE_BYTES = 3 * 1024 * 1024
 /** evaluated in the page: nothing on it is still loading */
-const NOT_LOADING = "!document.body.textContent.includes('Loading…')"
+const NOT_LOADING = "!/Loading|Waiting for the first snapshot/.test(document.querySelector('main').textContent)"
 
 let dataDir: string
 let tracker: TrackerProcess | undefined
@@ -185,7 +185,7 @@ test('every page at 1280×800 and 390×844: screenshots, no console error, no ho
     for (const p of PAGES) {
       await open(page, p)
       await page.waitForLoadState('networkidle').catch(() => {}) // the dashboard's stream never idles
-      await page.waitForFunction(NOT_LOADING, undefined, { timeout: 10_000 }).catch(() => {})
+      await waitForExpression(page, NOT_LOADING)
       await page.screenshot({ path: join(OUT, `${p === '' ? 'dashboard' : p}-${w}x${h}.png`), fullPage: true })
       if (w === 1280) {
         const overflow = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth') as number
@@ -203,7 +203,7 @@ test('a read-only admin sees every page and no enabled write control', async () 
   const WRITES = /^(Create image|Upload|Publish|Retire|Roll back to this|New policy|Create policy|Save changes|Edit|Clone|Delete|Assign|Remove)$/
   for (const p of PAGES) {
     await open(page, p)
-    await page.waitForFunction(NOT_LOADING, undefined, { timeout: 10_000 }).catch(() => {})
+    await waitForExpression(page, NOT_LOADING)
     const enabled = await page.$$eval('main button, main input, main select, main textarea', (els, re) => els.filter((e) => !(e as { disabled?: boolean }).disabled && new RegExp(re).test((e.textContent ?? '').trim())).map((e) => e.textContent), WRITES.source)
     assert.equal(enabled, [], `enabled write controls on ${p || 'dashboard'}`)
   }

@@ -30,3 +30,17 @@ export async function watchedPage (context: BrowserContext): Promise<WatchedPage
   page.setDefaultTimeout(15_000)
   return { page, errors }
 }
+
+/**
+ * Resolves once `expression` is true in the page, polled every `everyMs` (bounded). Not
+ * `page.waitForFunction`: Playwright evaluates that with eval inside the page, which the
+ * console's content security policy rightly refuses.
+ */
+export async function waitForExpression (page: Page, expression: string, timeoutMs = 15_000, everyMs = 20): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    if (await page.evaluate(expression) === true) return
+    if (Date.now() > deadline) throw new Error(`not true within ${timeoutMs} ms: ${expression}`)
+    await new Promise((resolve) => setTimeout(resolve, everyMs))
+  }
+}
