@@ -113,7 +113,7 @@ export function DataTable<T> (props: DataTableProps<T>): ComponentChildren {
                   const sorted = h.column.getIsSorted()
                   const label = render(h.column.columnDef.header, h.getContext())
                   return (
-                    <th key={h.id} scope="col" aria-sort={sorted === 'asc' ? 'ascending' : sorted === 'desc' ? 'descending' : undefined}>
+                    <th key={h.id} scope="col" class={(h.column.columnDef.meta as { numeric?: boolean } | undefined)?.numeric === true ? 'num' : undefined} aria-sort={sorted === 'asc' ? 'ascending' : sorted === 'desc' ? 'descending' : undefined}>
                       {h.column.getCanSort() ? <button type="button" class="sort" onClick={h.column.getToggleSortingHandler()}>{label}{sorted === 'asc' ? ' ▲' : sorted === 'desc' ? ' ▼' : ''}</button> : label}
                     </th>
                   )
