@@ -63,7 +63,7 @@ export function toForm (fields: FieldSpec[], obj: Record<string, unknown>): Form
   const out: FormValues = {}
   for (const f of fields) {
     const v = obj[f.key]
-    if (f.kind === 'bool') out[f.key] = v === true
+    if (f.kind === 'bool') out[f.key] = f.optional ? (v === undefined || v === null ? '' : v === true ? 'yes' : 'no') : v === true
     else if (v === undefined || v === null) out[f.key] = ''
     else if (f.kind === 'json') out[f.key] = JSON.stringify(v, null, 2)
     else out[f.key] = String(v)
@@ -77,7 +77,12 @@ export function fromForm (fields: FieldSpec[], values: FormValues, nullEmpty: bo
   const errors: FieldErrors = {}
   for (const f of fields) {
     const v = values[f.key]
-    if (f.kind === 'bool') { if (v !== undefined) body[f.key] = v === true; continue }
+    if (f.kind === 'bool') {
+      // an optional yes/no left at "(default)" is omitted: the tracker's default applies
+      if (v === true || v === 'yes') body[f.key] = true
+      else if (v === false || v === 'no' || (!f.optional && v === undefined)) body[f.key] = false
+      continue
+    }
     const text = typeof v === 'string' ? v.trim() : ''
     if (text === '') { if (f.nullable && nullEmpty) body[f.key] = null; continue }
     if (f.kind === 'number') body[f.key] = Number(text)
@@ -126,7 +131,13 @@ export function SchemaForm ({ fields, values, errors, onChange, disabled, idPref
         const described = err === undefined ? undefined : `${id}-err`
         const v = values[f.key]
         let input: ComponentChildren
-        if (f.kind === 'bool') input = <input id={id} name={f.key} type="checkbox" checked={v === true} disabled={disabled} onChange={(e) => onChange(f.key, e.currentTarget.checked)} aria-describedby={described} />
+        if (f.kind === 'bool' && f.optional) {
+          input = (
+            <select id={id} name={f.key} value={String(v ?? '')} disabled={disabled} onChange={(e) => onChange(f.key, e.currentTarget.value)} aria-describedby={described}>
+              <option value="">(default)</option><option value="yes">yes</option><option value="no">no</option>
+            </select>
+          )
+        } else if (f.kind === 'bool') input = <input id={id} name={f.key} type="checkbox" checked={v === true} disabled={disabled} onChange={(e) => onChange(f.key, e.currentTarget.checked)} aria-describedby={described} />
         else if (f.kind === 'choice') {
           input = (
             <select id={id} name={f.key} value={String(v ?? '')} disabled={disabled} onChange={(e) => onChange(f.key, e.currentTarget.value)} aria-describedby={described}>
@@ -137,7 +148,7 @@ export function SchemaForm ({ fields, values, errors, onChange, disabled, idPref
         } else if (f.kind === 'json') input = <textarea id={id} name={f.key} rows={3} value={String(v ?? '')} disabled={disabled} onInput={(e) => onChange(f.key, e.currentTarget.value)} aria-invalid={err !== undefined} aria-describedby={described} placeholder={f.optional ? '(default)' : ''} />
         else input = <input id={id} name={f.key} type={f.kind === 'number' ? 'number' : 'text'} value={String(v ?? '')} disabled={disabled} required={required.includes(f.key)} onInput={(e) => onChange(f.key, e.currentTarget.value)} aria-invalid={err !== undefined} aria-describedby={described} placeholder={f.nullable ? '(none)' : f.optional ? '(default)' : ''} />
         return (
-          <div key={f.key} class={`field field-${f.kind}`}>
+          <div key={f.key} class={`field field-${f.kind === 'bool' && f.optional ? 'choice' : f.kind}`}>
             <label for={id}>{f.label}</label>
             {input}
             {err !== undefined && <span id={described} class="field-error" role="alert">{err}</span>}

@@ -111,6 +111,7 @@ test('create a policy: a bad value is refused beside its field; then assign it t
   const err = await page.textContent('#policy-vmCpus-err')
   assert.match(err ?? '', />=1|at least|too small/i)
   await page.fill('#policy-vmCpus', '2')
+  await page.selectOption('#policy-p2pAllowed', 'yes')
   await page.click('button:has-text("Create policy")')
   await page.waitForSelector('table[aria-label=Policies] >> text=branch-desktop')
   await page.fill('input[name=assign-subject]', 'branch-staff')
@@ -123,39 +124,53 @@ test('create a policy: a bad value is refused beside its field; then assign it t
   assert.match(preview ?? '', /desktop by policy branch-desktop .*group "branch-staff"/)
 })
 
-test('a real node pulls; the dashboard shows the pull and its byte split without reloading', async () => {
+test('real nodes pull; the dashboard shows each pull and the byte split without reloading', async () => {
   const { page } = adminPage
   await open(page, '')
   await page.waitForSelector('.live.on')
   await page.evaluate('window.marker = "no reload"')
   const api = createApiClient({ baseUrl: tracker!.url, token: adminToken })
   const { token } = await api.json<{ token: string }>('POST', '/api/v1/tokens', { json: { user: 'carol', groups: ['branch-staff'], label: 'e2e desk' } })
-  const nodeDir = await makeTmpDir('branchcast-e2e-node-')
-  cleanups.push(async () => await rm(nodeDir, { recursive: true, force: true }))
-  const peerKey = await loadOrCreatePeerKey(nodeDir)
-  const reporter = createEventReporter(
-    { dir: join(nodeDir, 'events'), clientId: peerIdFromPrivateKey(peerKey).toString(), client: { host: 'desk-1', site: 'branch-1' } },
-    { tracker: createTrackerClient(createApiClient({ baseUrl: tracker!.url, token }), { peerKey }), logger: createLogger({ level: 'silent' }), now: Date.now })
-  await reporter.start()
-  cleanups.push(async () => await reporter.stop())
   const reported: Array<Record<string, number>> = []
-  const node = await startTestNode({ url: tracker!.url } as TestTracker, token, {
-    dataDir: nodeDir,
-    site: 'branch-1',
-    events: { emit: (type, payload) => { if (type === 'pull.completed') reported.push(payload as Record<string, number>); void reporter.report(type, payload) } }
-  })
-  cleanups.push(async () => await node.stop())
-  await node.puller.pull({ image: 'desktop' })
-  await reporter.flush({ signal: AbortSignal.timeout(15_000) })
-  assert.is(reported.length, 1)
-  const p = reported[0]!
-  assert.ok(p.bytesFromOrigin! > 0)
+
+  /** A node at branch-1 that reports its events through the node's durable reporter, and pulls. */
+  async function deskPulls (host: string): Promise<void> {
+    const nodeDir = await makeTmpDir('branchcast-e2e-node-')
+    cleanups.push(async () => await rm(nodeDir, { recursive: true, force: true }))
+    const peerKey = await loadOrCreatePeerKey(nodeDir)
+    const reporter = createEventReporter(
+      { dir: join(nodeDir, 'events'), clientId: peerIdFromPrivateKey(peerKey).toString(), client: { host, site: 'branch-1' } },
+      { tracker: createTrackerClient(createApiClient({ baseUrl: tracker!.url, token }), { peerKey }), logger: createLogger({ level: 'silent' }), now: Date.now })
+    await reporter.start()
+    cleanups.push(async () => await reporter.stop())
+    const node = await startTestNode({ url: tracker!.url } as TestTracker, token, {
+      dataDir: nodeDir,
+      site: 'branch-1',
+      events: { emit: (type, payload) => { if (type === 'pull.completed') reported.push(payload as Record<string, number>); void reporter.report(type, payload) } }
+    })
+    cleanups.push(async () => await node.stop())
+    await node.puller.pull({ image: 'desktop' })
+    await reporter.flush({ signal: AbortSignal.timeout(15_000) })
+  }
 
   const row = page.locator('table[aria-label="Offload per site"] tbody tr', { hasText: 'branch-1' })
+  const split = async (): Promise<number[]> => await row.locator('[data-bytes]').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-bytes'))))
+  const total = (key: string): number => reported.reduce((n, p) => n + (p[key] ?? 0), 0)
+  const expected = (): number[] => [total('bytesFromOrigin'), total('bytesFromPeers'), total('bytesFromLocal')]
+
+  await deskPulls('desk-1')
+  assert.is(reported.length, 1)
+  assert.ok(reported[0]!.bytesFromOrigin! > 0)
   await row.waitFor({ timeout: 20_000 })
-  const cells = row.locator('[data-bytes]')
-  assert.equal(await cells.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-bytes')))), [p.bytesFromOrigin, p.bytesFromPeers, p.bytesFromLocal])
-  await page.waitForSelector('table[aria-label="Recent pulls"] >> text=desk-1')
+  await waitForExpression(page, `document.querySelector('table[aria-label="Recent pulls"]').textContent.includes('desk-1')`, 20_000)
+  assert.equal(await split(), expected())
+
+  // a second desk of the same branch takes from the first: peer bytes appear in the split
+  await deskPulls('desk-2')
+  assert.is(reported.length, 2)
+  assert.ok(reported[1]!.bytesFromPeers! > 0, `desk-2 took nothing from desk-1: ${JSON.stringify(reported[1])}`)
+  await waitForExpression(page, `document.querySelector('table[aria-label="Recent pulls"]').textContent.includes('desk-2')`, 20_000)
+  assert.equal(await split(), expected())
   assert.is(await page.evaluate('window.marker'), 'no reload')
 })
 
