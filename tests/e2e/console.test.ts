@@ -29,6 +29,10 @@ const PAGES = ['', 'images', 'policies', 'clients', 'reports', 'planner']
 const PASSWORDS = { admin: 'admin-pass-e2e', auditor: 'audit-pass-e2e', bob: 'bob-pass-e2e' }
 const IMAGE_BYTES = 3 * 1024 * 1024
 /** evaluated in the page: nothing on it is still loading */
+/** evaluated in the page: elements whose text overflows their box (tables may scroll inside their own container) */
+const CLIPPED = `[...document.querySelectorAll('main button, main h1, main h2, main label, main th, main td, main .card, .top *')]
+  .filter((e) => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1)
+  .map((e) => e.tagName + ': ' + e.textContent.slice(0, 40))`
 const NOT_LOADING = "!/Loading|Waiting for the first snapshot/.test(document.querySelector('main').textContent)"
 
 let dataDir: string
@@ -202,6 +206,9 @@ test('every page at 1280×800 and 390×844: screenshots, no console error, no ho
       await page.waitForLoadState('networkidle').catch(() => {}) // the dashboard's stream never idles
       await waitForExpression(page, NOT_LOADING)
       await page.screenshot({ path: join(OUT, `${p === '' ? 'dashboard' : p}-${w}x${h}.png`), fullPage: true })
+      // text cut off: a control, heading or cell whose content is wider than its own box
+      const clipped = await page.evaluate(CLIPPED) as string[]
+      assert.equal(clipped, [], `text cut off on ${p || 'dashboard'} at ${w}`)
       if (w === 1280) {
         const overflow = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth') as number
         assert.ok(overflow <= 0, `${p || 'dashboard'} scrolls sideways by ${overflow}px at 1280`)

@@ -22,6 +22,8 @@ export interface ConsoleAsset {
 }
 
 export interface ConsoleAssets {
+  /** Starts the bundle if it has not started (it is built once). */
+  warm: () => void
   /** An asset by file name (`main.js`, `main.css`), undefined when there is none; rejects when the bundle failed. */
   get: (name: string) => Promise<ConsoleAsset | undefined>
 }
@@ -65,14 +67,26 @@ async function bundle (): Promise<Map<string, ConsoleAsset>> {
   return out
 }
 
-/** Starts the bundle at once (so the first page does not wait for it) and serves it once built. */
+/**
+ * Bundles on first use (the shell page asks, so the bundle is under way before the browser
+ * asks for it), once per tracker; an app built only for its route table never runs esbuild.
+ */
 export function consoleAssets (logger: Logger): ConsoleAssets {
   const log = logger.forComponent('tracker:console')
-  const started = performance.now()
-  const built = bundle()
-  built.then(
-    (m) => log.debug('console bundled', { files: m.size, ms: Math.round(performance.now() - started) }),
-    (err) => log.error('console bundle failed', { err })
-  )
-  return { get: async (name) => (await built).get(name) }
+  let built: Promise<Map<string, ConsoleAsset>> | undefined
+  const start = (): Promise<Map<string, ConsoleAsset>> => {
+    if (built === undefined) {
+      const started = performance.now()
+      built = bundle()
+      built.then(
+        (m) => log.debug('console bundled', { files: m.size, ms: Math.round(performance.now() - started) }),
+        (err) => log.error('console bundle failed', { err })
+      )
+    }
+    return built
+  }
+  return {
+    warm: () => { void start().catch(() => {}) },
+    get: async (name) => (await start()).get(name)
+  }
 }

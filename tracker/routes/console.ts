@@ -97,6 +97,7 @@ export function consoleRoutes (components: Pick<TrackerComponents, 'oidc' | 'now
           '<p role="alert">This console is for Branchcast administrators, and your account is not one.</p>' +
           '<p>Your workspaces come to your desk through the Branchcast client. If you need admin access, ask an administrator to give your account an admin role.</p>'), 403)
       }
+      assets.warm()
       return c.html(shell(p))
     })
   }
