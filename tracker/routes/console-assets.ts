@@ -1,6 +1,6 @@
 /**
- * The console's front end, bundled by esbuild from `console/app/` when the tracker starts
- * (in memory, ~1 s): one JavaScript and one CSS file, served from `/console/assets/`. No
+ * The console's front end, bundled by esbuild from `console/app/` once, when the first
+ * console page is asked for (in memory, ~0.2 s): one JavaScript and one CSS file, served from `/console/assets/`. No
  * build output is kept on disk or committed, and nothing is fetched from elsewhere: the
  * libraries come from node_modules. `node:` built-ins that shared protocol modules import
  * (hashing, used only by the node and the tracker) become empty stubs in the browser.
