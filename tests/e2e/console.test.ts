@@ -99,8 +99,9 @@ test('upload an image from the browser with progress, published; its versions li
   await page.setInputFiles('input[name=image-file]', file)
   await page.click('button:has-text("Upload")')
   await page.waitForSelector('text=Version 1 published', { timeout: 30_000 })
-  const row = page.locator('table[aria-label="Versions of desktop"] tbody tr').first()
-  assert.match(await row.textContent() ?? '', /1published3\.0 MiB/)
+  const row = page.locator('table[aria-label="Versions of desktop"] tbody tr', { hasText: 'published' }).first()
+  await row.waitFor() // the list reloads after the notice
+  assert.match(await row.textContent() ?? '', /^1published3\.0 MiB/)
   assert.ok(await page.isEnabled('button:has-text("Retire")'))
 })
 
