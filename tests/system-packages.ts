@@ -16,7 +16,9 @@ export const SYSTEM_PACKAGES: ReadonlyArray<{ bin: string, pkg: string }> = [
   // desktop entries of published applications (node/desktop/): launched with GLib's own
   // launcher and checked by the reference validator
   { bin: 'gio', pkg: 'libglib2.0-bin' },
-  { bin: 'desktop-file-validate', pkg: 'desktop-file-utils' }
+  { bin: 'desktop-file-validate', pkg: 'desktop-file-utils' },
+  // the console's end-to-end tests and bench (tests/e2e/, bench/console/) drive it with playwright-core
+  { bin: 'chromium', pkg: 'chromium' }
 ]
 
 function has (bin: string): boolean {

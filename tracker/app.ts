@@ -19,6 +19,7 @@ import { eventsRoutes } from './routes/events.ts'
 import { clientsRoutes } from './routes/clients.ts'
 import { reportsRoutes } from './routes/reports.ts'
 import { originRoutes, originTokenRoutes } from './routes/origin.ts'
+import { consoleApiRoutes } from './routes/console-api.ts'
 
 export const API_PREFIX = '/api/v1'
 
@@ -59,6 +60,7 @@ export function createApp (components: TrackerComponents): OpenAPIHono<TrackerEn
   app.route(API_PREFIX, clientsRoutes(components))
   app.route(API_PREFIX, reportsRoutes(components))
   app.route(API_PREFIX, originTokenRoutes(components))
+  app.route(API_PREFIX, consoleApiRoutes(components))
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', description: 'Branchcast API token (bct_…)' })
 
   app.doc31(`${API_PREFIX}/openapi.json`, {

@@ -42,6 +42,8 @@ async function signed (over: Record<string, unknown> = {}, signKey: CryptoKey = 
 
 async function call (token: string, method = 'GET', path = '/api/v1/me'): Promise<{ status: number, code?: string, message?: string, body: any, wwwAuth: string | null }> {
   const res = await fetch(t.url + path, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: method === 'GET' || method === 'HEAD' ? undefined : '{}' })
+  // a server-sent-events stream (the console's live dashboard) never ends: answered is enough
+  if ((res.headers.get('content-type') ?? '').startsWith('text/event-stream')) { await res.body?.cancel(); return { status: res.status, body: undefined, wwwAuth: res.headers.get('www-authenticate') } }
   const text = await res.text()
   let body: any
   try { body = JSON.parse(text) } catch {}
