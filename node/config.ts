@@ -26,7 +26,6 @@ export const NodeConfigFileSchema = z.object({
   token: z.string().min(1).optional(),
   site: z.string().min(1).max(128).optional(),
   listen: z.array(z.string().startsWith('/')).min(1).optional(),
-  cacheMaxBytes: Positive.optional(),
   mdns: z.boolean().optional(),
   uploadRateBytesPerSec: Positive.optional(),
   originRateBytesPerSec: Positive.optional(),
@@ -52,8 +51,6 @@ export interface NodeConfig {
   site: string
   /** libp2p listen multiaddrs */
   listen: string[]
-  /** chunk cache size limit; unlimited when absent */
-  cacheMaxBytes?: number
   /** mDNS discovery of LAN peers */
   mdns: boolean
   /** cap on what this node uploads to peers */
@@ -79,7 +76,15 @@ export class NodeConfigError extends Error {
   }
 }
 
+/**
+ * The chunk cache's size limit (`--cache-max`, `cacheMaxBytes`) bounded a cache of image
+ * data that no longer exists: a desk holds an image's data only in its image file, and
+ * old versions are bounded by `keepVersions`. A setting that would do nothing is refused.
+ */
+export const CACHE_MAX_REMOVED = 'the chunk cache limit was removed: image data lives only in the image files (no cache to bound), and old versions are bounded by keepVersions (default 2)'
+
 function parseLayer (value: unknown, where: string): NodeConfigFile {
+  if (typeof value === 'object' && value !== null && 'cacheMaxBytes' in value) throw new NodeConfigError(`${where}: cacheMaxBytes: ${CACHE_MAX_REMOVED}`)
   const r = NodeConfigFileSchema.safeParse(value)
   if (!r.success) {
     const issue = r.error.issues[0]
@@ -137,7 +142,6 @@ export function loadNodeConfig (sources: NodeConfigSources = {}): NodeConfig {
     unusedEnvToken: fromEnv.token !== undefined && fromEnv.token !== token && fromFlags.token === undefined ? fromEnv.token : undefined,
     site: merged.site ?? DEFAULT_SITE,
     listen: merged.listen ?? DEFAULT_LISTEN,
-    cacheMaxBytes: merged.cacheMaxBytes,
     mdns: merged.mdns ?? true,
     uploadRateBytesPerSec: merged.uploadRateBytesPerSec,
     originRateBytesPerSec: merged.originRateBytesPerSec,

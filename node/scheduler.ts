@@ -154,7 +154,7 @@ export class Scheduler {
   readonly stats: SchedulerStats = {
     bytesFromPeers: 0,
     bytesFromOrigin: 0,
-    originBytesByReason: { assigned: 0, policy: 0, 'no-peer': 0, 'bad-piece': 0, 'peers-slow': 0, waited: 0 },
+    originBytesByReason: Object.fromEntries(ORIGIN_REASONS.map((r) => [r, 0])) as Record<OriginReason, number>,
     chunksFromPeers: 0,
     chunksFromOrigin: 0,
     duplicates: 0,

@@ -3,8 +3,10 @@
  * chunk server + a node:http static server over the same chunk-store directory) and a
  * fetching node — move the same ≥ 256 MiB of 64 KiB chunks, in one run:
  *
- * - p2p: `fetchChunksFromPeer` over TCP + Noise + yamux, every chunk verified on both sides
- *   (the server checks before it serves, the client against the id it asked for);
+ * - p2p: `fetchChunksFromPeer` over TCP + TLS 1.3 + yamux (what two nodes negotiate), every
+ *   chunk verified on both sides (the server reads it by offset from the image file, as a
+ *   node serves from its images, and checks it before it serves; the client checks it
+ *   against the id it asked for);
  * - HTTP per chunk: GET /chunks/xx/<id> from the static server, keep-alive, N in flight,
  *   each chunk verified (how a node uses a plain origin);
  * - HTTP one file: one GET of the same bytes as a single file, SHA-256 over the stream.
@@ -34,7 +36,7 @@ import { MAX_IDS_PER_FETCH } from '../../node/constants.ts'
 const WORK = fileURLToPath(new URL('../.work/p2p/', import.meta.url))
 const RESULTS = fileURLToPath(new URL('../RESULTS.md', import.meta.url))
 const MIB = Number(process.env.P2P_BENCH_MIB ?? 256)
-const ROUNDS = Number(process.env.P2P_BENCH_ROUNDS ?? 2)
+const ROUNDS = Number(process.env.P2P_BENCH_ROUNDS ?? 3)
 const CHUNK_BYTES = 64 * 1024
 const COUNT = Math.ceil(MIB * 1024 * 1024 / CHUNK_BYTES)
 const TOTAL_BYTES = COUNT * CHUNK_BYTES
@@ -74,18 +76,24 @@ interface Runner {
   run: (ctx: Ctx) => Promise<number> // bytes verified
 }
 
-function makeRunners (client: Awaited<ReturnType<typeof createPeerNode>>, token: string): Runner[] {
-  const p2p = (streams: number): Runner => ({
-    name: `p2p, ${streams} stream${streams === 1 ? '' : 's'}`,
-    note: `fetchChunksFromPeer: ids pipelined as ${MAX_IDS_PER_FETCH}-id calls${streams > 1 ? `, ${streams} streams in parallel, each an equal share` : ''}`,
+type PeerNode = Awaited<ReturnType<typeof createPeerNode>>
+
+function makeRunners (client: PeerNode, noiseClient: PeerNode, token: string, noiseToken: string): Runner[] {
+  const p2p = (streams: number, noise = false): Runner => ({
+    name: `p2p${noise ? ' over Noise' : ''}, ${streams} stream${streams === 1 ? '' : 's'}`,
+    note: noise
+      ? 'the same, from a client that offers Noise only (as nodes did before TLS): the baseline of the transport change'
+      : `fetchChunksFromPeer: ids pipelined as ${MAX_IDS_PER_FETCH}-id calls${streams > 1 ? `, ${streams} streams in parallel, each an equal share` : ''}`,
     async run ({ ids, multiaddrs }) {
+      const node = noise ? noiseClient : client
+      const tok = noise ? noiseToken : token
       let bytes = 0
       // each stream takes an equal share, fetched as pipelined calls of up to MAX_IDS_PER_FETCH ids
       const share = Math.ceil(ids.length / streams)
       await Promise.all(Array.from({ length: streams }, async (_, s) => {
         const mine = ids.slice(s * share, (s + 1) * share)
         for (let i = 0; i < mine.length; i += MAX_IDS_PER_FETCH) {
-          for await (const c of fetchChunksFromPeer(client, multiaddrs, token, mine.slice(i, i + MAX_IDS_PER_FETCH))) {
+          for await (const c of fetchChunksFromPeer(node, multiaddrs, tok, mine.slice(i, i + MAX_IDS_PER_FETCH))) {
             if (c.missing === true) throw new Error(`peer lacks ${c.id}`)
             bytes += c.bytes.byteLength
           }
@@ -110,6 +118,7 @@ function makeRunners (client: Awaited<ReturnType<typeof createPeerNode>>, token:
   return [
     p2p(1),
     p2p(2),
+    p2p(2, true),
     {
       name: 'HTTP, per chunk',
       note: `node:http GET /chunks/xx/<id>, keep-alive, ${HTTP_INFLIGHT} in flight, each chunk decoded and SHA-256 checked`,
@@ -153,21 +162,25 @@ function ask<T> (child: ChildProcess, msg: string): Promise<T> {
 const t0 = performance.now()
 const ids = prepare()
 const capability = generateSigningKey()
-const child = fork(fileURLToPath(new URL('./serve.ts', import.meta.url)), [`${WORK}store`, exportPublicKey(capability.publicKey), `${WORK}image.raw`], { execPath: process.execPath, stdio: 'inherit' })
+const child = fork(fileURLToPath(new URL('./serve.ts', import.meta.url)), [`${WORK}store`, exportPublicKey(capability.publicKey), `${WORK}image.raw`, `${WORK}ids-${COUNT}.txt`], { execPath: process.execPath, stdio: 'inherit' })
 const ready = await new Promise<{ multiaddrs: string[], httpPort: number }>((resolve, reject) => {
   child.once('message', (m) => { resolve(m as { multiaddrs: string[], httpPort: number }) })
   child.once('exit', (code) => { reject(new Error(`server exited ${String(code)}`)) })
 })
 const client = await createPeerNode({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], logger: createLogger({ level: 'warn' }) })
 await client.start()
+const noiseClient = await createPeerNode({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], encrypters: ['noise'], logger: createLogger({ level: 'warn' }) })
+await noiseClient.start()
 const now = Date.now()
-const token = signCapability({ aud: 'peer', sub: client.peerId, img: 'bench', iat: now, exp: now + 3_600_000 }, capability.privateKey)
-const runners = makeRunners(client, token)
+const tokenFor = (peerId: string): string => signCapability({ aud: 'peer', sub: peerId, img: 'bench', iat: now, exp: now + 3_600_000 }, capability.privateKey)
+const runners = makeRunners(client, noiseClient, tokenFor(client.peerId), tokenFor(noiseClient.peerId))
 const ctx: Ctx = { ids, multiaddrs: ready.multiaddrs, httpPort: ready.httpPort }
 
 interface Row { name: string, note: string, mbps: number[], clientCpu: number[], serverCpu: number[] }
 const rows: Row[] = runners.map(r => ({ name: r.name, note: r.note, mbps: [], clientCpu: [], serverCpu: [] }))
 const load0 = loadavg()[0]!
+let encryption = ''
+let noiseEncryption = ''
 try {
   for (let round = 0; round < ROUNDS; round++) {
     for (const [i, r] of runners.entries()) {
@@ -186,7 +199,10 @@ try {
     }
   }
 } finally {
+  encryption = [...new Set(client.libp2p.getConnections().map((c) => c.encryption))].join(', ')
+  noiseEncryption = [...new Set(noiseClient.libp2p.getConnections().map((c) => c.encryption))].join(', ')
   await client.stop()
+  await noiseClient.stop()
   child.send('stop')
 }
 const load1 = loadavg()[0]!
@@ -198,6 +214,8 @@ const p2pBest = Math.max(best(byName('p2p, 1 stream').mbps), best(byName('p2p, 2
 const httpChunkBest = best(byName('HTTP, per chunk').mbps)
 const httpFileBest = best(byName('HTTP, one file').mbps)
 const sameRound = byName('HTTP, one file').mbps.map((h, i) => Math.max(byName('p2p, 1 stream').mbps[i]!, byName('p2p, 2 streams').mbps[i]!) / h)
+const noiseRound = byName('HTTP, one file').mbps.map((h, i) => byName('p2p over Noise, 2 streams').mbps[i]! / h)
+const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return (s[Math.floor((s.length - 1) / 2)]! + s[Math.ceil((s.length - 1) / 2)]!) / 2 }
 const lines = [
   `## ${SECTION}`,
   '',
@@ -213,9 +231,10 @@ const lines = [
   ...rows.map(r => `| ${r.name} | **${best(r.mbps).toFixed(0)}** | ${fmt(r.mbps)} | ${r.clientCpu.map((c, i) => `${c.toFixed(1)} / ${r.serverCpu[i]!.toFixed(1)}`).join(', ')} | ${r.note} |`),
   '',
   `- p2p / HTTP per chunk: **${(p2pBest / httpChunkBest).toFixed(2)}×**; p2p / HTTP one file: **${(p2pBest / httpFileBest).toFixed(2)}×** (aim ≥ 0.5×), best against best.`,
-  `- Same round (load moves between rounds), p2p (better of 1 and 2 streams) / HTTP one file: ${sameRound.map(x => `${x.toFixed(2)}×`).join(', ')}.`,
-  '- Every p2p byte is hashed twice (the server checks a chunk before serving it, the client',
-  '  against the id it asked for) and encrypted once (Noise); HTTP here is plain text on',
+  `- Same round (load moves between rounds), p2p (better of 1 and 2 streams) / HTTP one file: ${sameRound.map(x => `${x.toFixed(2)}×`).join(', ')} (median **${median(sameRound).toFixed(2)}×**);`,
+  `  over Noise (${noiseEncryption}), 2 streams: ${noiseRound.map(x => `${x.toFixed(2)}×`).join(', ')} (median ${median(noiseRound).toFixed(2)}×).`,
+  `- Every p2p byte is hashed twice (the server checks a chunk before serving it, the client`,
+  `  against the id it asked for) and encrypted once (${encryption}); HTTP here is plain text on`,
   '  loopback, verified once on the client.'
 ]
 const section = lines.join('\n') + '\n'

@@ -1,12 +1,15 @@
 /**
  * The serving side of the p2p bench, in its own process: a libp2p peer with a chunk server
- * and a node:http static server over the same chunk-store directory. Driven over IPC by
+ * and a node:http static server over the same data. The chunk server reads each chunk by
+ * offset from the one image file, as a node serves from its images (node/image-store:
+ * one positioned read per chunk, verified before it goes out); the static server serves
+ * the chunk-store directory (per chunk) and the image file (one file). Driven over IPC by
  * bench/p2p/index.ts: it sends `{ ready, multiaddrs, httpPort }`, answers `cpu` with its CPU
  * seconds, and exits on `stop`.
  */
 import { createServer } from 'node:http'
-import { createReadStream } from 'node:fs'
-import { stat } from 'node:fs/promises'
+import { createReadStream, readFileSync } from 'node:fs'
+import { open, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { createChunkStore } from '../../protocol/store/chunk-store.ts'
@@ -14,13 +17,33 @@ import { isChunkId } from '../../protocol/store/chunk-id.ts'
 import { importPublicKey } from '../../protocol/signing/signing.ts'
 import { createLogger } from '../../protocol/logger.ts'
 import { createChunkServer, createPeerNode } from '../../node/peer/index.ts'
+import type { ChunkSource } from '../../node/peer/index.ts'
 
-const [dir, pub, bigFile] = process.argv.slice(2) as [string, string, string]
+/** The bench's chunks are all this long: chunk i of the id list lies at i × CHUNK_BYTES in the image. */
+const CHUNK_BYTES = 64 * 1024
+
+async function imageFileSource (image: string, ids: string): Promise<ChunkSource> {
+  const list = readFileSync(ids, 'utf8').trim().split('\n')
+  const at = new Map(list.map((id, i) => [id, i]))
+  const fh = await open(image, 'r')
+  return {
+    async read (_image, id) {
+      const i = at.get(id)
+      if (i === undefined) return undefined
+      const data = Buffer.allocUnsafe(CHUNK_BYTES)
+      const { bytesRead } = await fh.read(data, 0, CHUNK_BYTES, i * CHUNK_BYTES)
+      if (bytesRead !== CHUNK_BYTES) return undefined
+      return { data, discard: async () => {} }
+    }
+  }
+}
+
+const [dir, pub, bigFile, idsFile] = process.argv.slice(2) as [string, string, string, string]
 const logger = createLogger({ level: 'warn' })
 const store = await createChunkStore({ dir, logger })
 const node = await createPeerNode({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], logger })
 const rate = process.env.P2P_BENCH_UPLOAD_RATE === undefined ? undefined : Number(process.env.P2P_BENCH_UPLOAD_RATE)
-const server = createChunkServer({ uploadRateBytesPerSec: rate }, { node, store, capabilityPublicKey: importPublicKey(pub), logger })
+const server = createChunkServer({ uploadRateBytesPerSec: rate }, { node, source: await imageFileSource(bigFile, idsFile), capabilityPublicKey: importPublicKey(pub), logger })
 await server.start()
 await node.start()
 

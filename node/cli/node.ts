@@ -1,11 +1,11 @@
 // `branchcast node`: run the node daemon until SIGINT/SIGTERM.
-import { defineCommand, parseBytes, parseRateBytesPerSec, readFlag, untilStopSignal } from '../../protocol/index.ts'
-import { loadNodeConfig } from '../config.ts'
+import { UsageError, defineCommand, parseRateBytesPerSec, readFlag, untilStopSignal } from '../../protocol/index.ts'
+import { CACHE_MAX_REMOVED, loadNodeConfig } from '../config.ts'
 import { readyLine, startNode } from '../daemon/index.ts'
 
 const USAGE = `Usage: branchcast node [options]
 
-Runs the node: the libp2p peer serving its chunk cache, the durable event
+Runs the node: the libp2p peer serving its images' chunks, the durable event
 reporter, and the local control API the "pull" command talks to. Prints
 "branchcast node ready peer=<id> control=<url>" once ready; stops on
 SIGINT/SIGTERM.
@@ -20,8 +20,8 @@ Options:
                        [env BRANCHCAST_SITE]
   --listen MULTIADDR   libp2p listen address, repeatable
                        (default /ip4/0.0.0.0/tcp/0)
-  --cache-max SIZE     chunk cache size limit (e.g. 20GiB)
   --upload-rate RATE   cap on bytes/s uploaded to peers (e.g. 10MiB)
+  --cache-max SIZE     removed: there is no chunk cache to bound (refused)
   --origin-rate RATE   cap on bytes/s from the origin (benchmarks)
   --no-mdns            do not look for LAN peers by mDNS
   --config FILE        JSON config file (default <data>/config.json)
@@ -40,6 +40,8 @@ export async function main (argv: string[]): Promise<number> {
   const cli = command.parse(argv)
   if (cli === undefined) return 0
   const { values } = cli
+  // still parsed, so that an old command line hears why rather than "unknown flag"
+  if (values['cache-max'] !== undefined) throw new UsageError(`--cache-max: ${CACHE_MAX_REMOVED}`)
   const config = loadNodeConfig({
     flags: {
       dataDir: values.data,
@@ -49,7 +51,6 @@ export async function main (argv: string[]): Promise<number> {
       token: values.token,
       site: values.site,
       listen: values.listen,
-      cacheMaxBytes: readFlag('--cache-max', values['cache-max'], parseBytes),
       uploadRateBytesPerSec: readFlag('--upload-rate', values['upload-rate'], parseRateBytesPerSec),
       originRateBytesPerSec: readFlag('--origin-rate', values['origin-rate'], parseRateBytesPerSec),
       mdns: values['no-mdns'] === true ? false : undefined,

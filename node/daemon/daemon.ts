@@ -153,7 +153,7 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
         addrs: peer.multiaddrs,
         site: config.site,
         tracker: config.tracker,
-        cache: { usedBytes: imageStore.stats().partsBytes, maxBytes: config.cacheMaxBytes ?? null, chunks: imageStore.stats().parts },
+        cache: { usedBytes: imageStore.stats().partsBytes, maxBytes: null, chunks: imageStore.stats().parts },
         serving: { activeStreams: s.activeStreams, chunksServed: s.chunksServed, bytesServed: s.bytesServed, refused: { ...s.refused } },
         events: { pending: await reporter.pending() },
         pulls: { active: activePulls },

@@ -10,9 +10,9 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Connection, Stream } from '@libp2p/interface'
 import {
-  CHUNK_PROTOCOL, MAX_IDS_PER_REQUEST, MAX_TOKEN_BYTES, encodeChunk, encodeDone, encodeMissing, encodeRefused, readFrames
+  CHUNK_PROTOCOL, MAX_IDS_PER_REQUEST, MAX_TOKEN_BYTES, encodeAnswers, encodeRefused, readFrames
 } from '../../protocol/index.ts'
-import type { RefusalCode } from '../../protocol/index.ts'
+import type { ChunkAnswer, RefusalCode } from '../../protocol/index.ts'
 import { verifyCapability } from '../../protocol/index.ts'
 import type { CapabilityClaims } from '../../protocol/index.ts'
 import { decodeStoredChunk } from '../../protocol/index.ts'
@@ -21,7 +21,7 @@ import { isBranchcastError } from '../../protocol/index.ts'
 import type { Logger } from '../../protocol/index.ts'
 import {
   CHUNK_STREAM_IDLE_MS, DEFAULT_UPLOAD_BURST_BYTES, DEFAULT_UPLOAD_SLOTS_PER_PEER, DEFAULT_UPLOAD_SLOTS_TOTAL,
-  MAX_INBOUND_CHUNK_STREAMS, MAX_OUTBOUND_CHUNK_STREAMS, UPLOAD_READ_AHEAD_CHUNKS
+  MAX_INBOUND_CHUNK_STREAMS, MAX_OUTBOUND_CHUNK_STREAMS, UPLOAD_READ_AHEAD_CHUNKS, UPLOAD_WRITE_BYTES
 } from '../constants.ts'
 import { createTokenBucket } from './rate-limiter.ts'
 import type { TokenBucket } from './rate-limiter.ts'
@@ -151,19 +151,7 @@ export class ChunkServer implements ChunkServerInterface {
           }
           slot = true
         }
-        // disk reads run a few chunks ahead of the sends, so a busy thread pool's latency
-        // does not stall the stream; answers still go out in request order
-        const image = claims.img
-        const answers: Array<Promise<Uint8Array>> = []
-        for (let i = 0, next = 0; i < msg.ids.length; i++) {
-          while (next < msg.ids.length && next < i + UPLOAD_READ_AHEAD_CHUNKS) {
-            const answer = this.#answer(msg.ids[next++]!, image)
-            answer.catch(() => {}) // awaited in order below; this only marks it handled
-            answers.push(answer)
-          }
-          await send(await answers[i]!)
-        }
-        await send(encodeDone())
+        await this.#answerAll(msg.ids, claims.img, send)
       }
       // the requester closed its side and everything it asked is answered (and flushed
       // to the transport by close(); the requester counts DONEs, so it sees any loss)
@@ -180,10 +168,45 @@ export class ChunkServer implements ChunkServerInterface {
     }
   }
 
-  /** The CHUNK or MISSING frame for one requested id. */
-  async #answer (id: ChunkId, image: string): Promise<Uint8Array> {
+  /**
+   * Answers `ids` in order and then DONE. Disk reads run a few chunks ahead of the sends,
+   * so a busy thread pool's latency does not stall the stream; answers already read go
+   * out together in one write of up to UPLOAD_WRITE_BYTES (one yamux frame, one window
+   * update back, full Noise messages) rather than one write per chunk.
+   */
+  async #answerAll (ids: readonly ChunkId[], image: string, send: (buf: Uint8Array) => Promise<void>): Promise<void> {
+    const reads: Array<{ answer: Promise<ChunkAnswer>, settled: boolean }> = []
+    let next = 0
+    const readAhead = (upTo: number): void => {
+      while (next < ids.length && next < upTo) {
+        const r = { answer: this.#answer(ids[next++]!, image), settled: false }
+        r.answer.then(() => { r.settled = true }, () => { r.settled = true }) // awaited in order below
+        reads.push(r)
+      }
+    }
+    let group: ChunkAnswer[] = []
+    let groupBytes = 0
+    for (let i = 0; i < ids.length; i++) {
+      readAhead(i + UPLOAD_READ_AHEAD_CHUNKS)
+      const a = await reads[i]!.answer
+      reads[i] = undefined as never // let the sent chunk go
+      group.push(a)
+      groupBytes += a.data?.byteLength ?? 0
+      const last = i === ids.length - 1
+      if (!last) readAhead(i + 1 + UPLOAD_READ_AHEAD_CHUNKS)
+      // send now if the group is full, or if waiting for the next read would leave the pipe idle
+      if (last || groupBytes >= UPLOAD_WRITE_BYTES || !reads[i + 1]!.settled) {
+        await send(encodeAnswers(group, last))
+        group = []
+        groupBytes = 0
+      }
+    }
+  }
+
+  /** The answer for one requested id: the chunk as held, verified, or missing. */
+  async #answer (id: ChunkId, image: string): Promise<ChunkAnswer> {
     const held = await this.#source.read(image, id)
-    if (held === undefined) return encodeMissing(id)
+    if (held === undefined) return { id }
     let chunk: Uint8Array
     try {
       chunk = decodeStoredChunk(id, held.data, { errorOptions: { peerFault: false } })
@@ -191,11 +214,11 @@ export class ChunkServer implements ChunkServerInterface {
       if (!isBranchcastError(err, 'ERR_CHUNK_CORRUPT')) throw err
       this.#log.warn('held chunk failed verification; not served', { id, image })
       await held.discard()
-      return encodeMissing(id)
+      return { id }
     }
     this.stats.chunksServed++
     this.stats.bytesServed += held.data.byteLength
     // decodeStoredChunk hands back the stored bytes themselves when they are the raw chunk
-    return encodeChunk(id, held.data, chunk !== held.data)
+    return { id, data: held.data, compressed: chunk !== held.data }
   }
 }

@@ -76,7 +76,7 @@ function originFetcher (c: PullComponents, options: PullOptions, first: Announce
   const listPart = async (id: string, signal?: AbortSignal): Promise<Uint8Array> => {
     for (let attempt = 1; ; attempt++) {
       try {
-        const bytes = await chunk(id, 0, 'assigned', signal)
+        const bytes = await chunk(id, 0, 'chunk-list', signal)
         listBytes += bytes.length
         return bytes
       } catch (err) {

@@ -24,9 +24,11 @@
  * `assigned` its share of the pulling nodes' origin work, `policy` peers forbidden,
  * `no-peer` nobody reachable holds it and no other node of the site pulls, `bad-piece`
  * its holders sent bad bytes, `peers-slow` its holders timed out or the peers are
- * measurably slower than the origin, `waited` nobody got it for too long.
+ * measurably slower than the origin, `waited` nobody got it for too long, `chunk-list` a
+ * part of the version's signed chunk list (the list is fetched from the origin only, before
+ * any chunk: it tells a node what to ask peers for).
  */
-export const ORIGIN_REASONS = ['assigned', 'policy', 'no-peer', 'bad-piece', 'peers-slow', 'waited'] as const
+export const ORIGIN_REASONS = ['assigned', 'policy', 'no-peer', 'bad-piece', 'peers-slow', 'waited', 'chunk-list'] as const
 export type OriginReason = typeof ORIGIN_REASONS[number]
 
 /** "Fetch from the origin the chunks whose distinct-chunk index ≡ `index` (mod `of`)." */

@@ -81,6 +81,48 @@ export function encodeChunk (id: ChunkId, data: Uint8Array, compressed: boolean)
   })
 }
 
+/** What a server answers for one requested id: the chunk in stored form, or that it lacks it. */
+export type ChunkAnswer =
+  | { id: ChunkId, data: Uint8Array, compressed: boolean }
+  | { id: ChunkId, data?: undefined }
+
+function answerBytes (a: ChunkAnswer): number {
+  const body = a.data === undefined ? 1 + 32 : 1 + 33 + a.data.length
+  return varintLength(body) + body
+}
+
+/**
+ * CHUNK and MISSING frames for `answers`, in order, then DONE when `done`: the same bytes
+ * as encoding each alone, back to back in one buffer, so a server hands the transport
+ * one write per group instead of one per chunk (each write becomes a yamux frame, a
+ * window update back and Noise messages of its own).
+ */
+export function encodeAnswers (answers: readonly ChunkAnswer[], done: boolean): Uint8Array {
+  let total = done ? 2 : 0
+  for (const a of answers) {
+    if (a.data !== undefined && a.data.length > MAX_CHUNK_BYTES_CEILING) throw new TypeError('chunk too large for the protocol')
+    total += answerBytes(a)
+  }
+  const buf = new Uint8Array(total)
+  let o = 0
+  for (const a of answers) {
+    const id = idBytes(a.id)
+    if (a.data === undefined) {
+      o = writeVarint(buf, o, 33)
+      buf[o++] = FRAME.MISSING
+      buf.set(id, o); o += 32
+    } else {
+      o = writeVarint(buf, o, 34 + a.data.length)
+      buf[o++] = FRAME.CHUNK
+      buf.set(id, o); o += 32
+      buf[o++] = a.compressed ? 1 : 0
+      buf.set(a.data, o); o += a.data.length
+    }
+  }
+  if (done) { buf[o++] = 1; buf[o++] = FRAME.DONE }
+  return buf
+}
+
 export function encodeMissing (id: ChunkId): Uint8Array {
   return frame(FRAME.MISSING, 32, (buf, o) => { buf.set(idBytes(id), o) })
 }
@@ -142,7 +184,8 @@ export function decodeFrame (body: Uint8Array): ChunkMessage {
   }
 }
 
-type Bytes = Uint8Array | { subarray: () => Uint8Array }
+/** A Uint8Array, or a list of them (libp2p's Uint8ArrayList iterates its pieces). */
+type Bytes = Uint8Array | Iterable<Uint8Array>
 
 /**
  * Reads frames from a byte stream (a libp2p stream yields `Uint8Array | Uint8ArrayList`).
@@ -159,7 +202,10 @@ export async function * readFrames (source: AsyncIterable<Bytes>, options: { max
   const pending = new PendingBytes()
   let frame: FramePrefix | undefined
   for await (const piece of source) {
-    pending.push(piece instanceof Uint8Array ? piece : piece.subarray())
+    // a list's pieces are taken by reference: joining them here would copy every byte once
+    // more than a frame that spans pieces needs
+    if (piece instanceof Uint8Array) pending.push(piece)
+    else for (const p of piece) pending.push(p)
     while (true) {
       frame ??= readFramePrefix(pending.peek(MAX_VARINT_BYTES), max)
       if (frame === undefined) break // the prefix itself may be split across pieces

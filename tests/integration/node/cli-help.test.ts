@@ -51,7 +51,7 @@ test('bad values and missing arguments are one line and exit 1, before anything 
     [['demo', '--nodes', '100'], /^branchcast demo: --nodes: not an integer from 1 to 64: "100"\n$/],
     [['selftest', '--size', 'huge'], /^branchcast selftest: --size: not a size/],
     [['pull', 'win10', '--version', 'newest'], /^branchcast pull: --version: not an integer >= 1: "newest"\n$/],
-    [['node', '--cache-max', '10 parsecs'], /^branchcast node: --cache-max: not a size/],
+    [['node', '--cache-max', '20GiB'], /^branchcast node: --cache-max: the chunk cache limit was removed: image data lives only in the image files/],
     [['events', '--since', 'yesterday'], /^branchcast events: --since: not a duration/],
     [['versions', 'list'], /^branchcast versions: needs a command .* and --image NAME\n$/],
     [['publish', '--image'], /^branchcast publish: --image needs a value; see "branchcast publish --help"\n$/],

@@ -21,7 +21,9 @@ test('one node alone pulls from the origin and says why', async () => {
     assert.is(r.bytesFromPeers, 0)
     assert.ok(r.bytesFromOrigin > 0)
     const reasons = Object.entries(r.originBytesByReason).filter(([, v]) => v > 0).map(([k]) => k)
-    assert.ok(reasons.length > 0 && reasons.every((k) => k === 'assigned' || k === 'no-peer'), reasons.join(','))
+    assert.ok(reasons.length > 1 && reasons.every((k) => k === 'assigned' || k === 'no-peer' || k === 'chunk-list'), reasons.join(','))
+    // the chunk list's parts are booked apart from the image's chunks
+    assert.ok(r.originBytesByReason['chunk-list']! > 0 && r.originBytesByReason['chunk-list']! < 0.05 * r.bytesFromOrigin, JSON.stringify(r.originBytesByReason))
     // A second pull of the same version is served by what is on disk.
     const again = await nodes[0]!.puller.pull({ image: ws.image })
     assert.is(again.bytesFromOrigin + again.bytesFromPeers, 0)

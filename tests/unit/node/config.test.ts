@@ -10,7 +10,7 @@ test('defaults apply when nothing is set', () => {
   const c = loadNodeConfig({ flags: { dataDir: '/nonexistent/branchcast-node' }, env: {} })
   assert.equal(c, {
     dataDir: '/nonexistent/branchcast-node', tracker: undefined, token: undefined, unusedEnvToken: undefined, site: 'default', listen: DEFAULT_LISTEN,
-    cacheMaxBytes: undefined, mdns: true, uploadRateBytesPerSec: undefined, originRateBytesPerSec: undefined, keepVersions: 2, logLevel: 'info'
+    mdns: true, uploadRateBytesPerSec: undefined, originRateBytesPerSec: undefined, keepVersions: 2, logLevel: 'info'
   })
   assert.is(loadNodeConfig({ env: {} }).dataDir, '.data/node')
   assert.is(loadNodeConfig({ env: { BRANCHCAST_NODE_DATA: '/x' } }).dataDir, '/x')
@@ -19,9 +19,9 @@ test('defaults apply when nothing is set', () => {
 test('file ← environment ← flags, each layer overriding the one before (the token: flags, then the enrolled one)', async () => {
   const dir = await makeTmpDir('branchcast-config-')
   try {
-    await writeFile(join(dir, 'config.json'), JSON.stringify({ tracker: 'http://file:1', token: 'file-token', site: 'file-site', mdns: false, cacheMaxBytes: 1000, listen: ['/ip4/127.0.0.1/tcp/4001'] }))
+    await writeFile(join(dir, 'config.json'), JSON.stringify({ tracker: 'http://file:1', token: 'file-token', site: 'file-site', mdns: false, listen: ['/ip4/127.0.0.1/tcp/4001'] }))
     const fileOnly = loadNodeConfig({ flags: { dataDir: dir }, env: {} })
-    assert.equal([fileOnly.tracker, fileOnly.token, fileOnly.site, fileOnly.mdns, fileOnly.cacheMaxBytes, fileOnly.listen], ['http://file:1', 'file-token', 'file-site', false, 1000, ['/ip4/127.0.0.1/tcp/4001']])
+    assert.equal([fileOnly.tracker, fileOnly.token, fileOnly.site, fileOnly.mdns, fileOnly.listen], ['http://file:1', 'file-token', 'file-site', false, ['/ip4/127.0.0.1/tcp/4001']])
     const withEnv = loadNodeConfig({ flags: { dataDir: dir }, env: { BRANCHCAST_TRACKER: 'http://env:2/', BRANCHCAST_TOKEN: 'env-token', BRANCHCAST_SITE: 'env-site', BRANCHCAST_UPLOAD_RATE: '5000' } })
     assert.equal([withEnv.tracker, withEnv.token, withEnv.site, withEnv.uploadRateBytesPerSec], ['http://env:2', 'file-token', 'env-site', 5000])
     assert.is(withEnv.unusedEnvToken, 'env-token', 'an environment token never overrides the enrolled one; the daemon checks whom it names')
@@ -32,6 +32,18 @@ test('file ← environment ← flags, each layer overriding the one before (the 
     assert.is(withFlags.unusedEnvToken, undefined, 'an explicit --token is the operator\'s choice')
     const envOnly = loadNodeConfig({ flags: { dataDir: '/nonexistent/branchcast-node' }, env: { BRANCHCAST_TOKEN: 'env-token' } })
     assert.equal([envOnly.token, envOnly.unusedEnvToken], ['env-token', undefined], 'not enrolled: the environment token is the identity')
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})
+
+test('the removed chunk-cache limit in a config file is refused, naming why', async () => {
+  const dir = await makeTmpDir('branchcast-config-')
+  try {
+    await writeFile(join(dir, 'config.json'), JSON.stringify({ site: 's', cacheMaxBytes: 1000 }))
+    const err = (() => { try { loadNodeConfig({ flags: { dataDir: dir }, env: {} }) } catch (e) { return e as Error & { code?: string } } })()
+    assert.is(err?.code, 'ERR_NODE_CONFIG')
+    assert.match(err!.message, /cacheMaxBytes: the chunk cache limit was removed: image data lives only in the image files/)
   } finally {
     await rm(dir, { recursive: true, force: true })
   }

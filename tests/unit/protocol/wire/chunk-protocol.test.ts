@@ -2,7 +2,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { chunkId } from '../../../../protocol/store/chunk-id.ts'
 import {
-  decodeFrame, encodeChunk, encodeDone, encodeMissing, encodeRefused, encodeRequest, readFrames,
+  decodeFrame, encodeAnswers, encodeChunk, encodeDone, encodeMissing, encodeRefused, encodeRequest, readFrames,
   MAX_IDS_PER_REQUEST
 } from '../../../../protocol/wire/chunk-protocol.ts'
 import type { ChunkMessage } from '../../../../protocol/wire/chunk-protocol.ts'
@@ -40,6 +40,24 @@ test('frames split at every byte boundary decode the same', async () => {
   }
   const bytewise = await collect([...ALL].map((b) => Uint8Array.of(b)))
   assert.is(bytewise.length, EXPECTED.length)
+})
+
+test('encodeAnswers gives the bytes of each answer encoded alone, back to back', () => {
+  const big = new Uint8Array(300).fill(9)
+  const answers = [{ id, data, compressed: false }, { id: ids[1]! }, { id: chunkId(big), data: big, compressed: true }]
+  const alone = [encodeChunk(id, data, false), encodeMissing(ids[1]!), encodeChunk(chunkId(big), big, true)]
+  assert.equal(encodeAnswers(answers, false), new Uint8Array(Buffer.concat(alone)))
+  assert.equal(encodeAnswers(answers, true), new Uint8Array(Buffer.concat([...alone, encodeDone()])))
+  assert.equal(encodeAnswers([], true), encodeDone())
+  assert.throws(() => encodeAnswers([{ id: 'not an id' }], false), TypeError)
+})
+
+test('a source of piece lists (libp2p streams yield Uint8ArrayList) decodes the same', async () => {
+  const lists = [[ALL.subarray(0, 5), ALL.subarray(5, 40)], [ALL.subarray(40, 41)], [ALL.subarray(41, 90), ALL.subarray(90)]]
+  async function * src (): AsyncGenerator<Iterable<Uint8Array>> { for (const l of lists) yield l }
+  const got: ChunkMessage[] = []
+  for await (const m of readFrames(src())) got.push(m)
+  assert.equal(got.map((m) => m.type === 'chunk' ? { ...m, data: new Uint8Array(m.data) } : m), EXPECTED)
 })
 
 // CPU time, not wall time: other processes on a loaded machine do not count. Reading is
