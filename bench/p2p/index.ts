@@ -3,7 +3,7 @@
  * chunk server + a node:http static server over the same chunk-store directory) and a
  * fetching node — move the same ≥ 256 MiB of 64 KiB chunks, in one run:
  *
- * - p2p: `fetchChunksFromPeer` over TCP + TLS 1.3 + yamux (what two nodes negotiate), every
+ * - p2p: `fetchChunksFromPeer` over TCP + Noise + yamux (what two nodes negotiate), every
  *   chunk verified on both sides (the server reads it by offset from the image file, as a
  *   node serves from its images, and checks it before it serves; the client checks it
  *   against the id it asked for);
@@ -82,7 +82,7 @@ function makeRunners (client: PeerNode, noiseClient: PeerNode, token: string, no
   const p2p = (streams: number, noise = false): Runner => ({
     name: `p2p${noise ? ' over Noise' : ''}, ${streams} stream${streams === 1 ? '' : 's'}`,
     note: noise
-      ? 'the same, from a client that offers Noise only (as nodes did before TLS): the baseline of the transport change'
+      ? 'the same from a second client node: the spread between two identical clients in one run'
       : `fetchChunksFromPeer: ids pipelined as ${MAX_IDS_PER_FETCH}-id calls${streams > 1 ? `, ${streams} streams in parallel, each an equal share` : ''}`,
     async run ({ ids, multiaddrs }) {
       const node = noise ? noiseClient : client
@@ -169,7 +169,7 @@ const ready = await new Promise<{ multiaddrs: string[], httpPort: number }>((res
 })
 const client = await createPeerNode({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], logger: createLogger({ level: 'warn' }) })
 await client.start()
-const noiseClient = await createPeerNode({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], encrypters: ['noise'], logger: createLogger({ level: 'warn' }) })
+const noiseClient = await createPeerNode({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], logger: createLogger({ level: 'warn' }) })
 await noiseClient.start()
 const now = Date.now()
 const tokenFor = (peerId: string): string => signCapability({ aud: 'peer', sub: peerId, img: 'bench', iat: now, exp: now + 3_600_000 }, capability.privateKey)

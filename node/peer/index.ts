@@ -39,11 +39,6 @@ export interface PeerNodeInit {
   mdns?: boolean
   /** mDNS service tag, so separate deployments on one LAN do not mix */
   mdnsServiceTag?: string
-  /**
-   * connection encrypters offered, in order of preference (default TLS, then Noise); a
-   * node of an earlier release offers Noise only (tests of that fallback, the p2p bench)
-   */
-  encrypters?: ReadonlyArray<'tls' | 'noise'>
 }
 
 export interface PeerNodeComponents {

@@ -1,12 +1,11 @@
 /**
- * The node's libp2p peer: TCP, TLS 1.3 (Noise as a fallback), yamux, identify, and mDNS on the LAN as a second way
+ * The node's libp2p peer: TCP, Noise, yamux, identify, and mDNS on the LAN as a second way
  * to find branch peers (the tracker's peer list is the first).
  */
 import { createLibp2p } from 'libp2p'
 import type { Libp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
-import { tls } from '@libp2p/tls'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { mdns } from '@libp2p/mdns'
@@ -34,17 +33,12 @@ export class Libp2pPeerNode implements PeerNode {
     else throw new TypeError('createPeerNode needs dataDir or privateKey')
     if (privateKey.type !== 'Ed25519') throw new TypeError('the peer key must be Ed25519')
     const listen = [...(init.listen ?? ['/ip4/0.0.0.0/tcp/0'])]
-    if (init.encrypters !== undefined && (init.encrypters.length === 0 || init.encrypters.some((e) => e !== 'tls' && e !== 'noise'))) throw new TypeError('encrypters must name tls and/or noise')
     const libp2p = await createLibp2p({
       start: false,
       privateKey,
       addresses: { listen },
       transports: [tcp()],
-      // TLS 1.3 first (Node's OpenSSL does the record layer: in bench/p2p a libp2p stream
-      // moved 256 MiB at 0.4-0.6 s of CPU per side against 0.5-0.9 s with Noise, whose
-      // messages are framed and sealed in JavaScript); Noise for peers that offer only it.
-      // Both authenticate the remote's libp2p key, which capability tokens are bound to.
-      connectionEncrypters: (init.encrypters ?? ['tls', 'noise']).map((e) => e === 'tls' ? tls() : noise()),
+      connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       peerDiscovery: init.mdns === true ? [mdns({ serviceTag: init.mdnsServiceTag ?? 'branchcast.local' })] : [],
       // no ping protocol is mounted, so the monitor would only log failures

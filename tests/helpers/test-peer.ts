@@ -51,9 +51,8 @@ export async function startTestPeer (capability: SigningKeyPair, init: ChunkServ
 }
 
 /** A client-only node (it fetches, it does not serve). */
-/** A bare peer to fetch with; `encrypters` as a node of another release would offer them. */
-export async function startClientNode (encrypters?: ReadonlyArray<'tls' | 'noise'>): Promise<PeerNode> {
-  const node = await createPeerNode({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], encrypters, logger: silent })
+export async function startClientNode (): Promise<PeerNode> {
+  const node = await createPeerNode({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], logger: silent })
   await node.start()
   return node
 }
