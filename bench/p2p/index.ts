@@ -80,7 +80,7 @@ type PeerNode = Awaited<ReturnType<typeof createPeerNode>>
 
 function makeRunners (client: PeerNode, noiseClient: PeerNode, token: string, noiseToken: string): Runner[] {
   const p2p = (streams: number, noise = false): Runner => ({
-    name: `p2p${noise ? ' over Noise' : ''}, ${streams} stream${streams === 1 ? '' : 's'}`,
+    name: `p2p${noise ? ', second client' : ''}, ${streams} stream${streams === 1 ? '' : 's'}`,
     note: noise
       ? 'the same from a second client node: the spread between two identical clients in one run'
       : `fetchChunksFromPeer: ids pipelined as ${MAX_IDS_PER_FETCH}-id calls${streams > 1 ? `, ${streams} streams in parallel, each an equal share` : ''}`,
@@ -214,7 +214,7 @@ const p2pBest = Math.max(best(byName('p2p, 1 stream').mbps), best(byName('p2p, 2
 const httpChunkBest = best(byName('HTTP, per chunk').mbps)
 const httpFileBest = best(byName('HTTP, one file').mbps)
 const sameRound = byName('HTTP, one file').mbps.map((h, i) => Math.max(byName('p2p, 1 stream').mbps[i]!, byName('p2p, 2 streams').mbps[i]!) / h)
-const noiseRound = byName('HTTP, one file').mbps.map((h, i) => byName('p2p over Noise, 2 streams').mbps[i]! / h)
+const noiseRound = byName('HTTP, one file').mbps.map((h, i) => byName('p2p, second client, 2 streams').mbps[i]! / h)
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return (s[Math.floor((s.length - 1) / 2)]! + s[Math.ceil((s.length - 1) / 2)]!) / 2 }
 const lines = [
   `## ${SECTION}`,
@@ -232,7 +232,7 @@ const lines = [
   '',
   `- p2p / HTTP per chunk: **${(p2pBest / httpChunkBest).toFixed(2)}×**; p2p / HTTP one file: **${(p2pBest / httpFileBest).toFixed(2)}×** (aim ≥ 0.5×), best against best.`,
   `- Same round (load moves between rounds), p2p (better of 1 and 2 streams) / HTTP one file: ${sameRound.map(x => `${x.toFixed(2)}×`).join(', ')} (median **${median(sameRound).toFixed(2)}×**);`,
-  `  over Noise (${noiseEncryption}), 2 streams: ${noiseRound.map(x => `${x.toFixed(2)}×`).join(', ')} (median ${median(noiseRound).toFixed(2)}×).`,
+  `  second client (${noiseEncryption}), 2 streams: ${noiseRound.map(x => `${x.toFixed(2)}×`).join(', ')} (median ${median(noiseRound).toFixed(2)}×).`,
   `- Every p2p byte is hashed twice (the server checks a chunk before serving it, the client`,
   `  against the id it asked for) and encrypted once (${encryption}); HTTP here is plain text on`,
   '  loopback, verified once on the client.'
