@@ -10,6 +10,7 @@
  */
 import type { Logger } from '../../protocol/index.ts'
 import type { PullOptions, PullReport } from '../pull/index.ts'
+import type { WorkspaceReconciler } from '../workspaces/index.ts'
 import type { SessionRuntime } from '../session/index.ts'
 import type { NodeStatus, ReadyImage } from './protocol.ts'
 import { ControlServerImpl } from './server.ts'
@@ -34,6 +35,8 @@ export interface ControlComponents {
   status: () => Promise<NodeStatus>
   /** VM sessions: the `/sessions` routes exist only when given */
   sessions?: SessionRuntime
+  /** workspaces: `GET /workspaces`, `POST /workspaces/refresh`, and the gate the session routes ask */
+  workspaces?: Pick<WorkspaceReconciler, 'status' | 'refresh' | 'check'>
   logger: Logger
 }
 

@@ -12,6 +12,7 @@ import { ImageNameSchema } from '../../protocol/index.ts'
 import { CONTROL_MAX_BODY_BYTES, MAX_SESSION_CPUS, MAX_SESSION_MEMORY_MB } from '../constants.ts'
 import { findBaseImage } from '../session/index.ts'
 import type { SessionErrorCode, SessionRuntime } from '../session/index.ts'
+import type { WorkspaceGate } from '../workspaces/index.ts'
 import type { ReadyImage, SessionLockRequest, SessionStartRequest, SessionStopRequest } from './protocol.ts'
 
 const PATH = z.string().min(1).max(4096)
@@ -46,7 +47,7 @@ const STATUS_OF: Record<SessionErrorCode, 400 | 404 | 409 | 500 | 503> = {
   ERR_SESSION_NOT_RUNNING: 409
 }
 
-function fail (c: Context, code: string, message: string, status: 400 | 404 | 409 | 500 | 503): Response {
+function fail (c: Context, code: string, message: string, status: 400 | 403 | 404 | 409 | 500 | 503): Response {
   return c.json({ error: { code, message } }, status)
 }
 
@@ -59,7 +60,14 @@ async function body<T> (c: Context, schema: z.ZodType<T>): Promise<T | Response>
   return r.success ? r.data : fail(c, 'ERR_BAD_REQUEST', r.error.issues[0]?.message ?? 'invalid body', 400)
 }
 
-export function sessionRoutes (sessions: SessionRuntime, images: () => Promise<ReadyImage[]>): Hono {
+/** The workspace gate's refusal of a start or an unlock (403 ERR_WORKSPACE_LOCKED), or undefined when allowed. */
+async function refused (c: Context, gate: WorkspaceGate | undefined, image: string): Promise<Response | undefined> {
+  if (gate === undefined) return undefined
+  const d = await gate.check(image, { signal: c.req.raw.signal })
+  return d.allowed ? undefined : fail(c, 'ERR_WORKSPACE_LOCKED', `${image}: ${d.reason}`, 403)
+}
+
+export function sessionRoutes (sessions: SessionRuntime, images: () => Promise<ReadyImage[]>, gate?: WorkspaceGate): Hono {
   const app = new Hono()
   app.use('*', bodyLimit({ maxSize: CONTROL_MAX_BODY_BYTES, onError: (c) => fail(c, 'ERR_TOO_LARGE', 'body too large', 400) }))
   app.onError((err, c) => {
@@ -82,6 +90,8 @@ export function sessionRoutes (sessions: SessionRuntime, images: () => Promise<R
     const b = await body(c, StartBody)
     if (typeof name !== 'string') return name
     if (b instanceof Response) return b
+    const no = await refused(c, gate, name)
+    if (no !== undefined) return no
     const base = b.disk === undefined ? await findBaseImage(images, name) : { path: b.disk, version: undefined }
     const signal = b.timeoutMs === undefined ? c.req.raw.signal : AbortSignal.any([c.req.raw.signal, AbortSignal.timeout(b.timeoutMs)])
     return c.json(await sessions.start(name, {
@@ -103,6 +113,8 @@ export function sessionRoutes (sessions: SessionRuntime, images: () => Promise<R
       const b = await body(c, StopBody)
       if (typeof name !== 'string') return name
       if (b instanceof Response) return b
+      const no = action === 'restart' ? await refused(c, gate, name) : undefined
+      if (no !== undefined) return no
       return c.json(await sessions[action](name, { timeoutMs: b.timeoutMs }))
     })
   }
@@ -116,6 +128,8 @@ export function sessionRoutes (sessions: SessionRuntime, images: () => Promise<R
   app.post('/:image/unlock', async (c) => {
     const name = image(c)
     if (typeof name !== 'string') return name
+    const no = await refused(c, gate, name)
+    if (no !== undefined) return no
     return c.json(await sessions.unlock(name, { signal: c.req.raw.signal }))
   })
   return app

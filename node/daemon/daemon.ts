@@ -13,6 +13,9 @@ import { createImageStore } from '../image-store/index.ts'
 import { createChunkServer, createPeerNode, loadOrCreatePeerKey, PeerBans } from '../peer/index.ts'
 import { createPuller } from '../pull/index.ts'
 import { createSessionRuntime } from '../session/index.ts'
+import type { SessionRuntime } from '../session/index.ts'
+import { createWorkspaceReconciler } from '../workspaces/index.ts'
+import type { WorkspacesStatus } from '../workspaces/index.ts'
 import type { PullOptions, PullReport } from '../pull/index.ts'
 import { createTrackerClient, recordMemberships, trackerApi } from '../tracker-client.ts'
 import type { TrackerClient } from '../tracker-client.ts'
@@ -91,8 +94,13 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
   try {
     // The images are the chunk store; a chunk found damaged under us is reported (once the reporter runs).
     let reporterForImages: EventReporter | undefined
+    // a version a VM session runs is never deleted (prune after a pull, revocation)
+    let sessionsForImages: SessionRuntime | undefined
     const imageStore = await createImageStore({
-      dataDir: config.dataDir, logger, onCorrupt: (c) => { reporterForImages?.report('chunk.corrupt', { ...c }).catch((err) => { log.error('cannot queue an event', { err }) }) }
+      dataDir: config.dataDir,
+      logger,
+      onCorrupt: (c) => { reporterForImages?.report('chunk.corrupt', { ...c }).catch((err) => { log.error('cannot queue an event', { err }) }) },
+      inUse: async (image) => (await sessionsForImages?.list() ?? []).filter((s) => s.image === image && s.state !== 'stopped' && s.version !== undefined).map((s) => s.version!)
     })
     stack.push({ name: 'image store', stop: async () => await imageStore.close() })
 
@@ -146,6 +154,7 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
       }
     }
     const images = async (): Promise<ReadyImage[]> => await listReadyImages(config.dataDir)
+    let workspacesStatus: (() => WorkspacesStatus) | undefined
     const status = async (): Promise<NodeStatus> => {
       const s = server.stats
       return {
@@ -157,6 +166,7 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
         serving: { activeStreams: s.activeStreams, chunksServed: s.chunksServed, bytesServed: s.bytesServed, refused: { ...s.refused } },
         events: { pending: await reporter.pending() },
         pulls: { active: activePulls },
+        workspaces: workspacesStatus?.(),
         uptimeMs: now() - startedMs
       }
     }
@@ -169,9 +179,33 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
     // VM sessions outlive the daemon: stop() lets go of them, the next start re-attaches
     const sessions = createSessionRuntime({ dataDir: config.dataDir }, { events: reporter, logger, now })
     await sessions.attach()
+    sessionsForImages = sessions
     stack.push({ name: 'sessions', stop: async () => await sessions.detach() })
 
-    const control = createControlServer({ dataDir: config.dataDir }, { pull, images, status, sessions, logger })
+    // Automatic delivery and policy enforcement on the signed policy cache; the session
+    // routes ask it (the gate) before a start or an unlock.
+    const workspaces = createWorkspaceReconciler({
+      dataDir: config.dataDir,
+      intervalMs: options.reconcileIntervalMs ?? config.reconcileIntervalMs,
+      keepVersions: config.keepVersions,
+      expiryWarningMs: config.expiryWarningDays === undefined ? undefined : config.expiryWarningDays * 86_400_000,
+      hostCheck: config.hostCheck,
+      hostCheckTimeoutMs: config.hostCheckTimeoutMs
+    }, {
+      fetchWorkspaces: async (o) => await api.json('GET', '/api/v1/me/workspaces', o),
+      repositoryKey: trust.repositoryKey,
+      images: imageStore,
+      sessions,
+      pull,
+      events: reporter,
+      logger,
+      now
+    })
+    await workspaces.start()
+    workspacesStatus = () => workspaces.status()
+    stack.push({ name: 'workspaces', stop: async () => await workspaces.stop() })
+
+    const control = createControlServer({ dataDir: config.dataDir }, { pull, images, status, sessions, workspaces, logger })
     await control.start()
     stack.push({ name: 'control API', stop: async () => await control.stop() })
 
@@ -187,6 +221,7 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
       status,
       flushEvents: async (o) => await reporter.flush(o),
       announceHeld: async () => { await seeder.announceAll() },
+      workspaces,
       stop: async () => {
         stopping ??= (async () => {
           await unwind()
