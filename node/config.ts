@@ -31,6 +31,8 @@ export const NodeConfigFileSchema = z.object({
   uploadRateBytesPerSec: Positive.optional(),
   originRateBytesPerSec: Positive.optional(),
   keepVersions: Positive.optional(),
+  /** pull each assigned workspace automatically (default true) */
+  autoDeliver: z.boolean().optional(),
   /** how often the node reads its workspaces from the tracker (ms, jittered) */
   reconcileIntervalMs: Positive.optional(),
   /** warn this many days before a workspace expires */
@@ -69,6 +71,8 @@ export interface NodeConfig {
   originRateBytesPerSec?: number
   /** versions of each image kept on disk after a pull (default 2): the newest, and the local source of the next */
   keepVersions: number
+  /** pull each assigned workspace with no command typed, keep N versions, delete revoked ones (default true) */
+  autoDeliver: boolean
   /** workspace reads from the tracker (default 5 min, ± 20 %) */
   reconcileIntervalMs?: number
   /** days of warning before a workspace expires (default 7) */
@@ -156,6 +160,7 @@ export function loadNodeConfig (sources: NodeConfigSources = {}): NodeConfig {
     uploadRateBytesPerSec: merged.uploadRateBytesPerSec,
     originRateBytesPerSec: merged.originRateBytesPerSec,
     keepVersions: merged.keepVersions ?? DEFAULT_KEEP_VERSIONS,
+    autoDeliver: merged.autoDeliver ?? true,
     reconcileIntervalMs: merged.reconcileIntervalMs,
     expiryWarningDays: merged.expiryWarningDays,
     hostCheck: merged.hostCheck,

@@ -24,6 +24,8 @@ export { BranchcastError, ChunkCorruptError, ChunkNotFoundError, ChunkTooLargeEr
 export type { BranchcastErrorOptions, ErrorCode } from './errors.ts'
 export { EVENT_PAYLOADS, EventBatchSchema, EventSchema, EventTypeSchema, KNOWN_EVENT_TYPES, MAX_EVENTS_PER_BATCH, MAX_EVENT_BATCH_BYTES, MAX_EVENT_PAYLOAD_BYTES, MAX_EVENT_TYPE_CHARS, eventTimeMs } from './api/events.ts'
 export type { ClientEvent, EventBatch, KnownEventType, PeerBannedPayload, PullCompletedPayload, PullFailedPayload } from './api/events.ts'
+export { POLICY_VIOLATIONS, WORKSPACE_EVENT_PAYLOADS } from './api/workspace-events.ts'
+export type { PolicyViolation } from './api/workspace-events.ts'
 export { createHashPool } from './chunking/hash-pool.ts'
 export type { HashPool, HashPoolInit } from './chunking/hash-pool.ts'
 export { createLogger } from './logger.ts'

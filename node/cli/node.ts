@@ -29,6 +29,8 @@ Options:
   --upload-rate RATE   cap on bytes/s uploaded to peers (e.g. 10MiB)
   --origin-rate RATE   cap on bytes/s from the origin (benchmarks)
   --no-mdns            do not look for LAN peers by mDNS
+  --no-auto-deliver    do not pull assigned workspaces by themselves (the
+                       policy is still enforced)
   --reconcile-interval DURATION
                        how often to read the workspaces from the tracker
                        (default 5m, +/- 20 %)
@@ -41,7 +43,7 @@ const command = defineCommand({
   flags: {
     data: 'string', tracker: 'string', token: 'string', site: 'string', listen: 'string[]', 'cache-max': 'string',
     'upload-rate': 'string', 'origin-rate': 'string', 'no-mdns': 'boolean', config: 'string', 'log-level': 'string',
-    'reconcile-interval': 'string'
+    'reconcile-interval': 'string', 'no-auto-deliver': 'boolean'
   }
 })
 
@@ -62,6 +64,7 @@ export async function main (argv: string[]): Promise<number> {
       uploadRateBytesPerSec: readFlag('--upload-rate', values['upload-rate'], parseRateBytesPerSec),
       originRateBytesPerSec: readFlag('--origin-rate', values['origin-rate'], parseRateBytesPerSec),
       mdns: values['no-mdns'] === true ? false : undefined,
+      autoDeliver: values['no-auto-deliver'] === true ? false : undefined,
       reconcileIntervalMs: readFlag('--reconcile-interval', values['reconcile-interval'], parseDurationMs),
       logLevel: values['log-level'] as 'info' | undefined
     }

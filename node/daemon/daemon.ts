@@ -63,6 +63,18 @@ async function checkEnvToken (config: NodeDaemonOptions['config'], tracker: Trac
   })
 }
 
+/** `p`, or the signal's reason once it aborts first. */
+async function waitFor (p: Promise<unknown>, signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) { await p; return }
+  signal.throwIfAborted()
+  let onAbort: (() => void) | undefined
+  try {
+    await Promise.race([p, new Promise<never>((_resolve, reject) => { onAbort = () => reject(signal.reason); signal.addEventListener('abort', onAbort, { once: true }) })])
+  } finally {
+    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort)
+  }
+}
+
 interface Started { lock: DataDirLock, logger: Logger, now: () => number, startedMs: number, trackerUrl: string, token: string | undefined }
 
 async function startLocked (options: NodeDaemonOptions, { lock, logger, now, startedMs, trackerUrl, token }: Started): Promise<RunningNode> {
@@ -145,12 +157,26 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
       }
     })
     let activePulls = 0
+    // One pull per image at a time: a pull typed by hand while the reconciler pulls the
+    // same image waits for it (and then finds the version ready) instead of writing the
+    // same file twice.
+    const pullsByImage = new Map<string, Promise<unknown>>()
     const pull = async (o: PullOptions): Promise<PullReport> => {
-      activePulls++
+      const before = pullsByImage.get(o.image)
+      const run = (async () => {
+        if (before !== undefined) await waitFor(before.catch(() => {}), o.signal)
+        activePulls++
+        try {
+          return await puller.pull({ ...o, originRateBytesPerSec: o.originRateBytesPerSec ?? config.originRateBytesPerSec })
+        } finally {
+          activePulls--
+        }
+      })()
+      pullsByImage.set(o.image, run)
       try {
-        return await puller.pull({ ...o, originRateBytesPerSec: o.originRateBytesPerSec ?? config.originRateBytesPerSec })
+        return await run
       } finally {
-        activePulls--
+        if (pullsByImage.get(o.image) === run) pullsByImage.delete(o.image)
       }
     }
     const images = async (): Promise<ReadyImage[]> => await listReadyImages(config.dataDir)
@@ -190,7 +216,8 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
       keepVersions: config.keepVersions,
       expiryWarningMs: config.expiryWarningDays === undefined ? undefined : config.expiryWarningDays * 86_400_000,
       hostCheck: config.hostCheck,
-      hostCheckTimeoutMs: config.hostCheckTimeoutMs
+      hostCheckTimeoutMs: config.hostCheckTimeoutMs,
+      deliver: config.autoDeliver
     }, {
       fetchWorkspaces: async (o) => await api.json('GET', '/api/v1/me/workspaces', o),
       repositoryKey: trust.repositoryKey,

@@ -42,6 +42,8 @@ export interface ReconcileInput {
   /** automatic pulls under way, by image: the version and how far (0…1) */
   pulling: Record<string, { version: number, fraction: number }>
   failed: Record<string, PullFailure>
+  /** automatic delivery on (default): pull, keep N versions, delete revoked workspaces; off: enforcement only */
+  deliver?: boolean
 }
 
 export type LockRule = PolicyViolation | 'revoked'
@@ -200,7 +202,9 @@ export function decide (input: ReconcileInput): Decision {
       if (h.session?.state === 'running') actions.push({ kind: 'lock', image: h.image, rule: 'revoked', message: 'no longer assigned' })
     }
   }
-  return { workspaces: views.sort((a, b) => a.image.localeCompare(b.image)), actions, wakeAtMs }
+  // delivery off (an operator's choice): the node only enforces; pulls are typed by hand
+  const kept = input.deliver === false ? actions.filter((a) => a.kind === 'lock') : actions
+  return { workspaces: views.sort((a, b) => a.image.localeCompare(b.image)), actions: kept, wakeAtMs }
 }
 
 /** Where an unlocked workspace stands on its way to the version its policy names, and the pull to start if any. */
@@ -248,6 +252,11 @@ function delivery (ws: Workspace, h: HeldImage, input: ReconcileInput, view: Wor
       wake(w.changesAtMs)
       return undefined
     }
+  }
+  if (input.deliver === false) {
+    view.state = 'waiting'
+    view.reason = `v${wanted} wanted; automatic delivery is off: "branchcast pull ${ws.image}"`
+    return undefined
   }
   view.state = 'pulling'
   view.reason = `pulling v${wanted}: 0 %`

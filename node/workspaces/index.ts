@@ -77,6 +77,8 @@ export interface WorkspaceReconcilerInit {
   /** argv of the host verification command (no shell); none by default */
   hostCheck?: readonly string[]
   hostCheckTimeoutMs?: number
+  /** automatic delivery (default true); off, the node only enforces the policy */
+  deliver?: boolean
 }
 
 export interface WorkspaceReconcilerComponents {

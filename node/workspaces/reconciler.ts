@@ -209,7 +209,8 @@ export class Reconciler implements WorkspaceReconciler {
       expiryWarningMs: this.#expiryWarningMs,
       held: await this.#facts(),
       pulling: { ...this.#pulling },
-      failed: { ...this.#failed }
+      failed: { ...this.#failed },
+      deliver: this.#init.deliver
     })
     this.#last = decision
     await this.#reportChanges(decision)
