@@ -203,7 +203,7 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
     stack.push({ name: 'seeder', stop: async () => await seeder.stop() })
 
     // VM sessions outlive the daemon: stop() lets go of them, the next start re-attaches
-    const sessions = createSessionRuntime({ dataDir: config.dataDir }, { events: reporter, logger, now })
+    const sessions = createSessionRuntime({ ...options.sessions, dataDir: config.dataDir }, { events: reporter, logger, now })
     await sessions.attach()
     sessionsForImages = sessions
     stack.push({ name: 'sessions', stop: async () => await sessions.detach() })

@@ -11,6 +11,7 @@ import type { NodeStatus, ReadyImage } from '../control/index.ts'
 import type { PeerNode } from '../peer/index.ts'
 import type { PullOptions, PullReport } from '../pull/index.ts'
 import type { WorkspaceReconciler } from '../workspaces/index.ts'
+import type { SessionRuntimeInit } from '../session/index.ts'
 import { startNodeDaemon } from './daemon.ts'
 
 export { listReadyImages } from './ready-images.ts'
@@ -27,6 +28,8 @@ export interface NodeDaemonOptions {
   seedIntervalMs?: number
   /** event retry delays (tests) */
   eventRetryMinMs?: number
+  /** session runtime options (tests: `machine: 'none'`, `accel: 'tcg'`) */
+  sessions?: Omit<SessionRuntimeInit, 'dataDir'>
   /** workspace reads from the tracker (default: the config's, else 5 min) */
   reconcileIntervalMs?: number
 }

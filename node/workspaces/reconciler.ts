@@ -250,6 +250,8 @@ export class Reconciler implements WorkspaceReconciler {
             delete this.#state.images[a.image]
             await this.#save()
           }
+          // what is on disk changed: decide again, so the status shows it
+          void this.#enqueue(false)
           return
         }
         case 'pull':
