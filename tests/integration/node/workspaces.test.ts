@@ -67,9 +67,9 @@ async function patchPolicy (d: Desk, fields: Record<string, unknown>): Promise<v
   await d.admin.request('PATCH', '/api/v1/policies/desk-policy', { json: fields })
 }
 
-async function startDaemon (d: Desk): Promise<ControlClient> {
+async function startDaemon (d: Desk, flags: { hostCheck?: string[] } = {}): Promise<ControlClient> {
   d.node = await startNode({
-    config: loadNodeConfig({ flags: { dataDir: d.nodeDir, tracker: d.tracker.url, token: d.userToken, site: GROUP, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, reconcileIntervalMs: 600_000 }, env: {} }),
+    config: loadNodeConfig({ flags: { dataDir: d.nodeDir, tracker: d.tracker.url, token: d.userToken, site: GROUP, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, reconcileIntervalMs: 600_000, ...flags }, env: {} }),
     logger,
     eventRetryMinMs: 50,
     sessions: { machine: 'none', accel: 'tcg', powerdownTimeoutMs: 200 }
@@ -153,7 +153,7 @@ test('assigned: the image arrives with no command typed, updates follow, N versi
   })
 })
 
-test('a download window keeps the pull waiting and says until when; once the window holds the present, the pull runs', async () => {
+test('a download window keeps the pull waiting and says until when; once the window holds the present, the pull runs; the host check gates a start', async () => {
   await withDesk(async (d) => {
     const v1 = await publish(d, 4)
     const now = new Date()
@@ -162,7 +162,8 @@ test('a download window keeps the pull waiting and says until when; once the win
     const hhmm = (m: number): string => `${String(Math.floor(at(m) / 60)).padStart(2, '0')}:${String(at(m) % 60).padStart(2, '0')}`
     // two to three hours from now, local time: closed for the whole test
     await assign(d, { downloadWindow: { startMinute: at(minute + 120), endMinute: at(minute + 180) } })
-    const control = await startDaemon(d)
+    const hostOk = join(d.nodeDir, 'host-ok')
+    const control = await startDaemon(d, { hostCheck: ['test', '-e', hostOk] })
     const waiting = await until('waiting for the window', async () => await control.workspaces(), (s) => view(s)?.state === 'waiting')
     assert.match(view(waiting)!.reason, new RegExp(`waiting for download window ${hhmm(minute + 120)}–${hhmm(minute + 180)} until ${hhmm(minute + 120)}`))
     assert.equal(await versionsOnDisk(d), [])
@@ -173,6 +174,12 @@ test('a download window keeps the pull waiting and says until when; once the win
     await control.refreshWorkspaces()
     await until('delivered in the window', async () => await control.workspaces(), (s) => view(s)?.state === 'current')
     assert.equal(await versionsOnDisk(d), [v1])
+
+    // the host verification command must succeed before a start
+    await rejects(control.sessionStart(IMAGE, {}), { code: 'ERR_WORKSPACE_LOCKED', message: /host check "test" failed \(exit 1\)/ })
+    await writeFile(hostOk, '')
+    assert.is((await control.sessionStart(IMAGE, {})).state, 'running')
+    assert.equal((await events(d, 'policy.violated')).map((e) => e.rule), ['host-check'])
   })
 })
 
