@@ -1,4 +1,4 @@
-// `branchcast node`: run the node daemon until SIGINT/SIGTERM. `branchcast workspaces` and
+// `branchcast node`: run the node daemon until SIGINT/SIGTERM. `branchcast desk` and
 // `branchcast refresh`: how the running node's workspaces stand, and a re-read now.
 import { abortOnSignals, defineCommand, parseBytes, parseDurationMs, parseRateBytesPerSec, readFlag, untilStopSignal } from '../../protocol/index.ts'
 import { DEFAULT_NODE_DATA_DIR, loadNodeConfig } from '../config.ts'
@@ -118,7 +118,7 @@ async function runWorkspaces (argv: string[], name: string, usage: string, act: 
   }
 }
 
-const WORKSPACES_USAGE = `Usage: branchcast workspaces [--data DIR] [--json]
+const WORKSPACES_USAGE = `Usage: branchcast desk [--data DIR] [--json]
 
 Shows each workspace the running node keeps: the version held and the one its
 policy wants, its state, what the node does next and why, and which policy is in
@@ -131,14 +131,14 @@ Options:
 const REFRESH_USAGE = `Usage: branchcast refresh [--data DIR] [--json]
 
 Makes the running node read its workspaces from the tracker now and act on
-them (pull, delete, lock), then shows them as "branchcast workspaces" does.
+them (pull, delete, lock), then shows them as "branchcast desk" does.
 
 Options:
   --data DIR        the node's data directory (default .data/node)
   --json            machine-readable output`
 
 export async function workspacesMain (argv: string[]): Promise<number> {
-  return await runWorkspaces(argv, 'workspaces', WORKSPACES_USAGE, async (client, signal) => await client.workspaces({ signal }))
+  return await runWorkspaces(argv, 'desk', WORKSPACES_USAGE, async (client, signal) => await client.workspaces({ signal }))
 }
 
 export async function refreshMain (argv: string[]): Promise<number> {

@@ -58,7 +58,7 @@ export type Action =
 
 export type WorkspaceState = 'current' | 'staged' | 'pulling' | 'waiting' | 'failed' | 'locked' | 'revoked' | 'none'
 
-/** One workspace as `branchcast workspaces` shows it. */
+/** One workspace as `branchcast desk` shows it. */
 export interface WorkspaceView {
   image: string
   /** the newest ready version on disk (what a start runs) */

@@ -124,7 +124,7 @@ test('assigned: the image arrives with no command typed, updates follow, N versi
     assert.equal(view(first)!.policy?.via, { kind: 'group', subject: GROUP }, 'which policy is in force and why')
     assert.equal(await versionsOnDisk(d), [v1])
 
-    const shown = await runCli(['workspaces', '--data', d.nodeDir], { timeoutMs: 30_000 })
+    const shown = await runCli(['desk', '--data', d.nodeDir], { timeoutMs: 30_000 })
     assert.is(shown.code, 0, shown.stderr)
     assert.match(shown.stdout, new RegExp(`^desk  v${v1} held, v${v1} wanted: current$`, 'm'))
     assert.match(shown.stdout, /policy   desk-policy \(via group branch-1\)/)
