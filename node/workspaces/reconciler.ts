@@ -33,6 +33,9 @@ interface StateFile {
   tamper?: string
 }
 
+type FetchMode = 'never' | 'due' | 'always'
+const FETCH_RANK: Record<FetchMode, number> = { never: 0, due: 1, always: 2 }
+
 const localOffset = (ms: number): number => -new Date(ms).getTimezoneOffset()
 
 function policyKey (ws: Workspace): string {
@@ -55,7 +58,7 @@ export class Reconciler implements WorkspaceReconciler {
   #nextPollAtMs = 0
   #timer: NodeJS.Timeout | undefined
   #chain: Promise<void> = Promise.resolve()
-  #pending: { fetch: boolean, promise: Promise<void> } | undefined
+  #pending: { fetch: FetchMode, promise: Promise<void> } | undefined
   readonly #pulling: Record<string, { version: number, fraction: number }> = {}
   readonly #pulls = new Set<Promise<void>>()
   readonly #failed: Record<string, PullFailure> = {}
@@ -77,8 +80,10 @@ export class Reconciler implements WorkspaceReconciler {
     if (saved !== undefined && typeof saved.floorMs === 'number' && typeof saved.images === 'object' && saved.images !== null) this.#state = saved
     const cached = await this.#cache.load()
     if (cached.state === 'refused') this.#log.error('policy cache refused: workspaces locked until the tracker answers', { reason: cached.message })
-    // the first pass reads the tracker; a pull it starts runs in the background
-    await this.#enqueue(true)
+    // enforce the cached policy at once (locks, status); the tracker's answer follows in
+    // the background, so a tracker that does not answer does not hold the daemon's start
+    await this.#enqueue('never')
+    void this.#enqueue('always')
   }
 
   async stop (): Promise<void> {
@@ -91,7 +96,7 @@ export class Reconciler implements WorkspaceReconciler {
 
   async refresh (options: { signal?: AbortSignal } = {}): Promise<WorkspacesStatus> {
     options.signal?.throwIfAborted()
-    await this.#enqueue(true)
+    await this.#enqueue('always')
     return this.status()
   }
 
@@ -134,12 +139,13 @@ export class Reconciler implements WorkspaceReconciler {
 
   // ---- passes -----------------------------------------------------------------------
 
-  #enqueue (fetch: boolean): Promise<void> {
+  /** Queues a pass; `fetch`: read the tracker never, when the interval is due, or always. Queued passes merge. */
+  #enqueue (fetch: FetchMode): Promise<void> {
     if (this.#pending !== undefined) {
-      this.#pending.fetch ||= fetch
+      if (FETCH_RANK[fetch] > FETCH_RANK[this.#pending.fetch]) this.#pending.fetch = fetch
       return this.#pending.promise
     }
-    const p: { fetch: boolean, promise: Promise<void> } = { fetch, promise: Promise.resolve() }
+    const p: { fetch: FetchMode, promise: Promise<void> } = { fetch, promise: Promise.resolve() }
     p.promise = this.#chain.then(async () => {
       this.#pending = undefined
       if (this.#stopped) return
@@ -192,9 +198,8 @@ export class Reconciler implements WorkspaceReconciler {
     return out
   }
 
-  async #pass (fetch: boolean): Promise<void> {
-    const nowBefore = this.#c.now()
-    if (fetch || nowBefore >= this.#nextPollAtMs) {
+  async #pass (fetch: FetchMode): Promise<void> {
+    if (fetch === 'always' || (fetch === 'due' && this.#c.now() >= this.#nextPollAtMs)) {
       await this.#fetch()
       const jitter = 1 + (Math.random() * 2 - 1) * RECONCILE_JITTER
       this.#nextPollAtMs = this.#c.now() + Math.round(this.#intervalMs * jitter)
@@ -224,7 +229,7 @@ export class Reconciler implements WorkspaceReconciler {
     const at = Math.min(this.#nextPollAtMs, wakeAtMs ?? Infinity)
     // a timer's delay is capped at 2^31 − 1 ms; a far wake-up just re-decides early
     const delay = Math.min(2 ** 31 - 1, Math.max(0, at - this.#c.now()))
-    this.#timer = setTimeout(() => { void this.#enqueue(false) }, delay)
+    this.#timer = setTimeout(() => { void this.#enqueue('due') }, delay)
     this.#timer.unref()
   }
 
@@ -251,7 +256,7 @@ export class Reconciler implements WorkspaceReconciler {
             await this.#save()
           }
           // what is on disk changed: decide again, so the status shows it
-          void this.#enqueue(false)
+          void this.#enqueue('never')
           return
         }
         case 'pull':
@@ -291,7 +296,7 @@ export class Reconciler implements WorkspaceReconciler {
       } finally {
         delete this.#pulling[a.image]
       }
-      await this.#enqueue(false)
+      await this.#enqueue('never')
     })()
     this.#pulls.add(run)
     void run.finally(() => this.#pulls.delete(run))
