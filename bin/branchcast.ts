@@ -32,6 +32,7 @@ const COMMANDS: Record<string, Command> = {
   restart: { summary: 'stop and start a VM again', load: async () => ({ main: (await import('../node/cli/session.ts')).restartMain }) },
   lock: { summary: 'pause a VM', load: async () => ({ main: (await import('../node/cli/session.ts')).lockMain }) },
   unlock: { summary: 'resume a locked VM', load: async () => ({ main: (await import('../node/cli/session.ts')).unlockMain }) },
+  app: { summary: 'run a published app in its workspace VM (starting the VM if needed)', load: async () => ({ main: (await import('../node/cli/session.ts')).appMain }) },
   status: { summary: 'show VM sessions (one image, or all)', load: async () => ({ main: (await import('../node/cli/session.ts')).statusMain }) },
   desk: { summary: "this desk's workspaces: versions, state, next action, why", load: async () => ({ main: (await import('../node/cli/node.ts')).workspacesMain }) },
   refresh: { summary: 'make the node read its workspaces from the tracker now', load: async () => ({ main: (await import('../node/cli/node.ts')).refreshMain }) },

@@ -176,6 +176,18 @@ export const POWERDOWN_REPEAT_MS = 1_000
 export const QEMU_EXIT_WAIT_MS = 3_000
 /** guest-exec-status is asked this often while a guest command runs (the agent has no event for it). */
 export const GUEST_EXEC_POLL_MS = 50
+/**
+ * The auto-lock rules (idle, host suspend) are checked this often: after a resume the
+ * lock comes within this time. A check reads two clocks, and logind only when a session
+ * has an idle lock.
+ */
+export const AUTO_LOCK_CHECK_MS = 2_000
+/** The wall clock running ahead of the monotonic one by more than this between checks is a host suspend. */
+export const SUSPEND_GAP_MS = 10_000
+/** `loginctl show-session` has this long to answer (it answers in milliseconds). */
+export const LOGIND_QUERY_TIMEOUT_MS = 2_000
+/** An app launch that has to start its VM waits this long for the guest agent (a cold boot under TCG). */
+export const APP_LAUNCH_TIMEOUT_MS = 180_000
 /** Default guest memory and vCPUs when the caller (later: the policy) names none. */
 export const DEFAULT_SESSION_MEMORY_MB = 1024
 export const DEFAULT_SESSION_CPUS = 1

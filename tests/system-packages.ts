@@ -12,7 +12,11 @@ export const SYSTEM_PACKAGES: ReadonlyArray<{ bin: string, pkg: string }> = [
   { bin: 'qemu-img', pkg: 'qemu-utils' },
   { bin: 'busybox', pkg: 'busybox-static' },
   { bin: 'qemu-ga', pkg: 'qemu-guest-agent' },
-  { bin: 'xz', pkg: 'xz-utils' }
+  { bin: 'xz', pkg: 'xz-utils' },
+  // desktop entries of published applications (node/desktop/): launched with GLib's own
+  // launcher and checked by the reference validator
+  { bin: 'gio', pkg: 'libglib2.0-bin' },
+  { bin: 'desktop-file-validate', pkg: 'desktop-file-utils' }
 ]
 
 function has (bin: string): boolean {

@@ -11,7 +11,7 @@
  * deadline.
  */
 import { createServer } from 'node:http'
-import type { IncomingMessage, RequestListener, Server, ServerOptions, ServerResponse } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage, RequestListener, Server, ServerOptions, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Counter } from './metrics.ts'
 
@@ -34,6 +34,19 @@ export interface HttpGuardInit {
   isStreamingUpload: (method: string, path: string) => boolean
   /** counts what the guard refused, by reason */
   refused?: Counter
+  /**
+   * A request with a body the app would refuse anyway, decided from its method, path and
+   * headers alone (a credential already refused for its rate): answered here, before the app,
+   * and its connection closed.
+   */
+  refuseEarly?: (method: string, path: string, headers: IncomingHttpHeaders) => EarlyRefusal | undefined
+}
+
+export interface EarlyRefusal {
+  status: number
+  headers: Record<string, string>
+  code: string
+  message: string
 }
 
 /**
@@ -41,7 +54,7 @@ export interface HttpGuardInit {
  * the app's listener only sees requests the guard admitted.
  */
 export function guardedServerFactory (init: HttpGuardInit): typeof createServer {
-  const { maxConnections, maxConnectionsPerAddress, maxBodiesInFlight, headersTimeoutMs, bodyDeadlineMs, isStreamingUpload, refused } = init
+  const { maxConnections, maxConnectionsPerAddress, maxBodiesInFlight, headersTimeoutMs, bodyDeadlineMs, isStreamingUpload, refused, refuseEarly } = init
   for (const [name, v] of Object.entries({ maxConnections, maxConnectionsPerAddress, maxBodiesInFlight, headersTimeoutMs, bodyDeadlineMs })) {
     if (!Number.isSafeInteger(v) || v < 1) throw new TypeError(`${name} must be a positive integer`)
   }
@@ -61,6 +74,13 @@ export function guardedServerFactory (init: HttpGuardInit): typeof createServer 
       const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0'
       if (streaming || !hasBody || req.complete) {
         listener(req, res)
+        return
+      }
+      const early = refuseEarly?.(req.method ?? 'GET', path, req.headers)
+      if (early !== undefined) {
+        refused?.inc({ reason: 'early' })
+        res.writeHead(early.status, { ...early.headers, 'content-type': 'application/json', connection: 'close' })
+        res.end(JSON.stringify({ error: { code: early.code, message: early.message } }))
         return
       }
       if (bodiesInFlight >= maxBodiesInFlight) {

@@ -14,14 +14,14 @@ import { createLogger } from '../protocol/index.ts'
 import type { Logger } from '../protocol/index.ts'
 import type { TrackerConfig } from './config.ts'
 import type { TrackerComponents } from './env.ts'
-import { createApp } from './app.ts'
+import { createApp, API_PREFIX } from './app.ts'
 import { loadTrackerKeys } from './keys.ts'
 import { createMetrics } from './metrics.ts'
 import { CLIENT_ONLINE_WINDOW_MS, openStore } from './db/index.ts'
 import { createIdentity } from './identity/index.ts'
 import { PROVIDER_MOUNT, createOidc } from './oidc/index.ts'
 import { createPolicies } from './policies/index.ts'
-import { createClientEvents, createEventPruner } from './events/index.ts'
+import { createClientEvents, createEventPruner, credentialKey } from './events/index.ts'
 import { createImageRepository } from './repository/index.ts'
 import { createSwarm } from './swarm/index.ts'
 import { createReports } from './reports/index.ts'
@@ -102,6 +102,12 @@ export async function startTracker (config: TrackerConfig, options: StartTracker
     headersTimeoutMs: HEADERS_TIMEOUT_MS,
     bodyDeadlineMs: BODY_DEADLINE_MS,
     isStreamingUpload: isUploadRequest,
+    refuseEarly: (method, path, headers) => {
+      if (method !== 'POST' || path !== `${API_PREFIX}/events` || headers.authorization === undefined) return undefined
+      const after = components.events.refusedRecently(credentialKey(headers.authorization))
+      if (after === undefined) return undefined
+      return { status: 429, headers: { 'retry-after': String(Math.max(1, Math.ceil(after))) }, code: 'ERR_RATE_LIMITED', message: 'rate limited; retry after the time given' }
+    },
     refused: metrics.counter('branchcast_http_refused_total', 'connections and requests refused by the HTTP limits, by reason')
   })
   // Oversized headers are refused (431) by Node's parser before anything is kept.

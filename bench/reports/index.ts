@@ -5,7 +5,7 @@
 // the tracker of the base commit (before the clients registry and site columns) and this
 // one, alternating, under the same autocannon load.
 //
-//   npx node bench/reports/index.ts [--events 1000000] [--ingest-seconds 8] [--rounds 2] [--base 17ab90b] [--json]
+//   npx node bench/reports/index.ts [--events 1000000] [--ingest-seconds 8] [--rounds 2] [--base 17ab90b] [--ingest-only] [--json]
 import { execFileSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
@@ -24,6 +24,8 @@ const { values } = parseArgs({
     'ingest-seconds': { type: 'string', default: '8' },
     rounds: { type: 'string', default: '2' },
     base: { type: 'string', default: '17ab90b' },
+    /** skip the reports (steps 1–3): ingest alone, for iterating on it */
+    'ingest-only': { type: 'boolean' },
     json: { type: 'boolean' }
   }
 })
@@ -55,6 +57,13 @@ const p95 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.ceil(xs
 const work = await mkdtemp(join(tmpdir(), 'branchcast-bench-reports-'))
 const results: Record<string, unknown> = { meta: { node: process.version, cpus: cpus().length, events: EVENTS, sites: 100, clients: 5000, days: 30 } }
 try {
+  if (values['ingest-only'] !== true) await reports()
+  await ingestRounds()
+} finally {
+  await rm(work, { recursive: true, force: true })
+}
+
+async function reports (): Promise<void> {
   // ---- 1. generate ----
   const dataDir = join(work, 'reports')
   execFileSync('mkdir', ['-p', dataDir])
@@ -108,7 +117,9 @@ try {
   } finally {
     await stopTracker(tracker)
   }
+}
 
+async function ingestRounds (): Promise<void> {
   // ---- 4. ingest: base commit vs this tree, same load, alternating ----
   const baseTree = join(work, 'base')
   execFileSync('mkdir', ['-p', baseTree])
@@ -127,6 +138,7 @@ try {
       try {
         const tokens = await mintTokens(tree, dir, users)
         let n = 0
+        const cpuBefore = (await readProcStats(t.child.pid!))?.cpuSec ?? 0
         const r = await autocannon({
           url: t.url,
           connections: 10,
@@ -147,7 +159,12 @@ try {
             }
           }]
         })
-        ingest.push({ tracker: name, round, batchesPerSec: Math.round(r.requests.average), eventsPerSec: Math.round(r.requests.average * 10), p50Ms: r.latency.p50, p99Ms: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts })
+        // the tracker's own CPU per batch: what the load generator on the same cores does not blur
+        const cpuSec = ((await readProcStats(t.child.pid!))?.cpuSec ?? 0) - cpuBefore
+        ingest.push({
+          tracker: name, round, batchesPerSec: Math.round(r.requests.average), eventsPerSec: Math.round(r.requests.average * 10), p50Ms: r.latency.p50, p99Ms: r.latency.p99,
+          trackerCpuUsPerBatch: Math.round(cpuSec * 1e6 / Math.max(1, r['2xx'])), non2xx: r.non2xx, errors: r.errors + r.timeouts
+        })
       } finally {
         await stopTracker(t)
       }
@@ -159,8 +176,12 @@ try {
   }
   results.ingest = ingest
   results.ingestRatio = Number((mean('reports') / mean('base')).toFixed(2))
-} finally {
-  await rm(work, { recursive: true, force: true })
+  // the same in the tracker's CPU per batch (base ÷ this): ≥ 1 costs no more than the base
+  const cpu = (name: string): number => {
+    const xs = ingest.filter((x) => x.tracker === name).map((x) => x.trackerCpuUsPerBatch as number)
+    return xs.reduce((a, b) => a + b, 0) / xs.length
+  }
+  results.ingestCpuRatio = Number((cpu('base') / cpu('reports')).toFixed(2))
 }
 
 if (values.json === true) {

@@ -1,4 +1,4 @@
-// `branchcast start|stop|restart|lock|unlock|status IMAGE`: drive the running node's VM sessions.
+// `branchcast start|stop|restart|lock|unlock|status IMAGE` and `branchcast app IMAGE APP`: drive the running node's VM sessions.
 import { UsageError, abortOnSignals, defineCommand, formatDuration, integer, parseDurationMs, readFlag, renderTable } from '../../protocol/index.ts'
 import type { FlagSpecs, ParsedCommand } from '../../protocol/index.ts'
 import { DEFAULT_NODE_DATA_DIR } from '../config.ts'
@@ -14,17 +14,21 @@ const START_USAGE = `Usage: branchcast start IMAGE [--mode persistent|revertible
          [--cpus N] [--clipboard] [--file-transfer] [--printing] [--wait]
          [--data DIR] [--json]
 
-Starts a VM of the newest ready version of IMAGE on the running node, over a
-per-user overlay: a persistent workspace keeps its changes, a revertible one
-loses them at stop. Guest channels are off unless named.
+Starts a VM of IMAGE on the running node, over a per-user overlay: a
+persistent workspace keeps its changes, a revertible one loses them at stop.
+A workspace with a policy runs as its policy says (mode, memory, CPUs, guest
+channels, locks): the options below may ask for less, never for more. Without
+a policy they are taken as given.
 
 Options:
-  --mode MODE       persistent (default) or revertible
-  --memory MB       guest memory (default 1024)
-  --cpus N          vCPUs (default 1)
-  --clipboard       give the guest a clipboard channel
-  --file-transfer   give the guest a file-transfer channel
-  --printing        give the guest a printing channel
+  --mode MODE       persistent or revertible (default: the policy's, else
+                    persistent)
+  --memory MB       guest memory (default: the policy's, else 1024)
+  --cpus N          vCPUs (default: the policy's, else 1)
+  --clipboard       only the channels named: a clipboard channel
+  --file-transfer   only the channels named: a file-transfer channel
+  --printing        only the channels named: a printing channel
+                    (none named: the policy's channels, else none)
   --network NET     nat (default) or none
   --wait            return once the guest agent answers
   --timeout T       bound on --wait (default 5m)
@@ -53,7 +57,8 @@ ${DATA_LINES}`
 
 const UNLOCK_USAGE = `Usage: branchcast unlock IMAGE [--data DIR] [--json]
 
-Resumes IMAGE's locked VM.
+Resumes IMAGE's locked VM, if its workspace policy allows it now (a VM locked
+because its policy expired stays locked until the policy is extended).
 
 Options:
 ${DATA_LINES}`
@@ -65,12 +70,31 @@ Shows IMAGE's VM session, or every running session.
 Options:
 ${DATA_LINES}`
 
+const APP_USAGE = `Usage: branchcast app [--wait] [--timeout T] [--data DIR] [--json]
+         [--] IMAGE APP
+
+Runs the published application APP of workspace IMAGE in its VM, through the
+guest agent: starts the VM first when it is not running. What the desktop
+entries of published applications run.
+
+Options:
+  --wait            wait for the application to end; print its output and
+                    exit with its status
+  --timeout T       bound on starting the VM and, with --wait, on the
+                    application (default 3m)
+  --kernel PATH     boot this kernel directly if the VM must start (testing;
+                    --initrd, --append)
+  --initrd PATH     initramfs for --kernel
+  --append TEXT     kernel command line for --kernel
+${DATA_LINES}`
+
 function describe (s: SessionStatus): string {
   if (s.state === 'stopped') return `${s.image}: stopped`
   const lines = [
     `${s.image}${s.version === undefined ? '' : ` v${s.version}`}: ${s.state} (${s.mode ?? '?'}, pid ${s.pid ?? '?'}, ${s.accel ?? '?'}, ${s.memoryMb ?? '?'} MiB, ${s.cpus ?? '?'} vCPU)`,
     `  up       ${formatDuration(s.uptimeMs ?? 0)}${s.agent === true ? ', guest agent answering' : ''}`,
     `  channels ${Object.entries(s.channels ?? {}).filter(([, on]) => on).map(([c]) => c).join(', ') || 'none'}`,
+    `  locks    ${s.idleLockMinutes == null ? 'no idle lock' : `after ${s.idleLockMinutes} min idle`}, ${s.lockOnSuspend === true ? 'on host suspend' : 'not on host suspend'}${s.lockReason === undefined ? '' : `; locked (${s.lockReason})`}`,
     `  overlay  ${s.overlayPath ?? '?'}`
   ]
   return lines.join('\n')
@@ -80,22 +104,24 @@ function describeStop (r: SessionStopResult): string {
   return `${r.image}: stopped after ${formatDuration(r.durationMs)}${r.forced ? ' (the guest did not power down in time: forced)' : ''}`
 }
 
-/** The shared shape of every session command: one IMAGE (optional for status), --data, --json. */
+/** The shared shape of every session command: one IMAGE (optional for status; two positionals for app), --data, --json. */
 async function runSession<S extends FlagSpecs> (
-  argv: string[], name: string, usage: string, flags: S, imageRequired: boolean,
-  act: (client: ControlClient, image: string | undefined, cli: ParsedCommand<S & { data: 'string' }>, signal: AbortSignal) => Promise<{ data: unknown, text: string }>
+  argv: string[], name: string, usage: string, flags: S, imageRequired: boolean | 2,
+  act: (client: ControlClient, image: string | undefined, cli: ParsedCommand<S & { data: 'string' }>, signal: AbortSignal) => Promise<{ data: unknown, text: string, code?: number }>
 ): Promise<number> {
   const command = defineCommand({ name, usage, flags: { ...flags, data: 'string' } as S & { data: 'string' }, positionals: true, json: true })
   const cli = command.parse(argv)
   if (cli === undefined) return 0
-  if (cli.positionals.length > 1 || (imageRequired && cli.positionals.length !== 1)) throw new UsageError(imageRequired ? 'needs one IMAGE' : 'takes at most one IMAGE')
+  if (imageRequired === 2) {
+    if (cli.positionals.length !== 2) throw new UsageError('needs IMAGE and APP')
+  } else if (cli.positionals.length > 1 || (imageRequired && cli.positionals.length !== 1)) throw new UsageError(imageRequired ? 'needs one IMAGE' : 'takes at most one IMAGE')
   const dataDir = (cli.values as { data?: string }).data ?? (process.env.BRANCHCAST_NODE_DATA || DEFAULT_NODE_DATA_DIR)
   const interrupt = abortOnSignals()
   try {
     const client = createControlClient(await readControlFile(dataDir))
     const out = await act(client, cli.positionals[0], cli, interrupt.signal)
     cli.print(out.data, out.text)
-    return 0
+    return out.code ?? 0
   } finally {
     interrupt.dispose()
   }
@@ -111,7 +137,9 @@ export async function startMain (argv: string[]): Promise<number> {
       disk: v.disk, mode, network, kernel: v.kernel, initrd: v.initrd, append: v.append,
       memoryMb: readFlag('--memory', v.memory, integer(16, 256 * 1024)),
       cpus: readFlag('--cpus', v.cpus, integer(1, 64)),
-      channels: { clipboard: v.clipboard === true, fileTransfer: v['file-transfer'] === true, printing: v.printing === true },
+      channels: v.clipboard === true || v['file-transfer'] === true || v.printing === true
+        ? { clipboard: v.clipboard === true, fileTransfer: v['file-transfer'] === true, printing: v.printing === true }
+        : undefined,
       wait: v.wait === true,
       timeoutMs: v.wait === true ? readFlag('--timeout', v.timeout ?? '5m', parseDurationMs) : undefined
     }, { signal })
@@ -157,5 +185,18 @@ export async function statusMain (argv: string[]): Promise<number> {
     const all = await client.sessions({ signal })
     const rows = all.map((s) => [s.image, s.state, s.mode ?? '', String(s.pid ?? ''), formatDuration(s.uptimeMs ?? 0)])
     return { data: { sessions: all }, text: all.length === 0 ? 'no VM session is running' : renderTable([{ header: 'IMAGE' }, { header: 'STATE' }, { header: 'MODE' }, { header: 'PID' }, { header: 'UP' }], rows, { width: cli.columns }) }
+  })
+}
+
+export async function appMain (argv: string[]): Promise<number> {
+  const flags = { wait: 'boolean', timeout: 'string', kernel: 'string', initrd: 'string', append: 'string' } as const
+  return await runSession(argv, 'app', APP_USAGE, flags, 2, async (client, image, { values: v, positionals }, signal) => {
+    const app = positionals[1]!
+    const r = await client.appLaunch(image!, {
+      app, wait: v.wait === true, timeoutMs: readFlag('--timeout', v.timeout ?? '3m', parseDurationMs), kernel: v.kernel, initrd: v.initrd, append: v.append
+    }, { signal })
+    if (r.exitCode === undefined) return { data: r, text: `${image!}: ${app} launched (guest pid ${r.pid}, ${formatDuration(r.durationMs)})` }
+    const text = [r.stdout ?? '', r.stderr === undefined || r.stderr === '' ? '' : `stderr: ${r.stderr}`, `${image!}: ${app} exited with status ${r.exitCode}`].filter((l) => l !== '').join('\n')
+    return { data: r, text, code: r.exitCode === 0 ? 0 : 1 }
   })
 }

@@ -6,7 +6,8 @@ import { readJsonFile } from '../state-file.ts'
 import type { PullProgress, PullReport } from '../pull/index.ts'
 import { controlFilePath } from './protocol.ts'
 import type { ControlErrorBody, ControlFile, NodeStatus, PullRequest, PullStreamLine, ReadyImage, SessionLockRequest, SessionStartRequest, SessionStopRequest, WorkspacesStatus } from './protocol.ts'
-import type { SessionStatus, SessionStopResult } from '../session/index.ts'
+import type { AppLaunchResult, SessionStatus, SessionStopResult } from '../session/index.ts'
+import type { AppLaunchRequest } from './session-routes.ts'
 
 export class ControlError extends Error {
   readonly code: string
@@ -47,6 +48,7 @@ export interface ControlClient {
   workspaces: (options?: { signal?: AbortSignal }) => Promise<WorkspacesStatus>
   /** reads the workspaces from the tracker now and acts on them (`POST /workspaces/refresh`) */
   refreshWorkspaces: (options?: { signal?: AbortSignal }) => Promise<WorkspacesStatus>
+  appLaunch: (image: string, request: AppLaunchRequest, options?: { signal?: AbortSignal }) => Promise<AppLaunchResult>
 }
 
 export function createControlClient (file: ControlFile): ControlClient {
@@ -109,6 +111,7 @@ export function createControlClient (file: ControlFile): ControlClient {
     sessionRestart: async (image, request = {}, options = {}) => await session<SessionStatus>(image, 'restart', request, options),
     sessionLock: async (image, request = {}, options = {}) => await session<SessionStatus>(image, 'lock', request, options),
     sessionUnlock: async (image, options = {}) => await session<SessionStatus>(image, 'unlock', {}, options),
+    appLaunch: async (image, request, options = {}) => await session<AppLaunchResult>(image, 'apps', request, options),
     async sessionStatus (image, options = {}) {
       return await (await call('GET', `/sessions/${encodeURIComponent(image)}`, options)).json() as SessionStatus
     },

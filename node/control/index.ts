@@ -11,13 +11,15 @@
 import type { Logger } from '../../protocol/index.ts'
 import type { PullOptions, PullReport } from '../pull/index.ts'
 import type { WorkspaceReconciler } from '../workspaces/index.ts'
-import type { SessionRuntime } from '../session/index.ts'
+import type { PublishedApps } from '../desktop/index.ts'
+import type { SessionPolicySource, SessionRuntime } from '../session/index.ts'
 import type { NodeStatus, ReadyImage } from './protocol.ts'
 import { ControlServerImpl } from './server.ts'
 
 export { readControlFile, createControlClient, ControlError } from './client.ts'
 export type { ControlClient, PullStreamOptions } from './client.ts'
 export { CONTROL_FILE, controlFilePath } from './protocol.ts'
+export type { AppLaunchRequest, SessionRoutesOptions } from './session-routes.ts'
 export type { ControlErrorBody, ControlFile, NodeStatus, PullRequest, PullStreamLine, ReadyImage, SessionLockRequest, SessionStartRequest, SessionStopRequest } from './protocol.ts'
 
 export interface ControlServerInit {
@@ -35,8 +37,12 @@ export interface ControlComponents {
   status: () => Promise<NodeStatus>
   /** VM sessions: the `/sessions` routes exist only when given */
   sessions?: SessionRuntime
-  /** workspaces: `GET /workspaces`, `POST /workspaces/refresh`, and the gate the session routes ask */
-  workspaces?: Pick<WorkspaceReconciler, 'status' | 'refresh' | 'check'>
+  /** workspaces: `GET /workspaces` and `POST /workspaces/refresh` */
+  workspaces?: Pick<WorkspaceReconciler, 'status' | 'refresh'>
+  /** the policy gate sessions ask before start, unlock and app launches (default: unmanaged, all allowed) */
+  sessionPolicy?: SessionPolicySource
+  /** the desktop entries of published applications, synced when a managed workspace starts */
+  publishedApps?: PublishedApps
   logger: Logger
 }
 

@@ -73,6 +73,8 @@ export class ImageVersion {
   #syncing: Promise<void> = Promise.resolve()
   #syncQueued = false
   #closed = false
+  /** callers of `whenHeld`, by unit */
+  readonly #waiters = new Map<number, Set<() => void>>()
 
   private constructor (init: { manifest: Manifest, table: ChunkTable, paths: VersionPaths, fh: FileHandle, ready: boolean, fresh: boolean, held: Uint8Array, log: Logger }) {
     this.image = init.manifest.image
@@ -120,6 +122,33 @@ export class ImageVersion {
   get complete (): boolean { return this.#heldCount === this.table.unitIds.length }
   get heldBytes (): number { return this.#heldBytes }
   has (u: number): boolean { return hasBit(this.#held, u) }
+
+  /**
+   * Resolves once unit `u` is held (written after verification, readable from the file):
+   * at once if it is. Rejects when `signal` aborts or the version is closed first.
+   */
+  async whenHeld (u: number, signal?: AbortSignal): Promise<void> {
+    if (this.has(u)) return
+    signal?.throwIfAborted()
+    if (this.#closed) throw new Error(`image ${this.image} v${this.version} is closed`)
+    await new Promise<void>((resolve, reject) => {
+      const waiters = this.#waiters.get(u) ?? new Set()
+      this.#waiters.set(u, waiters)
+      const onAbort = (): void => { done(); reject(signal!.reason) }
+      const wake = (): void => {
+        done()
+        if (this.has(u)) resolve()
+        else reject(new Error(`image ${this.image} v${this.version} is closed`))
+      }
+      const done = (): void => {
+        signal?.removeEventListener('abort', onAbort)
+        waiters.delete(wake)
+        if (waiters.size === 0 && this.#waiters.get(u) === waiters) this.#waiters.delete(u)
+      }
+      waiters.add(wake)
+      signal?.addEventListener('abort', onAbort, { once: true })
+    })
+  }
 
   /** What this version holds as a have-bitfield over manifest indexes (for announces). */
   have (): { bits: Uint8Array, count: number } { return indexHave(this.table, this.#held) }
@@ -203,6 +232,8 @@ export class ImageVersion {
       this.#heldBytes += table.unitLengths[u]!
       this.#unsynced.push(u)
       this.#unsyncedBytes += table.unitLengths[u]!
+      const waiters = this.#waiters.get(u)
+      if (waiters !== undefined) for (const wake of [...waiters]) wake()
     }
     if (this.#unsyncedBytes >= IMAGE_SYNC_BATCH_BYTES || Date.now() - this.#lastSyncMs >= IMAGE_SYNC_INTERVAL_MS) {
       this.#sync().catch((err: unknown) => { this.#log.warn('image sync failed', { image: this.image, version: this.version, err }) })
@@ -278,6 +309,7 @@ export class ImageVersion {
     this.#closed = true
     await this.flush().catch((err: unknown) => { this.#log.warn('image flush on close failed', { image: this.image, version: this.version, err }) })
     await this.#fh.close()
+    for (const waiters of [...this.#waiters.values()]) for (const wake of [...waiters]) wake()
   }
 }
 

@@ -25,6 +25,14 @@ export type SessionErrorCode =
   | 'ERR_SESSION_NOT_RUNNING'
   /** no ready image of that name on this node */
   | 'ERR_IMAGE_NOT_READY'
+  /** the policy gate refuses the image now (expired, offline too long, not assigned, …): the message says why */
+  | 'ERR_POLICY_DENIED'
+  /** a start asked for more than the workspace policy gives (memory, CPUs, a channel, another mode) */
+  | 'ERR_POLICY_LIMIT'
+  /** an application launch on a locked VM (its guest is paused and cannot answer) */
+  | 'ERR_SESSION_LOCKED'
+  /** the workspace policy publishes no application of that name */
+  | 'ERR_APP_UNKNOWN'
 
 export class SessionError extends Error {
   readonly code: SessionErrorCode

@@ -88,14 +88,30 @@ export class GuestAgent {
    * (`guest-exec-status`, asked every GUEST_EXEC_POLL_MS: the agent has no completion event).
    */
   async exec (path: string, args: string[] = [], options: { signal?: AbortSignal, input?: Uint8Array } = {}): Promise<GuestExecResult> {
+    const pid = await this.spawn(path, args, { ...options, captureOutput: true })
+    return await this.wait(pid, options)
+  }
+
+  /**
+   * Starts a program in the guest (`guest-exec`) and returns its guest pid without waiting.
+   * Without `captureOutput` its output goes nowhere: nothing piles up in the agent for a
+   * program that runs for hours.
+   */
+  async spawn (path: string, args: string[] = [], options: { signal?: AbortSignal, input?: Uint8Array, captureOutput?: boolean } = {}): Promise<number> {
     const started = await this.execute<{ pid: number }>('guest-exec', {
       path,
       arg: args,
-      'capture-output': true,
+      'capture-output': options.captureOutput === true,
       ...(options.input === undefined ? {} : { 'input-data': Buffer.from(options.input).toString('base64') })
     }, options)
+    if (!Number.isInteger(started?.pid)) throw new SessionError('ERR_GUEST_AGENT', 'guest agent: guest-exec answered without a pid')
+    return started.pid
+  }
+
+  /** Waits for a program `spawn` started to end; its output when it was captured. */
+  async wait (pid: number, options: { signal?: AbortSignal } = {}): Promise<GuestExecResult> {
     for (;;) {
-      const s = await this.execute<Record<string, unknown>>('guest-exec-status', { pid: started.pid }, options)
+      const s = await this.execute<Record<string, unknown>>('guest-exec-status', { pid }, options)
       if (s.exited === true) {
         return {
           exitCode: typeof s.exitcode === 'number' ? s.exitcode : -1,

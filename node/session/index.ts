@@ -10,9 +10,10 @@
  * (daemon stop) lets go of them without stopping them. A VM that dies on its own is
  * noticed, reported (`session.crashed`) and cleaned up.
  */
-import type { Logger } from '../../protocol/index.ts'
+import type { GuestChannels, Logger } from '../../protocol/index.ts'
 import type { EventReporter } from '../events/index.ts'
 import type { Accelerator } from './accelerator.ts'
+import type { AutoLockDecision, IdleSource, SessionClock } from './auto-lock.ts'
 import type { GuestExecResult } from './guest-agent.ts'
 import type { SessionChannels, VmPlan } from './qemu-args.ts'
 import type { SessionMode } from './session-record.ts'
@@ -31,6 +32,14 @@ export { sessionDir } from './session-record.ts'
 export type { SessionMode, SessionRecord } from './session-record.ts'
 export type { Accelerator } from './accelerator.ts'
 export { findBaseImage } from './base-image.ts'
+export { channelsFromPolicy, directionAllowed, fileTransferAllowed, narrowPlan, planFromPolicy } from './policy-plan.ts'
+export type { SessionPlan, SessionRequest } from './policy-plan.ts'
+export { UNMANAGED_POLICY_SOURCE, staticPolicySource } from './policy-source.ts'
+export type { SessionPolicyCheck, SessionPolicySource } from './policy-source.ts'
+export { autoStartSessions, startOptionsFor } from './policy-start.ts'
+export type { AutoStartOptions, StartRequest } from './policy-start.ts'
+export { SYSTEM_CLOCK, autoLockDecisions, logindIdleSource, parseLogindIdle, sleptMs } from './auto-lock.ts'
+export type { AutoLockDecision, AutoLockSession, ClockReading, IdleSource, SessionClock } from './auto-lock.ts'
 
 export interface SessionStartOptions {
   /** the read-only raw image the overlay is made over */
@@ -44,6 +53,12 @@ export interface SessionStartOptions {
   cpus?: number
   /** guest channels allowed; each one left out is absent from the VM (default: all off) */
   channels?: Partial<SessionChannels>
+  /** the policy's channel directions and extension allow-list, kept for the host end of the channels */
+  guestChannels?: GuestChannels
+  /** lock after this many minutes of host idle time (default: never) */
+  idleLockMinutes?: number | null
+  /** lock when the host suspends (default false) */
+  lockOnSuspend?: boolean
   /** default 'nat' (QEMU user networking) */
   network?: VmPlan['network']
   /** direct kernel boot instead of the disk's boot loader (test guests) */
@@ -69,6 +84,11 @@ export interface SessionStatus {
   startedAtMs?: number
   uptimeMs?: number
   lockedAtMs?: number
+  /** why it is locked: user, idle, suspend, expired, … */
+  lockReason?: string
+  idleLockMinutes?: number | null
+  lockOnSuspend?: boolean
+  guestChannels?: GuestChannels
   /** QEMU's own run state (`running`, `paused`, …) */
   qemuStatus?: string
   /** the guest agent has answered in this session */
@@ -106,6 +126,19 @@ export interface SessionRuntime {
   waitForAgent: (image: string, options?: { signal?: AbortSignal }) => Promise<void>
   /** Runs a program in the guest through the guest agent and waits for it to end. */
   guestExec: (image: string, path: string, args?: string[], options?: { signal?: AbortSignal, input?: Uint8Array }) => Promise<GuestExecResult>
+  /**
+   * Starts a command line in the guest through its shell (`/bin/sh -c`, or `cmd.exe /c` in
+   * a Windows guest) and reports `app.launched` (`app`, guest `pid`, `durationMs` from
+   * `requestedAtMs`, a start of the VM included). With `wait` it resolves once the command
+   * ended, with its output; without, once the guest started it.
+   */
+  launchApp: (image: string, app: { name: string, command: string }, options?: { wait?: boolean, requestedAtMs?: number, signal?: AbortSignal }) => Promise<AppLaunchResult>
+  /**
+   * Applies the auto-lock rules now: locks running sessions whose policy asks for it when the
+   * host suspended since the last check or has been idle long enough. A timer calls it every
+   * AUTO_LOCK_CHECK_MS while sessions run; returns what it locked.
+   */
+  checkAutoLock: (options?: { signal?: AbortSignal }) => Promise<AutoLockDecision[]>
   /** Runs a read-only QMP `query-*` command on the session's VM (diagnostics, tests): `query-chardev`, … */
   query: <T = unknown>(image: string, command: `query-${string}`, options?: { signal?: AbortSignal }) => Promise<T>
   /** KVM when the probe proved it works here, else TCG (probed once per runtime). */
@@ -132,10 +165,27 @@ export interface SessionRuntimeInit {
   kvmProbeTimeoutMs?: number
 }
 
+/** What `launchApp` did. */
+export interface AppLaunchResult {
+  image: string
+  app: string
+  /** the guest's process id */
+  pid: number
+  /** with `wait`: how the command ended */
+  exitCode?: number
+  stdout?: string
+  stderr?: string
+  durationMs: number
+}
+
 export interface SessionRuntimeComponents {
   events: Pick<EventReporter, 'report'>
   logger: Logger
   now: () => number
+  /** the host session's idle time, for the idle lock (default: systemd-logind) */
+  idle?: IdleSource
+  /** the clocks a host suspend is seen between (default: Date.now and performance.now) */
+  clock?: SessionClock
 }
 
 export function createSessionRuntime (init: SessionRuntimeInit, components: SessionRuntimeComponents): SessionRuntime {

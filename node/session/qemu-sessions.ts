@@ -8,11 +8,13 @@ import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import type { Logger } from '../../protocol/index.ts'
 import {
-  DEFAULT_POWERDOWN_TIMEOUT_MS, DEFAULT_SESSION_CPUS, DEFAULT_SESSION_MEMORY_MB, KVM_PROBE_TIMEOUT_MS,
+  AUTO_LOCK_CHECK_MS, DEFAULT_POWERDOWN_TIMEOUT_MS, DEFAULT_SESSION_CPUS, DEFAULT_SESSION_MEMORY_MB, KVM_PROBE_TIMEOUT_MS,
   MAX_SESSION_CPUS, MAX_SESSION_MEMORY_MB, POWERDOWN_REPEAT_MS, QEMU_EXIT_WAIT_MS, QMP_READY_TIMEOUT_MS
 } from '../constants.ts'
 import { probeAccelerator } from './accelerator.ts'
 import type { Accelerator } from './accelerator.ts'
+import { SYSTEM_CLOCK, autoLockDecisions, logindIdleSource, sleptMs } from './auto-lock.ts'
+import type { AutoLockDecision, ClockReading, IdleSource, SessionClock } from './auto-lock.ts'
 import { SessionError } from './errors.ts'
 import { GuestAgent } from './guest-agent.ts'
 import type { GuestExecResult } from './guest-agent.ts'
@@ -25,7 +27,7 @@ import type { QemuChild } from './qemu-process.ts'
 import { readRecords, removeRecord, removeSockets, sessionDir, socketDir, writeRecord } from './session-record.ts'
 import type { SessionRecord } from './session-record.ts'
 import type {
-  SessionRuntime, SessionRuntimeComponents, SessionRuntimeInit, SessionStartOptions, SessionStatus, SessionStopResult
+  AppLaunchResult, SessionRuntime, SessionRuntimeComponents, SessionRuntimeInit, SessionStartOptions, SessionStatus, SessionStopResult
 } from './index.ts'
 
 /** A session whose QEMU we hold a monitor connection to. */
@@ -36,6 +38,8 @@ interface LiveSession {
   child?: QemuChild
   agent?: Promise<GuestAgent>
   agentAnswered: boolean
+  /** how the guest runs a command line, asked of the agent once */
+  shell?: Promise<[string, string]>
   /** stop() is under way: the monitor closing is expected */
   stopping: boolean
   /** detach(): the monitor closing is ours */
@@ -61,12 +65,20 @@ export class QemuSessions implements SessionRuntime {
   readonly #live = new Map<string, LiveSession>()
   readonly #queues = new Map<string, Promise<unknown>>()
   #accel: Promise<Accelerator> | undefined
+  readonly #clock: SessionClock
+  readonly #idle: IdleSource
+  /** runs checkAutoLock while any session is live */
+  #autoLockTimer: NodeJS.Timeout | undefined
+  #lastReading: ClockReading | undefined
+  #idleUnknownLogged = false
 
   constructor (init: SessionRuntimeInit, components: SessionRuntimeComponents) {
     this.#init = init
     this.#components = components
     this.#log = components.logger.forComponent('node:session')
     this.#qemu = init.qemuBinary ?? 'qemu-system-x86_64'
+    this.#clock = components.clock ?? SYSTEM_CLOCK
+    this.#idle = components.idle ?? logindIdleSource()
   }
 
   /** Runs `fn` after every earlier operation on `image`. */
@@ -143,7 +155,9 @@ export class QemuSessions implements SessionRuntime {
       image, version: o.version, mode: o.mode, pid: 0, startedAtMs: t0, accel,
       machine: this.#init.machine ?? 'pc', memoryMb: o.memoryMb ?? DEFAULT_SESSION_MEMORY_MB, cpus: o.cpus ?? DEFAULT_SESSION_CPUS,
       channels, network: o.network ?? 'nat', boot: o.boot, baseImagePath: o.baseImagePath, overlayPath,
-      qmpSocket: join(sockets, 'qmp.sock'), agentSocket: join(sockets, 'agent.sock'), channelSockets
+      qmpSocket: join(sockets, 'qmp.sock'), agentSocket: join(sockets, 'agent.sock'), channelSockets,
+      ...(o.guestChannels === undefined ? {} : { guestChannels: o.guestChannels }),
+      idleLockMinutes: o.idleLockMinutes ?? null, lockOnSuspend: o.lockOnSuspend === true
     }
     return { record, created }
   }
@@ -194,6 +208,7 @@ export class QemuSessions implements SessionRuntime {
       if (e.event === 'SHUTDOWN' && e.data?.guest === true) live.guestShutdown = true
     })
     this.#live.set(record.image, live)
+    this.#armAutoLock()
     void gone.then(async (how) => {
       if (live.stopping || live.detached) return
       await this.#serial(record.image, async () => { await this.#ended(live, how) })
@@ -225,6 +240,7 @@ export class QemuSessions implements SessionRuntime {
     live.qmp.close()
     void live.agent?.then((a) => a.close(), () => {})
     this.#live.delete(live.record.image)
+    this.#armAutoLock()
     await removeSockets(live.record)
     await this.#resetOverlay(live.record)
     await removeRecord(this.#init.dataDir, live.record.image)
@@ -316,7 +332,8 @@ export class QemuSessions implements SessionRuntime {
     await this.stop(image, options)
     return await this.start(image, {
       baseImagePath: record.baseImagePath, version: record.version, mode: record.mode, memoryMb: record.memoryMb,
-      cpus: record.cpus, channels: record.channels, network: record.network, boot: record.boot, signal: options.signal
+      cpus: record.cpus, channels: record.channels, network: record.network, boot: record.boot, signal: options.signal,
+      guestChannels: record.guestChannels, idleLockMinutes: record.idleLockMinutes, lockOnSuspend: record.lockOnSuspend
     })
   }
 
@@ -358,7 +375,10 @@ export class QemuSessions implements SessionRuntime {
       ...this.#versionOf(r),
       mode: r.mode, pid: r.pid, accel: r.accel, memoryMb: r.memoryMb, cpus: r.cpus, channels: r.channels,
       overlayPath: r.overlayPath, startedAtMs: r.startedAtMs, uptimeMs: this.#components.now() - r.startedAtMs,
-      ...(r.lockedAtMs === undefined ? {} : { lockedAtMs: r.lockedAtMs }),
+      ...(r.lockedAtMs === undefined ? {} : { lockedAtMs: r.lockedAtMs, lockReason: r.lockReason }),
+      idleLockMinutes: r.idleLockMinutes ?? null,
+      lockOnSuspend: r.lockOnSuspend === true,
+      ...(r.guestChannels === undefined ? {} : { guestChannels: r.guestChannels }),
       ...(q.status === undefined ? {} : { qemuStatus: q.status }),
       agent: live.agentAnswered
     }
@@ -393,6 +413,76 @@ export class QemuSessions implements SessionRuntime {
     const result = await (await this.#agent(live)).exec(path, args, options)
     live.agentAnswered = true
     return result
+  }
+
+  async launchApp (image: string, app: { name: string, command: string }, options: { wait?: boolean, requestedAtMs?: number, signal?: AbortSignal } = {}): Promise<AppLaunchResult> {
+    const t0 = options.requestedAtMs ?? this.#components.now()
+    const live = this.#require(image)
+    // a paused guest cannot answer: say so rather than wait for the timeout
+    if (live.record.lockedAtMs !== undefined) throw new SessionError('ERR_SESSION_LOCKED', `${image} is locked: unlock it before launching ${app.name}`)
+    const agent = await this.#agent(live)
+    const [shell, flag] = await this.#shell(live, agent, options.signal)
+    const pid = await agent.spawn(shell, [flag, app.command], { captureOutput: options.wait === true, signal: options.signal })
+    live.agentAnswered = true
+    const durationMs = this.#components.now() - t0
+    this.#log.info('application launched', { image, app: app.name, pid, durationMs })
+    this.#report('app.launched', { image, ...this.#versionOf(live.record), app: app.name, pid, durationMs })
+    if (options.wait !== true) return { image, app: app.name, pid, durationMs }
+    const r = await agent.wait(pid, { signal: options.signal })
+    return { image, app: app.name, pid, durationMs, exitCode: r.exitCode, stdout: Buffer.from(r.stdout).toString('utf8'), stderr: Buffer.from(r.stderr).toString('utf8') }
+  }
+
+  /** `cmd.exe /c` in a Windows guest, `/bin/sh -c` in any other (and when the agent cannot say). */
+  #shell (live: LiveSession, agent: GuestAgent, signal: AbortSignal | undefined): Promise<[string, string]> {
+    live.shell ??= agent.execute<{ id?: string }>('guest-get-osinfo', undefined, { signal })
+      .then((os): [string, string] => os?.id === 'mswindows' ? ['cmd.exe', '/c'] : ['/bin/sh', '-c'], (err: unknown): [string, string] => {
+        // an agent without the command answers with an error: a POSIX guest. Given up on (timeout): ask again next time
+        if ((err as { code?: string }).code === 'ERR_GUEST_AGENT' && !(signal?.aborted ?? false)) return ['/bin/sh', '-c']
+        live.shell = undefined
+        throw err
+      })
+    return live.shell
+  }
+
+  async checkAutoLock (options: { signal?: AbortSignal } = {}): Promise<AutoLockDecision[]> {
+    const reading = { wallMs: this.#clock.wallMs(), monoMs: this.#clock.monoMs() }
+    const slept = this.#lastReading === undefined ? 0 : sleptMs(this.#lastReading, reading)
+    this.#lastReading = reading
+    const sessions = [...this.#live.values()].map(({ record: r }) => ({
+      image: r.image, state: r.lockedAtMs === undefined ? 'running' as const : 'locked' as const, idleLockMinutes: r.idleLockMinutes, lockOnSuspend: r.lockOnSuspend
+    }))
+    let idleMs: number | undefined
+    if (sessions.some((s) => s.state === 'running' && s.idleLockMinutes != null)) {
+      idleMs = await this.#idle.idleMs(options).catch(() => undefined)
+      if (idleMs === undefined && !this.#idleUnknownLogged) {
+        this.#idleUnknownLogged = true
+        this.#log.warn('the host session\'s idle time is unknown (no answer from systemd-logind): the idle lock cannot fire')
+      }
+    }
+    if (slept > 0) this.#log.info('the host slept', { sleptMs: slept })
+    const decisions = autoLockDecisions(sessions, { idleMs, sleptMs: slept })
+    const done: AutoLockDecision[] = []
+    for (const d of decisions) {
+      try {
+        await this.lock(d.image, { reason: d.reason, signal: options.signal })
+        done.push(d)
+      } catch (err) {
+        this.#log.warn('cannot lock a session', { image: d.image, reason: d.reason, err })
+      }
+    }
+    return done
+  }
+
+  /** Runs checkAutoLock every AUTO_LOCK_CHECK_MS while a session is live (the timer does not hold the process open). */
+  #armAutoLock (): void {
+    if (this.#live.size > 0 && this.#autoLockTimer === undefined) {
+      this.#lastReading = { wallMs: this.#clock.wallMs(), monoMs: this.#clock.monoMs() }
+      this.#autoLockTimer = setInterval(() => { void this.checkAutoLock().catch((err) => this.#log.warn('auto-lock check failed', { err })) }, AUTO_LOCK_CHECK_MS)
+      this.#autoLockTimer.unref()
+    } else if (this.#live.size === 0 && this.#autoLockTimer !== undefined) {
+      clearInterval(this.#autoLockTimer)
+      this.#autoLockTimer = undefined
+    }
   }
 
   async attach (): Promise<void> {
@@ -433,5 +523,6 @@ export class QemuSessions implements SessionRuntime {
     }
     await Promise.all([...this.#live.values()].map(async (l) => await l.qmp.closed))
     this.#live.clear()
+    this.#armAutoLock()
   }
 }

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { readJsonFile, writeJsonFile } from '../state-file.ts'
 import { MAX_UNIX_SOCKET_PATH_BYTES } from '../constants.ts'
+import type { GuestChannels } from '../../protocol/index.ts'
 import type { Accelerator } from './accelerator.ts'
 import type { ChannelName, SessionChannels, VmPlan } from './qemu-args.ts'
 
@@ -35,6 +36,11 @@ export interface SessionRecord {
   qmpSocket: string
   agentSocket: string
   channelSockets: Partial<Record<ChannelName, string>>
+  /** the policy's channel directions and extension allow-list, for the host end of the channels */
+  guestChannels?: GuestChannels
+  /** lock after this many minutes of host idle time; null or absent: never */
+  idleLockMinutes?: number | null
+  lockOnSuspend?: boolean
 }
 
 const RECORD_FILE = 'session.json'

@@ -7,8 +7,6 @@ export type WorkspaceErrorCode =
   | 'ERR_POLICY_ROLLBACK'
   /** the document is well signed but malformed, or names another user */
   | 'ERR_POLICY_DOCUMENT'
-  /** the gate refused a start or an unlock */
-  | 'ERR_WORKSPACE_LOCKED'
 
 export class WorkspaceError extends Error {
   readonly code: WorkspaceErrorCode

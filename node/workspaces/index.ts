@@ -38,11 +38,11 @@ export interface GateDecision {
   reason: string
   /** the policy in force, when a workspace names the image */
   policy?: Policy
-  /** the version that policy names */
-  version?: number | null
+  /** the version that policy names (absent: none published, or no policy) */
+  version?: number
 }
 
-/** What the session side asks before a start or an unlock. */
+/** What the session side asks before a start or an unlock (the session routes' `SessionPolicySource`). */
 export interface WorkspaceGate {
   check: (image: string, options?: { signal?: AbortSignal }) => Promise<GateDecision>
 }

@@ -124,7 +124,7 @@ export class Reconciler implements WorkspaceReconciler {
       if (cache.state === 'verified' && (await this.#c.images.versions(image)).length > 0) return { allowed: false, reason: `${image} is no longer assigned to this user` }
       return { allowed: true, reason: 'no workspace policy names this image' }
     }
-    const found = { policy: ws.policy, version: ws.version }
+    const found = { policy: ws.policy, ...(ws.version === null ? {} : { version: ws.version }) }
     const lock = lockOf(ws, { nowMs, cache, contact: this.#contact.state })
     if (lock !== undefined) return { allowed: false, reason: `locked: ${lock.message}`, ...found }
     if (this.#init.hostCheck !== undefined) {

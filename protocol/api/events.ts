@@ -77,6 +77,8 @@ export const EVENT_PAYLOADS = {
   'session.unlocked': z.looseObject({ image: IMAGE, version: COUNT.optional(), durationMs: COUNT.optional() }),
   /** a VM ended without being asked to: `reason` qemu-exited, guest-panicked, died-while-detached; `durationMs`: how long it ran */
   'session.crashed': z.looseObject({ image: IMAGE, version: COUNT.optional(), reason: z.string().max(64), durationMs: COUNT.optional(), exitCode: z.number().int().optional(), signal: z.string().max(16).optional() }),
+  /** a published application was started in its workspace's VM; `durationMs`: from the request, a VM start included */
+  'app.launched': z.looseObject({ image: IMAGE, version: COUNT.optional(), app: z.string().min(1).max(100), pid: COUNT.optional(), durationMs: COUNT.optional() }),
   /** the node refused something its policy forbids (expired workspace, download window, …) */
   'policy.blocked': z.looseObject({ image: IMAGE, rule: z.string().max(64), message: z.string().max(1024).optional() }),
   ...WORKSPACE_EVENT_PAYLOADS

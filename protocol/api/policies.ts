@@ -11,8 +11,24 @@ import { MAX_NAME_CHARS, nameSchema } from './common.ts'
 export const MAX_PUBLISHED_APPS = 32
 /** An application's display name. */
 export const MAX_APP_NAME_CHARS = 100
-/** An application's command line and icon (a path in the guest or a URL). */
+/** An application's command line (run in the guest by its shell). */
 export const MAX_APP_COMMAND_CHARS = 2048
+/**
+ * An application's icon: a freedesktop icon-theme name, or a small PNG/SVG as a
+ * `data:image/png;base64,…` URL (what the desk can show without reaching the guest); other
+ * text (a path in the guest) is kept and shown as a generic icon.
+ */
+export const MAX_APP_ICON_CHARS = 16 * 1024
+/**
+ * All of a policy's icons together: every app at its other caps plus this stays well under
+ * the tracker's 256 KiB admin body limit (32 × 2 KiB of names and commands + 128 KiB).
+ */
+export const MAX_APP_ICONS_TOTAL_CHARS = 128 * 1024
+/** File-transfer extension allow-list: entries, and characters of each. */
+export const MAX_TRANSFER_EXTENSIONS = 64
+export const MAX_TRANSFER_EXTENSION_CHARS = 16
+/** Idle lock: at most a day of no input. */
+export const MAX_IDLE_LOCK_MINUTES = 24 * 60
 /** Offline grace period: at most a year without reaching the tracker. */
 export const MAX_OFFLINE_GRACE_SECONDS = 366 * 86_400
 /** VM memory: 1 TiB in MiB, more than any desktop host has. */
@@ -33,11 +49,44 @@ const appText = (maxChars: number): z.ZodString => z.string().min(1).max(maxChar
 const PublishedAppSchema = z.object({
   name: appText(MAX_APP_NAME_CHARS),
   command: appText(MAX_APP_COMMAND_CHARS),
-  icon: appText(MAX_APP_COMMAND_CHARS).optional()
+  icon: appText(MAX_APP_ICON_CHARS).optional()
 }).strict()
 
 const MinuteSchema = z.number().int().min(0).max(1439)
 const StartupSchema = z.object({ mode: z.enum(['auto', 'manual']), fullscreen: z.boolean().optional() })
+
+/** Which way a host↔guest channel may carry data; `off`: the channel is absent from the VM. */
+export const ChannelDirectionSchema = z.enum(['off', 'host-to-guest', 'guest-to-host', 'both'], {
+  error: 'a direction is off, host-to-guest, guest-to-host or both'
+})
+export type ChannelDirection = z.infer<typeof ChannelDirectionSchema>
+
+/** A file name extension, without the dot, lowercase: "pdf", "tar.gz". */
+const ExtensionSchema = z.string().min(1).max(MAX_TRANSFER_EXTENSION_CHARS)
+  .regex(/^[a-z0-9]+(\.[a-z0-9]+)*$/, 'file extensions are lowercase letters and digits, without the leading dot ("pdf", "tar.gz")')
+
+/**
+ * The guest channels a policy allows. Each one that is off is absent from the VM (no
+ * device, no socket); file transfer carries only files whose extension is on the list
+ * (an empty list: none).
+ */
+export const GuestChannelsSchema = z.object({
+  clipboard: ChannelDirectionSchema,
+  fileTransfer: z.object({
+    direction: ChannelDirectionSchema,
+    extensions: z.array(ExtensionSchema).max(MAX_TRANSFER_EXTENSIONS, `at most ${MAX_TRANSFER_EXTENSIONS} file extensions`)
+      .refine((xs) => new Set(xs).size === xs.length, 'file extensions must be unique')
+  }).strict(),
+  printing: z.boolean()
+}).strict()
+export type GuestChannels = z.infer<typeof GuestChannelsSchema>
+
+/** Everything off: what a policy that names no channels allows. */
+export const NO_GUEST_CHANNELS: GuestChannels = { clipboard: 'off', fileTransfer: { direction: 'off', extensions: [] }, printing: false }
+
+/** A persistent workspace keeps the user's changes across stops; a revertible one loses them at every stop. */
+export const WorkspaceModeSchema = z.enum(['persistent', 'revertible'], { error: 'workspaceMode is persistent or revertible' })
+export type WorkspaceMode = z.infer<typeof WorkspaceModeSchema>
 
 /** Every policy field a request may set; create requires `name` and `image`. */
 const policyFieldSchemas = {
@@ -57,8 +106,15 @@ const policyFieldSchemas = {
   vmMemoryMb: z.number().int().min(64).max(MAX_VM_MEMORY_MB),
   vmCpus: z.number().int().min(1).max(MAX_VM_CPUS),
   publishedApps: z.array(PublishedAppSchema).max(MAX_PUBLISHED_APPS)
-    .refine((apps) => new Set(apps.map((a) => a.name)).size === apps.length, 'application names must be unique'),
+    .refine((apps) => new Set(apps.map((a) => a.name)).size === apps.length, 'application names must be unique')
+    .refine((apps) => apps.reduce((n, a) => n + (a.icon?.length ?? 0), 0) <= MAX_APP_ICONS_TOTAL_CHARS, `the icons of a policy's applications are at most ${MAX_APP_ICONS_TOTAL_CHARS} characters together`),
   startup: StartupSchema.strict(),
+  workspaceMode: WorkspaceModeSchema,
+  guestChannels: GuestChannelsSchema,
+  /** lock the VM after this many minutes without input; null = never */
+  idleLockMinutes: z.number().int().min(1).max(MAX_IDLE_LOCK_MINUTES).nullable(),
+  /** lock the VM when the host suspends */
+  lockOnSuspend: z.boolean(),
   /** higher wins when several assigned policies name the same image */
   priority: z.number().int().min(-MAX_POLICY_PRIORITY).max(MAX_POLICY_PRIORITY)
 }
@@ -77,6 +133,10 @@ export const CreatePolicySchema = z.object({
   vmCpus: policyFieldSchemas.vmCpus.optional(),
   publishedApps: policyFieldSchemas.publishedApps.optional(),
   startup: policyFieldSchemas.startup.optional(),
+  workspaceMode: policyFieldSchemas.workspaceMode.optional(),
+  guestChannels: policyFieldSchemas.guestChannels.optional(),
+  idleLockMinutes: policyFieldSchemas.idleLockMinutes.optional(),
+  lockOnSuspend: policyFieldSchemas.lockOnSuspend.optional(),
   priority: policyFieldSchemas.priority.optional()
 }).strict().meta({ id: 'CreatePolicy' })
 export type CreatePolicy = z.infer<typeof CreatePolicySchema>
@@ -101,6 +161,10 @@ export const PolicySchema = z.object({
   vmCpus: z.number().int(),
   publishedApps: z.array(z.object({ name: z.string(), command: z.string(), icon: z.string().optional() })),
   startup: StartupSchema,
+  workspaceMode: WorkspaceModeSchema,
+  guestChannels: GuestChannelsSchema,
+  idleLockMinutes: z.number().int().nullable(),
+  lockOnSuspend: z.boolean(),
   priority: z.number().int(),
   createdAt: z.string(),
   updatedAt: z.string()

@@ -25,6 +25,11 @@ export interface CapabilityClaims {
   /** issued at / expires, ms since epoch */
   iat: number
   exp: number
+  /**
+   * origin tokens: the most bytes per second the holder may take from the origin (the
+   * workspace policy's cap), enforced by an origin that can (the built-in one); absent = no cap
+   */
+  rate?: number
 }
 
 /** Tokens are small; anything longer is refused before parsing. */
@@ -34,7 +39,9 @@ const NAME_RE = /^[A-Za-z0-9._:@/+=-]{1,256}$/
 export function signCapability (claims: Omit<CapabilityClaims, 'v'>, privateKey: KeyObject): string {
   if (!NAME_RE.test(claims.sub) || !NAME_RE.test(claims.img)) throw new TypeError('capability subject and image must be short printable names')
   if (!Number.isSafeInteger(claims.iat) || !Number.isSafeInteger(claims.exp) || claims.exp <= claims.iat) throw new TypeError('capability needs iat < exp (ms)')
-  const body = Buffer.from(JSON.stringify({ v: 1, aud: claims.aud, sub: claims.sub, img: claims.img, iat: claims.iat, exp: claims.exp })).toString('base64url')
+  if (claims.rate !== undefined && !(Number.isSafeInteger(claims.rate) && claims.rate > 0)) throw new TypeError('capability rate must be a positive integer (bytes per second)')
+  const fields = { v: 1, aud: claims.aud, sub: claims.sub, img: claims.img, iat: claims.iat, exp: claims.exp, ...(claims.rate === undefined ? {} : { rate: claims.rate }) }
+  const body = Buffer.from(JSON.stringify(fields)).toString('base64url')
   const sig = Buffer.from(signBytes(privateKey, Buffer.from(body))).toString('base64url')
   return `${body}.${sig}`
 }
@@ -61,7 +68,8 @@ function parseClaims (claimsJson: Uint8Array): CapabilityClaims {
   const c = raw as Partial<CapabilityClaims> | null
   if (c === null || typeof c !== 'object' || c.v !== 1 || (c.aud !== 'origin' && c.aud !== 'peer') ||
     typeof c.sub !== 'string' || !NAME_RE.test(c.sub) || typeof c.img !== 'string' || !NAME_RE.test(c.img) ||
-    !Number.isSafeInteger(c.iat) || !Number.isSafeInteger(c.exp)) {
+    !Number.isSafeInteger(c.iat) || !Number.isSafeInteger(c.exp) ||
+    (c.rate !== undefined && !(Number.isSafeInteger(c.rate) && c.rate > 0))) {
     throw new TokenMalformedError('capability claims are incomplete')
   }
   return c as CapabilityClaims

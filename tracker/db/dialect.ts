@@ -88,9 +88,15 @@ export interface Dialect {
   /**
    * Runs work in one transaction that serialises writers (SQLite: `BEGIN IMMEDIATE`; SQL
    * Server: row locks, with `lockImage` for read-then-write on an image). A throw rolls
-   * it back.
+   * it back. SQLite commits the transactions asked for in one event-loop turn together,
+   * each in a savepoint: a throw rolls back that one alone.
    */
   transaction<T> (work: Work<T> | (() => Work<T>)): Promise<T>
+  /**
+   * Runs work that writes but needs no transaction of its own (one upsert, one update):
+   * SQLite commits it with the next group (see `transaction`), SQL Server as `run` does.
+   */
+  write<T> (work: Work<T> | (() => Work<T>)): Promise<T>
   /** Whether the error is a unique-constraint violation (the dialects' codes differ). */
   isUniqueViolation (err: unknown): boolean
 

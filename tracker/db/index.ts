@@ -11,7 +11,7 @@ import type { TrackerStore } from './store.ts'
 export type {
   AssignmentRecord, ClientDetail, ClientImage, ClientPull, ClientQuery, ClientRecord, ClientSort, ClientWorkspaces,
   DeploymentQuery, HeldVersionRow, OffloadDelta, OffloadQuery, OffloadRow, PullingVersionRow, CreateDraftInput, CreatePolicyInput, CreateTokenInput, DownloadWindow,
-  EventInput, EventQuery, EventRecord, FinalizeDraftInput, ImageRecord, MembersForOptions, PolicyFields,
+  EventInput, EventQuery, EventRecord, FinalizeDraftInput, ReportInput, ReportResult, ImageRecord, MembersForOptions, PolicyFields,
   PolicyMatch, PolicyRecord, PublishedApp, StartupBehaviour, SubjectKind, SwarmMember, SwarmSize, TokenKind,
   TokenLookup, TokenRecord, TrackerStore, UploadLease, UpsertClientInput, UpsertMemberInput, VersionRecord,
   VersionState

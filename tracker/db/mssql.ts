@@ -131,6 +131,9 @@ export function mssqlDialect (db: Db): Dialect {
     async transaction (work) {
       return db.transaction(async (tx) => runAwaiting(workOf(work), tx))
     },
+    async write (work) {
+      return runAwaiting(workOf(work), db)
+    },
     isUniqueViolation,
 
     select<F extends Fields> (fields: F, name: keyof Tables, q: SelectQuery = {}) {

@@ -13,7 +13,12 @@ import {
   definedOnly, eventLimit, IN_LIST_BATCH, newPolicyColumns, policyColumns, toAssignment, toClient, toClientImage, toEvent, toImage, toMember, toPolicy,
   toToken, toUpload, toVersion
 } from './records.ts'
-import type { ClientDetail, ClientRecord, OffloadDelta, OffloadRow, PolicyMatch, SubjectKind, TokenLookup, TrackerStore, VersionRecord } from './store.ts'
+import type {
+  ClientDetail, ClientRecord, EventInput, OffloadDelta, OffloadRow, PolicyMatch, ReportResult, SubjectKind, TokenLookup, TrackerStore, UpsertClientInput, VersionRecord
+} from './store.ts'
+
+/** An event checked and ready to insert, with what it adds to the offload rollup when new. */
+interface NewEvent { row: NewRow<'events'>, offload: OffloadDelta | undefined }
 
 /** A client unseen for longer than this is offline; when it comes back it is "online since" then. */
 export const CLIENT_ONLINE_WINDOW_MS = 5 * 60_000
@@ -89,6 +94,134 @@ export function createTrackerStore (d: Dialect): TrackerStore {
         yield * d.upsert('offloadReasons', { ...key, reason, bytes }, { key: ['day', 'site', 'image', 'reason'], update: (c) => ({ bytes: sql`${c.bytes} + ${bytes}` }) })
       }
     }
+  }
+
+  /**
+   * Inserts or refreshes a client row, and what it holds. `known` is the row as the caller
+   * read it in the same transaction, when it did: the reads it answers are skipped.
+   */
+  function * writeClient (input: UpsertClientInput, known?: { current: ClientRecord | undefined }): Work<Row<'clients'>> {
+    const { id, user, nowMs } = input
+    assertName(id, 'client id', 128)
+    assertName(user, 'user')
+    assertTime(nowMs, 'nowMs')
+    const onlineWindowMs = input.onlineWindowMs ?? CLIENT_ONLINE_WINDOW_MS
+    const max = input.maxClientsPerUser
+    if (max !== undefined) assertCount(max, 'maxClientsPerUser')
+    const { held, pull, workspace } = input
+    if (held !== undefined) { assertName(held.image, 'image'); assertCount(held.version, 'version') }
+    const described = definedOnly({ hostname: input.hostname, site: input.site, agentVersion: input.agentVersion, os: input.os })
+    const pullColumns = pull === undefined
+      ? {}
+      : pull === null
+        ? { pullImage: null, pullVersion: null, pullPermille: null }
+        : { pullImage: pull.image, pullVersion: pull.version, pullPermille: Math.max(0, Math.min(1000, Math.round(pull.permille))) }
+    const workspaceColumn = workspace === undefined ? {} : { workspace: workspace === null ? null : JSON.stringify(workspace) }
+    if (max !== undefined) {
+      const isNew = known === undefined
+        ? (yield * d.select({ id: t.clients.id }, 'clients', { where: eq(t.clients.id, id) })).length === 0
+        : known.current === undefined
+      if (isNew) {
+        const [n] = yield * d.select({ n: sql<number>`count(*)` }, 'clients', { where: eq(t.clients.user, user) })
+        if (Number(n?.n ?? 0) >= max) throw new StoreError('ERR_STORE_CLIENT_LIMIT', `user ${user} already has ${max} clients registered`)
+      }
+    }
+    const row = yield * d.upsert('clients', {
+      id, user, hostname: '', site: '', agentVersion: '', os: '', ...described, lastSeenAt: nowMs, onlineSince: nowMs, createdAt: nowMs, ...pullColumns, ...workspaceColumn
+    }, {
+      key: ['id'],
+      update: (current) => ({
+        user,
+        ...described,
+        ...pullColumns,
+        ...workspaceColumn,
+        lastSeenAt: nowMs,
+        // back after a silence longer than the online window: online since now
+        onlineSince: sql`CASE WHEN ${current.lastSeenAt} < ${nowMs - onlineWindowMs} THEN ${nowMs} ELSE ${current.onlineSince} END`
+      })
+    })
+    if (held === undefined) return row
+    const policy = held.policy === undefined ? {} : { policy: held.policy?.name ?? '', policyUpdatedAt: held.policy?.updatedAtMs ?? null }
+    yield * d.upsert('clientImages', { clientId: id, image: held.image, version: held.version, heldSince: nowMs, policy: '', ...policy, updatedAt: nowMs }, {
+      key: ['clientId', 'image'],
+      // only ever forward: an announce of an older version it still seeds from changes nothing
+      update: (current) => ({
+        version: sql`CASE WHEN ${current.version} < ${held.version} THEN ${held.version} ELSE ${current.version} END`,
+        heldSince: sql`CASE WHEN ${current.version} < ${held.version} THEN ${nowMs} ELSE ${current.heldSince} END`,
+        ...policy,
+        updatedAt: nowMs
+      })
+    })
+    // the pull of this version (or an older one) is over; a pull the row read shows none of needs no statement
+    if (row.pullImage !== held.image || Number(row.pullVersion) > held.version) return row
+    const ended = yield * d.updateOne('clients', { pullImage: null, pullVersion: null, pullPermille: null },
+      and(eq(t.clients.id, id), eq(t.clients.pullImage, held.image), lte(t.clients.pullVersion, held.version))!)
+    return ended ?? row
+  }
+
+  /** Checks events and keys them by id: the first of repeated ids wins, the rest count as duplicates. */
+  function eventRows (events: readonly EventInput[], receivedAtMs: number): NewEvent[] {
+    assertTime(receivedAtMs, 'receivedAtMs')
+    const byId = new Map<string, NewEvent>()
+    for (const e of events) {
+      assertEventId(e.id)
+      assertName(e.clientId, 'clientId', 128)
+      assertName(e.type, 'event type', 100)
+      assertTime(e.atMs, 'atMs')
+      if (!byId.has(e.id)) {
+        byId.set(e.id, {
+          row: { id: e.id, clientId: e.clientId, user: e.user, type: e.type, at: e.atMs, receivedAt: receivedAtMs, site: e.site ?? '', host: e.host ?? '', image: e.image ?? '', payload: JSON.stringify(e.payload ?? null) },
+          offload: e.offload
+        })
+      }
+    }
+    return [...byId.values()]
+  }
+
+  /** Stores the events of `group` not stored yet, and adds those to the offload rollup; returns how many. */
+  function * storeFresh (group: readonly NewEvent[]): Work<number> {
+    if (group.length === 0) return 0
+    const stored = yield * d.select({ id: t.events.id }, 'events', { where: inArray(t.events.id, group.map((g) => g.row.id)) })
+    const have = new Set(stored.map((r) => r.id))
+    const fresh = group.filter((g) => !have.has(g.row.id))
+    if (fresh.length > 0) yield * d.insertMany('events', fresh.map((g) => g.row))
+    yield * addOffload(fresh.flatMap((g) => g.offload === undefined ? [] : [g.offload]))
+    return fresh.length
+  }
+
+  /** Events in transactions of `EVENTS_PER_TX`; a group another process stored some of meanwhile goes one at a time. */
+  async function insertRows (rows: readonly NewEvent[]): Promise<number> {
+    let inserted = 0
+    for (const group of batches(rows, EVENTS_PER_TX)) {
+      try {
+        inserted += await d.transaction(storeFresh(group))
+      } catch (err) {
+        if (!d.isUniqueViolation(err)) throw err
+        for (const { row, offload } of group) {
+          try {
+            await d.transaction(function * () {
+              yield * d.insertMany('events', [row])
+              yield * addOffload(offload === undefined ? [] : [offload])
+            })
+            inserted++
+          } catch (e) {
+            if (!d.isUniqueViolation(e)) throw e
+          }
+        }
+      }
+    }
+    return inserted
+  }
+
+  function * addUsage (key: string, windowStartMs: number, amount: number): Work<number> {
+    assertName(key, 'usage key', 300)
+    assertTime(windowStartMs, 'windowStartMs')
+    assertCount(amount, 'amount')
+    const row = yield * d.upsert('usageCounters', { key, windowStart: windowStartMs, count: amount }, {
+      key: ['key', 'windowStart'],
+      update: (current) => ({ count: sql`${current.count} + ${amount}` })
+    })
+    return Number(row.count)
   }
 
   const versionFields = { ...getTableColumns(t.versions), imageName: t.images.name }
@@ -351,7 +484,7 @@ export function createTrackerStore (d: Dialect): TrackerStore {
       return found.status === 'valid' ? found.token : undefined
     },
     async markTokenUsed (id, nowMs) {
-      await d.run(d.update('apiTokens', { lastUsedAt: nowMs }, eq(t.apiTokens.id, id)))
+      await d.write(d.update('apiTokens', { lastUsedAt: nowMs }, eq(t.apiTokens.id, id)))
     },
     async revokeToken (id, nowMs) {
       assertTime(nowMs, 'nowMs')
@@ -432,62 +565,8 @@ export function createTrackerStore (d: Dialect): TrackerStore {
 
     // ---- clients ----
     async upsertClient (input) {
-      const { id, user, nowMs } = input
-      assertName(id, 'client id', 128)
-      assertName(user, 'user')
-      assertTime(nowMs, 'nowMs')
-      const onlineWindowMs = input.onlineWindowMs ?? CLIENT_ONLINE_WINDOW_MS
-      const max = input.maxClientsPerUser
-      if (max !== undefined) assertCount(max, 'maxClientsPerUser')
-      const { held, pull, workspace } = input
-      if (held !== undefined) { assertName(held.image, 'image'); assertCount(held.version, 'version') }
-      const described = definedOnly({ hostname: input.hostname, site: input.site, agentVersion: input.agentVersion, os: input.os })
-      const pullColumns = pull === undefined
-        ? {}
-        : pull === null
-          ? { pullImage: null, pullVersion: null, pullPermille: null }
-          : { pullImage: pull.image, pullVersion: pull.version, pullPermille: Math.max(0, Math.min(1000, Math.round(pull.permille))) }
-      const workspaceColumn = workspace === undefined ? {} : { workspace: workspace === null ? null : JSON.stringify(workspace) }
-      const work = function * (): Work<Row<'clients'>> {
-        if (max !== undefined) {
-          const [known] = yield * d.select({ id: t.clients.id }, 'clients', { where: eq(t.clients.id, id) })
-          if (known === undefined) {
-            const [n] = yield * d.select({ n: sql<number>`count(*)` }, 'clients', { where: eq(t.clients.user, user) })
-            if (Number(n?.n ?? 0) >= max) throw new StoreError('ERR_STORE_CLIENT_LIMIT', `user ${user} already has ${max} clients registered`)
-          }
-        }
-        const row = yield * d.upsert('clients', {
-          id, user, hostname: '', site: '', agentVersion: '', os: '', ...described, lastSeenAt: nowMs, onlineSince: nowMs, createdAt: nowMs, ...pullColumns, ...workspaceColumn
-        }, {
-          key: ['id'],
-          update: (current) => ({
-            user,
-            ...described,
-            ...pullColumns,
-            ...workspaceColumn,
-            lastSeenAt: nowMs,
-            // back after a silence longer than the online window: online since now
-            onlineSince: sql`CASE WHEN ${current.lastSeenAt} < ${nowMs - onlineWindowMs} THEN ${nowMs} ELSE ${current.onlineSince} END`
-          })
-        })
-        if (held === undefined) return row
-        const policy = held.policy === undefined ? {} : { policy: held.policy?.name ?? '', policyUpdatedAt: held.policy?.updatedAtMs ?? null }
-        yield * d.upsert('clientImages', { clientId: id, image: held.image, version: held.version, heldSince: nowMs, policy: '', ...policy, updatedAt: nowMs }, {
-          key: ['clientId', 'image'],
-          // only ever forward: an announce of an older version it still seeds from changes nothing
-          update: (current) => ({
-            version: sql`CASE WHEN ${current.version} < ${held.version} THEN ${held.version} ELSE ${current.version} END`,
-            heldSince: sql`CASE WHEN ${current.version} < ${held.version} THEN ${nowMs} ELSE ${current.heldSince} END`,
-            ...policy,
-            updatedAt: nowMs
-          })
-        })
-        // the pull of this version (or an older one) is over
-        const ended = yield * d.updateOne('clients', { pullImage: null, pullVersion: null, pullPermille: null },
-          and(eq(t.clients.id, id), eq(t.clients.pullImage, held.image), lte(t.clients.pullVersion, held.version))!)
-        return ended ?? row
-      }
-      return toClient(await (max === undefined && held === undefined ? d.run(work) : d.transaction(work)))
+      const work = writeClient(input)
+      return toClient(await (input.maxClientsPerUser === undefined && input.held === undefined ? d.write(work) : d.transaction(work)))
     },
     async getClient (id) {
       return one('clients', eq(t.clients.id, id), toClient)
@@ -600,49 +679,34 @@ export function createTrackerStore (d: Dialect): TrackerStore {
 
     // ---- events ----
     async insertEvents (events, receivedAtMs) {
-      assertTime(receivedAtMs, 'receivedAtMs')
-      const byId = new Map<string, { row: NewRow<'events'>, offload: OffloadDelta | undefined }>()
-      for (const e of events) {
-        assertEventId(e.id)
-        assertName(e.clientId, 'clientId', 128)
-        assertName(e.type, 'event type', 100)
-        assertTime(e.atMs, 'atMs')
-        // the first of repeated ids wins; the rest count as duplicates
-        if (!byId.has(e.id)) {
-          byId.set(e.id, {
-            row: { id: e.id, clientId: e.clientId, user: e.user, type: e.type, at: e.atMs, receivedAt: receivedAtMs, site: e.site ?? '', host: e.host ?? '', image: e.image ?? '', payload: JSON.stringify(e.payload ?? null) },
-            offload: e.offload
-          })
-        }
-      }
-      let inserted = 0
-      for (const group of batches(byId.values(), EVENTS_PER_TX)) {
-        try {
-          inserted += await d.transaction(function * () {
-            const stored = yield * d.select({ id: t.events.id }, 'events', { where: inArray(t.events.id, group.map((g) => g.row.id)) })
-            const have = new Set(stored.map((r) => r.id))
-            const fresh = group.filter((g) => !have.has(g.row.id))
-            if (fresh.length > 0) yield * d.insertMany('events', fresh.map((g) => g.row))
-            yield * addOffload(fresh.flatMap((g) => g.offload === undefined ? [] : [g.offload]))
-            return fresh.length
-          })
-        } catch (err) {
-          if (!d.isUniqueViolation(err)) throw err
-          // Another process stored some of these ids meanwhile: one at a time, then.
-          for (const { row, offload } of group) {
-            try {
-              await d.transaction(function * () {
-                yield * d.insertMany('events', [row])
-                yield * addOffload(offload === undefined ? [] : [offload])
-              })
-              inserted++
-            } catch (e) {
-              if (!d.isUniqueViolation(e)) throw e
-            }
-          }
-        }
-      }
+      const inserted = await insertRows(eventRows(events, receivedAtMs))
       return { inserted, duplicates: events.length - inserted }
+    },
+    async recordReport ({ client, quota, contents, storeNow, receivedAtMs }) {
+      assertTime(receivedAtMs, 'receivedAtMs')
+      assertCount(storeNow, 'storeNow')
+      if (quota !== undefined) assertCount(quota.limit, 'quota.limit')
+      const head = (storeEvents: boolean) => function * (): Work<ReportResult> {
+        // counted first: a refused report still counts (the count is all its transaction keeps)
+        if (quota !== undefined) {
+          const used = yield * addUsage(quota.key, quota.windowStartMs, quota.amount)
+          if (used > quota.limit) return { stored: false, quotaUsed: used }
+        }
+        const [found] = yield * rows('clients', { where: eq(t.clients.id, client.id) })
+        const current = found === undefined ? undefined : toClient(found)
+        const { state, events } = contents(current)
+        yield * writeClient({ ...client, ...state }, { current })
+        const now = storeEvents ? events.slice(0, storeNow) : []
+        const inserted = yield * storeFresh(eventRows(now, receivedAtMs))
+        return { stored: true, inserted, duplicates: now.length - inserted, pending: events.slice(now.length) }
+      }
+      try {
+        return await d.transaction(head(true))
+      } catch (err) {
+        // Another process stored some of these ids meanwhile (SQL Server): every event waits for insertEvents.
+        if (!d.isUniqueViolation(err)) throw err
+        return await d.transaction(head(false))
+      }
     },
     async queryEvents (query = {}) {
       const e = t.events
@@ -771,14 +835,7 @@ export function createTrackerStore (d: Dialect): TrackerStore {
 
     // ---- usage counters ----
     async addUsage (key, windowStartMs, amount) {
-      assertName(key, 'usage key', 300)
-      assertTime(windowStartMs, 'windowStartMs')
-      assertCount(amount, 'amount')
-      const row = await d.run(d.upsert('usageCounters', { key, windowStart: windowStartMs, count: amount }, {
-        key: ['key', 'windowStart'],
-        update: (current) => ({ count: sql`${current.count} + ${amount}` })
-      }))
-      return Number(row.count)
+      return d.write(addUsage(key, windowStartMs, amount))
     },
     async pruneUsage (beforeMs) {
       assertTime(beforeMs, 'beforeMs')

@@ -7,6 +7,9 @@ import type {
   ClientImage, ClientRecord, ClientWorkspaces, CreatePolicyInput, EventRecord, ImageRecord, PolicyFields, PolicyRecord,
   SwarmMember, TokenKind, TokenRecord, UploadLease, VersionRecord, VersionState, AssignmentRecord, SubjectKind, PolicyMatch
 } from './store.ts'
+import type { ChannelDirection, WorkspaceMode } from '../../protocol/index.ts'
+
+const CHANNEL_DIRECTIONS: readonly string[] = ['off', 'host-to-guest', 'guest-to-host', 'both'] satisfies ChannelDirection[]
 
 const HEX64 = /^[0-9a-f]{64}$/
 
@@ -95,7 +98,8 @@ export function toToken (r: TokenRow): TokenRecord {
 export interface PolicyRow {
   id: unknown, name: string, imageName: string, pinnedVersion: unknown, expiresAt: unknown, offlineGraceSeconds: unknown,
   p2pAllowed: unknown, originRateBytesPerSec: unknown, downloadWindowStart: unknown, downloadWindowEnd: unknown,
-  vmMemoryMb: unknown, vmCpus: unknown, publishedApps: string, startup: string, priority: unknown, createdAt: unknown, updatedAt: unknown
+  vmMemoryMb: unknown, vmCpus: unknown, publishedApps: string, startup: string, priority: unknown, createdAt: unknown, updatedAt: unknown,
+  workspaceMode: string, clipboard: string, fileTransfer: string, fileTransferExtensions: string, printing: unknown, idleLockMinutes: unknown, lockOnSuspend: unknown
 }
 export function toPolicy (r: PolicyRow): PolicyRecord {
   const start = numOrNull(r.downloadWindowStart)
@@ -114,6 +118,14 @@ export function toPolicy (r: PolicyRow): PolicyRecord {
     vmCpus: num(r.vmCpus),
     publishedApps: JSON.parse(r.publishedApps),
     startup: JSON.parse(r.startup),
+    workspaceMode: r.workspaceMode as WorkspaceMode,
+    guestChannels: {
+      clipboard: r.clipboard as ChannelDirection,
+      fileTransfer: { direction: r.fileTransfer as ChannelDirection, extensions: JSON.parse(r.fileTransferExtensions) },
+      printing: r.printing === true || r.printing === 1
+    },
+    idleLockMinutes: numOrNull(r.idleLockMinutes),
+    lockOnSuspend: r.lockOnSuspend === true || r.lockOnSuspend === 1,
     priority: num(r.priority),
     createdAtMs: num(r.createdAt),
     updatedAtMs: num(r.updatedAt)
@@ -132,6 +144,10 @@ export const POLICY_DEFAULTS: Omit<PolicyFields, 'imageName'> = {
   vmCpus: 2,
   publishedApps: [],
   startup: { mode: 'manual' },
+  workspaceMode: 'persistent',
+  guestChannels: { clipboard: 'off', fileTransfer: { direction: 'off', extensions: [] }, printing: false },
+  idleLockMinutes: null,
+  lockOnSuspend: true,
   priority: 0
 }
 
@@ -174,6 +190,24 @@ export function policyColumns (p: Partial<PolicyFields> & { name?: string }): Re
     if (p.startup?.mode !== 'auto' && p.startup?.mode !== 'manual') throw new TypeError('startup.mode must be auto or manual')
     out.startup = JSON.stringify(p.startup)
   }
+  if (p.workspaceMode !== undefined) {
+    if (p.workspaceMode !== 'persistent' && p.workspaceMode !== 'revertible') throw new TypeError('workspaceMode must be persistent or revertible')
+    out.workspaceMode = p.workspaceMode
+  }
+  if (p.guestChannels !== undefined) {
+    const g = p.guestChannels
+    for (const d of [g.clipboard, g.fileTransfer.direction]) if (!CHANNEL_DIRECTIONS.includes(d)) throw new TypeError(`a channel direction is one of ${CHANNEL_DIRECTIONS.join(', ')}`)
+    if (!Array.isArray(g.fileTransfer.extensions)) throw new TypeError('fileTransfer.extensions must be an array')
+    out.clipboard = g.clipboard
+    out.fileTransfer = g.fileTransfer.direction
+    out.fileTransferExtensions = JSON.stringify(g.fileTransfer.extensions)
+    out.printing = Boolean(g.printing)
+  }
+  if (p.idleLockMinutes !== undefined) {
+    if (p.idleLockMinutes !== null) assertCount(p.idleLockMinutes, 'idleLockMinutes')
+    out.idleLockMinutes = p.idleLockMinutes
+  }
+  if (p.lockOnSuspend !== undefined) out.lockOnSuspend = Boolean(p.lockOnSuspend)
   if (p.priority !== undefined) {
     if (!Number.isSafeInteger(p.priority)) throw new TypeError('priority must be an integer')
     out.priority = p.priority

@@ -89,6 +89,16 @@ export const policies = mssqlTable('policies', {
   vmCpus: int('vm_cpus').notNull(),
   publishedApps: nvarchar('published_apps', { length: 'max' }).notNull(),
   startup: nvarchar('startup', { length: 'max' }).notNull(),
+  workspaceMode: nvarchar('workspace_mode', { length: 16 }).notNull().default('persistent'),
+  /** off, host-to-guest, guest-to-host or both */
+  clipboard: nvarchar('clipboard', { length: 16 }).notNull().default('off'),
+  fileTransfer: nvarchar('file_transfer', { length: 16 }).notNull().default('off'),
+  /** JSON array of lowercase extensions without the dot */
+  fileTransferExtensions: nvarchar('file_transfer_extensions', { length: 'max' }).notNull().default('[]'),
+  printing: bit('printing').notNull().default(false),
+  /** null = never */
+  idleLockMinutes: int('idle_lock_minutes'),
+  lockOnSuspend: bit('lock_on_suspend').notNull().default(true),
   priority: int('priority').notNull().default(0),
   createdAt: ms('created_at').notNull(),
   updatedAt: ms('updated_at').notNull()

@@ -86,6 +86,16 @@ export const policies = sqliteTable('policies', {
   vmCpus: integer('vm_cpus').notNull(),
   publishedApps: text('published_apps').notNull(),
   startup: text('startup').notNull(),
+  workspaceMode: text('workspace_mode').notNull().default('persistent'),
+  /** off, host-to-guest, guest-to-host or both */
+  clipboard: text('clipboard').notNull().default('off'),
+  fileTransfer: text('file_transfer').notNull().default('off'),
+  /** JSON array of lowercase extensions without the dot */
+  fileTransferExtensions: text('file_transfer_extensions').notNull().default('[]'),
+  printing: integer('printing', { mode: 'boolean' }).notNull().default(false),
+  /** null = never */
+  idleLockMinutes: integer('idle_lock_minutes'),
+  lockOnSuspend: integer('lock_on_suspend', { mode: 'boolean' }).notNull().default(true),
   priority: integer('priority').notNull().default(0),
   createdAt: integer('created_at').notNull(),
   updatedAt: integer('updated_at').notNull()

@@ -7,8 +7,12 @@
  * instead of failing half-way. node:sqlite is synchronous and drizzle's transactions on it
  * are only real with a synchronous callback: this dialect runs every statement of a
  * piece of work synchronously, inside that callback.
+ *
+ * Transactions asked for in one turn of the event loop commit together
+ * (`sqlite-group-commit.ts`), and each SQL text is compiled once (`sqlite-statements.ts`):
+ * under event ingest, commits and SQLite's compiler were most of the tracker's CPU.
  */
-import { DatabaseSync } from 'node:sqlite'
+import type { DatabaseSync } from 'node:sqlite'
 import { fileURLToPath } from 'node:url'
 import { getTableColumns, sql, type Column, type SQL } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/node-sqlite'
@@ -18,6 +22,8 @@ import * as s from './schema.sqlite.ts'
 import { exec, workOf } from './dialect.ts'
 import type { ColumnsOf, Dialect, Fields, Row, SelectQuery, Selected, Statement, Tables, Work } from './dialect.ts'
 import { batches } from './records.ts'
+import { createGroupCommit } from './sqlite-group-commit.ts'
+import { StatementCachingDatabase } from './sqlite-statements.ts'
 import { createTrackerStore } from './queries.ts'
 import type { TrackerStore } from './store.ts'
 
@@ -31,6 +37,8 @@ const MIGRATIONS = fileURLToPath(new URL('./migrations/sqlite', import.meta.url)
 type Db = ReturnType<typeof drizzle>
 /** The database or a transaction: the same synchronous query builders. */
 type Conn = Pick<Db, 'select' | 'insert' | 'update' | 'delete'>
+/** A transaction (or a savepoint in one). */
+type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
 /** A SQLite statement: runs at once, returns its result (never a promise). */
 type SqliteStatement<T> = (conn: Conn) => T
 
@@ -40,7 +48,8 @@ export async function openSqliteStore (path: string): Promise<TrackerStore> {
 
 /** Opens (creating and migrating if need be) the file: the dialect the store runs on. */
 export function openSqliteDialect (path: string): Dialect {
-  const client = new DatabaseSync(path, { timeout: SQLITE_BUSY_TIMEOUT_MS })
+  // drizzle prepares each query it runs: the same texts compile once here
+  const client = new StatementCachingDatabase(path, { timeout: SQLITE_BUSY_TIMEOUT_MS })
   client.exec(`PRAGMA busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`)
   client.exec('PRAGMA journal_mode = WAL')
   // NORMAL is durable across process crashes in WAL mode; only an OS crash may lose the last commits.
@@ -101,6 +110,11 @@ const table = (name: keyof Tables): SQLiteTable => s[name]
 
 function sqliteDialect (db: Db, client: DatabaseSync): Dialect {
   let closed = false
+  // `{ value }`, not a bare T, so that drizzle's type check of a synchronous callback still bites
+  const group = createGroupCommit<Conn>({
+    transaction: (body) => db.transaction((tx) => ({ value: body(tx) }), { behavior: 'immediate' }).value,
+    savepoint: (tx, body) => (tx as Tx).transaction((sp) => ({ value: body(sp) })).value
+  })
   const insertChunkStmts = new Map<number, ReturnType<DatabaseSync['prepare']>>()
   function insertChunkStmt (rows: number): ReturnType<DatabaseSync['prepare']> {
     let stmt = insertChunkStmts.get(rows)
@@ -118,8 +132,10 @@ function sqliteDialect (db: Db, client: DatabaseSync): Dialect {
       return runNow(workOf(work), db)
     },
     async transaction (work) {
-      // `{ value }`, not a bare T, so that drizzle's type check of a synchronous callback still bites
-      return db.transaction((tx) => ({ value: runNow(workOf(work), tx) }), { behavior: 'immediate' }).value
+      return group.transaction((tx) => runNow(workOf(work), tx))
+    },
+    async write (work) {
+      return group.transaction((tx) => runNow(workOf(work), tx))
     },
     isUniqueViolation,
 
@@ -175,6 +191,7 @@ function sqliteDialect (db: Db, client: DatabaseSync): Dialect {
     async close () {
       if (closed) return
       closed = true
+      group.flush()
       client.close()
     }
   }

@@ -13,7 +13,7 @@
  * - "Absent" is `undefined`, never `null`; nullable columns map to optional-or-null
  *   fields as documented per field.
  */
-import type { DownloadWindow } from '../../protocol/index.ts'
+import type { DownloadWindow, GuestChannels, WorkspaceMode } from '../../protocol/index.ts'
 
 export type VersionState = 'draft' | 'published' | 'retired'
 export type TokenKind = 'user' | 'machine'
@@ -145,6 +145,12 @@ export interface PolicyFields {
   vmCpus: number
   publishedApps: PublishedApp[]
   startup: StartupBehaviour
+  workspaceMode: WorkspaceMode
+  /** which host↔guest channels the VM has, and which way they carry data */
+  guestChannels: GuestChannels
+  /** lock after this many minutes without input; null = never */
+  idleLockMinutes: number | null
+  lockOnSuspend: boolean
   /** higher wins when several assigned policies name the same image */
   priority: number
 }
@@ -350,6 +356,21 @@ export interface EventInput {
   /** added to the offload rollup when (and only when) the event is new */
   offload?: OffloadDelta
 }
+
+export interface ReportInput {
+  /** the reporting client; what it holds, pulls and runs comes from `contents` */
+  client: Omit<UpsertClientInput, 'held' | 'pull' | 'workspace'>
+  /** a fixed-window counter (as `addUsage`) the report's `amount` must fit under `limit` */
+  quota?: { key: string, windowStartMs: number, amount: number, limit: number }
+  contents: (current: ClientRecord | undefined) => { state: Pick<UpsertClientInput, 'held' | 'pull' | 'workspace'>, events: readonly EventInput[] }
+  /** events stored in the report's transaction; the rest are returned */
+  storeNow: number
+  receivedAtMs: number
+}
+
+export type ReportResult =
+  | { stored: true, inserted: number, duplicates: number, pending: readonly EventInput[] }
+  | { stored: false, quotaUsed: number }
 
 export interface EventRecord extends Omit<EventInput, 'offload' | 'site' | 'host' | 'image'> {
   site: string
@@ -595,6 +616,16 @@ export interface TrackerStore {
    * same transaction, so the rollup counts each event once too.
    */
   insertEvents (events: readonly EventInput[], receivedAtMs: number): Promise<{ inserted: number, duplicates: number }>
+  /**
+   * A node's report in one transaction (one commit, where separate calls made four): adds
+   * `quota.amount` to the quota's counter — past its limit nothing else happens and the
+   * count stays —, reads the client row, asks `contents` what the report holds given that
+   * row (undefined: a new client; it may throw to refuse the report, and then nothing is
+   * kept), writes the client row as `upsertClient` would and stores the first `storeNow`
+   * events as `insertEvents` would. The rest come back as `pending`, for `insertEvents`:
+   * the caller may let other work in between.
+   */
+  recordReport (input: ReportInput): Promise<ReportResult>
   /** Filters are bound parameters, never spliced into SQL. */
   queryEvents (query?: EventQuery): Promise<EventRecord[]>
   /**

@@ -18,6 +18,8 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import { DAY_MS, EVENT_BODIES_IN_FLIGHT_PER_USER, INGEST_SLICE_EVENTS, EVENT_RATE_BURST, EVENT_RATE_MAX_BUCKETS, EVENT_RATE_PER_SEC, MAX_SITE_LABELS, MINUTE_MS } from './constants.ts'
 import type { ClientEvents, ClientEventsComponents, ClientEventsInit } from './index.ts'
 import { createRateLimiter } from './rate-limit.ts'
+import { createRecentRefusals } from './recent-refusals.ts'
+import type { RecentRefusals } from './recent-refusals.ts'
 import type { RateLimiter } from './rate-limit.ts'
 import { createSiteWireMetrics } from './site-wire-metrics.ts'
 import type { SiteWireMetrics } from './site-wire-metrics.ts'
@@ -38,6 +40,7 @@ export class ClientEventsService implements ClientEvents {
   private readonly maxClientsPerUser: number
   /** event bodies in flight per user (bounded: an entry exists only while one is) */
   private readonly inFlight = new Map<string, number>()
+  private readonly recent: RecentRefusals
 
   constructor (components: ClientEventsComponents, init: ClientEventsInit) {
     this.components = components
@@ -45,6 +48,7 @@ export class ClientEventsService implements ClientEvents {
     this.batchesPerMinute = init.batchesPerUserPerMinute ?? Infinity
     this.eventsPerDay = init.eventsPerUserPerDay ?? Infinity
     this.maxClientsPerUser = init.maxClientsPerUser ?? Infinity
+    this.recent = createRecentRefusals(init.maxRecentRefusals ?? EVENT_RATE_MAX_BUCKETS)
     this.received = components.metrics.counter('branchcast_events_received_total', 'client events received, by outcome')
     this.siteWire = createSiteWireMetrics(components.metrics, { maxSites: init.maxSiteLabels ?? MAX_SITE_LABELS })
   }
@@ -53,7 +57,20 @@ export class ClientEventsService implements ClientEvents {
 
   async stop (): Promise<void> {}
 
-  async admit (principal: Principal, clientHeader: string | undefined): Promise<() => void> {
+  refusedRecently (credential: string): number | undefined {
+    return this.recent.retryAfterSeconds(credential, this.components.now())
+  }
+
+  async admit (principal: Principal, clientHeader: string | undefined, credential?: string): Promise<() => void> {
+    try {
+      return await this.admitOrThrow(principal, clientHeader)
+    } catch (err) {
+      this.remember(credential, err)
+      throw err
+    }
+  }
+
+  private async admitOrThrow (principal: Principal, clientHeader: string | undefined): Promise<() => void> {
     // Checked before anything is kept about the request: a 15 KB header costs nothing.
     if (clientHeader !== undefined && !CLIENT_ID_RE.test(clientHeader)) throw badRequest(BAD_CLIENT_ID)
     const user = principal.user
@@ -93,44 +110,60 @@ export class ClientEventsService implements ClientEvents {
     }
   }
 
-  async ingest (principal: Principal, batch: EventBatch, clientHeader: string | undefined): Promise<EventBatchAnswer> {
+  async ingest (principal: Principal, batch: EventBatch, clientHeader: string | undefined, credential?: string): Promise<EventBatchAnswer> {
+    try {
+      return await this.ingestOrThrow(principal, batch, clientHeader)
+    } catch (err) {
+      this.remember(credential, err)
+      throw err
+    }
+  }
+
+  private async ingestOrThrow (principal: Principal, batch: EventBatch, clientHeader: string | undefined): Promise<EventBatchAnswer> {
     const { store, now } = this.components
     const nowMs = now()
+    const user = principal.user
     const clientId = clientHeader ?? batch.clientId ?? tokenClient(principal)
     if (!CLIENT_ID_RE.test(clientId)) throw badRequest(BAD_CLIENT_ID)
-    const client = await store.getClient(clientId)
-    if (client !== undefined && client.user !== principal.user) throw forbidden('this client id is registered to another user')
-    if (this.eventsPerDay !== Infinity) {
-      // counted before storing: a refused batch still counts, so a flood stays refused all day
-      const day = Math.floor(nowMs / DAY_MS) * DAY_MS
-      const used = await store.addUsage(`events:${principal.user}`, day, batch.events.length)
-      if (used > this.eventsPerDay) throw this.refused((day + DAY_MS - nowMs) / 1000, `daily quota of ${this.eventsPerDay} events per user reached`)
-    }
-    // The first user to report under a client id owns it (as with swarm peer ids); a new id
-    // past the user's client cap is refused (ERR_STORE_CLIENT_LIMIT) before any event is stored.
     const info = batch.client
-    await store.upsertClient({
-      id: clientId,
-      user: principal.user,
-      hostname: info?.host,
-      site: info?.site,
-      os: info?.os,
-      agentVersion: info?.nodeVersion,
-      nowMs,
-      maxClientsPerUser: client === undefined && this.maxClientsPerUser !== Infinity ? this.maxClientsPerUser : undefined,
-      ...clientStateFromEvents(batch.events, client)
+    const day = Math.floor(nowMs / DAY_MS) * DAY_MS
+    let site = ''
+    // One transaction: the daily quota (counted before storing: a refused batch still
+    // counts, so a flood stays refused all day), the client row read and written, and the
+    // first slice of events.
+    const report = await store.recordReport({
+      // The first user to report under a client id owns it (as with swarm peer ids); a new
+      // id past the user's client cap is refused (ERR_STORE_CLIENT_LIMIT) before any event is stored.
+      client: {
+        id: clientId,
+        user,
+        hostname: info?.host,
+        site: info?.site,
+        os: info?.os,
+        agentVersion: info?.nodeVersion,
+        nowMs,
+        maxClientsPerUser: this.maxClientsPerUser === Infinity ? undefined : this.maxClientsPerUser
+      },
+      quota: this.eventsPerDay === Infinity ? undefined : { key: `events:${user}`, windowStartMs: day, amount: batch.events.length, limit: this.eventsPerDay },
+      contents: (client) => {
+        if (client !== undefined && client.user !== user) throw forbidden('this client id is registered to another user')
+        site = info?.site ?? client?.site ?? ''
+        const host = info?.host ?? client?.hostname ?? ''
+        const events = batch.events.map((e) => {
+          const atMs = eventTimeMs(e.at)
+          const image = typeof e.payload.image === 'string' ? e.payload.image : ''
+          return { id: e.id.toLowerCase(), clientId, user, type: e.type, atMs, payload: e.payload, site, host, image, offload: offloadDelta({ type: e.type, atMs, payload: e.payload }, site) }
+        })
+        return { state: clientStateFromEvents(batch.events, client), events }
+      },
+      storeNow: INGEST_SLICE_EVENTS,
+      receivedAtMs: nowMs
     })
-    const site = info?.site ?? client?.site ?? ''
-    const host = info?.host ?? client?.hostname ?? ''
-    const rows = batch.events.map((e) => {
-      const atMs = eventTimeMs(e.at)
-      const image = typeof e.payload.image === 'string' ? e.payload.image : ''
-      return { id: e.id.toLowerCase(), clientId, user: principal.user, type: e.type, atMs, payload: e.payload, site, host, image, offload: offloadDelta({ type: e.type, atMs, payload: e.payload }, site) }
-    })
-    const result = { inserted: 0, duplicates: 0 }
-    for (let i = 0; i < rows.length; i += INGEST_SLICE_EVENTS) {
-      if (i > 0) await yieldToLoop()
-      const r = await store.insertEvents(rows.slice(i, i + INGEST_SLICE_EVENTS), nowMs)
+    if (!report.stored) throw this.refused((day + DAY_MS - nowMs) / 1000, `daily quota of ${this.eventsPerDay} events per user reached`)
+    const result = { inserted: report.inserted, duplicates: report.duplicates }
+    for (let i = 0; i < report.pending.length; i += INGEST_SLICE_EVENTS) {
+      await yieldToLoop()
+      const r = await store.insertEvents(report.pending.slice(i, i + INGEST_SLICE_EVENTS), nowMs)
       result.inserted += r.inserted
       result.duplicates += r.duplicates
     }
@@ -157,6 +190,12 @@ export class ClientEventsService implements ClientEvents {
       limit: q.limit,
       order: q.order
     })
+  }
+
+  /** A credential refused for its rate is refused again, cheaply, until its retry-after. */
+  private remember (credential: string | undefined, err: unknown): void {
+    if (credential === undefined || !(err instanceof TrackerError) || err.code !== 'ERR_RATE_LIMITED' || err.retryAfterSeconds === undefined) return
+    this.recent.note(credential, this.components.now() + err.retryAfterSeconds * 1000)
   }
 
   private refused (retryAfterSeconds: number, message: string): TrackerError {

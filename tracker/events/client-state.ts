@@ -7,7 +7,14 @@ import { MAX_WORKSPACES, eventTimeMs } from '../../protocol/index.ts'
 import type { ClientEvent } from '../../protocol/index.ts'
 import type { ClientPull, ClientWorkspaces, UpsertClientInput } from '../db/store.ts'
 
-const SESSION_STATES: Record<string, string> = { 'session.started': 'running', 'session.stopped': 'stopped', 'session.locked': 'locked' }
+const SESSION_STATES: Record<string, string> = {
+  'session.started': 'running',
+  'session.stopped': 'stopped',
+  'session.locked': 'locked',
+  'session.unlocked': 'running',
+  // the workspace states have no "crashed": the VM is gone, and the error log says why
+  'session.crashed': 'stopped'
+}
 
 export function clientStateFromEvents (
   events: readonly ClientEvent[],

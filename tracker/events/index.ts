@@ -31,6 +31,8 @@ export interface ClientEventsInit {
   maxBuckets?: number
   /** distinct site labels in the per-site wire metrics (default `MAX_SITE_LABELS`) */
   maxSiteLabels?: number
+  /** credentials remembered as just refused (default `EVENT_RATE_MAX_BUCKETS`; see recent-refusals.ts) */
+  maxRecentRefusals?: number
 }
 
 export interface ClientEvents {
@@ -41,16 +43,24 @@ export interface ClientEvents {
    * slots, takes one batch from the user's bucket and per-minute counter, and refuses a
    * client id the header alone rules out (ERR_FORBIDDEN, ERR_STORE_CLIENT_LIMIT) — call it
    * before the body is read, and call the function it returns once the batch is answered.
-   * ERR_RATE_LIMITED with `retryAfterSeconds` once a slot, the bucket or the counter is spent.
+   * ERR_RATE_LIMITED with `retryAfterSeconds` once a slot, the bucket or the counter is spent;
+   * `credential` (`credentialKey` of the authorization header) is then remembered as refused
+   * until that time (`refusedRecently`).
    */
-  admit: (principal: Principal, clientHeader: string | undefined) => Promise<() => void>
+  admit: (principal: Principal, clientHeader: string | undefined, credential?: string) => Promise<() => void>
   /**
    * Stores a batch under the principal's user and the client id of `clientHeader`, else the
    * batch's `clientId`, else the token. ERR_BAD_REQUEST for a malformed client id,
    * ERR_FORBIDDEN for one registered to another user, ERR_STORE_CLIENT_LIMIT for a new one
-   * past the user's cap, ERR_RATE_LIMITED past the user's daily quota.
+   * past the user's cap, ERR_RATE_LIMITED past the user's daily quota (remembered for
+   * `credential` as in `admit`).
    */
-  ingest: (principal: Principal, batch: EventBatch, clientHeader: string | undefined) => Promise<EventBatchAnswer>
+  ingest: (principal: Principal, batch: EventBatch, clientHeader: string | undefined, credential?: string) => Promise<EventBatchAnswer>
+  /**
+   * Seconds until a credential refused for its rate may post again, or undefined: what the
+   * HTTP guard answers with 429 before the request reaches the app.
+   */
+  refusedRecently: (credential: string) => number | undefined
   /** Stored events matching every filter given; `since` is a duration back from now. */
   query: (query: EventQuery) => Promise<EventRecord[]>
 }
@@ -60,5 +70,6 @@ export function createClientEvents (components: ClientEventsComponents, init: Cl
 }
 
 export { createEventPruner } from './pruner.ts'
+export { credentialKey } from './recent-refusals.ts'
 export type { EventPruner, EventPrunerComponents, EventPrunerInit, PruneResult } from './pruner.ts'
 export { clientStateFromEvents } from './client-state.ts'

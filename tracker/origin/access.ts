@@ -17,6 +17,8 @@ export interface IssueOriginAccessInput {
   /** the node the token is bound to (its client id or libp2p peer id) */
   clientId: string
   image: string
+  /** the workspace policy's origin rate cap, signed into the token (null/undefined: none) */
+  rateBytesPerSec?: number | null
 }
 
 /**
@@ -29,7 +31,8 @@ export function issueOriginAccess (components: Pick<TrackerComponents, 'config' 
   const iat = components.now()
   // Whole seconds, so the token and a signed URL (seconds) expire at the same instant.
   const expiresAtMs = Math.floor((iat + config.capabilityTtlSeconds * 1000) / 1000) * 1000
-  const token = signCapability({ aud: 'origin', sub: input.clientId, img: input.image, iat, exp: expiresAtMs }, keys.capability.privateKey)
+  const rate = input.rateBytesPerSec ?? undefined
+  const token = signCapability({ aud: 'origin', sub: input.clientId, img: input.image, iat, exp: expiresAtMs, ...(rate === undefined ? {} : { rate }) }, keys.capability.privateKey)
   if (config.originUrl !== undefined) {
     const query = signOriginLink({ secret: keys.originLinkSecret, clientId: input.clientId, image: input.image, expiresAtSec: expiresAtMs / 1000 })
     return { token, expiresAtMs, originUrl: config.originUrl.replace(/\/+$/, ''), kind: 'nginx', query }
@@ -46,8 +49,8 @@ export function issueOriginAccess (components: Pick<TrackerComponents, 'config' 
  * get 403 for unknown names, so they cannot probe them).
  */
 export async function grantOriginAccess (components: Pick<TrackerComponents, 'config' | 'keys' | 'now' | 'store' | 'identity' | 'policies'>, principal: Principal, input: IssueOriginAccessInput): Promise<OriginAccess> {
-  await components.policies.requireImageAccess(principal, input.image)
+  const ws = await components.policies.requireImageAccess(principal, input.image)
   if (await components.store.getImage(input.image) === undefined) throw notFound('no such image')
   if (!principal.admin) await components.identity.requireClientOwner(input.clientId, principal.user)
-  return issueOriginAccess(components, input)
+  return issueOriginAccess(components, { ...input, rateBytesPerSec: ws?.policy.originRateBytesPerSec })
 }

@@ -25,3 +25,13 @@ export const MAX_ORIGIN_TOKEN_BODY_BYTES = 1024
  */
 export const MEMBERSHIP_CACHE_ENTRIES = 100_000
 export const MEMBERSHIP_CACHE_TTL_MS = 60_000
+
+/**
+ * A chunk request held by the rate cap (origin tokens that carry one) waits at most this;
+ * beyond it the request is refused with 429 + retry-after. A node fetches a few chunks at a
+ * time, so at its cap its requests wait well under this.
+ */
+export const ORIGIN_PACE_MAX_WAIT_MS = 5_000
+
+/** (node, image) rate clocks kept per process. */
+export const ORIGIN_PACE_MAX_KEYS = 100_000

@@ -7,6 +7,8 @@ export { grantOriginAccess, issueOriginAccess, BUILTIN_ORIGIN_PATH } from './acc
 export type { IssueOriginAccessInput } from './access.ts'
 export { chunkResponse } from './chunk-response.ts'
 export type { ChunkResponseInit } from './chunk-response.ts'
+export { createOriginPacer } from './pacer.ts'
+export type { OriginPacer, OriginPacerInit, PaceDecision } from './pacer.ts'
 export { createMembershipCheck } from './membership.ts'
 export type { MembershipCheck, MembershipCheckInit } from './membership.ts'
 export { decideRange } from './range.ts'
@@ -17,5 +19,5 @@ export { renderNginxServerBlock, renderNginxConfig } from './nginx.ts'
 export type { NginxServerInit, NginxStandaloneInit } from './nginx.ts'
 export {
   IMMUTABLE_CACHE_CONTROL, MAX_ORIGIN_TOKEN_BODY_BYTES, MAX_RANGE_HEADER_CHARS,
-  MEMBERSHIP_CACHE_ENTRIES, MEMBERSHIP_CACHE_TTL_MS, ORIGIN_READ_BYTES
+  MEMBERSHIP_CACHE_ENTRIES, MEMBERSHIP_CACHE_TTL_MS, ORIGIN_PACE_MAX_KEYS, ORIGIN_PACE_MAX_WAIT_MS, ORIGIN_READ_BYTES
 } from './constants.ts'

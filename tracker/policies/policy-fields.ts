@@ -43,6 +43,10 @@ export function policyFields (body: UpdatePolicy): Partial<PolicyFields> & { nam
   if (body.vmCpus !== undefined) out.vmCpus = body.vmCpus
   if (body.publishedApps !== undefined) out.publishedApps = body.publishedApps
   if (body.startup !== undefined) out.startup = body.startup
+  if (body.workspaceMode !== undefined) out.workspaceMode = body.workspaceMode
+  if (body.guestChannels !== undefined) out.guestChannels = body.guestChannels
+  if (body.idleLockMinutes !== undefined) out.idleLockMinutes = body.idleLockMinutes
+  if (body.lockOnSuspend !== undefined) out.lockOnSuspend = body.lockOnSuspend
   if (body.priority !== undefined) out.priority = body.priority
   return out
 }

@@ -24,6 +24,10 @@ export function policyView (p: PolicyRecord): Policy {
     vmCpus: p.vmCpus,
     publishedApps: p.publishedApps.map((a) => a.icon === undefined ? { name: a.name, command: a.command } : { name: a.name, command: a.command, icon: a.icon }),
     startup: { mode: p.startup.mode, ...(p.startup.fullscreen === undefined ? {} : { fullscreen: p.startup.fullscreen }) },
+    workspaceMode: p.workspaceMode,
+    guestChannels: { clipboard: p.guestChannels.clipboard, fileTransfer: { direction: p.guestChannels.fileTransfer.direction, extensions: [...p.guestChannels.fileTransfer.extensions] }, printing: p.guestChannels.printing },
+    idleLockMinutes: p.idleLockMinutes,
+    lockOnSuspend: p.lockOnSuspend,
     priority: p.priority,
     createdAt: isoTime(p.createdAtMs),
     updatedAt: isoTime(p.updatedAtMs)

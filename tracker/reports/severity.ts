@@ -8,7 +8,8 @@
  * | `pull.completed` | info | transfer |
  * | `pull.failed` | error | transfer |
  * | `peer.banned` | warning | security |
- * | `session.started`, `session.stopped` | info | session |
+ * | `session.started`, `session.stopped`, `session.unlocked`, `app.launched` | info | session |
+ * | `session.crashed` | error | session |
  * | `session.locked` | warning | policy |
  * | `policy.blocked` | warning | policy |
  * | other `*.failed`, `*.error` | error | the type's first segment |
@@ -48,6 +49,9 @@ export const EVENT_TYPE_RULES: Readonly<Record<string, TypeRule>> = {
     describe: (p) => `stopped ${imageVersion(p)}${p.exitCode === undefined ? '' : ` (exit ${str(p.exitCode)})`}`
   },
   'session.locked': { severity: 'warning', category: 'policy', describe: (p) => joined(`locked ${str(p.image)}`, str(p.reason)) },
+  'session.unlocked': { severity: 'info', category: 'session', describe: (p) => `unlocked ${imageVersion(p)}` },
+  'session.crashed': { severity: 'error', category: 'session', describe: (p) => joined(`${imageVersion(p)} crashed`, str(p.reason)) },
+  'app.launched': { severity: 'info', category: 'session', describe: (p) => `launched ${str(p.app)} in ${imageVersion(p)}` },
   'policy.blocked': { severity: 'warning', category: 'policy', describe: (p) => joined(`blocked ${str(p.image)}`, str(p.rule), str(p.message)) }
 }
 

@@ -18,6 +18,7 @@ import {
 } from '../../protocol/index.ts'
 import type { StoredEvent } from '../../protocol/index.ts'
 import { requireAdmin } from '../auth.ts'
+import { credentialKey } from '../events/index.ts'
 import type { EventRecord } from '../db/store.ts'
 import type { TrackerComponents, TrackerEnv } from '../env.ts'
 import { badRequest, payloadTooLarge } from '../errors.ts'
@@ -55,6 +56,9 @@ const listRoute = createRoute({
   }
 })
 
+const credentialOf = (authorization: string | undefined): string | undefined =>
+  authorization === undefined ? undefined : credentialKey(authorization)
+
 const storedEventView = (e: EventRecord): StoredEvent =>
   ({ id: e.id, type: e.type, clientId: e.clientId, user: e.user, atMs: e.atMs, receivedAtMs: e.receivedAtMs, site: e.site, host: e.host, payload: e.payload })
 
@@ -64,7 +68,7 @@ export function eventsRoutes (components: Pick<TrackerComponents, 'events'>): Op
 
   // Before the body is read: the header is checked, then the user's bucket and counter.
   const rateLimit: MiddlewareHandler<TrackerEnv> = async (c, next) => {
-    const release = await events.admit(c.get('principal'), c.req.header(CLIENT_ID_HEADER))
+    const release = await events.admit(c.get('principal'), c.req.header(CLIENT_ID_HEADER), credentialOf(c.req.header('authorization')))
     try {
       await next()
     } finally {
@@ -76,7 +80,7 @@ export function eventsRoutes (components: Pick<TrackerComponents, 'events'>): Op
   const capped = bodyLimit({ maxSize: MAX_EVENT_BATCH_BYTES, onError: () => { throw payloadTooLarge(`event batch is over ${MAX_EVENT_BATCH_BYTES} bytes`) } })
 
   app.openapi({ ...postRoute, middleware: [rateLimit, capped] as const }, async (c) => {
-    return c.json(await events.ingest(c.get('principal'), c.req.valid('json'), c.req.header(CLIENT_ID_HEADER)), 200)
+    return c.json(await events.ingest(c.get('principal'), c.req.valid('json'), c.req.header(CLIENT_ID_HEADER), credentialOf(c.req.header('authorization'))), 200)
   }, (result): undefined => {
     if (result.success) return undefined
     const issue = result.error.issues[0]

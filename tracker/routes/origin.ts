@@ -8,17 +8,23 @@
  *
  * A chunk request is checked in this order, each step before any file is touched:
  * path shape (400), token signature/expiry/audience (401), the chunk belongs to a
- * published or retired version of the token's image (403), the file exists (404).
+ * published or retired version of the token's image (403), the token's rate cap (held, or
+ * 429 past `ORIGIN_PACE_MAX_WAIT_MS`: `origin/pacer.ts`), the file exists (404).
  */
 import { createRoute } from '@hono/zod-openapi'
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import { bodyLimit } from 'hono/body-limit'
+import { stat } from 'node:fs/promises'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { ImageParamsSchema, OriginAccessSchema, OriginTokenBodySchema, isBranchcastError, verifyCapability } from '../../protocol/index.ts'
+import type { CapabilityClaims } from '../../protocol/index.ts'
 import { errorResponse, newRouter } from './router.ts'
 import { bearer } from '../auth.ts'
 import type { TrackerComponents, TrackerEnv } from '../env.ts'
-import { badRequest, forbidden, notFound, payloadTooLarge, unauthenticated } from '../errors.ts'
-import { chunkResponse, createMembershipCheck, grantOriginAccess, MAX_ORIGIN_TOKEN_BODY_BYTES } from '../origin/index.ts'
+import { badRequest, forbidden, notFound, payloadTooLarge, rateLimited, unauthenticated } from '../errors.ts'
+import {
+  chunkResponse, createMembershipCheck, createOriginPacer, grantOriginAccess, MAX_ORIGIN_TOKEN_BODY_BYTES, ORIGIN_PACE_MAX_KEYS, ORIGIN_PACE_MAX_WAIT_MS
+} from '../origin/index.ts'
 
 const FANOUT_RE = /^[0-9a-f]{2}$/
 const CHUNK_ID_RE = /^[0-9a-f]{64}$/
@@ -31,6 +37,19 @@ export function originRoutes (components: TrackerComponents): OpenAPIHono<Tracke
   const requests = metrics.counter('branchcast_origin_requests_total', 'Built-in origin requests by status')
   const imageHasChunk = createMembershipCheck({ store: components.store, now: components.now })
   const countBytes = (n: number): void => bytesServed.inc({}, n)
+  const pacer = createOriginPacer({ maxWaitMs: ORIGIN_PACE_MAX_WAIT_MS, maxKeys: ORIGIN_PACE_MAX_KEYS })
+  const paced = metrics.counter('branchcast_origin_paced_total', 'Built-in origin chunk requests under a rate cap, by outcome')
+  /** Holds a capped token's request until its rate allows the file's bytes, or refuses it (429). */
+  async function pace (key: string, path: string, rate: number): Promise<void> {
+    const bytes = await stat(path).then((st) => st.size, () => 0) // a missing file is answered 404 below
+    const d = pacer.book(key, bytes, rate, components.now())
+    if (!d.ok) {
+      paced.inc({ outcome: 'refused' })
+      throw rateLimited(d.retryAfterSeconds)
+    }
+    paced.inc({ outcome: d.waitMs > 0 ? 'held' : 'immediate' })
+    if (d.waitMs > 0) await sleep(d.waitMs)
+  }
 
   const app = newRouter()
   app.use(async (c, next) => {
@@ -47,9 +66,9 @@ export function originRoutes (components: TrackerComponents): OpenAPIHono<Tracke
 
     const token = bearer(c.req.header('authorization')) ?? c.req.query('token')
     if (token === undefined || token === '') throw unauthenticated('origin capability token required (Authorization: Bearer or ?token=)')
-    let image: string
+    let claims: CapabilityClaims
     try {
-      image = verifyCapability(token, { publicKey: keys.capability.publicKey, nowMs: components.now(), aud: 'origin' }).img
+      claims = verifyCapability(token, { publicKey: keys.capability.publicKey, nowMs: components.now(), aud: 'origin' })
     } catch (err) {
       if (isBranchcastError(err)) throw unauthenticated(err.message)
       throw err
@@ -57,7 +76,9 @@ export function originRoutes (components: TrackerComponents): OpenAPIHono<Tracke
 
     // The image binding: a token for image A opens only chunks of A's published or
     // retired versions — not drafts, not other images' chunks that share the store.
+    const image = claims.img
     if (!await imageHasChunk(image, id)) throw forbidden('chunk is not part of a published version of the image this token covers')
+    if (claims.rate !== undefined && c.req.method === 'GET') await pace(`${claims.sub}\n${image}`, chunks.pathOf(id), claims.rate)
 
     const res = await chunkResponse({
       path: chunks.pathOf(id),

@@ -89,7 +89,7 @@ export class SwarmRegistry implements Swarm {
     const answer: AnnounceAnswer = {
       peers: [],
       originShare: WHOLE_SHARE,
-      origin: issueOriginAccess(this.components, { clientId: request.peerId, image: request.image }),
+      origin: issueOriginAccess(this.components, { clientId: request.peerId, image: request.image, rateBytesPerSec: policy?.originRateBytesPerSec }),
       limits: { originRateBytesPerSec: policy?.originRateBytesPerSec ?? null, downloadWindow: policy?.downloadWindow ?? null },
       announceIntervalMs: Math.floor(this.ttlMs / ANNOUNCES_PER_TTL)
     }

@@ -59,7 +59,8 @@ async function publish (d: Desk, seed: number): Promise<number> {
 }
 
 async function assign (d: Desk, fields: Record<string, unknown> = {}): Promise<void> {
-  await d.admin.request('POST', '/api/v1/policies', { json: { name: 'desk-policy', image: IMAGE, ...fields } })
+  // -machine none has one CPU
+  await d.admin.request('POST', '/api/v1/policies', { json: { name: 'desk-policy', image: IMAGE, vmCpus: 1, vmMemoryMb: 64, ...fields } })
   await d.admin.request('POST', '/api/v1/assignments', { json: { policy: 'desk-policy', group: GROUP } })
 }
 
@@ -176,7 +177,7 @@ test('a download window keeps the pull waiting and says until when; once the win
     assert.equal(await versionsOnDisk(d), [v1])
 
     // the host verification command must succeed before a start
-    await rejects(control.sessionStart(IMAGE, {}), { code: 'ERR_WORKSPACE_LOCKED', message: /host check "test" failed \(exit 1\)/ })
+    await rejects(control.sessionStart(IMAGE, {}), { code: 'ERR_POLICY_DENIED', message: /host check "test" failed \(exit 1\)/ })
     await writeFile(hostOk, '')
     assert.is((await control.sessionStart(IMAGE, {})).state, 'running')
     assert.equal((await events(d, 'policy.violated')).map((e) => e.rule), ['host-check'])
@@ -200,9 +201,9 @@ test('expiry locks the running session and refuses a start; the admin extends an
     assert.is(view(expired)!.state, 'locked')
     assert.match(view(expired)!.reason, /locked: expired/)
     await until('session locked', async () => await control.sessionStatus(IMAGE), (s) => s.state === 'locked')
-    await rejects(control.sessionUnlock(IMAGE), { code: 'ERR_WORKSPACE_LOCKED', message: /expired/ })
+    await rejects(control.sessionUnlock(IMAGE), { code: 'ERR_POLICY_DENIED', message: /expired/ })
     assert.ok((await control.sessionStatus(IMAGE)).state === 'locked', 'still locked after the refused unlock')
-    await rejects(control.sessionRestart(IMAGE, { timeoutMs: 200 }), { code: 'ERR_WORKSPACE_LOCKED' })
+    await rejects(control.sessionRestart(IMAGE, { timeoutMs: 200 }), { code: 'ERR_POLICY_DENIED' })
     assert.equal(await versionsOnDisk(d), [v1], 'expiry locks, it does not delete')
 
     // the admin extends: after a refresh the user may unlock
@@ -217,7 +218,7 @@ test('expiry locks the running session and refuses a start; the admin extends an
     assert.match(view(offline)!.reason, /locked: offline for \d+ seconds? > grace 2 seconds/)
     assert.is(offline.contact.state, 'failed')
     await until('session locked offline', async () => await control.sessionStatus(IMAGE), (s) => s.state === 'locked')
-    await rejects(control.sessionUnlock(IMAGE), { code: 'ERR_WORKSPACE_LOCKED', message: /offline/ })
+    await rejects(control.sessionUnlock(IMAGE), { code: 'ERR_POLICY_DENIED', message: /offline/ })
     await control.sessionStop(IMAGE, { timeoutMs: 200 })
 
     // a cache changed on disk, with the tracker away: refused, everything locked, nothing deleted
@@ -231,7 +232,7 @@ test('expiry locks the running session and refuses a start; the admin extends an
     assert.is(refused.cache.state, 'refused')
     assert.match(refused.cache.message ?? '', /ERR_POLICY_CACHE_TAMPERED/)
     assert.is(view(refused)!.state, 'locked')
-    await rejects(again.sessionStart(IMAGE, {}), { code: 'ERR_WORKSPACE_LOCKED', message: /policy cache refused/ })
+    await rejects(again.sessionStart(IMAGE, {}), { code: 'ERR_POLICY_DENIED', message: /policy cache refused/ })
     assert.equal(await versionsOnDisk(d), [v1], 'a refused cache deletes nothing')
 
     // the tracker back: the next read replaces the refused cache, the events arrive once

@@ -75,6 +75,33 @@ test('the rate bucket is the user’s: a new header per batch buys nothing', asy
   assert.ok(await t.tracker.components.store.countClients('flood') <= 60)
 })
 
+test('a token refused for its rate is refused again before the app until its retry-after, and only that token', async () => {
+  const t = await tracker({ maxClientsPerUser: 1000 })
+  const flood = await t.tokenFor('flood')
+  let first429: CallResult | undefined
+  for (let i = 0; i < 200 && first429 === undefined; i++) {
+    const r = await post(t, flood, 'flood-node')
+    if (r.status !== 200) first429 = r
+  }
+  assert.is(first429?.status, 429)
+  const after = Number(first429?.headers.get('retry-after'))
+  assert.ok(after >= 1, `retry-after ${String(after)}`)
+  const early = (): number => Number(/branchcast_http_refused_total\{reason="early"\} (\d+)/.exec(t.tracker.components.metrics.render())?.[1] ?? 0)
+  assert.is(early(), 0)
+  const again = await post(t, flood, 'flood-node')
+  assert.is(again.status, 429)
+  assert.is(again.body.error.code, 'ERR_RATE_LIMITED')
+  assert.is(again.headers.get('retry-after'), String(after))
+  assert.is(early(), 1, 'answered by the HTTP guard')
+  const before = await stored(t, 'flood')
+  assert.is((await post(t, await t.tokenFor('alice'), 'alices-node')).status, 200, 'another user is not affected')
+  assert.is((await post(t, await t.tokenFor('flood'), 'flood-node')).status, 429, "the user's other token meets the user's bucket in the app")
+  assert.is(early(), 1)
+  nowMs += after * 1000
+  assert.is((await post(t, flood, 'flood-node')).status, 200, 'after retry-after the token reaches the app again')
+  assert.is(await stored(t, 'flood'), before + 1)
+})
+
 test('a malformed client header is refused before anything is kept', async () => {
   const t = await tracker({ eventBatchesPerUserPerMinute: 5 })
   const eve = await t.tokenFor('eve')

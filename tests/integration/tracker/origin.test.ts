@@ -278,6 +278,39 @@ test('metrics: origin bytes and requests by status', async (ctx) => {
   assert.match(text, /^branchcast_origin_requests_total\{status="403"\} \d+$/m)
 })
 
+test('a workspace policy\'s origin rate cap is signed into the token and held to by the origin', async (ctx) => {
+  const t = ctx.t!
+  const { store } = t.tracker.components
+  const chunks = Array.from({ length: 6 }, () => randomBytes(64 * 1024)) // incompressible: stored as they are
+  const capped = await makeVersion(t, 'img-capped', chunks)
+  const rate = 128 * 1024
+  const policy = await store.createPolicy({ name: 'carol-capped', imageName: 'img-capped', originRateBytesPerSec: rate, nowMs: Date.now() })
+  await store.assign({ policyId: policy.id, subjectKind: 'user', subject: 'carol', nowMs: Date.now() })
+  const res = await originToken(ctx, 'img-capped', { clientId: 'carols-node' }, await t.tokenFor('carol'))
+  assert.is(res.status, 200)
+  const access = await res.json() as OriginAccess
+  const claims = JSON.parse(Buffer.from(access.token.split('.')[0]!, 'base64url').toString('utf8')) as { rate?: number }
+  assert.is(claims.rate, rate)
+  // One second of rate goes at once; each chunk after it starts 64 KiB / 128 KiB/s = 0.5 s
+  // after the one before: the sixth starts 1.5 s in.
+  const started = performance.now()
+  const got = await Promise.all(capped.ids.map(async (id) => chunkId(await fetchChunkFromOrigin(access, id))))
+  const elapsedMs = performance.now() - started
+  assert.equal(got, capped.ids)
+  assert.ok(elapsedMs >= 1400, `6 chunks at the cap took only ${elapsedMs.toFixed(0)} ms`)
+  // Far past the cap a request is refused with retry-after rather than held: of 20 at once,
+  // those booked more than ORIGIN_PACE_MAX_WAIT_MS ahead.
+  const burst = await Promise.all(Array.from({ length: 20 }, async () => await fetch(`${t.url}${path(capped.ids[0]!)}`, { headers: { authorization: `Bearer ${access.token}` } })))
+  const statuses = burst.map((r) => r.status)
+  assert.ok(statuses.includes(200) && statuses.includes(429), statuses.join(' '))
+  const refused = burst.find((r) => r.status === 429)!
+  assert.ok(Number(refused.headers.get('retry-after')) >= 1)
+  await Promise.all(burst.map(async (r) => await r.arrayBuffer()))
+  // An uncapped workspace's token carries no rate.
+  const free = await (await originToken(ctx, 'img-a', { clientId: 'node-a' }, ctx.alice)).json() as OriginAccess
+  assert.is((JSON.parse(Buffer.from(free.token.split('.')[0]!, 'base64url').toString('utf8')) as { rate?: number }).rate, undefined)
+})
+
 test.run()
 
 runOriginContract('built-in', async () => {

@@ -429,6 +429,60 @@ export function run (name: string, factory: StoreFactory): void {
     assert.is(await store.pruneEvents(T0 + 30, 10), 2)
   })
 
+  test('recordReport: the quota, the client row and the first events in one transaction; the rest pending', async ({ store }) => {
+    const ev = (id: string, atMs: number) => ({ id, clientId: 'desk', user: 'alice', type: 'session.started', atMs, payload: {}, site: 'paris', host: 'pc1' })
+    const seen: Array<string | undefined> = []
+    const report = (nowMs: number, events: ReturnType<typeof ev>[], limit = 100) => store.recordReport({
+      client: { id: 'desk', user: 'alice', hostname: 'pc1', site: 'paris', nowMs, maxClientsPerUser: 2 },
+      quota: { key: 'events:alice', windowStartMs: T0, amount: events.length, limit },
+      contents: (current) => {
+        seen.push(current?.hostname)
+        return { state: { workspace: { win: { state: 'running', sinceMs: nowMs } } }, events }
+      },
+      storeNow: 2,
+      receivedAtMs: nowMs
+    })
+    const first = await report(T0, [ev('a', T0), ev('b', T0 + 1), ev('a', T0), ev('c', T0 + 2)])
+    assert.equal(first, { stored: true, inserted: 2, duplicates: 0, pending: [ev('a', T0), ev('c', T0 + 2)] })
+    assert.equal(seen, [undefined], 'a new client: contents saw no row')
+    const desk = await store.getClient('desk')
+    assert.equal([desk?.user, desk?.hostname, desk?.site, desk?.lastSeenAtMs, desk?.workspace], ['alice', 'pc1', 'paris', T0, { win: { state: 'running', sinceMs: T0 } }])
+    assert.equal((await store.queryEvents({ order: 'asc' })).map((e) => e.id), ['a', 'b'])
+    // the same events again: duplicates, and contents sees the row as the first report left it
+    const again = await report(T0 + 5, [ev('a', T0), ev('b', T0 + 1)])
+    assert.equal(again, { stored: true, inserted: 0, duplicates: 2, pending: [] })
+    assert.equal(seen, [undefined, 'pc1'])
+    assert.is((await store.getClient('desk'))?.lastSeenAtMs, T0 + 5)
+    assert.is(await store.addUsage('events:alice', T0, 0), 6, 'both reports counted')
+  })
+
+  test('recordReport: past the quota only the count is kept; a refused report keeps nothing', async ({ store }) => {
+    const ev = (id: string) => ({ id, clientId: 'desk', user: 'alice', type: 't', atMs: T0, payload: {} })
+    const input = (id: string, user: string, limit: number, refuse = false) => ({
+      client: { id, user, nowMs: T0, maxClientsPerUser: 1 },
+      quota: { key: `events:${user}`, windowStartMs: T0, amount: 2, limit },
+      contents: (current: { user: string } | undefined) => {
+        if (refuse || (current !== undefined && current.user !== user)) throw new Error('refused')
+        return { state: {}, events: [ev(`${id}-1`), ev(`${id}-2`)] }
+      },
+      storeNow: 100,
+      receivedAtMs: T0
+    })
+    assert.equal(await store.recordReport(input('desk', 'alice', 1)), { stored: false, quotaUsed: 2 })
+    assert.is(await store.getClient('desk'), undefined)
+    assert.equal(await store.queryEvents(), [])
+    assert.is(await store.addUsage('events:alice', T0, 0), 2, 'the refused report still counts')
+    // contents refusing (another user's client id) and the client cap: nothing kept, not even the count
+    await store.upsertClient({ id: 'bobs', user: 'bob', nowMs: T0 })
+    await rejects(store.recordReport(input('bobs', 'mallory', 100)), { message: /refused/ })
+    await rejects(store.recordReport(input('m1', 'mallory', 100, true)), { message: /refused/ })
+    assert.equal((await store.recordReport(input('m1', 'mallory', 100))).stored, true)
+    await rejects(store.recordReport(input('m2', 'mallory', 100)), { code: 'ERR_STORE_CLIENT_LIMIT' })
+    assert.is(await store.addUsage('events:mallory', T0, 0), 2)
+    assert.equal([(await store.getClient('bobs'))?.user, await store.getClient('m2')], ['bob', undefined])
+    assert.equal((await store.queryEvents({ order: 'asc' })).map((e) => e.id), ['m1-1', 'm1-2'])
+  })
+
   test('offload rollup: fresh events only, summed per day and site, reasons kept, pruned by day', async ({ store }) => {
     const DAY = 86_400_000
     const day0 = Math.floor(T0 / DAY) * DAY

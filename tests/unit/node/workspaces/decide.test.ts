@@ -4,6 +4,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { decide, lockOf, versionsToKeep, windowState } from '../../../../node/workspaces/index.ts'
 import type { Action, HeldImage, ReconcileInput } from '../../../../node/workspaces/index.ts'
+import { NO_GUEST_CHANNELS } from '../../../../protocol/index.ts'
 import type { Workspace } from '../../../../protocol/index.ts'
 
 const DAY = 86_400_000
@@ -22,6 +23,7 @@ function ws (over: Partial<Workspace['policy']> & { image?: string, version?: nu
       id: 1, name: `${image}-policy`, image, channel: 'latest', pinnedVersion: null, expiresAt: null, expiresAtMs: null,
       offlineGraceSeconds: 7 * 86_400, p2pAllowed: true, originRateBytesPerSec: null, downloadWindow: null,
       vmMemoryMb: 1024, vmCpus: 1, publishedApps: [], startup: { mode: 'manual' }, priority: 0,
+      workspaceMode: 'persistent', guestChannels: NO_GUEST_CHANNELS, idleLockMinutes: null, lockOnSuspend: false,
       createdAt: '2026-01-01T00:00:00Z', updatedAt: '2026-01-01T00:00:00Z',
       ...policy
     }

@@ -74,4 +74,20 @@ test('caller mistakes are TypeErrors', () => {
   assert.throws(() => signCapability({ aud: 'peer', sub: 'a', img: 'x', iat: NOW, exp: NOW }, key.privateKey), TypeError)
 })
 
+test('an origin rate cap rides in the signed claims: round trip, tamper-evident, positive integers only', () => {
+  const capped = signCapability({ aud: 'origin', sub: 'node', img: 'desktop', iat: NOW, exp: NOW + 60_000, rate: 131_072 }, key.privateKey)
+  assert.is(verifyCapability(capped, { publicKey: key.publicKey, nowMs: NOW, aud: 'origin' }).rate, 131_072)
+  assert.is(verifyCapability(signCapability({ aud: 'origin', sub: 'node', img: 'desktop', iat: NOW, exp: NOW + 60_000 }, key.privateKey), { publicKey: key.publicKey, nowMs: NOW, aud: 'origin' }).rate, undefined)
+  // raising the rate in the claims breaks the signature
+  const [claims, signature] = capped.split('.') as [string, string]
+  const raised = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(claims, 'base64url').toString()), rate: 1e9 })).toString('base64url')
+  throwsCode(() => verifyCapability(`${raised}.${signature}`, { publicKey: key.publicKey, nowMs: NOW, aud: 'origin' }), 'ERR_TOKEN_INVALID')
+  for (const rate of [0, -1, 1.5, Number.MAX_SAFE_INTEGER + 2]) {
+    assert.throws(() => signCapability({ aud: 'origin', sub: 'node', img: 'desktop', iat: NOW, exp: NOW + 60_000, rate }, key.privateKey), /rate/)
+    const body = Buffer.from(JSON.stringify({ v: 1, aud: 'origin', sub: 'node', img: 'desktop', iat: NOW, exp: NOW + 60_000, rate })).toString('base64url')
+    const forged = `${body}.${Buffer.from(signBytes(key.privateKey, Buffer.from(body))).toString('base64url')}`
+    throwsCode(() => verifyCapability(forged, { publicKey: key.publicKey, nowMs: NOW, aud: 'origin' }), 'ERR_TOKEN_MALFORMED')
+  }
+})
+
 test.run()

@@ -135,7 +135,14 @@ const everyMethod: Array<(s: TrackerStore) => Promise<unknown>> = [
   (s) => s.pruneOffload(1),
   (s) => s.deploymentCounts({ image: 'win', site: 's' }),
   (s) => s.addUsage('k', 0, 1),
-  (s) => s.pruneUsage(1)
+  (s) => s.pruneUsage(1),
+  (s) => s.recordReport({
+    client: { id: 'c', user: 'u', nowMs: 1, maxClientsPerUser: 3 },
+    quota: { key: 'k', windowStartMs: 0, amount: 1, limit: 10 },
+    contents: () => ({ state: { held: { image: 'win', version: 2 } }, events: [{ id: 'e3', clientId: 'c', user: 'u', type: 't', atMs: 1, payload: {} }] }),
+    storeNow: 1,
+    receivedAtMs: 1
+  })
 ]
 
 test('every method sends T-SQL: nothing of SQLite (LIMIT, RETURNING, ON CONFLICT, INSERT OR IGNORE, "quoted" names)', async () => {
@@ -236,6 +243,47 @@ test('events another process stored meanwhile: the batch falls back to one row a
     'BEGIN', 'select [id] from [events] where [events].[id] in', 'insert into [events]', 'ROLLBACK',
     'BEGIN', 'insert into [events]', 'COMMIT', 'BEGIN', 'insert into [events]', 'ROLLBACK'
   ])
+})
+
+test('recordReport: the quota, the client row and the first events in one transaction', async () => {
+  const { store, statements } = server((sql) => sql.startsWith('select [id] from [events]') ? [] : oneRow(sql))
+  const event = (id: string) => ({ id, clientId: 'c1', user: 'alice', type: 'pull.completed', atMs: 1, payload: {} })
+  const seen: unknown[] = []
+  const result = await store.recordReport({
+    client: { id: 'c1', user: 'alice', site: 'paris', nowMs: 5, maxClientsPerUser: 3 },
+    quota: { key: 'events:alice', windowStartMs: 0, amount: 2, limit: 100 },
+    contents: (current) => {
+      seen.push(current?.id)
+      return { state: { held: { image: 'win', version: 2 } }, events: [event('e1'), event('e2')] }
+    },
+    storeNow: 1,
+    receivedAtMs: 5
+  })
+  assert.equal(result, { stored: true, inserted: 1, duplicates: 0, pending: [event('e2')] })
+  assert.equal(seen, [7], 'contents saw the row read inside the transaction')
+  const kinds = statements().map((s) => /^(BEGIN|COMMIT|ROLLBACK|MERGE \[\w+\]|select .* from \[\w+\]|insert into \[\w+\]|update \[\w+\])/.exec(s)?.[1]?.replace(/^select .* from/, 'select from') ?? s)
+  assert.equal(kinds, [
+    'BEGIN',
+    'MERGE [usage_counters]', 'select from [usage_counters]',
+    // the client row read once: it is known, so the cap is not counted
+    'select from [clients]',
+    'MERGE [clients]', 'select from [clients]', 'MERGE [client_images]', 'select from [client_images]',
+    'select from [events]', 'insert into [events]',
+    'COMMIT'
+  ])
+})
+
+test('recordReport past the quota: the count is committed, nothing else is read or written', async () => {
+  const { store, statements } = server((sql) => sql.startsWith('select [key]') ? [['events:alice', 0, 101]] : oneRow(sql))
+  const result = await store.recordReport({
+    client: { id: 'c1', user: 'alice', nowMs: 5 },
+    quota: { key: 'events:alice', windowStartMs: 0, amount: 2, limit: 100 },
+    contents: () => { throw new Error('not asked') },
+    storeNow: 100,
+    receivedAtMs: 5
+  })
+  assert.equal(result, { stored: false, quotaUsed: 101 })
+  assert.equal(statements().map((s) => s.split(' ')[0]), ['BEGIN', 'MERGE', 'select', 'COMMIT'])
 })
 
 test.run()

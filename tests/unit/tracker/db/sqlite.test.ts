@@ -81,6 +81,61 @@ test('a statement that returns a promise is refused: it would run outside the tr
   await d.close()
 })
 
+test('transactions and writes asked for in one turn commit together, and each resolves only once committed', async () => {
+  const { d, path } = open()
+  const seen: number[] = []
+  const insert = (name: string) => d.transaction(function * () {
+    seen.push(countImages(path))
+    yield * d.insert('images', { name, createdAt: 1 })
+  })
+  const committed: number[] = []
+  const write = d.write(function * () {
+    seen.push(countImages(path))
+    yield * d.insert('images', { name: 'w', createdAt: 1 })
+  })
+  await Promise.all([write, ...['a', 'b', 'c'].map(async (name) => { await insert(name); committed.push(countImages(path)) })])
+  // one commit: inside the group nothing was visible to another connection yet
+  assert.equal(seen, [0, 0, 0, 0])
+  assert.equal(committed, [4, 4, 4])
+  await d.close()
+})
+
+test('a throw in one transaction of a group undoes its writes only; the others commit', async () => {
+  const { d } = open()
+  const results = await Promise.allSettled([
+    d.transaction(function * () { yield * d.insert('images', { name: 'a', createdAt: 1 }) }),
+    d.transaction(function * () {
+      yield * d.insert('images', { name: 'b', createdAt: 1 })
+      throw new Error('boom')
+    }),
+    // a unique violation, as another process's insert would give
+    d.transaction(function * () { yield * d.insert('images', { name: 'a', createdAt: 2 }) }),
+    d.transaction(function * () { yield * d.insert('images', { name: 'c', createdAt: 1 }) })
+  ])
+  assert.equal(results.map((r) => r.status), ['fulfilled', 'rejected', 'rejected', 'fulfilled'])
+  assert.ok(d.isUniqueViolation((results[2] as PromiseRejectedResult).reason))
+  const names = await d.run(d.select({ name: d.tables.images.name, at: d.tables.images.createdAt }, 'images'))
+  assert.equal(names.map((r) => `${r.name}@${r.at}`).sort(), ['a@1', 'c@1'])
+  await d.close()
+})
+
+test('more transactions than a group holds: every one commits, in the order asked', async () => {
+  const { d } = open()
+  const names = Array.from({ length: 40 }, (_, i) => `img-${String(i).padStart(2, '0')}`)
+  await Promise.all(names.map((name) => d.transaction(d.insert('images', { name, createdAt: 1 }))))
+  const rows = await d.run(d.select({ id: d.tables.images.id, name: d.tables.images.name }, 'images'))
+  assert.equal(rows.sort((x, y) => Number(x.id) - Number(y.id)).map((r) => r.name), names)
+  await d.close()
+})
+
+test('close commits what is still queued', async () => {
+  const { d, path } = open()
+  const pending = d.transaction(d.insert('images', { name: 'late', createdAt: 1 }))
+  await d.close()
+  await pending
+  assert.is(countImages(path), 1)
+})
+
 test.after(async () => { await rm(dir, { recursive: true, force: true }) })
 
 test.run()

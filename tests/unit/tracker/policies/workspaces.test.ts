@@ -20,6 +20,10 @@ function policy (id: number, imageName: string, priority = 0, expiresAtMs: numbe
     vmCpus: 1,
     publishedApps: [],
     startup: { mode: 'manual' },
+    workspaceMode: 'persistent',
+    guestChannels: { clipboard: 'off', fileTransfer: { direction: 'off', extensions: [] }, printing: false },
+    idleLockMinutes: null,
+    lockOnSuspend: true,
     priority,
     createdAtMs: 0,
     updatedAtMs: 0

@@ -11,6 +11,9 @@ const CASES: Array<[string, Record<string, unknown>, string, string, string]> = 
   ['session.stopped', { image: 'w', exitCode: 0 }, 'info', 'session', 'stopped w (exit 0)'],
   ['session.locked', { image: 'w', reason: 'expired' }, 'warning', 'policy', 'locked w: expired'],
   ['policy.blocked', { image: 'w', rule: 'window' }, 'warning', 'policy', 'blocked w: window'],
+  ['session.unlocked', { image: 'w', version: 3, durationMs: 5 }, 'info', 'session', 'unlocked w v3'],
+  ['session.crashed', { image: 'w', reason: 'guest-panicked' }, 'error', 'session', 'w crashed: guest-panicked'],
+  ['app.launched', { image: 'w', version: 3, app: 'Ledger' }, 'info', 'session', 'launched Ledger in w v3'],
   ['acme.sync.failed', { message: 'disk' }, 'error', 'acme', 'acme.sync.failed: disk'],
   ['acme.thing.error', {}, 'error', 'acme', 'acme.thing.error'],
   ['acme.disk.warning', {}, 'warning', 'acme', 'acme.disk.warning'],
@@ -25,7 +28,7 @@ for (const [type, payload, severity, category, description] of CASES) {
 }
 
 test('the error log asks for exactly the types above info', () => {
-  assert.equal(ERROR_LOG_TYPES.typeIn.sort(), ['peer.banned', 'policy.blocked', 'pull.failed', 'session.locked'])
+  assert.equal(ERROR_LOG_TYPES.typeIn.sort(), ['peer.banned', 'policy.blocked', 'pull.failed', 'session.crashed', 'session.locked'])
   assert.equal(ERROR_LOG_TYPES.typeSuffixes, ['.failed', '.error', '.warning', '.warn'])
 })
 
