@@ -26,7 +26,8 @@ import { silent } from '../../helpers/test-peer.ts'
 import { diskBytes } from '../../helpers/disk-usage.ts'
 
 const IMAGE = 6 * 1024 * 1024
-const BOUND = { signal: AbortSignal.timeout(120_000) }
+/** A fresh 120 s bound per call: one made at import ran out before the suite's turn came in a long `npm test`. */
+const bound = (): { signal: AbortSignal } => ({ signal: AbortSignal.timeout(120_000) })
 
 function sha256 (bytes: Uint8Array): string { return createHash('sha256').update(bytes).digest('hex') }
 
@@ -72,13 +73,13 @@ test('after a pull the data directory holds ≤ 1.05 × the image; after updates
     const v1 = sampleImage(IMAGE, 21).map((b, i) => (b === 0 && i % 7 === 0 ? 1 : b)) // no holes: measure the worst case
     const ws1 = await publishAndAssign(tt, { bytes: v1 })
     const n = await start(ws1.userToken, { keepVersions: 2 })
-    const r1 = await n.puller.pull({ image: ws1.image, ...BOUND })
+    const r1 = await n.puller.pull({ image: ws1.image, ...bound() })
     assert.is(sha256(await readFile(r1.path)), ws1.sha256)
     const one = await diskBytes(n.dataDir, { exclude: ['events'] })
     assert.ok(one <= 1.05 * IMAGE, `data dir ${one} for an image of ${IMAGE}`)
 
     const ws2 = await publishAndAssign(tt, { bytes: edited(v1, IMAGE / 2, 256 * 1024) })
-    const r2 = await n.puller.pull({ image: ws2.image, ...BOUND })
+    const r2 = await n.puller.pull({ image: ws2.image, ...bound() })
     assert.is(r2.version, ws2.version)
     assert.is(sha256(await readFile(r2.path)), ws2.sha256)
     assert.ok(r2.bytesFromLocal > IMAGE / 2, `reused ${r2.bytesFromLocal} of ${IMAGE} from v1`)
@@ -88,7 +89,7 @@ test('after a pull the data directory holds ≤ 1.05 × the image; after updates
     assert.ok(two <= 2.05 * IMAGE, `data dir ${two} with two versions of ${IMAGE}`)
 
     const ws3 = await publishAndAssign(tt, { bytes: edited(v1, IMAGE / 4, 64 * 1024) })
-    const r3 = await n.puller.pull({ image: ws3.image, ...BOUND })
+    const r3 = await n.puller.pull({ image: ws3.image, ...bound() })
     assert.is(sha256(await readFile(r3.path)), ws3.sha256)
     const left = (await readdir(join(n.dataDir, 'images', ws1.image))).sort()
     assert.equal(left.filter((f) => f.endsWith('.img')), [`${ws2.version}.img`, `${ws3.version}.img`], left.join(','))
@@ -102,7 +103,7 @@ test('a chunk damaged on disk under a serving node is not served, is reported, a
   await withSwarm(async ({ tt, start }) => {
     const ws = await publishAndAssign(tt, { bytes: sampleImage(IMAGE, 31) })
     const seeder = await start(ws.userToken)
-    const r = await seeder.puller.pull({ image: ws.image, ...BOUND })
+    const r = await seeder.puller.pull({ image: ws.image, ...bound() })
     const [v] = await seeder.images.versions(ws.image)
     // a chunk with data in it (not a hole), damaged behind the node's back
     const t = v!.table
@@ -114,12 +115,12 @@ test('a chunk damaged on disk under a serving node is not served, is reported, a
 
     const client = await start(ws.userToken)
     const token = await capabilityFor(tt, ws, client, ws.image, ws.version)
-    const got = await collect(fetchChunksFromPeer(client.node, seeder.node.multiaddrs, token, [t.unitIds[u]!, t.unitIds[u + 1]!], BOUND))
+    const got = await collect(fetchChunksFromPeer(client.node, seeder.node.multiaddrs, token, [t.unitIds[u]!, t.unitIds[u + 1]!], bound()))
     assert.equal(got.map((c) => c.missing === true), [true, false], 'the damaged chunk is answered missing, its neighbour served')
     assert.equal(seeder.corrupt.map((c) => [c.image, c.version, c.chunkId, c.offset]), [[ws.image, ws.version, t.unitIds[u], offset]])
     assert.is(v!.has(u), false, 'no longer held')
 
-    const again = await seeder.puller.pull({ image: ws.image, ...BOUND })
+    const again = await seeder.puller.pull({ image: ws.image, ...bound() })
     assert.ok(again.decodedBytesFromOrigin + again.decodedBytesFromPeers >= t.unitLengths[u]!, 'the damaged chunk came again')
     assert.ok(again.bytesFromLocal > 0 && again.bytesFromLocal < IMAGE, 'the rest stayed where it was')
     assert.is(sha256(await readFile(again.path)), ws.sha256)
@@ -146,7 +147,7 @@ test('a version still being pulled serves the chunks it holds', async () => {
 
     const asker = await start(ws.userToken)
     const token = await capabilityFor(tt, ws, asker, ws.image, ws.version)
-    const got = await collect(fetchChunksFromPeer(asker.node, puller.node.multiaddrs, token, [v!.table.unitIds[u]!], BOUND))
+    const got = await collect(fetchChunksFromPeer(asker.node, puller.node.multiaddrs, token, [v!.table.unitIds[u]!], bound()))
     assert.is(got[0]!.missing === true, false, 'a held chunk of a partial version is served')
     stopPull.abort()
     await pulling.catch(() => {})
@@ -158,8 +159,8 @@ test('a capability for one image does not fetch a chunk of another from a peer h
     const alpha = await publishAndAssign(tt, { image: 'alpha', bytes: sampleImage(IMAGE / 2, 41) })
     const beta = await publishAndAssign(tt, { image: 'beta', bytes: sampleImage(IMAGE / 2, 42) })
     const holder = await start(alpha.userToken)
-    await holder.puller.pull({ image: 'alpha', ...BOUND })
-    await holder.puller.pull({ image: 'beta', ...BOUND })
+    await holder.puller.pull({ image: 'alpha', ...bound() })
+    await holder.puller.pull({ image: 'beta', ...bound() })
     const [a] = await holder.images.versions('alpha')
     const [b] = await holder.images.versions('beta')
     const onlyBeta = b!.table.unitIds.find((id) => !a!.table.unitByIdMap.has(id))!
@@ -167,10 +168,10 @@ test('a capability for one image does not fetch a chunk of another from a peer h
 
     const asker = await start(alpha.userToken)
     const forAlpha = await capabilityFor(tt, alpha, asker, 'alpha', alpha.version)
-    const got = await collect(fetchChunksFromPeer(asker.node, holder.node.multiaddrs, forAlpha, [onlyBeta, alphaChunk], BOUND))
+    const got = await collect(fetchChunksFromPeer(asker.node, holder.node.multiaddrs, forAlpha, [onlyBeta, alphaChunk], bound()))
     assert.equal(got.map((c) => c.missing === true), [true, false], "beta's chunk is missing to an alpha capability; alpha's is served")
     const forBeta = await capabilityFor(tt, beta, asker, 'beta', beta.version)
-    const got2 = await collect(fetchChunksFromPeer(asker.node, holder.node.multiaddrs, forBeta, [onlyBeta], BOUND))
+    const got2 = await collect(fetchChunksFromPeer(asker.node, holder.node.multiaddrs, forBeta, [onlyBeta], bound()))
     assert.is(got2[0]!.missing === true, false, "beta's capability reaches it")
   })
 })
@@ -186,10 +187,10 @@ test('a manifest for another version than asked is refused before it raises the 
     const trust = (await loadTrust(n.dataDir))!
     const events: Array<{ type: string }> = []
     const mitm = createPuller({ tracker: swapped, trust, images: n.images, peer: n.node, site: 'branch-1', logger: silent, now: Date.now, events: { emit: (type) => { events.push({ type }) } } })
-    await rejects(mitm.pull({ image: ws1.image, version: ws1.version, ...BOUND }), { code: 'ERR_MANIFEST_WRONG_VERSION' })
+    await rejects(mitm.pull({ image: ws1.image, version: ws1.version, ...bound() }), { code: 'ERR_MANIFEST_WRONG_VERSION' })
     assert.is(trust.lastAccepted(ws1.image), undefined, 'the floor did not move')
     assert.equal(await n.images.versions(ws1.image), [], 'nothing was pulled')
-    const r = await n.puller.pull({ image: ws1.image, version: ws1.version, ...BOUND })
+    const r = await n.puller.pull({ image: ws1.image, version: ws1.version, ...bound() })
     assert.is(r.version, ws1.version)
     assert.is(sha256(await readFile(r.path)), ws1.sha256)
   })
