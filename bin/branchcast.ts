@@ -34,6 +34,8 @@ const COMMANDS: Record<string, Command> = {
   unlock: { summary: 'resume a locked VM', load: async () => ({ main: (await import('../node/cli/session.ts')).unlockMain }) },
   app: { summary: 'run a published app in its workspace VM (starting the VM if needed)', load: async () => ({ main: (await import('../node/cli/session.ts')).appMain }) },
   status: { summary: 'show VM sessions (one image, or all)', load: async () => ({ main: (await import('../node/cli/session.ts')).statusMain }) },
+  desk: { summary: "this desk's workspaces: versions, state, next action, why", load: async () => ({ main: (await import('../node/cli/node.ts')).workspacesMain }) },
+  refresh: { summary: 'make the node read its workspaces from the tracker now', load: async () => ({ main: (await import('../node/cli/node.ts')).refreshMain }) },
   selftest: { summary: 'prove peer assistance works here: 2–3 local nodes pull together', load: async () => await import('./selftest.ts') },
   demo: { summary: 'tracker, sample image, nodes in two sites, then the offload summary', load: async () => await import('./demo.ts') }
 }

@@ -30,10 +30,12 @@ export interface NodeProcessOptions {
   logFile: string
   extraArgs?: string[]
   readyTimeoutMs?: number
+  /** pull assigned workspaces by themselves (default false: demos and benches measure the pulls they type) */
+  autoDeliver?: boolean
 }
 
 export async function startNodeProcess (o: NodeProcessOptions): Promise<NodeProcess> {
-  const args = [BIN, 'node', '--data', o.dataDir, '--tracker', o.tracker, '--site', o.site, '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns', ...(o.extraArgs ?? [])]
+  const args = [BIN, 'node', '--data', o.dataDir, '--tracker', o.tracker, '--site', o.site, '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns', ...(o.autoDeliver === true ? [] : ['--no-auto-deliver']), ...(o.extraArgs ?? [])]
   const child = spawn(process.execPath, args, {
     env: { ...process.env, BRANCHCAST_TOKEN: o.token, BRANCHCAST_LOG_LEVEL: process.env.BRANCHCAST_LOG_LEVEL ?? 'warn' },
     stdio: ['ignore', 'pipe', 'pipe']

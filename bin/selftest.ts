@@ -103,7 +103,7 @@ export async function main (argv: string[]): Promise<number> {
     say(`published ${image} v${sample.version} (${formatBytes(sample.totalBytes)}, ${sample.chunkCount} chunks)`)
 
     for (let i = 0; i < nodeCount; i++) {
-      const config = loadNodeConfig({ flags: { dataDir: join(dir, `node-${i + 1}`), tracker: url, token: adminToken, site, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, logLevel: 'error' }, env: {} })
+      const config = loadNodeConfig({ flags: { dataDir: join(dir, `node-${i + 1}`), tracker: url, token: adminToken, site, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, logLevel: 'error', autoDeliver: false }, env: {} })
       nodes.push(await startNode({ config, logger }))
     }
     say(`${nodeCount} nodes in site "${site}": ${nodes.map((n) => n.peerId.slice(-8)).join(', ')}; pulling together …`)

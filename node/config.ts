@@ -30,6 +30,15 @@ export const NodeConfigFileSchema = z.object({
   uploadRateBytesPerSec: Positive.optional(),
   originRateBytesPerSec: Positive.optional(),
   keepVersions: Positive.optional(),
+  /** pull each assigned workspace automatically (default true) */
+  autoDeliver: z.boolean().optional(),
+  /** how often the node reads its workspaces from the tracker (ms, jittered) */
+  reconcileIntervalMs: Positive.optional(),
+  /** warn this many days before a workspace expires */
+  expiryWarningDays: z.number().int().min(0).max(366).optional(),
+  /** host verification command, as argv (no shell): must exit 0 before a workspace starts or unlocks */
+  hostCheck: z.array(z.string().min(1).max(4096)).min(1).max(64).optional(),
+  hostCheckTimeoutMs: Positive.max(600_000).optional(),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).optional()
 }).strict()
 
@@ -59,6 +68,15 @@ export interface NodeConfig {
   originRateBytesPerSec?: number
   /** versions of each image kept on disk after a pull (default 2): the newest, and the local source of the next */
   keepVersions: number
+  /** pull each assigned workspace with no command typed, keep N versions, delete revoked ones (default true) */
+  autoDeliver: boolean
+  /** workspace reads from the tracker (default 5 min, ± 20 %) */
+  reconcileIntervalMs?: number
+  /** days of warning before a workspace expires (default 7) */
+  expiryWarningDays?: number
+  /** host verification command (argv, no shell) that must succeed before a start or an unlock */
+  hostCheck?: string[]
+  hostCheckTimeoutMs?: number
   logLevel: LogLevel
 }
 
@@ -146,6 +164,11 @@ export function loadNodeConfig (sources: NodeConfigSources = {}): NodeConfig {
     uploadRateBytesPerSec: merged.uploadRateBytesPerSec,
     originRateBytesPerSec: merged.originRateBytesPerSec,
     keepVersions: merged.keepVersions ?? DEFAULT_KEEP_VERSIONS,
+    autoDeliver: merged.autoDeliver ?? true,
+    reconcileIntervalMs: merged.reconcileIntervalMs,
+    expiryWarningDays: merged.expiryWarningDays,
+    hostCheck: merged.hostCheck,
+    hostCheckTimeoutMs: merged.hostCheckTimeoutMs,
     logLevel: merged.logLevel ?? ((env.BRANCHCAST_LOG_LEVEL as LogLevel | undefined) ?? 'info')
   }
 }

@@ -5,7 +5,7 @@
 import { readJsonFile } from '../state-file.ts'
 import type { PullProgress, PullReport } from '../pull/index.ts'
 import { controlFilePath } from './protocol.ts'
-import type { ControlErrorBody, ControlFile, NodeStatus, PullRequest, PullStreamLine, ReadyImage, SessionLockRequest, SessionStartRequest, SessionStopRequest } from './protocol.ts'
+import type { ControlErrorBody, ControlFile, NodeStatus, PullRequest, PullStreamLine, ReadyImage, SessionLockRequest, SessionStartRequest, SessionStopRequest, WorkspacesStatus } from './protocol.ts'
 import type { AppLaunchResult, SessionStatus, SessionStopResult } from '../session/index.ts'
 import type { AppLaunchRequest } from './session-routes.ts'
 
@@ -44,6 +44,10 @@ export interface ControlClient {
   sessionUnlock: (image: string, options?: { signal?: AbortSignal }) => Promise<SessionStatus>
   sessionStatus: (image: string, options?: { signal?: AbortSignal }) => Promise<SessionStatus>
   sessions: (options?: { signal?: AbortSignal }) => Promise<SessionStatus[]>
+  /** each workspace and how it stands (`GET /workspaces`) */
+  workspaces: (options?: { signal?: AbortSignal }) => Promise<WorkspacesStatus>
+  /** reads the workspaces from the tracker now and acts on them (`POST /workspaces/refresh`) */
+  refreshWorkspaces: (options?: { signal?: AbortSignal }) => Promise<WorkspacesStatus>
   appLaunch: (image: string, request: AppLaunchRequest, options?: { signal?: AbortSignal }) => Promise<AppLaunchResult>
 }
 
@@ -113,6 +117,12 @@ export function createControlClient (file: ControlFile): ControlClient {
     },
     async sessions (options = {}) {
       return (await (await call('GET', '/sessions', options)).json() as { sessions: SessionStatus[] }).sessions
+    },
+    async workspaces (options = {}) {
+      return await (await call('GET', '/workspaces', options)).json() as WorkspacesStatus
+    },
+    async refreshWorkspaces (options = {}) {
+      return await (await call('POST', '/workspaces/refresh', { ...options, body: {} })).json() as WorkspacesStatus
     }
   }
 }

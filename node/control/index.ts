@@ -10,6 +10,7 @@
  */
 import type { Logger } from '../../protocol/index.ts'
 import type { PullOptions, PullReport } from '../pull/index.ts'
+import type { WorkspaceReconciler } from '../workspaces/index.ts'
 import type { PublishedApps } from '../desktop/index.ts'
 import type { SessionPolicySource, SessionRuntime } from '../session/index.ts'
 import type { NodeStatus, ReadyImage } from './protocol.ts'
@@ -36,6 +37,8 @@ export interface ControlComponents {
   status: () => Promise<NodeStatus>
   /** VM sessions: the `/sessions` routes exist only when given */
   sessions?: SessionRuntime
+  /** workspaces: `GET /workspaces` and `POST /workspaces/refresh` */
+  workspaces?: Pick<WorkspaceReconciler, 'status' | 'refresh'>
   /** the policy gate sessions ask before start, unlock and app launches (default: unmanaged, all allowed) */
   sessionPolicy?: SessionPolicySource
   /** the desktop entries of published applications, synced when a managed workspace starts */

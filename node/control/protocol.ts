@@ -6,6 +6,9 @@
 import { join } from 'node:path'
 import type { PullProgress, PullReport } from '../pull/index.ts'
 import type { SessionChannels, SessionMode } from '../session/index.ts'
+import type { WorkspacesStatus } from '../workspaces/index.ts'
+
+export type { WorkspacesStatus }
 
 export const CONTROL_FILE = 'control.json'
 
@@ -45,6 +48,8 @@ export interface NodeStatus {
   serving: { activeStreams: number, chunksServed: number, bytesServed: number, refused: Record<string, number> }
   events: { pending: number }
   pulls: { active: number }
+  /** each workspace: version held and wanted, state, next action and why, policy in force */
+  workspaces?: WorkspacesStatus
   uptimeMs: number
 }
 

@@ -68,6 +68,11 @@ export class ControlServerImpl implements ControlServer {
       }
       return this.#pullStream(body, c.req.raw.signal)
     })
+    const workspaces = this.#components.workspaces
+    if (workspaces !== undefined) {
+      app.get('/workspaces', (c) => c.json(workspaces.status()))
+      app.post('/workspaces/refresh', async (c) => c.json(await workspaces.refresh({ signal: c.req.raw.signal })))
+    }
     if (this.#components.sessions !== undefined) app.route('/sessions', sessionRoutes(this.#components.sessions, this.#components.images, { policy: this.#components.sessionPolicy, publishedApps: this.#components.publishedApps, logger: this.#log }))
     app.notFound((c) => c.json(errorBody('ERR_NOT_FOUND', 'no such route'), 404))
     app.onError((err, c) => {

@@ -13,6 +13,9 @@ import { createImageStore } from '../image-store/index.ts'
 import { createChunkServer, createPeerNode, loadOrCreatePeerKey, PeerBans } from '../peer/index.ts'
 import { createPuller } from '../pull/index.ts'
 import { createSessionRuntime } from '../session/index.ts'
+import type { SessionRuntime } from '../session/index.ts'
+import { createWorkspaceReconciler } from '../workspaces/index.ts'
+import type { WorkspacesStatus } from '../workspaces/index.ts'
 import type { PullOptions, PullReport } from '../pull/index.ts'
 import { createTrackerClient, recordMemberships, trackerApi } from '../tracker-client.ts'
 import type { TrackerClient } from '../tracker-client.ts'
@@ -60,6 +63,18 @@ async function checkEnvToken (config: NodeDaemonOptions['config'], tracker: Trac
   })
 }
 
+/** `p`, or the signal's reason once it aborts first. */
+async function waitFor (p: Promise<unknown>, signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) { await p; return }
+  signal.throwIfAborted()
+  let onAbort: (() => void) | undefined
+  try {
+    await Promise.race([p, new Promise<never>((_resolve, reject) => { onAbort = () => reject(signal.reason); signal.addEventListener('abort', onAbort, { once: true }) })])
+  } finally {
+    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort)
+  }
+}
+
 interface Started { lock: DataDirLock, logger: Logger, now: () => number, startedMs: number, trackerUrl: string, token: string | undefined }
 
 async function startLocked (options: NodeDaemonOptions, { lock, logger, now, startedMs, trackerUrl, token }: Started): Promise<RunningNode> {
@@ -91,8 +106,13 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
   try {
     // The images are the chunk store; a chunk found damaged under us is reported (once the reporter runs).
     let reporterForImages: EventReporter | undefined
+    // a version a VM session runs is never deleted (prune after a pull, revocation)
+    let sessionsForImages: SessionRuntime | undefined
     const imageStore = await createImageStore({
-      dataDir: config.dataDir, logger, onCorrupt: (c) => { reporterForImages?.report('chunk.corrupt', { ...c }).catch((err) => { log.error('cannot queue an event', { err }) }) }
+      dataDir: config.dataDir,
+      logger,
+      onCorrupt: (c) => { reporterForImages?.report('chunk.corrupt', { ...c }).catch((err) => { log.error('cannot queue an event', { err }) }) },
+      inUse: async (image) => (await sessionsForImages?.list() ?? []).filter((s) => s.image === image && s.state !== 'stopped' && s.version !== undefined).map((s) => s.version!)
     })
     stack.push({ name: 'image store', stop: async () => await imageStore.close() })
 
@@ -137,15 +157,30 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
       }
     })
     let activePulls = 0
+    // One pull per image at a time: a pull typed by hand while the reconciler pulls the
+    // same image waits for it (and then finds the version ready) instead of writing the
+    // same file twice.
+    const pullsByImage = new Map<string, Promise<unknown>>()
     const pull = async (o: PullOptions): Promise<PullReport> => {
-      activePulls++
+      const before = pullsByImage.get(o.image)
+      const run = (async () => {
+        if (before !== undefined) await waitFor(before.catch(() => {}), o.signal)
+        activePulls++
+        try {
+          return await puller.pull({ ...o, originRateBytesPerSec: o.originRateBytesPerSec ?? config.originRateBytesPerSec })
+        } finally {
+          activePulls--
+        }
+      })()
+      pullsByImage.set(o.image, run)
       try {
-        return await puller.pull({ ...o, originRateBytesPerSec: o.originRateBytesPerSec ?? config.originRateBytesPerSec })
+        return await run
       } finally {
-        activePulls--
+        if (pullsByImage.get(o.image) === run) pullsByImage.delete(o.image)
       }
     }
     const images = async (): Promise<ReadyImage[]> => await listReadyImages(config.dataDir)
+    let workspacesStatus: (() => WorkspacesStatus) | undefined
     const status = async (): Promise<NodeStatus> => {
       const s = server.stats
       return {
@@ -157,6 +192,7 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
         serving: { activeStreams: s.activeStreams, chunksServed: s.chunksServed, bytesServed: s.bytesServed, refused: { ...s.refused } },
         events: { pending: await reporter.pending() },
         pulls: { active: activePulls },
+        workspaces: workspacesStatus?.(),
         uptimeMs: now() - startedMs
       }
     }
@@ -167,11 +203,36 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
     stack.push({ name: 'seeder', stop: async () => await seeder.stop() })
 
     // VM sessions outlive the daemon: stop() lets go of them, the next start re-attaches
-    const sessions = createSessionRuntime({ dataDir: config.dataDir }, { events: reporter, logger, now })
+    const sessions = createSessionRuntime({ ...options.sessions, dataDir: config.dataDir }, { events: reporter, logger, now })
     await sessions.attach()
+    sessionsForImages = sessions
     stack.push({ name: 'sessions', stop: async () => await sessions.detach() })
 
-    const control = createControlServer({ dataDir: config.dataDir }, { pull, images, status, sessions, logger })
+    // Automatic delivery and policy enforcement on the signed policy cache; the session
+    // routes ask it (the gate) before a start or an unlock.
+    const workspaces = createWorkspaceReconciler({
+      dataDir: config.dataDir,
+      intervalMs: options.reconcileIntervalMs ?? config.reconcileIntervalMs,
+      keepVersions: config.keepVersions,
+      expiryWarningMs: config.expiryWarningDays === undefined ? undefined : config.expiryWarningDays * 86_400_000,
+      hostCheck: config.hostCheck,
+      hostCheckTimeoutMs: config.hostCheckTimeoutMs,
+      deliver: config.autoDeliver
+    }, {
+      fetchWorkspaces: async (o) => await api.json('GET', '/api/v1/me/workspaces', o),
+      repositoryKey: trust.repositoryKey,
+      images: imageStore,
+      sessions,
+      pull,
+      events: reporter,
+      logger,
+      now
+    })
+    await workspaces.start()
+    workspacesStatus = () => workspaces.status()
+    stack.push({ name: 'workspaces', stop: async () => await workspaces.stop() })
+
+    const control = createControlServer({ dataDir: config.dataDir }, { pull, images, status, sessions, workspaces, sessionPolicy: workspaces, logger })
     await control.start()
     stack.push({ name: 'control API', stop: async () => await control.stop() })
 
@@ -187,6 +248,7 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
       status,
       flushEvents: async (o) => await reporter.flush(o),
       announceHeld: async () => { await seeder.announceAll() },
+      workspaces,
       stop: async () => {
         stopping ??= (async () => {
           await unwind()

@@ -10,6 +10,8 @@ import type { NodeConfig } from '../config.ts'
 import type { NodeStatus, ReadyImage } from '../control/index.ts'
 import type { PeerNode } from '../peer/index.ts'
 import type { PullOptions, PullReport } from '../pull/index.ts'
+import type { WorkspaceReconciler } from '../workspaces/index.ts'
+import type { SessionRuntimeInit } from '../session/index.ts'
 import { startNodeDaemon } from './daemon.ts'
 
 export { listReadyImages } from './ready-images.ts'
@@ -26,6 +28,10 @@ export interface NodeDaemonOptions {
   seedIntervalMs?: number
   /** event retry delays (tests) */
   eventRetryMinMs?: number
+  /** session runtime options (tests: `machine: 'none'`, `accel: 'tcg'`) */
+  sessions?: Omit<SessionRuntimeInit, 'dataDir'>
+  /** workspace reads from the tracker (default: the config's, else 5 min) */
+  reconcileIntervalMs?: number
 }
 
 export interface RunningNode {
@@ -42,6 +48,8 @@ export interface RunningNode {
   flushEvents: (options?: { signal?: AbortSignal }) => Promise<void>
   /** Re-announces every ready image now (the seeder also does so periodically). */
   announceHeld: () => Promise<void>
+  /** automatic delivery and policy enforcement: status, refresh, and the gate */
+  readonly workspaces: WorkspaceReconciler
   /** Stops everything started, in reverse order; idempotent. */
   stop: () => Promise<void>
 }

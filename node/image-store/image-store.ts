@@ -24,6 +24,7 @@ export class ImageStore implements ImageStoreInterface {
   readonly #log: Logger
   readonly #parts: ChunkStore
   readonly #onCorrupt: ((c: CorruptChunk) => void) | undefined
+  readonly #inUse: ((image: string) => Promise<number[]>) | undefined
   /** image → its versions, loaded from disk on first use */
   readonly #images = new Map<string, Promise<Map<number, ImageVersion>>>()
 
@@ -32,6 +33,7 @@ export class ImageStore implements ImageStoreInterface {
     this.#log = init.logger.forComponent('node:image-store')
     this.#parts = parts
     this.#onCorrupt = init.onCorrupt
+    this.#inUse = init.inUse
   }
 
   static async create (init: ImageStoreInit): Promise<ImageStore> {
@@ -135,13 +137,30 @@ export class ImageStore implements ImageStoreInterface {
     if (!Number.isSafeInteger(keep) || keep < 1) throw new TypeError('keep must be a positive integer')
     const versions = await this.#versionsOf(image)
     const doomed = [...versions.values()].sort((a, b) => b.version - a.version).slice(keep)
+    return await this.deleteVersions(image, doomed.map((v) => v.version))
+  }
+
+  async deleteVersions (image: string, numbers: readonly number[]): Promise<number[]> {
+    const versions = await this.#versionsOf(image)
+    // a version a VM session runs is its base disk: never pulled from under it
+    const inUse = new Set(this.#inUse === undefined ? [] : await this.#inUse(image))
+    const doomed = numbers.map((n) => versions.get(n)).filter((v): v is ImageVersion => v !== undefined && !inUse.has(v.version))
     for (const v of doomed) {
       versions.delete(v.version)
       await v.close()
       for (const p of [v.paths.image, v.paths.partial, v.paths.have, v.paths.manifest]) await rm(p, { force: true })
     }
     if (doomed.length > 0) await this.#collectParts()
+    if (versions.size === 0) await rm(join(this.#dataDir, 'images', image), { recursive: true, force: true }).catch(() => {})
     return doomed.map((v) => v.version)
+  }
+
+  async heldImages (): Promise<string[]> {
+    let names: string[] = []
+    try { names = await readdir(join(this.#dataDir, 'images')) } catch {}
+    const out: string[] = []
+    for (const n of names.filter((x) => IMAGE_NAME_RE.test(x)).sort()) if ((await this.#versionsOf(n)).size > 0) out.push(n)
+    return out
   }
 
   /** Deletes cached list parts no held manifest names. */

@@ -30,6 +30,8 @@ export interface ImageStoreInit {
   logger: Logger
   /** told of every chunk that failed verification on disk (and was dropped) */
   onCorrupt?: (chunk: CorruptChunk) => void
+  /** the versions of an image running VM sessions use: never deleted, by prune or otherwise */
+  inUse?: (image: string) => Promise<number[]>
 }
 
 export interface ImageStoreStats {
@@ -51,8 +53,12 @@ export interface ImageStore extends ChunkSource {
   read: (image: string, id: ChunkId) => Promise<HeldChunk | undefined>
   /** Checks bytes read from `version` against unit `u`'s id; a mismatch discards the unit (and reports it). */
   verified: (version: ImageVersion, u: number, bytes: Uint8Array) => Promise<boolean>
-  /** Deletes all but the newest `keep` versions of `image` and list parts nothing names; resolves to the versions deleted. */
+  /** Deletes all but the newest `keep` versions of `image` (but never one in use) and list parts nothing names; resolves to the versions deleted. */
   prune: (image: string, keep: number) => Promise<number[]>
+  /** Deletes these versions of `image` (ready or partial) except any a session uses; resolves to the versions deleted. */
+  deleteVersions: (image: string, versions: readonly number[]) => Promise<number[]>
+  /** Names of the images with at least one version on disk, sorted. */
+  heldImages: () => Promise<string[]>
   stats: () => ImageStoreStats
   /** Flushes and closes every open image file. */
   close: () => Promise<void>

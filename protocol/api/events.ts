@@ -12,6 +12,7 @@ import { z } from 'zod'
 import { MAX_DURATION_CHARS, isDuration, parseTimeMs } from '../units.ts'
 import { MAX_NAME_CHARS } from './common.ts'
 import { SiteSchema } from './swarm.ts'
+import { WORKSPACE_EVENT_PAYLOADS } from './workspace-events.ts'
 
 /** One batch holds at most this many events: a node flushes its queue in pieces. */
 export const MAX_EVENTS_PER_BATCH = 500
@@ -79,7 +80,8 @@ export const EVENT_PAYLOADS = {
   /** a published application was started in its workspace's VM; `durationMs`: from the request, a VM start included */
   'app.launched': z.looseObject({ image: IMAGE, version: COUNT.optional(), app: z.string().min(1).max(100), pid: COUNT.optional(), durationMs: COUNT.optional() }),
   /** the node refused something its policy forbids (expired workspace, download window, …) */
-  'policy.blocked': z.looseObject({ image: IMAGE, rule: z.string().max(64), message: z.string().max(1024).optional() })
+  'policy.blocked': z.looseObject({ image: IMAGE, rule: z.string().max(64), message: z.string().max(1024).optional() }),
+  ...WORKSPACE_EVENT_PAYLOADS
 } as const
 
 export type KnownEventType = keyof typeof EVENT_PAYLOADS

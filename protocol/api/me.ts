@@ -37,7 +37,35 @@ export const WorkspaceSchema = z.object({
 }).meta({ id: 'Workspace' })
 export type Workspace = z.infer<typeof WorkspaceSchema>
 
-export const WorkspaceListSchema = z.object({ workspaces: z.array(WorkspaceSchema) })
+/** A user's workspaces: one per image, so a few hundred at most. */
+export const MAX_DOCUMENT_WORKSPACES = 1000
+/** The signed workspace document's payload text, at most (a node refuses a larger one unread). */
+export const MAX_WORKSPACE_DOCUMENT_BYTES = 1024 * 1024
+/** The signature context of the workspace document (see `protocol/signing/signed-document.ts`). */
+export const WORKSPACE_DOCUMENT_CONTEXT = 'branchcast/workspaces/1'
+
+/**
+ * What the tracker signs for the caller: its workspaces and when it said so. A node keeps
+ * the last one it verified and enforces it offline; `issuedAtMs` orders documents (an
+ * older one never replaces a newer one) and `serverTimeMs` is the tracker's clock at that
+ * moment: the last successful contact the offline grace counts from.
+ */
+export const WorkspaceDocumentSchema = z.object({
+  user: z.string().min(1).max(200),
+  issuedAtMs: z.number().int().nonnegative(),
+  serverTimeMs: z.number().int().nonnegative(),
+  workspaces: z.array(WorkspaceSchema).max(MAX_DOCUMENT_WORKSPACES)
+}).meta({ id: 'WorkspaceDocument' })
+export type WorkspaceDocument = z.infer<typeof WorkspaceDocumentSchema>
+
+export const SignedDocumentSchema = z.object({
+  payload: z.string().max(MAX_WORKSPACE_DOCUMENT_BYTES),
+  signature: z.string().max(200),
+  keyId: z.string().max(64)
+}).strict().meta({ id: 'SignedDocument' })
+
+/** `/me/workspaces`: the workspaces in the clear (for people and scripts) and the signed document (for nodes). */
+export const WorkspaceListSchema = z.object({ workspaces: z.array(WorkspaceSchema), signed: SignedDocumentSchema })
 export type WorkspaceList = z.infer<typeof WorkspaceListSchema>
 
 /**

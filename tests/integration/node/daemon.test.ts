@@ -21,7 +21,8 @@ const logger = createLogger({ level: 'silent' })
 const IMAGE_BYTES = 3 * 1024 * 1024
 
 function configFor (dataDir: string, tracker: string, token: string | undefined, site = 'branch-a') {
-  return loadNodeConfig({ flags: { dataDir, tracker, token, site, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false }, env: {} })
+  // pulls typed by hand are what these tests measure: no automatic delivery beside them
+  return loadNodeConfig({ flags: { dataDir, tracker, token, site, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, autoDeliver: false }, env: {} })
 }
 
 test('two daemons: enroll on first start, pull over the control API, peers carry bytes, events reach the tracker', async () => {
