@@ -5,6 +5,7 @@ import { DEFAULT_NODE_DATA_DIR } from '../config.ts'
 // the client alone: the server half (hono, zod) would double these commands' start-up
 import { createControlClient, readControlFile } from '../control/client.ts'
 import type { ControlClient } from '../control/client.ts'
+import { formatWorkspaces } from './node.ts'
 import type { SessionStatus, SessionStopResult } from '../session/index.ts'
 
 const DATA_LINES = `  --data DIR        the node's data directory (default .data/node)
@@ -182,9 +183,12 @@ export async function statusMain (argv: string[]): Promise<number> {
       const s = await client.sessionStatus(image, { signal })
       return { data: s, text: describe(s) }
     }
-    const all = await client.sessions({ signal })
+    // With no image: each workspace (held, wanted, next action and why), then the VMs.
+    // (a node run without workspaces — tests, benches — answers sessions only)
+    const [all, workspaces] = await Promise.all([client.sessions({ signal }), client.workspaces({ signal }).catch(() => undefined)])
     const rows = all.map((s) => [s.image, s.state, s.mode ?? '', String(s.pid ?? ''), formatDuration(s.uptimeMs ?? 0)])
-    return { data: { sessions: all }, text: all.length === 0 ? 'no VM session is running' : renderTable([{ header: 'IMAGE' }, { header: 'STATE' }, { header: 'MODE' }, { header: 'PID' }, { header: 'UP' }], rows, { width: cli.columns }) }
+    const vms = all.length === 0 ? 'no VM session is running' : renderTable([{ header: 'IMAGE' }, { header: 'STATE' }, { header: 'MODE' }, { header: 'PID' }, { header: 'UP' }], rows, { width: cli.columns })
+    return { data: { workspaces, sessions: all }, text: workspaces === undefined ? vms : `${formatWorkspaces(workspaces)}\n\n${vms}` }
   })
 }
 

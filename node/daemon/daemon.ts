@@ -10,9 +10,10 @@ import type { NodeStatus, ReadyImage } from '../control/index.ts'
 import { clientInfo, createEventReporter } from '../events/index.ts'
 import type { EventReporter } from '../events/index.ts'
 import { createImageStore } from '../image-store/index.ts'
+import { createPublishedApps } from '../desktop/index.ts'
 import { createChunkServer, createPeerNode, loadOrCreatePeerKey, PeerBans } from '../peer/index.ts'
 import { createPuller } from '../pull/index.ts'
-import { createSessionRuntime } from '../session/index.ts'
+import { autoStartSessions, createSessionRuntime } from '../session/index.ts'
 import type { SessionRuntime } from '../session/index.ts'
 import { createWorkspaceReconciler } from '../workspaces/index.ts'
 import type { WorkspacesStatus } from '../workspaces/index.ts'
@@ -208,6 +209,9 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
     sessionsForImages = sessions
     stack.push({ name: 'sessions', stop: async () => await sessions.detach() })
 
+    // Published applications in the desktop's menu, kept to each workspace's policy.
+    const publishedApps = createPublishedApps({ dataDir: config.dataDir, applicationsDir: options.applicationsDir }, { logger })
+
     // Automatic delivery and policy enforcement on the signed policy cache; the session
     // routes ask it (the gate) before a start or an unlock.
     const workspaces = createWorkspaceReconciler({
@@ -225,6 +229,7 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
       sessions,
       pull,
       events: reporter,
+      publishedApps,
       logger,
       now
     })
@@ -232,9 +237,17 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
     workspacesStatus = () => workspaces.status()
     stack.push({ name: 'workspaces', stop: async () => await workspaces.stop() })
 
-    const control = createControlServer({ dataDir: config.dataDir }, { pull, images, status, sessions, workspaces, sessionPolicy: workspaces, logger })
+    const control = createControlServer({ dataDir: config.dataDir }, { pull, images, status, sessions, workspaces, sessionPolicy: workspaces, publishedApps, logger })
     await control.start()
     stack.push({ name: 'control API', stop: async () => await control.stop() })
+
+    // Workspaces whose policy says start-up "auto" start with the node (in the background:
+    // a VM boot does not hold the daemon's start; failures are logged per workspace).
+    const autoStart = new AbortController()
+    stack.push({ name: 'auto start', stop: async () => { autoStart.abort() } })
+    void autoStartSessions({ runtime: sessions, policy: workspaces, images, logger, signal: autoStart.signal }).catch((err: unknown) => {
+      if (!autoStart.signal.aborted) log.warn('automatic start failed', { error: err instanceof Error ? err.message : String(err) })
+    })
 
     log.info('node ready', { peerId: peer.peerId, site: config.site, control: control.url, multiaddrs: peer.multiaddrs })
     let stopping: Promise<void> | undefined

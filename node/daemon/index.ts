@@ -32,6 +32,8 @@ export interface NodeDaemonOptions {
   sessions?: Omit<SessionRuntimeInit, 'dataDir'>
   /** workspace reads from the tracker (default: the config's, else 5 min) */
   reconcileIntervalMs?: number
+  /** where published applications' desktop entries go (default `$XDG_DATA_HOME/applications`; tests) */
+  applicationsDir?: string
 }
 
 export interface RunningNode {

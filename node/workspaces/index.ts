@@ -13,6 +13,7 @@
  */
 import type { KeyObject } from 'node:crypto'
 import type { Logger, Policy } from '../../protocol/index.ts'
+import type { PublishedApps } from '../desktop/index.ts'
 import type { EventReporter } from '../events/index.ts'
 import type { ImageStore } from '../image-store/index.ts'
 import type { PullOptions, PullReport } from '../pull/index.ts'
@@ -90,6 +91,8 @@ export interface WorkspaceReconcilerComponents {
   sessions: Pick<SessionRuntime, 'list' | 'lock'>
   pull: (options: PullOptions) => Promise<PullReport>
   events: Pick<EventReporter, 'report'>
+  /** the desktop's entries of published applications: made to match each policy applied, removed with the workspace */
+  publishedApps?: Pick<PublishedApps, 'syncPublishedApps'>
   logger: Logger
   now: () => number
   /** the local UTC offset at a time, in minutes (default: this process's time zone) */

@@ -4,7 +4,7 @@
  * which sessions run, decide, then act — lock, delete, pull in the background — and
  * report each change once. Passes run one at a time; requests during a pass coalesce.
  */
-import type { Logger, Workspace, WorkspaceDocument } from '../../protocol/index.ts'
+import type { Logger, Policy, Workspace, WorkspaceDocument } from '../../protocol/index.ts'
 import { readJsonFile, writeJsonFile } from '../state-file.ts'
 import { join } from 'node:path'
 import { DEFAULT_EXPIRY_WARNING_DAYS, DEFAULT_HOST_CHECK_TIMEOUT_MS, DEFAULT_RECONCILE_INTERVAL_MS, MIN_RECONCILE_INTERVAL_MS, PULL_RETRY_MAX_MS, PULL_RETRY_MIN_MS, RECONCILE_JITTER, WORKSPACES_FETCH_TIMEOUT_MS, WORKSPACE_STATE_FILE } from './constants.ts'
@@ -233,6 +233,15 @@ export class Reconciler implements WorkspaceReconciler {
     this.#timer.unref()
   }
 
+  /** The desktop's entries for `image` made to match `apps`; a failure is logged, never fatal to delivery. */
+  async #syncApps (image: string, apps: Policy['publishedApps']): Promise<void> {
+    try {
+      await this.#c.publishedApps?.syncPublishedApps(image, apps)
+    } catch (err) {
+      this.#log.warn('could not update the published applications', { image, error: err instanceof Error ? err.message : String(err) })
+    }
+  }
+
   async #act (a: Action): Promise<void> {
     try {
       switch (a.kind) {
@@ -251,6 +260,7 @@ export class Reconciler implements WorkspaceReconciler {
           if (deleted.length === 0) return
           this.#log.info('deleted a workspace no longer assigned', { image: a.image, versions: deleted })
           await this.#report('workspace.removed', { image: a.image, versions: deleted, reason: a.reason })
+          await this.#syncApps(a.image, [])
           if ((await this.#c.images.versions(a.image)).length === 0) {
             delete this.#state.images[a.image]
             await this.#save()
@@ -341,6 +351,7 @@ export class Reconciler implements WorkspaceReconciler {
       const save = async (): Promise<void> => { changed = false; await this.#save() }
       if (s.policy !== policyKey(ws)) {
         await this.#report('policy.applied', { image: view.image, policy: ws.policy.name, via: ws.via, version: ws.version })
+        await this.#syncApps(view.image, ws.policy.publishedApps)
         s.policy = policyKey(ws)
         await save()
       }

@@ -73,7 +73,8 @@ async function startDaemon (d: Desk, flags: { hostCheck?: string[] } = {}): Prom
     config: loadNodeConfig({ flags: { dataDir: d.nodeDir, tracker: d.tracker.url, token: d.userToken, site: GROUP, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, reconcileIntervalMs: 600_000, ...flags }, env: {} }),
     logger,
     eventRetryMinMs: 50,
-    sessions: { machine: 'none', accel: 'tcg', powerdownTimeoutMs: 200 }
+    sessions: { machine: 'none', accel: 'tcg', powerdownTimeoutMs: 200 },
+    applicationsDir: join(d.nodeDir, 'applications')
   })
   d.control = createControlClient(await readControlFile(d.nodeDir))
   return d.control
@@ -118,9 +119,13 @@ async function events (d: Desk, type: string): Promise<Array<Record<string, unkn
 test('assigned: the image arrives with no command typed, updates follow, N versions are kept, revocation deletes; each event once', async () => {
   await withDesk(async (d) => {
     const v1 = await publish(d, 1)
-    await assign(d)
+    await assign(d, { publishedApps: [{ name: 'Ledger', command: '/usr/bin/ledger --today' }] })
     const control = await startDaemon(d)
     const first = await until('first delivery', async () => await control.workspaces(), (s) => view(s)?.state === 'current')
+    // the policy's published application is in the desktop's menu
+    const appsDir = join(d.nodeDir, 'applications', 'branchcast', IMAGE)
+    const entries = await until('desktop entry written', async () => await readdir(appsDir).catch(() => [] as string[]), (f) => f.length === 1)
+    assert.match(await readFile(join(appsDir, entries[0]!), 'utf8'), /^Name=Ledger$/m)
     assert.equal([view(first)!.held, view(first)!.wanted], [v1, v1])
     assert.equal(view(first)!.policy?.via, { kind: 'group', subject: GROUP }, 'which policy is in force and why')
     assert.equal(await versionsOnDisk(d), [v1])
@@ -130,6 +135,11 @@ test('assigned: the image arrives with no command typed, updates follow, N versi
     assert.match(shown.stdout, new RegExp(`^desk  v${v1} held, v${v1} wanted: current$`, 'm'))
     assert.match(shown.stdout, /policy   desk-policy \(via group branch-1\)/)
     assert.match(shown.stdout, /policy cache: verified/)
+    // `branchcast status` shows the same workspace lines above the VMs
+    const status = await runCli(['status', '--data', d.nodeDir], { timeoutMs: 30_000 })
+    assert.is(status.code, 0, status.stderr)
+    assert.match(status.stdout, new RegExp(`^desk  v${v1} held, v${v1} wanted: current$`, 'm'))
+    assert.match(status.stdout, /no VM session is running/)
 
     const v2 = await publish(d, 2)
     const refreshed = await runCli(['refresh', '--data', d.nodeDir, '--json'], { timeoutMs: 30_000 })
@@ -146,6 +156,7 @@ test('assigned: the image arrives with no command typed, updates follow, N versi
     await until('revoked image deleted', async () => await versionsOnDisk(d), (v) => v.length === 0)
     assert.equal((await control.images()).filter((i) => i.image === IMAGE), [])
     await until('no workspace left', async () => await control.workspaces(), (s) => s.workspaces.length === 0)
+    assert.equal(await readdir(appsDir).catch(() => 'gone'), 'gone', 'the desktop entries went with the workspace')
 
     assert.equal((await events(d, 'workspace.delivered')).map((e) => [e.image, e.version]), [[IMAGE, v1]])
     assert.equal((await events(d, 'update.applied')).map((e) => [e.version, e.from]), [[v2, v1], [v3, v2]])
