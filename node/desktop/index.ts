@@ -8,7 +8,7 @@
  * `syncPublishedApps(image, [])`. A VM start syncs its workspace's entries too.
  */
 import { homedir } from 'node:os'
-import { isAbsolute, join } from 'node:path'
+import { isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Logger } from '../../protocol/index.ts'
 import { PublishedAppsFolder } from './published-apps.ts'
@@ -65,7 +65,8 @@ export function defaultApplicationsDir (env: NodeJS.ProcessEnv = process.env): s
 export function createPublishedApps (init: PublishedAppsInit, components: PublishedAppsComponents): PublishedApps {
   const command = [...(init.command ?? [process.execPath, fileURLToPath(new URL('../../bin/branchcast.ts', import.meta.url))])]
   if (command.length === 0 || command[0] === '') throw new TypeError('command must name a program')
-  const data = init.dataDir === undefined ? [] : ['--data', init.dataDir]
+  // absolute: a menu launches the entry from the user's home, not from where the node started
+  const data = init.dataDir === undefined ? [] : ['--data', resolve(init.dataDir)]
   const dir = init.applicationsDir ?? defaultApplicationsDir()
   if (!isAbsolute(dir)) throw new TypeError('applicationsDir must be absolute')
   // "--" ends the flags: an application named "--help" is still a name

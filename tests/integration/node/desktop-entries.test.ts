@@ -130,4 +130,17 @@ test('nothing is written through a symlink where our folder should be, nor for a
   })
 })
 
+test('an entry names the data directory absolutely: a menu launches it from the home directory', async () => {
+  const dir = await makeTmpDir('branchcast-desktop-rel-')
+  try {
+    const apps = createPublishedApps({ applicationsDir: join(dir, 'applications'), command: ['/usr/bin/branchcast'], dataDir: '.data/node' }, { logger })
+    await apps.syncPublishedApps('desk', [{ name: 'Notes', command: 'notes.exe' }])
+    const [file] = await apps.list('desk')
+    const exec = /^Exec=(.*)$/m.exec(await readFile(join(apps.folder('desk'), file!), 'utf8'))?.[1] ?? ''
+    assert.ok(exec.includes(` --data ${join(process.cwd(), '.data/node')} `), exec)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})
+
 test.run()
