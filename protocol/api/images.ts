@@ -66,6 +66,10 @@ export const ImageVersionSchema = z.object({
 }).meta({ id: 'ImageVersion' })
 export type ImageVersion = z.infer<typeof ImageVersionSchema>
 
+/** What `DELETE /images/{name}/versions/{n}` deleted: a finalized draft (its chunk files stay for GC). */
+export const DeletedVersionSchema = z.object({ image: z.string(), deleted: z.number().int() }).meta({ id: 'DeletedVersion' })
+export type DeletedVersion = z.infer<typeof DeletedVersionSchema>
+
 /** Versions of an image, ascending. */
 export const ImageVersionListSchema = z.object({ versions: z.array(ImageVersionSchema) })
 

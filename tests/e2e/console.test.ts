@@ -103,6 +103,19 @@ test('upload an image from the browser with progress, published; its versions li
   await row.waitFor() // the list reloads after the notice
   assert.match(await row.textContent() ?? '', /^1published3\.0 MiB/)
   assert.ok(await page.isEnabled('button:has-text("Retire")'))
+
+  // a second upload left as a draft, then deleted (after the browser's confirmation)
+  await page.uncheck('input[name=publish]')
+  await page.setInputFiles('input[name=image-file]', file)
+  await page.click('button:has-text("Upload")')
+  await page.waitForSelector('text=Version 2 uploaded as a draft', { timeout: 30_000 })
+  const draft = page.locator('table[aria-label="Versions of desktop"] tbody tr', { hasText: 'draft' }).first()
+  await draft.waitFor()
+  page.once('dialog', (d) => { void d.accept() })
+  await draft.locator('button:has-text("Delete draft")').click()
+  await page.waitForSelector('text=Draft version 2 deleted.')
+  await page.locator('table[aria-label="Versions of desktop"] tbody tr', { hasText: 'draft' }).waitFor({ state: 'detached' })
+  await page.check('input[name=publish]')
 })
 
 test('create a policy: a bad value is refused beside its field; then assign it to a group and preview', async () => {
@@ -223,7 +236,7 @@ test('a read-only admin sees every page and no enabled write control', async () 
   const context = await browser!.newContext({ viewport: { width: 1280, height: 800 } })
   cleanups.push(async () => await context.close())
   const { page, errors } = await logIn(context, 'auditor')
-  const WRITES = /^(Create image|Upload|Publish|Retire|Roll back to this|New policy|Create policy|Save changes|Edit|Clone|Delete|Assign|Remove)$/
+  const WRITES = /^(Create image|Upload|Publish|Retire|Roll back to this|Delete draft|New policy|Create policy|Save changes|Edit|Clone|Delete|Assign|Remove)$/
   for (const p of PAGES) {
     await open(page, p)
     await waitForExpression(page, NOT_LOADING)

@@ -63,6 +63,7 @@ const RULES: Record<string, Rule> = {
   'GET /api/v1/images/{name}/versions': { access: 'assigned', path: '/api/v1/images/win/versions' },
   'POST /api/v1/images/{name}/versions/{n}/publish': { access: 'admin', path: '/api/v1/images/win/versions/99/publish' },
   'POST /api/v1/images/{name}/versions/{n}/retire': { access: 'admin', path: '/api/v1/images/win/versions/99/retire' },
+  'DELETE /api/v1/images/{name}/versions/{n}': { access: 'admin', path: '/api/v1/images/win/versions/99' },
   'POST /api/v1/images/{name}/rollback': { access: 'admin', path: '/api/v1/images/win/rollback', json: () => ({ to: 99 }) },
   'GET /api/v1/images/{name}/versions/{n}/manifest': { access: 'assigned', path: '/api/v1/images/win/versions/1/manifest' },
   'GET /api/v1/repository': { access: 'any' },

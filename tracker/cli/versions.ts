@@ -1,6 +1,6 @@
-// `branchcast versions list|publish|retire|rollback`: an image's version lifecycle.
+// `branchcast versions list|publish|retire|rollback|delete`: an image's version lifecycle.
 import { UsageError, defineCommand, integer, readFlag, renderTable } from '../../protocol/index.ts'
-import type { ImageVersion } from '../../protocol/index.ts'
+import type { DeletedVersion, ImageVersion } from '../../protocol/index.ts'
 
 const HELP = `Usage: branchcast versions <command> --image NAME [options]
 
@@ -8,11 +8,12 @@ const HELP = `Usage: branchcast versions <command> --image NAME [options]
   versions publish N --image NAME   draft → published
   versions retire N --image NAME    published → retired
   versions rollback N --image NAME  republish N's content as a new version
+  versions delete N --image NAME    delete draft N (never published; chunk files go at GC)
 
 Options:
   --image NAME      the image`
 
-const ACTIONS = ['list', 'publish', 'retire', 'rollback']
+const ACTIONS = ['list', 'publish', 'retire', 'rollback', 'delete']
 
 const command = defineCommand({ name: 'versions', usage: HELP, flags: { image: 'string' }, positionals: true, api: true, json: true })
 
@@ -45,6 +46,11 @@ export async function main (argv: string[]): Promise<number> {
     case 'publish':
     case 'retire': out = await client.json<VersionView>('POST', `${base}/versions/${number}/${action}`); break
     case 'rollback': out = await client.json<VersionView>('POST', `${base}/rollback`, { json: { to: number } }); break
+    case 'delete': {
+      const gone = await client.json<DeletedVersion>('DELETE', `${base}/versions/${number}`)
+      cli.print(gone, () => `deleted draft version ${gone.deleted} of ${gone.image}`)
+      return 0
+    }
     default: throw new TypeError(`unhandled command ${action}`)
   }
   cli.print(out, () => lines(Array.isArray(out) ? out : [out], cli.columns))

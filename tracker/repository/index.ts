@@ -81,6 +81,11 @@ export interface ImageRepository {
   publishVersion: (image: string, number: number) => Promise<VersionRecord>
   /** published → retired. */
   retireVersion: (image: string, number: number) => Promise<VersionRecord>
+  /**
+   * Deletes a finalized draft (one never published); its chunk files stay for GC. ERR_CONFLICT
+   * for a published or retired version (retire it instead) or a draft still uploading.
+   */
+  deleteDraft: (image: string, number: number) => Promise<void>
   /** Republishes version `to`'s content under a new, higher number (`sourceOf = to`). */
   rollback: (image: string, to: number, createdBy: string, options?: { signal?: AbortSignal }) => Promise<VersionRecord>
   listVersions: (image: string) => Promise<VersionRecord[]>

@@ -248,6 +248,13 @@ export class ImageRepositoryService implements ImageRepository {
     return await this.components.store.retire(v.id, this.components.now())
   }
 
+  async deleteDraft (image: string, number: number): Promise<void> {
+    const v = await this.version(image, number)
+    if (v.state !== 'draft') throw conflict(`version ${number} is ${v.state}: only a draft can be deleted (retire a published version)`)
+    if (v.manifestRoot === null) throw conflict(`version ${number} is still uploading`)
+    await this.components.store.deleteDraft(v.id)
+  }
+
   async rollback (image: string, to: number, createdBy: string, options: { signal?: AbortSignal } = {}): Promise<VersionRecord> {
     return await this.track(options.signal, async (outer) => {
       const { store, chunks, now, keys, config } = this.components

@@ -9,7 +9,7 @@ import { bodyLimit } from 'hono/body-limit'
 import type { MiddlewareHandler } from 'hono'
 import { z } from 'zod'
 import {
-  CreateImageBodySchema, GcResultSchema, ImageListSchema, ImageParamsSchema, ImageSchema, ImageVersionListSchema, ImageVersionSchema,
+  CreateImageBodySchema, DeletedVersionSchema, GcResultSchema, ImageListSchema, ImageParamsSchema, ImageSchema, ImageVersionListSchema, ImageVersionSchema,
   RepositoryKeysSchema, RollbackBodySchema, UploadQuerySchema, UploadResultSchema, VersionParamsSchema, WriteVersionParamsSchema
 } from '../../protocol/index.ts'
 import type { Image, ImageVersion } from '../../protocol/index.ts'
@@ -180,6 +180,19 @@ export function imagesRoutes (components: Pick<TrackerComponents, 'repository' |
       return c.json(versionView(v), 200)
     })
   }
+
+  app.openapi(createRoute({
+    method: 'delete',
+    path: '/images/{name}/versions/{n}',
+    summary: 'Delete a finalized draft, never published (admin); its chunk files stay for GC',
+    request: { params: WriteVersionParamsSchema },
+    responses: { 200: json(DeletedVersionSchema, 'what was deleted'), ...common, 409: errorResponse('not a draft, or still uploading') }
+  }), async (c) => {
+    requireAdmin(c)
+    const { name, n } = c.req.valid('param')
+    await repository.deleteDraft(name, Number(n))
+    return c.json({ image: name, deleted: Number(n) }, 200)
+  })
 
   app.openapi(createRoute({
     method: 'post',

@@ -1,6 +1,6 @@
 /**
  * Images: create one, upload a new version from the browser (streamed from disk with a
- * progress bar), and the versions' lifecycle — publish, retire, roll back.
+ * progress bar), and the versions' lifecycle — publish, retire, roll back, delete a draft.
  */
 import type { ComponentChildren } from 'preact'
 import { useRef, useState } from 'preact/hooks'
@@ -103,6 +103,7 @@ function Versions ({ image, tick }: { image: string, tick: number }): ComponentC
         return (
           <span class="actions">
             {v.state === 'draft' && <button type="button" disabled={readOnly || action.busy} onClick={() => act(`Version ${v.version} published.`, async () => await api('POST', `${path}/versions/${v.version}/publish`))}>Publish</button>}
+            {v.state === 'draft' && <button type="button" disabled={readOnly || action.busy} onClick={() => { if (confirm(`Delete draft version ${v.version} of ${image}?`)) act(`Draft version ${v.version} deleted.`, async () => await api('DELETE', `${path}/versions/${v.version}`)) }}>Delete draft</button>}
             {v.state === 'published' && <button type="button" disabled={readOnly || action.busy} onClick={() => act(`Version ${v.version} retired.`, async () => await api('POST', `${path}/versions/${v.version}/retire`))}>Retire</button>}
             {v.state !== 'draft' && <button type="button" disabled={readOnly || action.busy} onClick={() => act(`Version ${v.version}'s content republished as a new version.`, async () => await api('POST', `${path}/rollback`, { to: v.version }))}>Roll back to this</button>}
           </span>
