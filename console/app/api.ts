@@ -3,21 +3,14 @@
  * the tracker requires of cookie-authenticated writes; error answers become `ApiError`s
  * with the tracker's code and message, shown to the admin as they are.
  */
+// the same error class the node's and the CLI's API client throw
+import { ApiError } from '../../protocol/api/client.ts'
 
 /** The header every cookie-authenticated write must carry (`tracker/auth.ts`). */
 export const CSRF_HEADER = 'x-branchcast-csrf'
 export const API = '/api/v1'
 
-export class ApiError extends Error {
-  readonly status: number
-  readonly code: string
-  constructor (status: number, code: string, message: string) {
-    super(message)
-    this.name = 'ApiError'
-    this.status = status
-    this.code = code
-  }
-}
+export { ApiError }
 
 async function errorOf (res: Response): Promise<ApiError> {
   try {
