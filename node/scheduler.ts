@@ -4,6 +4,9 @@
  * origin, and says why whenever it picks the origin.
  *
  * Rules, in order:
+ * - Chunks a reader waits for (`prioritize`: a guest booting from the image as it arrives)
+ *   before all others, by the rules below, except that one no peer holds goes to the origin
+ *   at once (`on-demand`) instead of waiting on the share or the stall.
  * - Peers first, rarest chunk first, at most `maxInflightPerPeer` chunks in flight per peer
  *   (pipelining), never the same peer twice for a chunk it failed. A chunk some untried
  *   peer holds waits for a free slot on a holder: full pipelines are no reason to use the
@@ -144,6 +147,8 @@ export class Scheduler {
   private originBlockedUntilMs = 0
   private lastProgressMs: number
   private order: number[] | undefined
+  /** chunks someone is waiting to read now (a booting guest), first asked first: scheduled before the rest */
+  private readonly urgent = new Set<number>()
   private peerInflight = 0
   private missingBytes = 0
   private readonly peerRate: RateMeter
@@ -313,6 +318,8 @@ export class Scheduler {
       return this.peersSlowNow ? 'peers-slow' : undefined
     }
     if (failed !== undefined && failed.size > 0) return [...failed.values()].includes('corrupt') ? 'bad-piece' : 'peers-slow'
+    // Nobody we know holds it, and a reader waits for it now.
+    if (this.urgent.has(i)) return 'on-demand'
     // Nobody we know holds it.
     const share = this.share ?? WHOLE_SHARE
     if (share.of <= 1) return 'no-peer'
@@ -329,13 +336,22 @@ export class Scheduler {
     else { this.peers.get(source.peerId)!.inflight++; this.peerInflight++ }
   }
 
+  /**
+   * Chunks a reader waits for (a guest booting from the image while it arrives): they are
+   * scheduled before all others, from a free holder if one has them, else from the origin at
+   * once (`on-demand`) rather than after the share and stall rules.
+   */
+  prioritize (indexes: Iterable<number>): void {
+    for (const i of indexes) if (this.missing.has(i)) this.urgent.add(i)
+  }
+
   /** What to request now. Call after every event (receipt, failure, have update, timer). */
   next (nowMs: number): Assignment[] {
     this.tick(nowMs)
     this.judgePeers(nowMs)
     const byPeer = new Map<string, number[]>()
     const byReason = new Map<OriginReason, number[]>()
-    const order = this.rarestFirst()
+    const order = this.urgent.size > 0 ? [...this.urgent, ...this.rarestFirst()] : this.rarestFirst()
     const peerFree = (id: string): boolean => { const p = this.peers.get(id)!; return p.inflight < this.maxPerPeer && p.busyUntilMs <= nowMs }
     const originOpen = nowMs >= this.originBlockedUntilMs
     for (const i of order) {
@@ -418,6 +434,7 @@ export class Scheduler {
     if (source.kind === 'origin') this.originSucceeded(latencyMs, nowMs)
     if (!this.missing.has(i)) { this.stats.duplicates++; return false }
     this.missing.delete(i)
+    this.urgent.delete(i)
     this.failedBy.delete(i)
     this.timeouts.delete(i)
     this.busyBy.delete(i)

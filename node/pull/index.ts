@@ -9,8 +9,12 @@ import type { PeerNode, PeerBans } from '../peer/index.ts'
 import type { TrackerClient } from '../tracker-client.ts'
 import type { Trust } from '../trust.ts'
 import { pullImage } from './puller.ts'
+import type { PullDemand } from './demand.ts'
 
 export { imagePaths } from '../image-store/index.ts'
+
+export { createPullDemand } from './demand.ts'
+export type { PullDemand } from './demand.ts'
 
 export interface PullOptions {
   image: string
@@ -20,6 +24,8 @@ export interface PullOptions {
   onProgress?: (p: PullProgress) => void
   /** cap on origin download rate (overrides the policy's; benches model WAN links with it) */
   originRateBytesPerSec?: number
+  /** chunks a reader waits for, fetched ahead of the rest (instant start: `createPullDemand`) */
+  demand?: PullDemand
 }
 
 /** Progress in decoded bytes (what the image has of its total); the report has wire bytes too. */

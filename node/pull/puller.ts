@@ -148,7 +148,7 @@ export async function pullImage (c: PullComponents, options: PullOptions): Promi
 
     // 5. The rest from peers and the origin.
     const t = await runTransfer({
-      manifest, target, needed, answer: first, announce, peer, wire, log, now, signal, events: c.events,
+      manifest, target, needed, answer: first, announce, peer, wire, log, now, signal, events: c.events, demand: options.demand,
       fromOrigin: origin.chunk,
       bans: c.bans ?? new PeerBans(),
       onChunk: (s) => { done.bytesFromPeers = s.bytesFromPeers; done.bytesFromOrigin = s.bytesFromOrigin; report('transfer') }

@@ -14,6 +14,7 @@ import type { PeerBans, PeerNode } from '../peer/index.ts'
 import { PULL_ANNOUNCE_INTERVAL_MS, PEER_BATCH_CHUNKS, PEER_STREAMS_PER_PEER, PEER_UNREACHABLE_MS } from '../constants.ts'
 import type { ImageVersion } from '../image-store/index.ts'
 import { unitHave } from './chunk-table.ts'
+import type { PullDemand } from './demand.ts'
 import type { EventSink } from './index.ts'
 import type { WireCounts } from './wire-counts.ts'
 
@@ -47,6 +48,8 @@ export interface TransferContext {
   signal?: AbortSignal
   /** after each chunk that counts (first arrival) */
   onChunk?: (stats: SchedulerStats) => void
+  /** chunks a reader waits for: scheduled ahead of the rest */
+  demand?: PullDemand
 }
 
 export interface TransferResult {
@@ -199,6 +202,8 @@ export async function runTransfer (ctx: TransferContext): Promise<TransferResult
 
   let nextAnnounceMs = now() + PULL_ANNOUNCE_INTERVAL_MS
   let announcing: Promise<void> | undefined
+  // a reader's wants jump the queue: the loop is woken to schedule them now
+  const detachDemand = ctx.demand?.attach((units) => { scheduler.prioritize(units); wake() })
   try {
     while (!scheduler.done) {
       signal?.throwIfAborted()
@@ -227,6 +232,7 @@ export async function runTransfer (ctx: TransferContext): Promise<TransferResult
       })
     }
   } finally {
+    detachDemand?.()
     // Duplicate end-game requests still out are cancelled; nothing they bring is needed.
     for (const c of controllers.values()) c.abort()
     await Promise.allSettled(tasks)

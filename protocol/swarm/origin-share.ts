@@ -26,9 +26,10 @@
  * its holders sent bad bytes, `peers-slow` its holders timed out or the peers are
  * measurably slower than the origin, `waited` nobody got it for too long, `chunk-list` a
  * part of the version's signed chunk list (the list is fetched from the origin only, before
- * any chunk: it tells a node what to ask peers for).
+ * any chunk: it tells a node what to ask peers for), `on-demand` a running guest is waiting
+ * to read it and no peer holds it (instant start).
  */
-export const ORIGIN_REASONS = ['assigned', 'policy', 'no-peer', 'bad-piece', 'peers-slow', 'waited', 'chunk-list'] as const
+export const ORIGIN_REASONS = ['assigned', 'policy', 'no-peer', 'bad-piece', 'peers-slow', 'waited', 'chunk-list', 'on-demand'] as const
 export type OriginReason = typeof ORIGIN_REASONS[number]
 
 /** "Fetch from the origin the chunks whose distinct-chunk index ≡ `index` (mod `of`)." */

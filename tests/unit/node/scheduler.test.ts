@@ -333,4 +333,19 @@ for (const n of [1, 4, 8]) {
   })
 }
 
+test('a chunk a reader waits for goes first: from a free holder, else from the origin at once (on-demand), even outside the share', () => {
+  // one origin slot, others still pulling (share 1 of 2): chunk 6 is not this node's share
+  const s = mk({ lengths: lengths(8), needed: range(8), nowMs: 0, originShare: { index: 1, of: 2 }, maxInflightOrigin: 1, maxInflightPerPeer: 1 })
+  s.setPeerHave('P', bits(8, (i) => i === 2 || i === 0), 0)
+  s.prioritize([6, 2, 99])
+  assert.equal(flat(s.next(0)), [['P', 2], ['origin:on-demand', 6]], 'the waited-for chunks take the only slots')
+  assert.ok(s.received(6, { kind: 'origin', reason: 'on-demand' }, 10))
+  assert.equal(s.stats.originBytesByReason['on-demand'], L)
+  // served: the next origin slot goes back to the share
+  assert.equal(flat(s.next(10)), [['origin:assigned', 7]])
+  // a chunk already received is not wanted again
+  s.prioritize([6])
+  assert.equal(flat(s.next(10)), [])
+})
+
 test.run()
