@@ -8,7 +8,7 @@ const HELP = `Usage: branchcast versions <command> --image NAME [options]
   versions publish N --image NAME   draft → published
   versions retire N --image NAME    published → retired
   versions rollback N --image NAME  republish N's content as a new version
-  versions delete N --image NAME    delete draft N (never published; chunk files go at GC)
+  versions delete N --image NAME    delete draft N (never published)
 
 Options:
   --image NAME      the image`
