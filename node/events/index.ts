@@ -12,7 +12,11 @@ import { DurableEventReporter } from './reporter.ts'
 
 export interface EventReporter {
   /** Validates (TypeError when malformed) and durably queues the event; resolves once it is on disk. */
-  report: (type: string, payload: Record<string, unknown>) => Promise<ClientEvent>
+  /**
+   * Queues an event durably. `id`: a caller that may report the same happening again after a
+   * crash gives it the same UUID each time, and the tracker stores it once (idempotent by id).
+   */
+  report: (type: string, payload: Record<string, unknown>, options?: { id?: string }) => Promise<ClientEvent>
   start: () => Promise<void>
   /** Stops posting (an in-flight post is aborted; its events stay queued). */
   stop: () => Promise<void>

@@ -70,9 +70,9 @@ export class DurableEventReporter implements EventReporter {
     for (const w of this.#idleWaiters.splice(0)) w()
   }
 
-  async report (type: string, payload: Record<string, unknown>): Promise<ClientEvent> {
+  async report (type: string, payload: Record<string, unknown>, options: { id?: string } = {}): Promise<ClientEvent> {
     const atMs = this.#components.now()
-    const parsed = EventSchema.safeParse({ id: randomUUID(), type, at: atMs, payload })
+    const parsed = EventSchema.safeParse({ id: options.id ?? randomUUID(), type, at: atMs, payload })
     if (!parsed.success) throw new TypeError(`invalid ${type} event: ${parsed.error.issues[0]?.message ?? 'invalid'}`)
     const appending = (async () => {
       await this.#open()

@@ -7,6 +7,7 @@
 import type { Logger, Policy, Workspace, WorkspaceDocument } from '../../protocol/index.ts'
 import { readJsonFile, writeJsonFile } from '../state-file.ts'
 import { join } from 'node:path'
+import { createHash, randomUUID } from 'node:crypto'
 import { DEFAULT_EXPIRY_WARNING_DAYS, DEFAULT_HOST_CHECK_TIMEOUT_MS, DEFAULT_RECONCILE_INTERVAL_MS, MIN_RECONCILE_INTERVAL_MS, PULL_RETRY_MAX_MS, PULL_RETRY_MIN_MS, RECONCILE_JITTER, WORKSPACES_FETCH_TIMEOUT_MS, WORKSPACE_STATE_FILE } from './constants.ts'
 import { decide, lockOf } from './decide.ts'
 import type { Action, CacheView, Decision, HeldImage, PullFailure, WorkspaceView } from './decide.ts'
@@ -31,12 +32,25 @@ interface StateFile {
   images: Record<string, ReportedImage>
   /** the refused-cache message last reported */
   tamper?: string
+  /** random, made once: what event ids of this data directory are derived from */
+  eventSalt?: string
+  /** events reported so far: the n-th event's id is derived from (salt, n, type, image) */
+  eventSeq?: number
 }
 
 type FetchMode = 'never' | 'due' | 'always'
 const FETCH_RANK: Record<FetchMode, number> = { never: 0, due: 1, always: 2 }
 
 const localOffset = (ms: number): number => -new Date(ms).getTimezoneOffset()
+
+/** A UUID (version 8, RFC 9562) made from a SHA-256 of `text`. */
+function derivedUuid (text: string): string {
+  const b = createHash('sha256').update(text).digest().subarray(0, 16)
+  b[6] = (b[6]! & 0x0f) | 0x80
+  b[8] = (b[8]! & 0x3f) | 0x80
+  const h = b.toString('hex')
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
+}
 
 function policyKey (ws: Workspace): string {
   return `${ws.policy.id}:${ws.policy.updatedAt}:${ws.via.kind}:${ws.via.subject}`
@@ -314,9 +328,18 @@ export class Reconciler implements WorkspaceReconciler {
 
   // ---- events, once each --------------------------------------------------------------
 
+  /**
+   * A crash after the reporter made an event durable and before the state file recorded it
+   * makes the next start report it again. It then gets the same id, derived from how many
+   * events this data directory had reported (saved with the state) and what it is, so the
+   * tracker stores it once; a later, real repeat comes with a higher count and a new id.
+   */
   async #report (type: string, payload: Record<string, unknown>): Promise<void> {
+    this.#state.eventSalt ??= randomUUID()
+    const n = this.#state.eventSeq = (this.#state.eventSeq ?? 0) + 1
+    const image = typeof payload.image === 'string' ? payload.image : ''
     try {
-      await this.#c.events.report(type, payload)
+      await this.#c.events.report(type, payload, { id: derivedUuid(`${this.#state.eventSalt}\n${n}\n${type}\n${image}`) })
     } catch (err) {
       this.#log.error('cannot queue an event', { type, err })
     }

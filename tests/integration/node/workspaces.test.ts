@@ -120,7 +120,7 @@ test('assigned: the image arrives with no command typed, updates follow, N versi
   await withDesk(async (d) => {
     const v1 = await publish(d, 1)
     await assign(d, { publishedApps: [{ name: 'Ledger', command: '/usr/bin/ledger --today' }] })
-    const control = await startDaemon(d)
+    let control = await startDaemon(d)
     const first = await until('first delivery', async () => await control.workspaces(), (s) => view(s)?.state === 'current')
     // the policy's published application is in the desktop's menu
     const appsDir = join(d.nodeDir, 'applications', 'branchcast', IMAGE)
@@ -142,10 +142,20 @@ test('assigned: the image arrives with no command typed, updates follow, N versi
     assert.match(status.stdout, /no VM session is running/)
 
     const v2 = await publish(d, 2)
+    const statePath = join(d.nodeDir, 'workspaces-state.json')
+    const beforeUpdate = await readFile(statePath, 'utf8')
     const refreshed = await runCli(['refresh', '--data', d.nodeDir, '--json'], { timeoutMs: 30_000 })
     assert.is(refreshed.code, 0, refreshed.stderr)
     assert.is(view(JSON.parse(refreshed.stdout))!.wanted, v2)
     await until('v2 delivered', async () => await control.workspaces(), (s) => view(s)?.held === v2 && view(s)?.state === 'current')
+    await until('update reported', async () => await events(d, 'update.applied'), (e) => e.length === 1)
+    // A crash after the event was queued and before the state file recorded it: the next
+    // start reports the update again, under the same id, and the tracker keeps one.
+    await d.node!.stop()
+    await writeFile(statePath, beforeUpdate)
+    control = await startDaemon(d)
+    await until('v2 current again', async () => await control.workspaces(), (s) => view(s)?.held === v2 && view(s)?.state === 'current')
+    assert.equal((await events(d, 'update.applied')).map((e) => [e.version, e.from]), [[v2, v1]], 'the repeated report was stored once')
     const v3 = await publish(d, 3)
     await control.refreshWorkspaces()
     await until('v3 delivered', async () => await control.workspaces(), (s) => view(s)?.held === v3 && view(s)?.state === 'current')
