@@ -19,7 +19,7 @@ Options:
 const command = defineCommand({ name: 'pull', usage: USAGE, flags: { version: 'string', data: 'string' }, positionals: true, json: 'print only the final summary (or the error) as JSON' })
 
 /** What `--json` prints: the report's fields, named here so the output keeps its shape as reports grow. */
-const SUMMARY_FIELDS = ['image', 'version', 'path', 'sha256', 'totalBytes', 'bytesFromPeers', 'bytesFromOrigin', 'bytesFromLocal', 'decodedBytesFromPeers', 'decodedBytesFromOrigin', 'originBytesByReason', 'durationMs', 'peersUsed', 'bannedPeers', 'failures'] as const
+const SUMMARY_FIELDS = ['image', 'version', 'path', 'sha256', 'totalBytes', 'bytesFromPeers', 'bytesFromOrigin', 'bytesFromLocal', 'bytesFromLocalSources', 'decodedBytesFromPeers', 'decodedBytesFromOrigin', 'originBytesByReason', 'durationMs', 'peersUsed', 'bannedPeers', 'failures'] as const
 
 /** The machine-readable summary `--json` prints. */
 export type PullSummary = Pick<PullReport, typeof SUMMARY_FIELDS[number]>

@@ -10,11 +10,14 @@ import type { TrackerClient } from '../tracker-client.ts'
 import type { Trust } from '../trust.ts'
 import { pullImage } from './puller.ts'
 import type { PullDemand } from './demand.ts'
+import type { LocalChunkSource } from './local-sources.ts'
 
 export { imagePaths } from '../image-store/index.ts'
 
 export { createPullDemand } from './demand.ts'
 export type { PullDemand } from './demand.ts'
+export { fillFromLocalSources } from './local-sources.ts'
+export type { LocalChunkSource, LocalSourcesResult } from './local-sources.ts'
 
 export interface PullOptions {
   image: string
@@ -26,6 +29,8 @@ export interface PullOptions {
   originRateBytesPerSec?: number
   /** chunks a reader waits for, fetched ahead of the rest (instant start: `createPullDemand`) */
   demand?: PullDemand
+  /** local chunk sources for this pull only (an imported bundle), asked before the node's own */
+  localSources?: readonly LocalChunkSource[]
 }
 
 /** Progress in decoded bytes (what the image has of its total); the report has wire bytes too. */
@@ -52,8 +57,10 @@ export interface PullReport {
   decodedBytesFromPeers: number
   /** the chunks and list parts the origin brought, decoded (first arrivals) */
   decodedBytesFromOrigin: number
-  /** image data this disk already had: the version's own bitmap and copies from older versions */
+  /** image data this disk already had: the version's own bitmap, copies from older versions, local sources */
   bytesFromLocal: number
+  /** of bytesFromLocal, what each kind of local source (seed, bundle …) supplied, verified */
+  bytesFromLocalSources: Record<string, number>
   /** why each origin byte came from the origin, in wire bytes */
   originBytesByReason: Record<OriginReason, number>
   durationMs: number
@@ -82,6 +89,8 @@ export interface PullComponents {
   events?: EventSink
   /** the node's ban list, shared across pulls so a liar stays banned for the swarm */
   bans?: PeerBans
+  /** the node's local chunk sources (seed indexes …), asked after older versions, before the network */
+  localSources?: () => readonly LocalChunkSource[]
 }
 
 export interface Puller {

@@ -18,6 +18,7 @@ import { DEFAULT_KEEP_VERSIONS, LIST_PART_ORIGIN_ATTEMPTS, ORIGIN_BACKOFF_MAX_MS
 import { verifyRequestedManifest } from '../trust.ts'
 import type { ImageVersion } from '../image-store/index.ts'
 import { copyFromLocal } from './local-copy.ts'
+import { fillFromLocalSources } from './local-sources.ts'
 import { planPull } from './plan.ts'
 import { runTransfer } from './transfer.ts'
 import { emptyWireCounts } from './wire-counts.ts'
@@ -92,7 +93,7 @@ function originFetcher (c: PullComponents, options: PullOptions, first: Announce
 function readyReport (manifest: Manifest, version: ImageVersion, durationMs: number): PullReport {
   return {
     image: manifest.image, version: manifest.version, path: version.path, sha256: manifest.imageSha256 ?? '', totalBytes: manifest.totalBytes,
-    bytesFromPeers: 0, bytesFromOrigin: 0, decodedBytesFromPeers: 0, decodedBytesFromOrigin: 0, bytesFromLocal: manifest.totalBytes,
+    bytesFromPeers: 0, bytesFromOrigin: 0, decodedBytesFromPeers: 0, decodedBytesFromOrigin: 0, bytesFromLocal: manifest.totalBytes, bytesFromLocalSources: {},
     originBytesByReason: emptyWireCounts().originByReason, durationMs, peersUsed: 0, bannedPeers: [], failures: { ...NO_FAILURES }
   }
 }
@@ -144,7 +145,10 @@ export async function pullImage (c: PullComponents, options: PullOptions): Promi
     done.bytesFromLocal = plan.heldBytes
     report('transfer')
     const copied = await copyFromLocal(images, target, sources, plan.copies, { signal, onCopied: (n) => { done.bytesFromLocal += n } })
-    const needed = [...plan.needed, ...copied.failed].sort((a, b) => a - b)
+    const local = await fillFromLocalSources(target, [...plan.needed, ...copied.failed].sort((a, b) => a - b),
+      [...(options.localSources ?? []), ...(c.localSources?.() ?? [])], { signal, onFilled: (n) => { done.bytesFromLocal += n } })
+    if (local.refused > 0) log.warn('local sources offered chunks that did not match their ids', { refused: local.refused })
+    const needed = local.rest
 
     // 5. The rest from peers and the origin.
     const t = await runTransfer({
@@ -173,6 +177,7 @@ export async function pullImage (c: PullComponents, options: PullOptions): Promi
       decodedBytesFromPeers: t.stats.bytesFromPeers,
       decodedBytesFromOrigin: t.stats.bytesFromOrigin + origin.listDecodedBytes(),
       bytesFromLocal: done.bytesFromLocal,
+      bytesFromLocalSources: local.bytesByKind,
       originBytesByReason: { ...wire.originByReason },
       durationMs: now() - startedMs,
       peersUsed: t.peersUsed,
