@@ -7,6 +7,7 @@
  * - Chunks a reader waits for (`prioritize`: a guest booting from the image as it arrives)
  *   before all others, by the rules below, except that one no peer holds goes to the origin
  *   at once (`on-demand`) instead of waiting on the share or the stall.
+ * - Then chunks named first (`preferFirst`: a boot profile), in their order, by the rules below.
  * - Peers first, rarest chunk first, at most `maxInflightPerPeer` chunks in flight per peer
  *   (pipelining), never the same peer twice for a chunk it failed. A chunk some untried
  *   peer holds waits for a free slot on a holder: full pipelines are no reason to use the
@@ -149,6 +150,8 @@ export class Scheduler {
   private order: number[] | undefined
   /** chunks someone is waiting to read now (a booting guest), first asked first: scheduled before the rest */
   private readonly urgent = new Set<number>()
+  /** chunks to take before the rarest-first order, in this order (a boot profile): usual source rules */
+  private preferred: number[] = []
   private peerInflight = 0
   private missingBytes = 0
   private readonly peerRate: RateMeter
@@ -345,13 +348,25 @@ export class Scheduler {
     for (const i of indexes) if (this.missing.has(i)) this.urgent.add(i)
   }
 
+  /**
+   * Chunks to take before the rest, in the order given (the chunks a boot reads, from a
+   * verified boot profile). Unlike `prioritize`, no reader waits for them yet: they follow
+   * the usual rules (peers first, the origin share), only ahead of rarest-first.
+   */
+  preferFirst (indexes: Iterable<number>): void {
+    const seen = new Set<number>()
+    this.preferred = []
+    for (const i of indexes) if (this.missing.has(i) && !seen.has(i)) { seen.add(i); this.preferred.push(i) }
+  }
+
   /** What to request now. Call after every event (receipt, failure, have update, timer). */
   next (nowMs: number): Assignment[] {
     this.tick(nowMs)
     this.judgePeers(nowMs)
     const byPeer = new Map<string, number[]>()
     const byReason = new Map<OriginReason, number[]>()
-    const order = this.urgent.size > 0 ? [...this.urgent, ...this.rarestFirst()] : this.rarestFirst()
+    if (this.preferred.length > 0) this.preferred = this.preferred.filter((i) => this.missing.has(i))
+    const order = this.urgent.size > 0 || this.preferred.length > 0 ? [...this.urgent, ...this.preferred, ...this.rarestFirst()] : this.rarestFirst()
     const peerFree = (id: string): boolean => { const p = this.peers.get(id)!; return p.inflight < this.maxPerPeer && p.busyUntilMs <= nowMs }
     const originOpen = nowMs >= this.originBlockedUntilMs
     for (const i of order) {

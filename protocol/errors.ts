@@ -31,6 +31,8 @@ export type ErrorCode =
   | 'ERR_DELTA_BASE_CORRUPT'
   | 'ERR_DELTA_INDEX_MALFORMED'
   | 'ERR_DELTA_INDEX_TAMPERED'
+  | 'ERR_BOOT_PROFILE_MALFORMED'
+  | 'ERR_BOOT_PROFILE_TAMPERED'
 
 export interface BranchcastErrorOptions {
   cause?: unknown
@@ -169,4 +171,13 @@ export class DeltaIndexMalformedError extends BranchcastError {
 /** The delta index is not signed by the pinned repository key, or is for another manifest. */
 export class DeltaIndexTamperedError extends BranchcastError {
   constructor (message = 'delta index signature does not verify', options?: BranchcastErrorOptions) { super('ERR_DELTA_INDEX_TAMPERED', message, options) }
+}
+
+export class BootProfileMalformedError extends BranchcastError {
+  constructor (message = 'boot profile is malformed', options?: BranchcastErrorOptions) { super('ERR_BOOT_PROFILE_MALFORMED', message, options) }
+}
+
+/** The boot profile is not signed by the pinned repository key under the profile context, or is for another manifest. */
+export class BootProfileTamperedError extends BranchcastError {
+  constructor (message = 'boot profile signature does not verify', options?: BranchcastErrorOptions) { super('ERR_BOOT_PROFILE_TAMPERED', message, options) }
 }

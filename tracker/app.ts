@@ -2,6 +2,7 @@
  * The tracker's HTTP app, composed of one sub-app per API area. Separate from `serve()`
  * (server.ts) so tests can call `app.request()` as well as go over a real socket.
  */
+import { bootProfileRoutes } from './routes/boot-profiles.ts'
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import type { TrackerComponents, TrackerEnv } from './env.ts'
 import { authenticate } from './auth.ts'
@@ -60,6 +61,7 @@ export function createApp (components: TrackerComponents): OpenAPIHono<TrackerEn
   app.route(API_PREFIX, clientsRoutes(components))
   app.route(API_PREFIX, reportsRoutes(components))
   app.route(API_PREFIX, originTokenRoutes(components))
+  app.route(API_PREFIX, bootProfileRoutes(components))
   app.route(API_PREFIX, consoleApiRoutes(components))
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', description: 'Branchcast API token (bct_…)' })
 

@@ -41,7 +41,7 @@ export function chunkAt (offsets: Float64Array, offset: number): number {
 }
 
 /** The units (distinct chunks) covering `[offset, offset + length)`, in order of first appearance. */
-export function unitsCovering (table: LazyImage['table'], offset: number, length: number): number[] {
+export function unitsCovering (table: Pick<LazyImage['table'], 'offsets' | 'unitOf'>, offset: number, length: number): number[] {
   const units: number[] = []
   const seen = new Set<number>()
   const end = offset + length

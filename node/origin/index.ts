@@ -5,3 +5,5 @@
  */
 export { fetchChunkFromOrigin, originChunkUrl } from './origin-client.ts'
 export type { FetchChunkOptions, OriginEndpoint } from './origin-client.ts'
+export { fetchBootProfile } from './boot-profile-client.ts'
+export type { FetchBootProfileOptions } from './boot-profile-client.ts'

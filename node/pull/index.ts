@@ -29,6 +29,8 @@ export interface PullOptions {
   originRateBytesPerSec?: number
   /** chunks a reader waits for, fetched ahead of the rest (instant start: `createPullDemand`) */
   demand?: PullDemand
+  /** fetch the version's signed boot profile from the origin and take its chunks first (instant start) */
+  bootProfile?: boolean
   /** local chunk sources for this pull only (an imported bundle), asked before the node's own */
   localSources?: readonly LocalChunkSource[]
 }

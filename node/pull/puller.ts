@@ -17,6 +17,7 @@ import type { TokenBucket } from '../peer/index.ts'
 import { DEFAULT_KEEP_VERSIONS, LIST_PART_ORIGIN_ATTEMPTS, ORIGIN_BACKOFF_MAX_MS, ORIGIN_BACKOFF_MIN_MS } from '../constants.ts'
 import { verifyRequestedManifest } from '../trust.ts'
 import type { ImageVersion } from '../image-store/index.ts'
+import { bootProfileUnits } from './boot-profile.ts'
 import { copyFromLocal } from './local-copy.ts'
 import { fillFromLocalSources } from './local-sources.ts'
 import { planPull } from './plan.ts'
@@ -150,9 +151,10 @@ export async function pullImage (c: PullComponents, options: PullOptions): Promi
     if (local.refused > 0) log.warn('local sources offered chunks that did not match their ids', { refused: local.refused })
     const needed = local.rest
 
-    // 5. The rest from peers and the origin.
+    // 5. The rest from peers and the origin (a boot profile's chunks first, when asked for).
+    const profiled = options.bootProfile === true ? await bootProfileUnits(first.origin, trust, root, target.table, log, signal) : undefined
     const t = await runTransfer({
-      manifest, target, needed, answer: first, announce, peer, wire, log, now, signal, events: c.events, demand: options.demand,
+      manifest, target, needed, answer: first, announce, peer, wire, log, now, signal, events: c.events, demand: options.demand, first: profiled,
       fromOrigin: origin.chunk,
       bans: c.bans ?? new PeerBans(),
       onChunk: (s) => { done.bytesFromPeers = s.bytesFromPeers; done.bytesFromOrigin = s.bytesFromOrigin; report('transfer') }

@@ -50,6 +50,8 @@ export interface TransferContext {
   onChunk?: (stats: SchedulerStats) => void
   /** chunks a reader waits for: scheduled ahead of the rest */
   demand?: PullDemand
+  /** units to fetch before the rest, in this order (a verified boot profile), by the usual source rules */
+  first?: readonly number[]
 }
 
 export interface TransferResult {
@@ -77,6 +79,7 @@ export async function runTransfer (ctx: TransferContext): Promise<TransferResult
     originShare: answer.originShare,
     p2pAllowed: answer.capability !== undefined
   })
+  if (ctx.first !== undefined) scheduler.preferFirst(ctx.first)
   const peerAddrs = new Map<string, string[]>()
   const peerQueues = new Map<string, { queue: number[], streams: number }>()
   let capability = answer.capability

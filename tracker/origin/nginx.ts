@@ -81,8 +81,9 @@ server {
 ${signed}    }
 
     # Delta chunks and the signed delta index of a version (protocol/delta/delta-index.ts):
-    # deltas/<2 hex>/<64 hex target>-<16 hex key>, delta-indexes/<2 hex>/<64 hex manifest digest>.
-    location ~ "^/(deltas/([0-9a-f]{2})/\\2[0-9a-f]{62}-[0-9a-f]{16}|delta-indexes/([0-9a-f]{2})/\\3[0-9a-f]{62})$" {
+    # deltas/<2 hex>/<64 hex target>-<16 hex key>, delta-indexes/<2 hex>/<64 hex manifest digest>,
+    # and the signed boot profile of a version (protocol/boot-profile/): boot-profiles/<2 hex>/<manifest digest>.
+    location ~ "^/(deltas/([0-9a-f]{2})/\\2[0-9a-f]{62}-[0-9a-f]{16}|(delta-indexes|boot-profiles)/([0-9a-f]{2})/\\4[0-9a-f]{62})$" {
 ${signed}    }
 
     # Everything else in the store (tmp/, quarantine/) and outside it.

@@ -11,6 +11,9 @@ import type { TrackerComponents } from '../env.ts'
 import type { ImageRecord, VersionRecord } from '../db/store.ts'
 import { ImageRepositoryService } from './repository.ts'
 
+export { publishBootProfile, readBootProfile } from './boot-profiles.ts'
+export type { BootProfileComponents, PublishBootProfileInput } from './boot-profiles.ts'
+
 export type ImageRepositoryComponents = Pick<TrackerComponents, 'store' | 'chunks' | 'keys' | 'config' | 'logger' | 'metrics' | 'now' | 'shutdown'>
 
 export interface ImageRepositoryInit {

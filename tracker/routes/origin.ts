@@ -5,7 +5,7 @@
  *   not API tokens): `GET`/`HEAD /origin/chunks/{2 hex}/{64 hex}` — the chunk store's own
  *   layout, so the same relative URLs work against nginx serving the store directory —
  *   and the delta files beside the chunks, `deltas/{2 hex}/{target}-{key}` and
- *   `delta-indexes/{2 hex}/{manifest digest}`.
+ *   `delta-indexes/{2 hex}/{manifest digest}`, and the boot profile `boot-profiles/{2 hex}/{manifest digest}`.
  * - `originTokenRoutes`, under `/api/v1`: `POST /images/{name}/origin-token`.
  *
  * A chunk request is checked in this order, each step before any file is touched:
@@ -121,18 +121,22 @@ export function originRoutes (components: TrackerComponents): OpenAPIHono<Tracke
     return res
   })
 
-  app.get('/delta-indexes/:fan/:digest', async (c) => {
-    const fan = c.req.param('fan')
-    const digest = c.req.param('digest')
-    if (!FANOUT_RE.test(fan) || !CHUNK_ID_RE.test(digest) || digest.slice(0, 2) !== fan) throw badRequest('not a delta index path: delta-indexes/<2 hex>/<64 hex>')
-    const image = tokenClaims(c.req.header('authorization'), c.req.query('token')).img
-    const record = await components.store.getImage(image)
-    const versions = record === undefined ? [] : await components.store.listVersions(record.id)
-    if (!versions.some((v) => v.manifestId === digest && (v.state === 'published' || v.state === 'retired'))) throw forbidden('not the delta index of a published version of the image this token covers')
-    const res = await chunkResponse({ path: join(chunks.dir, 'delta-indexes', fan, digest), id: digest, head: c.req.method === 'HEAD', range: c.req.header('range'), ifNoneMatch: c.req.header('if-none-match'), ifRange: c.req.header('if-range'), onBytes: countBytes })
-    if (res === undefined) throw notFound('no delta index for this version')
-    return res
-  })
+  // Per-version files named by the manifest digest: the delta index and the boot profile.
+  // Served when the digest is a published or retired version's of the token's image.
+  for (const [dir, what] of [['delta-indexes', 'delta index'], ['boot-profiles', 'boot profile']] as const) {
+    app.get(`/${dir}/:fan/:digest`, async (c) => {
+      const fan = c.req.param('fan')
+      const digest = c.req.param('digest')
+      if (!FANOUT_RE.test(fan) || !CHUNK_ID_RE.test(digest) || digest.slice(0, 2) !== fan) throw badRequest(`not a ${what} path: ${dir}/<2 hex>/<64 hex>`)
+      const image = tokenClaims(c.req.header('authorization'), c.req.query('token')).img
+      const record = await components.store.getImage(image)
+      const versions = record === undefined ? [] : await components.store.listVersions(record.id)
+      if (!versions.some((v) => v.manifestId === digest && (v.state === 'published' || v.state === 'retired'))) throw forbidden(`not the ${what} of a published version of the image this token covers`)
+      const res = await chunkResponse({ path: join(chunks.dir, dir, fan, digest), id: digest, head: c.req.method === 'HEAD', range: c.req.header('range'), ifNoneMatch: c.req.header('if-none-match'), ifRange: c.req.header('if-range'), onBytes: countBytes })
+      if (res === undefined) throw notFound(`no ${what} for this version`)
+      return res
+    })
+  }
   return app
 }
 
