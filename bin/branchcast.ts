@@ -18,6 +18,7 @@ const COMMANDS: Record<string, Command> = {
   images: { summary: 'list, show and create images', load: async () => await import('../tracker/cli/images.ts') },
   publish: { summary: 'stream a disk image to the tracker as a new version', load: async () => await import('../tracker/cli/publish.ts') },
   versions: { summary: 'list, publish, retire and roll back an image\'s versions', load: async () => await import('../tracker/cli/versions.ts') },
+  profile: { summary: 'publish or show a version\'s boot profile (instant start)', load: async () => await import('../tracker/cli/profile.ts') },
   gc: { summary: 'delete chunk files no live version references', load: async () => await import('../tracker/cli/gc.ts') },
   events: { summary: 'list the events nodes reported (--type, --since 1h, …)', load: async () => await import('../tracker/cli/events.ts') },
   clients: { summary: 'list the nodes the tracker knows, or show one', load: async () => await import('../tracker/cli/clients.ts') },
