@@ -18,6 +18,9 @@ import { publishAndAssign, randomImage, startTestNode } from '../../helpers/swar
 import type { TestNode, Workspace } from '../../helpers/swarm.ts'
 import { makeTmpDir } from '../../helpers/tmp-dir.ts'
 import { startTestTracker } from '../../helpers/tracker.ts'
+import { startNginxOrigin } from '../../helpers/nginx.ts'
+import { loadTrackerKeys } from '../../../tracker/keys.ts'
+import { signOriginLink } from '../../../tracker/origin/index.ts'
 import type { TestTracker } from '../../helpers/tracker.ts'
 
 const run = promisify(execFile)
@@ -103,6 +106,15 @@ test('only an admin publishes a profile, only of the version\'s chunks; tampered
     const access = await originAccess(tt, ws.userToken, ws.image)
     const got = await fetchBootProfile(access, { publicKey, manifestDigest: published.manifestDigest })
     assert.equal(got?.chunks, chunks)
+
+    // nginx serving the same store: the same profile under a signed link
+    const linkSecret = (await loadTrackerKeys(tt.dataDir)).originLinkSecret
+    const nginx = await startNginxOrigin({ dataDir: tt.dataDir, secret: linkSecret })
+    try {
+      const query = signOriginLink({ secret: linkSecret, clientId: 'node-a', image: ws.image, expiresAtSec: Math.floor(Date.now() / 1000) + 300 })
+      const viaNginx = await fetchBootProfile({ originUrl: nginx.url, query: { ...query } }, { publicKey, manifestDigest: published.manifestDigest })
+      assert.equal(viaNginx?.chunks, chunks)
+    } finally { await nginx.stop() }
 
     // A second version: no profile (undefined), then v1's profile put in its place is refused.
     const ws2 = await publishAndAssign(tt, { bytes: randomImage(IMAGE_BYTES), user: 'bob' })
