@@ -65,6 +65,8 @@ const RULES: Record<string, Rule> = {
   'POST /api/v1/images/{name}/versions/{n}/retire': { access: 'admin', path: '/api/v1/images/win/versions/99/retire' },
   'DELETE /api/v1/images/{name}/versions/{n}': { access: 'admin', path: '/api/v1/images/win/versions/99' },
   'POST /api/v1/images/{name}/rollback': { access: 'admin', path: '/api/v1/images/win/rollback', json: () => ({ to: 99 }) },
+  'PUT /api/v1/images/{name}/versions/{n}/boot-profile': { access: 'admin', path: '/api/v1/images/win/versions/99/boot-profile', json: () => ({ chunks: ['0'.repeat(64)] }) },
+  'GET /api/v1/images/{name}/versions/{n}/boot-profile': { access: 'admin', path: '/api/v1/images/win/versions/1/boot-profile' },
   'GET /api/v1/images/{name}/versions/{n}/manifest': { access: 'assigned', path: '/api/v1/images/win/versions/1/manifest' },
   'GET /api/v1/repository': { access: 'any' },
   'POST /api/v1/gc': { access: 'admin' },
