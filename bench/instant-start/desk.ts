@@ -9,6 +9,7 @@
  *   ip netns exec NS npx node bench/instant-start/desk.ts '<json args>'
  */
 import { spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
 import { readFile, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createBootRecorder } from '../../node/block/boot-recorder.ts'
@@ -78,7 +79,9 @@ async function bootUntilMarker (a: DeskArgs, drive: string, dir: string): Promis
 
 export async function runDesk (a: DeskArgs): Promise<DeskResult> {
   const dir = await makeTmpDir('branchcast-desk-')
-  const node = await startTestNode({ url: a.trackerUrl } as TestTracker, a.token, { dataDir: join(dir, 'node') })
+  // a site of its own: a cold desk with no peers (the earlier desks' nodes are gone, but the
+  // tracker would list them to a desk of their site until their announces expire)
+  const node = await startTestNode({ url: a.trackerUrl } as TestTracker, a.token, { dataDir: join(dir, 'node'), site: `desk-${randomUUID().slice(0, 8)}` })
   try {
     const t0 = performance.now()
     let pullMs = 0
