@@ -5,6 +5,7 @@
 # kernel and a small initramfs (virtio + ext4 only) beside it for QEMU's -kernel/-initrd.
 #
 #   sh bench/instant-start/build-image.sh OUT_DIR [DISK_SIZE]     (root; ~5 min, cached by the bench)
+#   EXTRA_PACKAGES=task-xfce-desktop sh bench/instant-start/build-image.sh OUT_DIR 8G   (more packages; untried)
 set -eu
 OUT=${1:?usage: build-image.sh OUT_DIR [DISK_SIZE]}
 SIZE=${2:-2G}
@@ -13,7 +14,7 @@ ROOT="$OUT/rootfs"
 mkdir -p "$OUT"
 rm -rf "$ROOT"
 debootstrap --variant=minbase \
-  --include=systemd-sysv,udev,kmod,linux-image-amd64,initramfs-tools,qemu-guest-agent \
+  --include=systemd-sysv,udev,kmod,linux-image-amd64,initramfs-tools,qemu-guest-agent${EXTRA_PACKAGES:+,$EXTRA_PACKAGES} \
   bookworm "$ROOT" "$MIRROR"
 
 # The boot marker: once the system is up (multi-user reached), one line on the serial console.
