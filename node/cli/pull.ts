@@ -19,7 +19,7 @@ Options:
 const command = defineCommand({ name: 'pull', usage: USAGE, flags: { version: 'string', data: 'string' }, positionals: true, json: 'print only the final summary (or the error) as JSON' })
 
 /** What `--json` prints: the report's fields, named here so the output keeps its shape as reports grow. */
-const SUMMARY_FIELDS = ['image', 'version', 'path', 'sha256', 'totalBytes', 'bytesFromPeers', 'bytesFromOrigin', 'bytesFromLocal', 'bytesFromLocalSources', 'decodedBytesFromPeers', 'decodedBytesFromOrigin', 'originBytesByReason', 'durationMs', 'peersUsed', 'bannedPeers', 'failures'] as const
+const SUMMARY_FIELDS = ['image', 'version', 'path', 'sha256', 'totalBytes', 'bytesFromPeers', 'bytesFromOrigin', 'bytesFromLocal', 'bytesFromLocalSources', 'deltaBytesFromOrigin', 'decodedBytesFromDeltas', 'deltas', 'decodedBytesFromPeers', 'decodedBytesFromOrigin', 'originBytesByReason', 'durationMs', 'peersUsed', 'bannedPeers', 'failures'] as const
 
 /** The machine-readable summary `--json` prints. */
 export type PullSummary = Pick<PullReport, typeof SUMMARY_FIELDS[number]>
@@ -45,6 +45,10 @@ export function describeReport (r: PullReport): string {
     `  size     ${formatBytes(r.totalBytes)} in ${formatClock(r.durationMs)} (${r.durationMs} ms)`,
     `  peers    ${formatBytes(r.bytesFromPeers)} (${share(r.bytesFromPeers)}) from ${r.peersUsed} peer(s)`,
     `  origin   ${formatBytes(r.bytesFromOrigin)} (${share(r.bytesFromOrigin)})${reasons.length > 0 ? ' — why: ' + reasons.join(', ') : ''}`,
+    ...(r.deltaBytesFromOrigin > 0 || r.deltas.refused > 0
+      ? [`  deltas   ${formatBytes(r.deltaBytesFromOrigin)} of the origin's rebuilt ${r.deltas.chunks} chunk(s), ${formatBytes(r.decodedBytesFromDeltas)}` +
+          (r.deltas.refused > 0 ? ` (${r.deltas.refused} bad delta(s) refused)` : '')]
+      : []),
     `  local    ${formatBytes(r.bytesFromLocal)} (${share(r.bytesFromLocal)})`,
     ...(r.bannedPeers.length > 0 ? [`  banned   ${r.bannedPeers.join(', ')}`] : [])
   ].join('\n')

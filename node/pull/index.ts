@@ -43,6 +43,13 @@ export interface PullProgress {
   bytesFromLocal: number
 }
 
+export interface PullDeltaStats {
+  indexEntries: number
+  chunks: number
+  refused: number
+  fallbacks: number
+}
+
 export interface PullReport {
   image: string
   version: number
@@ -61,6 +68,12 @@ export interface PullReport {
   bytesFromLocal: number
   /** of bytesFromLocal, what each kind of local source (seed, bundle …) supplied, verified */
   bytesFromLocalSources: Record<string, number>
+  /** of bytesFromOrigin, the delta files (wire bytes, as received) */
+  deltaBytesFromOrigin: number
+  /** the chunk bytes those deltas rebuilt (verified; part of decodedBytesFromOrigin) */
+  decodedBytesFromDeltas: number
+  /** delta use: index entries, chunks rebuilt, deltas refused (the origin's fault) and given up for the whole chunk (ours) */
+  deltas: PullDeltaStats
   /** why each origin byte came from the origin, in wire bytes */
   originBytesByReason: Record<OriginReason, number>
   durationMs: number

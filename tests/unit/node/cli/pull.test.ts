@@ -5,7 +5,7 @@ import type { PullReport } from '../../../../node/pull/index.ts'
 
 const REPORT: PullReport = {
   image: 'win10', version: 2, path: '/d/images/win10/2.img', sha256: 'cd'.repeat(32), totalBytes: 1000,
-  bytesFromPeers: 700, bytesFromOrigin: 200, bytesFromLocal: 100, bytesFromLocalSources: { seed: 40 }, decodedBytesFromPeers: 700, decodedBytesFromOrigin: 200,
+  bytesFromPeers: 700, bytesFromOrigin: 200, bytesFromLocal: 100, bytesFromLocalSources: { seed: 40 }, deltaBytesFromOrigin: 0, decodedBytesFromDeltas: 0, deltas: { indexEntries: 0, chunks: 0, refused: 0, fallbacks: 0 }, decodedBytesFromPeers: 700, decodedBytesFromOrigin: 200,
   originBytesByReason: { assigned: 150, policy: 0, 'no-peer': 50, 'bad-piece': 0, 'peers-slow': 0, waited: 0, 'chunk-list': 0, 'on-demand': 0 },
   durationMs: 1234, peersUsed: 3, bannedPeers: [], failures: {} as PullReport['failures']
 }
