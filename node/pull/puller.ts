@@ -33,7 +33,7 @@ async function sha256OfFile (path: string): Promise<string> {
 }
 
 /** The manifest asked for, verified against the pinned key, the rollback floor and the version asked. */
-async function fetchManifest (c: PullComponents, options: PullOptions): Promise<{ root: Uint8Array, manifest: Manifest }> {
+export async function fetchManifest (c: PullComponents, options: PullOptions): Promise<{ root: Uint8Array, manifest: Manifest }> {
   const root = await c.tracker.manifest(options.image, options.version ?? 'latest', { signal: options.signal })
   if (root.length > MAX_MANIFEST_BYTES) throw new ManifestMalformedError('manifest larger than any valid one')
   return { root, manifest: verifyRequestedManifest(c.trust, root, { image: options.image, version: options.version ?? 'latest', nowMs: c.now() }) }

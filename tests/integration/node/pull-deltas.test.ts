@@ -10,12 +10,17 @@ import { join } from 'node:path'
 import { deltaIndexPath, deltaPath, verifyDeltaIndex } from '../../../protocol/index.ts'
 import type { DeltaIndex } from '../../../protocol/index.ts'
 import { unitOffset } from '../../../node/pull/chunk-table.ts'
+import type { DryRunReport } from '../../../node/pull/index.ts'
+import { createControlClient, createControlServer, readControlFile } from '../../../node/control/index.ts'
+import { describeDryRun } from '../../../node/cli/pull.ts'
+import { createLogger } from '../../../protocol/logger.ts'
 import { startTestTracker } from '../../helpers/tracker.ts'
 import type { TestTracker } from '../../helpers/tracker.ts'
 import { publishAndAssign, sampleImage, startTestNode } from '../../helpers/swarm.ts'
 import type { TestNode, Workspace } from '../../helpers/swarm.ts'
 
 const IMAGE_BYTES = 4 * 1024 * 1024
+const silent = createLogger({ level: 'silent' })
 let tt: TestTracker
 
 test.before(async () => { tt = await startTestTracker() })
@@ -129,6 +134,38 @@ test('a tampered delta index is ignored: whole chunks, byte-identical image', as
     assert.is(r.deltas.indexEntries, 0)
     assert.is(r.deltas.chunks, 0)
     assert.is(r.deltaBytesFromOrigin, 0)
+  })
+})
+
+test('a dry run through the control API says what the pull then does, and writes no image data', async () => {
+  const { v1, v2, index } = await twoVersions('dry', 11)
+  await withNode(v1, async (n) => {
+    await n.puller.pull({ image: 'dry', version: 1 })
+    const server = createControlServer({ dataDir: n.dataDir }, { pull: n.puller.pull, dryRun: n.puller.dryRun, images: async () => [], status: async () => { throw new Error('unused') }, logger: silent })
+    await server.start()
+    let dry: DryRunReport
+    try {
+      dry = await createControlClient(await readControlFile(n.dataDir)).pullDryRun('dry', { version: 2 })
+    } finally { await server.stop() }
+    assert.equal((await n.images.versions('dry')).map((v) => v.version), [1], 'no file for v2')
+    assert.is(dry.deltaIndex, 'used')
+    assert.is(dry.deltas.indexEntries, index.entries.length)
+    assert.is(dry.deltas.chunks, index.entries.length)
+    assert.ok(dry.copies.chunks > 0, JSON.stringify(dry))
+    assert.is(dry.whole.chunks + dry.deltas.chunks, dry.network.chunks)
+    assert.is(dry.held.bytes, 0)
+    const text = describeDryRun(dry)
+    assert.match(text, /as deltas .* from the origin for \d+ chunk/)
+    for (const line of text.split('\n')) assert.ok(line.length <= 80, line)
+
+    const r = await n.puller.pull({ image: 'dry', version: 2 })
+    assert.is(sha(await readFile(r.path)), v2.sha256)
+    assert.is(r.deltas.chunks, dry.deltas.chunks)
+    assert.is(r.deltaBytesFromOrigin, dry.deltas.wireBytes)
+    assert.is(r.decodedBytesFromDeltas, dry.deltas.bytes)
+    assert.is(r.bytesFromLocal, dry.held.bytes + dry.copies.bytes)
+    // alone in its swarm, the node takes the rest from the origin; the list parts the dry run cached are not fetched again
+    assert.is(r.decodedBytesFromOrigin, dry.network.bytes)
   })
 })
 
