@@ -4,14 +4,14 @@
  * for another manifest. Each lie is a typed error; a missing index is "no deltas".
  */
 import { randomBytes } from 'node:crypto'
-import { createServer } from 'node:http'
-import type { IncomingMessage, Server, ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { MAX_DELTA_INDEX_BYTES, chunkId, deltaIndexPath, deltaPath, encodeDelta, encodeDeltaIndex, generateSigningKey } from '../../../../protocol/index.ts'
 import { fetchDeltaFromOrigin, fetchDeltaIndex } from '../../../../node/origin/index.ts'
 import { rejects } from '../../../helpers/rejects.ts'
+import { startLyingOrigin } from '../../../helpers/lying-origin.ts'
+import type { LyingOrigin } from '../../../helpers/lying-origin.ts'
 
 const base = randomBytes(40_000)
 const target = Buffer.from(base)
@@ -35,23 +35,15 @@ const behaviours: Record<string, (req: IncomingMessage, res: ServerResponse) => 
   otherManifest: send(encodeDeltaIndex({ manifestDigest: chunkId(randomBytes(8)), entries: [ENTRY] }, key.privateKey))
 }
 
-interface Ctx { server?: Server, base: string, seen: Array<{ url: string, auth?: string }> }
+interface Ctx { origin?: LyingOrigin, base: string, seen: LyingOrigin['seen'] }
 const test = suite<Ctx>('origin client: deltas', { base: '', seen: [] })
 
 test.before(async (ctx) => {
-  ctx.server = createServer((req, res) => {
-    ctx.seen.push({ url: req.url ?? '', auth: req.headers.authorization })
-    const b = behaviours[/^\/([A-Za-z]+)\//.exec(req.url ?? '')?.[1] ?? '']
-    if (b === undefined) { res.writeHead(404); res.end(); return }
-    b(req, res)
-  })
-  await new Promise<void>((resolve) => ctx.server!.listen(0, '127.0.0.1', resolve))
-  ctx.base = `http://127.0.0.1:${(ctx.server.address() as AddressInfo).port}`
+  ctx.origin = await startLyingOrigin(behaviours)
+  ctx.base = ctx.origin.base
+  ctx.seen = ctx.origin.seen
 })
-test.after(async (ctx) => {
-  ctx.server?.closeAllConnections()
-  await new Promise<void>((resolve) => ctx.server?.close(() => resolve()) ?? resolve())
-})
+test.after(async (ctx) => { await ctx.origin?.stop() })
 
 const at = (ctx: Ctx, name: string): { originUrl: string, token: string } => ({ originUrl: `${ctx.base}/${name}`, token: 'tok' })
 
