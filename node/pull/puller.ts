@@ -140,7 +140,8 @@ export async function pullImage (c: PullComponents, options: PullOptions): Promi
       durationMs: now() - startedMs,
       peersUsed: t.peersUsed,
       bannedPeers: t.bannedPeers,
-      failures: { ...t.stats.failures }
+      // a refused delta is a bad piece from the origin, as a corrupt chunk is
+      failures: { ...t.stats.failures, corrupt: t.stats.failures.corrupt + deltas.refused }
     }
     report('ready')
     c.events?.emit('pull.completed', {

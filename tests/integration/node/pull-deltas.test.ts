@@ -118,6 +118,7 @@ test('a corrupt delta on the origin is refused and the chunk fetched whole', asy
     assert.is(sha(await readFile(r.path)), v2.sha256)
     assert.is(r.deltas.chunks, 0)
     assert.is(r.deltas.refused, index.entries.length, 'each bad delta counted against the origin')
+    assert.ok(r.failures.corrupt >= index.entries.length, 'as bad pieces')
     assert.ok(r.deltaBytesFromOrigin > 0, 'the refused deltas were on the wire')
   })
 })
