@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { deltaIndexPath, deltaPath, verifyDeltaIndex } from '../../../protocol/index.ts'
 import type { DeltaIndex } from '../../../protocol/index.ts'
 import { unitOffset } from '../../../node/pull/chunk-table.ts'
-import type { DryRunReport } from '../../../node/pull/index.ts'
+import type { DryRunReport, EventSink } from '../../../node/pull/index.ts'
 import { createControlClient, createControlServer, readControlFile } from '../../../node/control/index.ts'
 import { describeDryRun } from '../../../node/cli/pull.ts'
 import { createLogger } from '../../../protocol/logger.ts'
@@ -50,13 +50,14 @@ async function twoVersions (image: string, seed: number): Promise<{ v1: Workspac
   return { v1, v2, index, indexPath }
 }
 
-async function withNode (ws: Workspace, fn: (n: TestNode) => Promise<void>): Promise<void> {
-  const n = await startTestNode(tt, ws.userToken)
+async function withNode (ws: Workspace, fn: (n: TestNode) => Promise<void>, events?: EventSink): Promise<void> {
+  const n = await startTestNode(tt, ws.userToken, { events })
   try { await fn(n) } finally { await n.stop() }
 }
 
 test('an update comes as deltas against the version held: far fewer origin bytes, byte-identical image', async () => {
   const { v1, v2, index } = await twoVersions('up', 3)
+  const completed: Array<Record<string, unknown>> = []
   await withNode(v1, async (n) => {
     const first = await n.puller.pull({ image: 'up', version: 1 })
     assert.is(first.deltas.chunks, 0, 'nothing to rebuild on a first pull')
@@ -69,7 +70,10 @@ test('an update comes as deltas against the version held: far fewer origin bytes
     assert.ok(r.decodedBytesFromDeltas > 20 * r.deltaBytesFromOrigin, `${r.decodedBytesFromDeltas} B rebuilt from ${r.deltaBytesFromOrigin} B of deltas`)
     assert.ok(r.decodedBytesFromDeltas <= r.decodedBytesFromOrigin)
     assert.ok(r.bytesFromOrigin < first.bytesFromOrigin / 5, `update ${r.bytesFromOrigin} B against a first pull of ${first.bytesFromOrigin} B`)
-  })
+    const event = completed.find((p) => p.version === 2)
+    assert.is(event?.deltaBytesFromOrigin, r.deltaBytesFromOrigin, 'pull.completed carries the delta bytes')
+    assert.is(event?.decodedBytesFromDeltas, r.decodedBytesFromDeltas)
+  }, { emit: (type, payload) => { if (type === 'pull.completed') completed.push(payload) } })
 })
 
 test('a base the node no longer holds, or holds damaged, gives the whole chunk', async () => {
