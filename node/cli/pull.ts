@@ -65,9 +65,9 @@ export function describeDryRun (r: DryRunReport): string {
     line('older versions', r.copies),
     ...Object.entries(r.localSources).map(([kind, n]) => line(`local: ${kind}`, n)),
     line('peers or origin', r.network),
-    `    as deltas   ${formatBytes(r.deltas.wireBytes).padStart(10)}  from the origin for ${r.deltas.chunks} chunk(s)`,
-    `                ${formatBytes(r.deltas.bytes).padStart(10)}  rebuilt (delta index: ${index})`,
-    `    whole       ${formatBytes(r.whole.bytes).padStart(10)}  ${r.whole.chunks} chunk(s), before compression`,
+    `    as deltas    ${formatBytes(r.deltas.wireBytes).padStart(10)}  from the origin for ${r.deltas.chunks} chunk(s)`,
+    `                 ${formatBytes(r.deltas.bytes).padStart(10)}  rebuilt (delta index: ${index})`,
+    `    whole        ${formatBytes(r.whole.bytes).padStart(10)}  ${r.whole.chunks} chunk(s), before compression`,
     ...(r.listWireBytes > 0 ? [`  chunk list     ${formatBytes(r.listWireBytes).padStart(10)}  fetched now, cached for the pull`] : [])
   ].join('\n')
 }
