@@ -3,7 +3,7 @@
  * `<dataDir>/control.json` and reads `POST /pull`'s NDJSON stream line by line.
  */
 import { readJsonFile } from '../state-file.ts'
-import type { PullProgress, PullReport } from '../pull/index.ts'
+import type { DryRunReport, PullProgress, PullReport } from '../pull/index.ts'
 import { controlFilePath } from './protocol.ts'
 import type { ControlErrorBody, ControlFile, NodeStatus, PullRequest, PullStreamLine, ReadyImage, SessionLockRequest, SessionStartRequest, SessionStopRequest, WorkspacesStatus } from './protocol.ts'
 import type { AppLaunchResult, SessionStatus, SessionStopResult } from '../session/index.ts'
@@ -35,6 +35,8 @@ export interface PullStreamOptions {
 
 export interface ControlClient {
   pull: (image: string, options?: PullStreamOptions) => Promise<PullReport>
+  /** what a pull would take from where (`POST /pull/dry-run`) */
+  pullDryRun: (image: string, options?: { version?: PullRequest['version'], signal?: AbortSignal }) => Promise<DryRunReport>
   images: (options?: { signal?: AbortSignal }) => Promise<ReadyImage[]>
   status: (options?: { signal?: AbortSignal }) => Promise<NodeStatus>
   sessionStart: (image: string, request: SessionStartRequest, options?: { signal?: AbortSignal }) => Promise<SessionStatus>
@@ -99,6 +101,10 @@ export function createControlClient (file: ControlFile): ControlClient {
         }
       }
       throw new ControlError('ERR_PROTOCOL', 'the node closed the pull stream without a report')
+    },
+    async pullDryRun (image, options = {}) {
+      const request: PullRequest = { image, version: options.version }
+      return (await (await call('POST', '/pull/dry-run', { body: request, signal: options.signal })).json() as { report: DryRunReport }).report
     },
     async images (options = {}) {
       return (await (await call('GET', '/images', options)).json() as { images: ReadyImage[] }).images

@@ -4,12 +4,13 @@
  * `<dataDir>/control.json` with mode 0600, so only the node's user can drive it.
  *
  * Routes: `POST /pull {image, version?}` streams NDJSON (`progress` lines, then one
- * `report` or `error` line); `GET /images` lists ready images; `GET /status` the peer id,
+ * `report` or `error` line); `POST /pull/dry-run {image, version?}` answers
+ * `{report}`: what that pull would take from where; `GET /images` lists ready images; `GET /status` the peer id,
  * addresses, site, cache usage and serving stats; `/sessions/…` starts, stops, restarts,
  * locks and unlocks VM sessions and reports their status.
  */
 import type { Logger } from '../../protocol/index.ts'
-import type { PullOptions, PullReport } from '../pull/index.ts'
+import type { DryRunOptions, DryRunReport, PullOptions, PullReport } from '../pull/index.ts'
 import type { WorkspaceReconciler } from '../workspaces/index.ts'
 import type { PublishedApps } from '../desktop/index.ts'
 import type { SessionPolicySource, SessionRuntime } from '../session/index.ts'
@@ -33,6 +34,8 @@ export interface ControlServerInit {
 
 export interface ControlComponents {
   pull: (options: PullOptions) => Promise<PullReport>
+  /** `pull --dry-run`: the route exists only when given */
+  dryRun?: (options: DryRunOptions) => Promise<DryRunReport>
   images: () => Promise<ReadyImage[]>
   status: () => Promise<NodeStatus>
   /** VM sessions: the `/sessions` routes exist only when given */

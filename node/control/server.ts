@@ -25,6 +25,16 @@ function errorBody (code: string, message: string): ControlErrorBody {
   return { error: { code, message } }
 }
 
+/** A `/pull` or `/pull/dry-run` body, or the 400 answer's body. */
+async function readPullBody (req: Request): Promise<PullRequest | ControlErrorBody> {
+  try {
+    const r = PullBody.safeParse(await req.json())
+    return r.success ? r.data : errorBody('ERR_BAD_REQUEST', r.error.issues[0]?.message ?? 'invalid body')
+  } catch {
+    return errorBody('ERR_BAD_REQUEST', 'body is not JSON')
+  }
+}
+
 export class ControlServerImpl implements ControlServer {
   readonly #init: Required<Pick<ControlServerInit, 'dataDir' | 'host'>> & ControlServerInit
   readonly #components: ControlComponents
@@ -58,16 +68,23 @@ export class ControlServerImpl implements ControlServer {
     app.get('/status', async (c) => c.json(await this.#components.status()))
     app.get('/images', async (c) => c.json({ images: await this.#components.images() }))
     app.post('/pull', bodyLimit({ maxSize: CONTROL_MAX_BODY_BYTES, onError: (c) => c.json(errorBody('ERR_TOO_LARGE', 'body too large'), 413) }), async (c) => {
-      let body: PullRequest
-      try {
-        const r = PullBody.safeParse(await c.req.json())
-        if (!r.success) return c.json(errorBody('ERR_BAD_REQUEST', r.error.issues[0]?.message ?? 'invalid body'), 400)
-        body = r.data
-      } catch {
-        return c.json(errorBody('ERR_BAD_REQUEST', 'body is not JSON'), 400)
-      }
+      const body = await readPullBody(c.req.raw)
+      if ('error' in body) return c.json(body, 400)
       return this.#pullStream(body, c.req.raw.signal)
     })
+    const dryRun = this.#components.dryRun
+    if (dryRun !== undefined) {
+      app.post('/pull/dry-run', bodyLimit({ maxSize: CONTROL_MAX_BODY_BYTES, onError: (c) => c.json(errorBody('ERR_TOO_LARGE', 'body too large'), 413) }), async (c) => {
+        const body = await readPullBody(c.req.raw)
+        if ('error' in body) return c.json(body, 400)
+        try {
+          return c.json({ report: await dryRun({ image: body.image, version: body.version, signal: c.req.raw.signal }) })
+        } catch (err) {
+          const code = (err as { code?: string }).code
+          return c.json(errorBody(typeof code === 'string' ? code : 'ERR_DRY_RUN_FAILED', (err as Error).message), 502)
+        }
+      })
+    }
     const workspaces = this.#components.workspaces
     if (workspaces !== undefined) {
       app.get('/workspaces', (c) => c.json(workspaces.status()))

@@ -237,7 +237,7 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
     workspacesStatus = () => workspaces.status()
     stack.push({ name: 'workspaces', stop: async () => await workspaces.stop() })
 
-    const control = createControlServer({ dataDir: config.dataDir }, { pull, images, status, sessions, workspaces, sessionPolicy: workspaces, publishedApps, logger })
+    const control = createControlServer({ dataDir: config.dataDir }, { pull, dryRun: async (o) => await puller.dryRun(o), images, status, sessions, workspaces, sessionPolicy: workspaces, publishedApps, logger })
     await control.start()
     stack.push({ name: 'control API', stop: async () => await control.stop() })
 

@@ -9,11 +9,14 @@ import type { PeerNode, PeerBans } from '../peer/index.ts'
 import type { TrackerClient } from '../tracker-client.ts'
 import type { Trust } from '../trust.ts'
 import { pullImage } from './puller.ts'
+import { dryRunPull } from './dry-run.ts'
+import type { DryRunOptions, DryRunReport } from './dry-run.ts'
 import type { PullDemand } from './demand.ts'
 import type { LocalChunkSource } from './local-sources.ts'
 
 export { imagePaths } from '../image-store/index.ts'
 
+export type { DryRunOptions, DryRunReport } from './dry-run.ts'
 export { createPullDemand } from './demand.ts'
 export type { PullDemand } from './demand.ts'
 export { fillFromLocalSources } from './local-sources.ts'
@@ -43,6 +46,13 @@ export interface PullProgress {
   bytesFromLocal: number
 }
 
+export interface PullDeltaStats {
+  indexEntries: number
+  chunks: number
+  refused: number
+  fallbacks: number
+}
+
 export interface PullReport {
   image: string
   version: number
@@ -61,6 +71,12 @@ export interface PullReport {
   bytesFromLocal: number
   /** of bytesFromLocal, what each kind of local source (seed, bundle …) supplied, verified */
   bytesFromLocalSources: Record<string, number>
+  /** of bytesFromOrigin, the delta files (wire bytes, as received) */
+  deltaBytesFromOrigin: number
+  /** the chunk bytes those deltas rebuilt (verified; part of decodedBytesFromOrigin) */
+  decodedBytesFromDeltas: number
+  /** delta use: index entries, chunks rebuilt, deltas refused (the origin's fault) and given up for the whole chunk (ours) */
+  deltas: PullDeltaStats
   /** why each origin byte came from the origin, in wire bytes */
   originBytesByReason: Record<OriginReason, number>
   durationMs: number
@@ -95,8 +111,13 @@ export interface PullComponents {
 
 export interface Puller {
   pull: (options: PullOptions) => Promise<PullReport>
+  /** What a pull would take from where, without writing image data or joining the swarm. */
+  dryRun: (options: DryRunOptions) => Promise<DryRunReport>
 }
 
 export function createPuller (components: PullComponents): Puller {
-  return { pull: async (options) => await pullImage(components, options) }
+  return {
+    pull: async (options) => await pullImage(components, options),
+    dryRun: async (options) => await dryRunPull(components, options)
+  }
 }

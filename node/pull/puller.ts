@@ -9,33 +9,22 @@ import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { hostname } from 'node:os'
 import { bitfieldBytes, encodeHave, MAX_MANIFEST_BYTES, ManifestMalformedError } from '../../protocol/index.ts'
-import type { AnnounceAnswer, Manifest, OriginAccess } from '../../protocol/index.ts'
-import type { OriginReason } from '../scheduler.ts'
-import { fetchChunkFromOrigin } from '../origin/index.ts'
-import { PeerBans, createTokenBucket } from '../peer/index.ts'
-import type { TokenBucket } from '../peer/index.ts'
-import { DEFAULT_KEEP_VERSIONS, LIST_PART_ORIGIN_ATTEMPTS, ORIGIN_BACKOFF_MAX_MS, ORIGIN_BACKOFF_MIN_MS } from '../constants.ts'
+import type { AnnounceAnswer, Manifest } from '../../protocol/index.ts'
+import { PeerBans } from '../peer/index.ts'
+import { DEFAULT_KEEP_VERSIONS } from '../constants.ts'
 import { verifyRequestedManifest } from '../trust.ts'
 import type { ImageVersion } from '../image-store/index.ts'
+import { createDeltaFetcher, emptyDeltaCounts } from './deltas.ts'
 import { copyFromLocal } from './local-copy.ts'
+import { createOriginFetcher } from './origin-fetcher.ts'
 import { fillFromLocalSources } from './local-sources.ts'
 import { planPull } from './plan.ts'
 import { runTransfer } from './transfer.ts'
 import { emptyWireCounts } from './wire-counts.ts'
-import type { WireCounts } from './wire-counts.ts'
 import type { PullComponents, PullOptions, PullProgress, PullReport } from './index.ts'
 
 const AGENT_VERSION = 'branchcast-node/0.1'
 const NO_FAILURES = { missing: 0, timeout: 0, corrupt: 0, error: 0, busy: 0 }
-
-async function waitMs (ms: number, signal?: AbortSignal): Promise<void> {
-  if (ms <= 0) return
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve() }, ms)
-    const onAbort = (): void => { clearTimeout(t); reject(signal!.reason) }
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
-}
 
 async function sha256OfFile (path: string): Promise<string> {
   const hash = createHash('sha256')
@@ -44,56 +33,17 @@ async function sha256OfFile (path: string): Promise<string> {
 }
 
 /** The manifest asked for, verified against the pinned key, the rollback floor and the version asked. */
-async function fetchManifest (c: PullComponents, options: PullOptions): Promise<{ root: Uint8Array, manifest: Manifest }> {
+export async function fetchManifest (c: PullComponents, options: PullOptions): Promise<{ root: Uint8Array, manifest: Manifest }> {
   const root = await c.tracker.manifest(options.image, options.version ?? 'latest', { signal: options.signal })
   if (root.length > MAX_MANIFEST_BYTES) throw new ManifestMalformedError('manifest larger than any valid one')
   return { root, manifest: verifyRequestedManifest(c.trust, root, { image: options.image, version: options.version ?? 'latest', nowMs: c.now() }) }
-}
-
-/**
- * The origin as the puller uses it: rate-capped (the policy's or the caller's cap), its
- * access refreshed by every announce answer, wire bytes counted per reason.
- */
-function originFetcher (c: PullComponents, options: PullOptions, first: AnnounceAnswer, manifest: Manifest, wire: WireCounts): {
-  setAccess: (a: OriginAccess) => void
-  chunk: (id: string, length: number, reason: OriginReason, signal?: AbortSignal) => Promise<Uint8Array>
-  listPart: (id: string, signal?: AbortSignal) => Promise<Uint8Array>
-  listDecodedBytes: () => number
-} {
-  let listBytes = 0
-  let access = first.origin
-  const rate = options.originRateBytesPerSec ?? first.limits.originRateBytesPerSec ?? undefined
-  const bucket: TokenBucket | undefined = rate === undefined ? undefined : createTokenBucket({ rateBytesPerSec: rate, burstBytes: Math.max(256 * 1024, rate / 4), nowMs: c.now() })
-  const chunk = async (id: string, length: number, reason: OriginReason, signal?: AbortSignal): Promise<Uint8Array> => {
-    if (bucket !== undefined) await waitMs(bucket.reserve(length, c.now()), signal)
-    return await fetchChunkFromOrigin(access, id, {
-      signal,
-      maxBytes: manifest.chunking.maxBytes,
-      onWireBytes: (n) => { wire.origin += n; wire.originByReason[reason] += n }
-    })
-  }
-  // The chunk list has no other source than the origin: a 503 or a reset there must not
-  // fail the whole pull, so its parts are retried with a doubling back-off.
-  const listPart = async (id: string, signal?: AbortSignal): Promise<Uint8Array> => {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const bytes = await chunk(id, 0, 'chunk-list', signal)
-        listBytes += bytes.length
-        return bytes
-      } catch (err) {
-        if (signal?.aborted === true || options.signal?.aborted === true || attempt >= LIST_PART_ORIGIN_ATTEMPTS) throw err
-        c.logger.forComponent('node:pull').debug('chunk list part fetch failed, retrying', { err, attempt })
-        await waitMs(Math.min(ORIGIN_BACKOFF_MAX_MS, ORIGIN_BACKOFF_MIN_MS * 2 ** (attempt - 1)), options.signal)
-      }
-    }
-  }
-  return { setAccess: (a) => { access = a }, chunk, listPart, listDecodedBytes: () => listBytes }
 }
 
 function readyReport (manifest: Manifest, version: ImageVersion, durationMs: number): PullReport {
   return {
     image: manifest.image, version: manifest.version, path: version.path, sha256: manifest.imageSha256 ?? '', totalBytes: manifest.totalBytes,
     bytesFromPeers: 0, bytesFromOrigin: 0, decodedBytesFromPeers: 0, decodedBytesFromOrigin: 0, bytesFromLocal: manifest.totalBytes, bytesFromLocalSources: {},
+    deltaBytesFromOrigin: 0, decodedBytesFromDeltas: 0, deltas: { indexEntries: 0, chunks: 0, refused: 0, fallbacks: 0 },
     originBytesByReason: emptyWireCounts().originByReason, durationMs, peersUsed: 0, bannedPeers: [], failures: { ...NO_FAILURES }
   }
 }
@@ -129,7 +79,7 @@ export async function pullImage (c: PullComponents, options: PullOptions): Promi
       hostname: hostname(), agentVersion: AGENT_VERSION
     }, { signal })
     const first = await announceHave(encodeHave(new Uint8Array(bitfieldBytes(manifest.chunkCount))), 0)
-    const origin = originFetcher(c, options, first, manifest, wire)
+    const origin = createOriginFetcher(c, options, first, manifest, wire)
     const announce = async (have: string, haveCount: number): Promise<AnnounceAnswer> => {
       const a = await announceHave(have, haveCount)
       origin.setAccess(a.origin)
@@ -149,6 +99,11 @@ export async function pullImage (c: PullComponents, options: PullOptions): Promi
       [...(options.localSources ?? []), ...(c.localSources?.() ?? [])], { signal, onFilled: (n) => { done.bytesFromLocal += n } })
     if (local.refused > 0) log.warn('local sources offered chunks that did not match their ids', { refused: local.refused })
     const needed = local.rest
+
+    // Deltas: the version's signed index, when the origin has one and anything is left to fetch.
+    const deltas = emptyDeltaCounts()
+    const index = needed.length > 0 ? await origin.deltaIndex(root, signal) : undefined
+    if (index !== undefined) origin.useDeltas(createDeltaFetcher({ index, image: manifest.image, images, versions: [target, ...sources], log, counts: deltas }))
 
     // 5. The rest from peers and the origin.
     const t = await runTransfer({
@@ -178,17 +133,22 @@ export async function pullImage (c: PullComponents, options: PullOptions): Promi
       decodedBytesFromOrigin: t.stats.bytesFromOrigin + origin.listDecodedBytes(),
       bytesFromLocal: done.bytesFromLocal,
       bytesFromLocalSources: local.bytesByKind,
+      deltaBytesFromOrigin: deltas.wireBytes,
+      decodedBytesFromDeltas: deltas.decodedBytes,
+      deltas: { indexEntries: deltas.indexEntries, chunks: deltas.chunks, refused: deltas.refused, fallbacks: deltas.fallbacks },
       originBytesByReason: { ...wire.originByReason },
       durationMs: now() - startedMs,
       peersUsed: t.peersUsed,
       bannedPeers: t.bannedPeers,
-      failures: { ...t.stats.failures }
+      // a refused delta is a bad piece from the origin, as a corrupt chunk is
+      failures: { ...t.stats.failures, corrupt: t.stats.failures.corrupt + deltas.refused }
     }
     report('ready')
     c.events?.emit('pull.completed', {
       image: result.image, version: result.version, bytesFromPeers: result.bytesFromPeers, bytesFromOrigin: result.bytesFromOrigin,
       decodedBytesFromPeers: result.decodedBytesFromPeers, decodedBytesFromOrigin: result.decodedBytesFromOrigin,
-      bytesFromLocal: result.bytesFromLocal, originBytesByReason: result.originBytesByReason, durationMs: result.durationMs
+      bytesFromLocal: result.bytesFromLocal, originBytesByReason: result.originBytesByReason, durationMs: result.durationMs,
+      deltaBytesFromOrigin: result.deltaBytesFromOrigin, decodedBytesFromDeltas: result.decodedBytesFromDeltas
     })
     return result
   } catch (err) {

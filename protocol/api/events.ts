@@ -42,7 +42,9 @@ export const EVENT_PAYLOADS = {
    * `bytesFromOrigin` are bytes on the wire (what crossed the LAN and the WAN, chunks as
    * sent: compressed where stored so); `decodedBytesFrom…` are the same chunks decoded;
    * `bytesFromLocal` is image data reused from the node's own disk (nothing moved);
-   * `originBytesByReason` splits the origin's wire bytes by why the origin was used.
+   * `originBytesByReason` splits the origin's wire bytes by why the origin was used;
+   * `deltaBytesFromOrigin` is the part of the origin's wire bytes that were delta chunks,
+   * `decodedBytesFromDeltas` the chunk bytes they rebuilt.
    */
   'pull.completed': z.looseObject({
     image: IMAGE,
@@ -53,6 +55,8 @@ export const EVENT_PAYLOADS = {
     decodedBytesFromPeers: COUNT.optional(),
     decodedBytesFromOrigin: COUNT.optional(),
     originBytesByReason: ORIGIN_REASONS.optional(),
+    deltaBytesFromOrigin: COUNT.optional(),
+    decodedBytesFromDeltas: COUNT.optional(),
     durationMs: COUNT
   }),
   'pull.failed': z.looseObject({
