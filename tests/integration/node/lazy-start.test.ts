@@ -1,0 +1,171 @@
+// Instant start with a real guest under TCG: `branchcast start` (the control API) of a
+// workspace whose image the node does not hold boots at once on the node's NBD export,
+// while the image arrives from a peer and the origin, with a lying peer in the swarm. The
+// guest reads its whole disk and prints its SHA-256: it equals the published image's. The
+// pull ends while the VM runs (it keeps going); the next start uses the local file. A node
+// that loses its sources pauses the guest instead of failing its reads, and resumes it
+// when chunks flow again.
+import { rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import type { PrivateKey } from '@libp2p/interface'
+import { createApiClient, decodeManifest } from '../../../protocol/index.ts'
+import { createLogger } from '../../../protocol/logger.ts'
+import { loadNodeConfig } from '../../../node/config.ts'
+import { createControlClient, readControlFile } from '../../../node/control/index.ts'
+import type { ControlClient } from '../../../node/control/index.ts'
+import { startNode } from '../../../node/daemon/index.ts'
+import type { RunningNode } from '../../../node/daemon/index.ts'
+import { loadOrCreatePeerKey } from '../../../node/peer/index.ts'
+import type { PeerNode } from '../../../node/peer/index.ts'
+import { readBackingFile } from '../../../node/session/index.ts'
+import { createTrackerClient } from '../../../node/tracker-client.ts'
+import { loadTrackerConfig } from '../../../tracker/config.ts'
+import { startTracker } from '../../../tracker/server.ts'
+import { DISK_SHA256_ARG, DISK_SHA256_LINE_RE, GUEST_READY_LINE, tinyGuest, waitForConsole } from '../../helpers/guest.ts'
+import type { TinyGuest } from '../../helpers/guest.ts'
+import { startLyingPeer } from '../../helpers/lying-peer.ts'
+import { publishAndAssign, randomImage, startTestNode } from '../../helpers/swarm.ts'
+import type { Workspace } from '../../helpers/swarm.ts'
+import { makeTmpDir } from '../../helpers/tmp-dir.ts'
+import { call } from '../../helpers/tracker-swarm.ts'
+import { startTestTracker } from '../../helpers/tracker.ts'
+import type { TestTracker } from '../../helpers/tracker.ts'
+
+const logger = createLogger({ level: 'silent' })
+/** A cold boot plus a whole-disk read under TCG on a loaded 2-core host. */
+const BOOT_TIMEOUT_MS = 150_000
+const SITE = 'branch-lazy'
+
+let guest: TinyGuest
+test.before(async () => { guest = await tinyGuest() })
+
+function configFor (dataDir: string, tracker: string, token: string, originRateBytesPerSec?: number) {
+  // no automatic delivery: the start is what pulls
+  return loadNodeConfig({ flags: { dataDir, tracker, token, site: SITE, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, autoDeliver: false, originRateBytesPerSec }, env: {} })
+}
+
+/** Announces `node` as holding every chunk of the image's latest version. */
+async function announceHoldingAll (tt: TestTracker, ws: Workspace, node: PeerNode, privateKey: PrivateKey): Promise<void> {
+  const tracker = createTrackerClient(createApiClient({ baseUrl: tt.url, token: ws.userToken }), { peerKey: privateKey })
+  const m = decodeManifest(await tracker.manifest(ws.image, 'latest'))
+  const have = new Uint8Array(Math.ceil(m.chunkCount / 8)).fill(0xff)
+  const rest = m.chunkCount % 8
+  if (rest !== 0) have[have.length - 1] = (0xff << (8 - rest)) & 0xff
+  await tracker.announce({ image: ws.image, version: m.version, peerId: node.peerId, site: SITE, addrs: node.multiaddrs, have: Buffer.from(have).toString('base64'), haveCount: m.chunkCount })
+}
+
+async function lazyStart (control: ControlClient, image: string): Promise<void> {
+  const s = await control.sessionStart(image, {
+    memoryMb: 256, network: 'none', kernel: guest.kernelPath, initrd: guest.initrdPath, append: `${guest.append} ${DISK_SHA256_ARG}`, timeoutMs: 60_000
+  })
+  assert.is(s.state, 'running')
+}
+
+async function until (what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!await check()) {
+    if (Date.now() > deadline) assert.unreachable(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+}
+
+test('a guest boots from an image still arriving from a peer and the origin, a liar among them, and reads it byte for byte; the next start uses the local file', async () => {
+  const tt = await startTestTracker()
+  const dir = await makeTmpDir('branchcast-lazy-start-')
+  const ws = await publishAndAssign(tt, { image: 'lazyws', bytes: randomImage(12 * 2 ** 20) })
+  // a holder on the branch, slow enough that the origin carries a share too
+  const seeder = await startTestNode(tt, ws.userToken, { site: SITE, server: { uploadRateBytesPerSec: 1024 * 1024 } })
+  const liar = await startLyingPeer('bad-bytes')
+  let node: RunningNode | undefined
+  try {
+    assert.is((await seeder.puller.pull({ image: ws.image })).sha256, ws.sha256)
+    await announceHoldingAll(tt, ws, seeder.node, await loadOrCreatePeerKey(seeder.dataDir))
+    await announceHoldingAll(tt, ws, liar.node, liar.privateKey)
+
+    node = await startNode({ config: configFor(dir, tt.url, ws.userToken, 1024 * 1024), logger, sessions: { accel: 'tcg' } })
+    await node.workspaces.refresh()
+    const control = createControlClient(await readControlFile(dir))
+    assert.equal(await control.images(), [], 'the node holds nothing when the start is asked')
+
+    await lazyStart(control, ws.image)
+    const status = await control.sessionStatus(ws.image)
+    assert.is(status.lazy, true, 'the VM reads its base through the node\'s NBD export')
+    const serial = join(dir, 'sessions', ws.image, 'serial.log')
+    const [, seen] = await waitForConsole(serial, DISK_SHA256_LINE_RE, AbortSignal.timeout(BOOT_TIMEOUT_MS))
+    assert.is(seen, ws.sha256, 'the guest read the published image, byte for byte')
+    assert.ok(seeder.server.stats.chunksServed > 0, 'the peer carried chunks')
+
+    // hand-over: the pull ends while the VM runs on NBD
+    await until('the pull to end', async () => (await control.images()).some((i) => i.image === ws.image), 120_000)
+    const running = await control.sessionStatus(ws.image)
+    assert.equal([running.state, running.lazy], ['running', true], 'the VM keeps running on NBD after the pull')
+    const overlay = running.overlayPath!
+    const ready = (await control.images()).find((i) => i.image === ws.image)!
+    assert.is(await readBackingFile(overlay), ready.path, 'the overlay names the local file all along')
+    const stopped = await control.sessionStop(ws.image, { timeoutMs: 30_000 })
+    assert.is(stopped.forced, false)
+
+    await lazyStart(control, ws.image)
+    const again = await control.sessionStatus(ws.image)
+    assert.is(again.lazy, undefined, 'the next start reads the local file')
+    const [, second] = await waitForConsole(serial, DISK_SHA256_LINE_RE, AbortSignal.timeout(BOOT_TIMEOUT_MS))
+    assert.is(second, ws.sha256)
+    await control.sessionStop(ws.image, { timeoutMs: 30_000 })
+  } finally {
+    await node?.stop()
+    await liar.stop()
+    await seeder.stop()
+    await tt.stop()
+    await rm(dir, { recursive: true, force: true })
+  }
+})
+
+test('a node that loses its sources pauses the guest on its reads and resumes it when chunks flow again', async () => {
+  const trackerDir = await makeTmpDir('branchcast-lazy-tracker-')
+  const dir = await makeTmpDir('branchcast-lazy-stall-')
+  const tt = await startTestTracker({ config: { dataDir: trackerDir } })
+  let restarted: Awaited<ReturnType<typeof startTracker>> | undefined
+  let node: RunningNode | undefined
+  try {
+    const ws = await publishAndAssign(tt, { image: 'stallws', bytes: randomImage(48 * 2 ** 20) })
+    // the origin alone, at 2 MiB/s: the guest's whole-disk read outlasts its boot
+    node = await startNode({ config: configFor(dir, tt.url, ws.userToken, 2 * 1024 * 1024), logger, sessions: { accel: 'tcg' } })
+    await node.workspaces.refresh()
+    const control = createControlClient(await readControlFile(dir))
+    await lazyStart(control, ws.image)
+    const serial = join(dir, 'sessions', ws.image, 'serial.log')
+    await waitForConsole(serial, new RegExp(GUEST_READY_LINE), AbortSignal.timeout(BOOT_TIMEOUT_MS))
+    assert.ok(!(await control.images()).some((i) => i.image === ws.image), 'the image is still arriving')
+
+    // the node loses its only source
+    const port = new URL(tt.url).port
+    await tt.tracker.stop({ graceMs: 0 })
+    await until('the guest to pause', async () => (await control.sessionStatus(ws.image)).qemuStatus === 'io-error', 60_000)
+    assert.is((await control.sessionStatus(ws.image)).state, 'running', 'a pause on reads is not a lock')
+
+    // the source comes back on the same address: chunks flow, the guest goes on
+    restarted = await startTracker(loadTrackerConfig({ flags: { port: Number(port), logLevel: 'silent', dataDir: trackerDir }, env: {} }), { logger })
+    const [, seen] = await waitForConsole(serial, DISK_SHA256_LINE_RE, AbortSignal.timeout(BOOT_TIMEOUT_MS))
+    assert.is(seen, ws.sha256, 'the guest read every byte right across the pause')
+    assert.is((await control.sessionStatus(ws.image)).qemuStatus, 'running')
+
+    await node.flushEvents({ signal: AbortSignal.timeout(30_000) })
+    const paused = await call(restarted.url, 'GET', '/api/v1/events?type=session.paused&limit=100', { token: tt.adminToken })
+    const resumed = await call(restarted.url, 'GET', '/api/v1/events?type=session.resumed&limit=100', { token: tt.adminToken })
+    assert.ok(paused.body.events.length >= 1, JSON.stringify(paused.body))
+    assert.is(paused.body.events[0].payload.reason, 'chunks-stalled')
+    assert.ok(resumed.body.events.length >= 1, JSON.stringify(resumed.body))
+    assert.is(resumed.body.events[0].payload.reason, 'chunks-arrived')
+    await control.sessionStop(ws.image, { timeoutMs: 30_000 })
+  } finally {
+    await node?.stop()
+    await restarted?.stop({ graceMs: 0 })
+    await tt.stop().catch(() => {}) // stopped already, by the test
+    await rm(dir, { recursive: true, force: true })
+    await rm(trackerDir, { recursive: true, force: true })
+  }
+})
+
+test.run()
