@@ -4,8 +4,8 @@
 // guest reads its whole disk and prints its SHA-256: it equals the published image's. The
 // pull ends while the VM runs (it keeps going); the next start uses the local file. A node
 // that loses its sources pauses the guest instead of failing its reads, and resumes it
-// when chunks flow again.
-import { rm } from 'node:fs/promises'
+// when chunks flow again; so does a daemon that stops under a lazy boot, once it is back.
+import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -19,7 +19,7 @@ import { startNode } from '../../../node/daemon/index.ts'
 import type { RunningNode } from '../../../node/daemon/index.ts'
 import { loadOrCreatePeerKey } from '../../../node/peer/index.ts'
 import type { PeerNode } from '../../../node/peer/index.ts'
-import { readBackingFile } from '../../../node/session/index.ts'
+import { QmpClient, readBackingFile } from '../../../node/session/index.ts'
 import { createTrackerClient } from '../../../node/tracker-client.ts'
 import { loadTrackerConfig } from '../../../tracker/config.ts'
 import { startTracker } from '../../../tracker/server.ts'
@@ -115,6 +115,7 @@ test('a guest boots from an image still arriving from a peer and the origin, a l
     await control.sessionStop(ws.image, { timeoutMs: 30_000 })
   } finally {
     await node?.stop()
+    await killVms(dir)
     await liar.stop()
     await seeder.stop()
     await tt.stop()
@@ -161,10 +162,64 @@ test('a node that loses its sources pauses the guest on its reads and resumes it
     await control.sessionStop(ws.image, { timeoutMs: 30_000 })
   } finally {
     await node?.stop()
+    await killVms(dir)
     await restarted?.stop({ graceMs: 0 })
     await tt.stop().catch(() => {}) // stopped already, by the test
     await rm(dir, { recursive: true, force: true })
     await rm(trackerDir, { recursive: true, force: true })
+  }
+})
+
+/** Ends any VM a failed test left behind (a daemon's stop lets its VMs run on). */
+async function killVms (dataDir: string): Promise<void> {
+  for (const image of ['lazyws', 'stallws', 'restartws']) {
+    const record = await readFile(join(dataDir, 'sessions', image, 'session.json'), 'utf8').then((t) => JSON.parse(t) as { pid: number }, () => undefined)
+    if (record !== undefined) try { process.kill(record.pid, 'SIGKILL') } catch {}
+  }
+}
+
+/** QEMU's own run state, asked over the session's monitor (no daemon needed). */
+async function qemuStatus (dataDir: string, image: string): Promise<string | undefined> {
+  const record = JSON.parse(await readFile(join(dataDir, 'sessions', image, 'session.json'), 'utf8')) as { qmpSocket: string }
+  const qmp = await QmpClient.connect(record.qmpSocket, { signal: AbortSignal.timeout(10_000) })
+  try {
+    return (await qmp.execute<{ status?: string }>('query-status')).status
+  } finally {
+    qmp.close()
+  }
+}
+
+test('a daemon that stops under a lazy boot leaves the guest paused, not failed; started again, it serves the base again and the guest goes on', async () => {
+  const tt = await startTestTracker()
+  const dir = await makeTmpDir('branchcast-lazy-restart-')
+  let node: RunningNode | undefined
+  try {
+    const ws = await publishAndAssign(tt, { image: 'restartws', bytes: randomImage(48 * 2 ** 20) })
+    const config = configFor(dir, tt.url, ws.userToken, 2 * 1024 * 1024)
+    node = await startNode({ config, logger, sessions: { accel: 'tcg' } })
+    await node.workspaces.refresh()
+    await lazyStart(createControlClient(await readControlFile(dir)), ws.image)
+    const serial = join(dir, 'sessions', ws.image, 'serial.log')
+    await waitForConsole(serial, new RegExp(GUEST_READY_LINE), AbortSignal.timeout(BOOT_TIMEOUT_MS))
+
+    // the daemon goes away: the NBD socket closes under the guest's reads
+    await node.stop()
+    node = undefined
+    await until('the guest to pause on its reads', async () => await qemuStatus(dir, ws.image) === 'io-error', 60_000)
+
+    node = await startNode({ config, logger, sessions: { accel: 'tcg' } })
+    const control = createControlClient(await readControlFile(dir))
+    const s = await control.sessionStatus(ws.image)
+    assert.equal([s.state, s.lazy], ['running', true], 'the restarted daemon found the session')
+    const [, seen] = await waitForConsole(serial, DISK_SHA256_LINE_RE, AbortSignal.timeout(BOOT_TIMEOUT_MS))
+    assert.is(seen, ws.sha256, 'the guest read every byte right across the restart')
+    assert.is((await control.sessionStatus(ws.image)).qemuStatus, 'running')
+    await control.sessionStop(ws.image, { timeoutMs: 30_000 })
+  } finally {
+    await node?.stop()
+    await killVms(dir)
+    await tt.stop()
+    await rm(dir, { recursive: true, force: true })
   }
 })
 
