@@ -10,6 +10,8 @@ export const LAZY_STALL_MS = 2_000
 export const LAZY_PULL_RETRY_MIN_MS = 500
 /** … up to this: a node whose network comes back resumes its guests within about this long. */
 export const LAZY_PULL_RETRY_MAX_MS = 5_000
+/** A lazy start waits this long at most for the pull to verify the manifest and open the version. */
+export const LAZY_OPEN_TIMEOUT_MS = 60_000
 /** How often a lazy start looks whether the pull has opened the version's file yet. */
 export const LAZY_OPEN_POLL_MS = 50
 /** The NBD socket's name in `<dataDir>/block/`. */

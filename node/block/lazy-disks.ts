@@ -20,7 +20,7 @@ import { imageBlockSource } from './image-source.ts'
 import { startNbdServer } from './nbd-server.ts'
 import type { BlockSource, NbdServer } from './nbd-server.ts'
 import {
-  LAZY_OPEN_POLL_MS, LAZY_PULL_RETRY_MAX_MS, LAZY_PULL_RETRY_MIN_MS, LAZY_STALL_MS, MAX_SOCKET_PATH_BYTES, NBD_SOCKET_NAME
+  LAZY_OPEN_POLL_MS, LAZY_OPEN_TIMEOUT_MS, LAZY_PULL_RETRY_MAX_MS, LAZY_PULL_RETRY_MIN_MS, LAZY_STALL_MS, MAX_SOCKET_PATH_BYTES, NBD_SOCKET_NAME
 } from './constants.ts'
 
 /** Where a session reads a version that is still arriving (what its VM's NBD client connects to). */
@@ -112,7 +112,10 @@ export class LazyDisks {
     if (version !== undefined) {
       const name = lazyExportName(image, version)
       const held = this.#exports.get(name)
-      if (held !== undefined) return held.base
+      if (held !== undefined) {
+        if ((await this.#c.images.versions(image)).includes(held.version)) return held.base
+        this.#exports.delete(name) // deleted since (revoked, pruned): a new pull opens it anew
+      }
       let opening = this.#opening.get(name)
       if (opening === undefined) {
         opening = this.#open(image, version, options.signal).finally(() => this.#opening.delete(name))
@@ -124,18 +127,19 @@ export class LazyDisks {
   }
 
   async #open (image: string, wanted: number | undefined, signal: AbortSignal | undefined): Promise<Export> {
+    let transferring = false
+    // a version named: that one, held or not; none: the newest, once the pull (of the latest) opened it
     const pick = async (): Promise<ImageVersion | undefined> => {
       const vs = await this.#c.images.versions(image)
-      return wanted === undefined ? vs.find((v) => !v.complete) : vs.find((v) => v.version === wanted)
+      return wanted === undefined ? (transferring ? vs[0] : undefined) : vs.find((v) => v.version === wanted)
     }
     let version = await pick()
     let kick = (): void => {}
     if (version === undefined || !version.complete) {
-      let transferring = false
       const loop = this.#pullLoop(image, wanted, () => version, (k) => { kick = k }, () => { transferring = true }, this.#stop.signal)
       this.#loops.add(loop)
       void loop.finally(() => this.#loops.delete(loop))
-      const deadline = AbortSignal.any([this.#stop.signal, ...(signal === undefined ? [] : [signal])])
+      const deadline = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(LAZY_OPEN_TIMEOUT_MS), ...(signal === undefined ? [] : [signal])])
       // the pull verifies the manifest, then opens the version's file: poll for it
       while (version === undefined) {
         deadline.throwIfAborted()
@@ -185,6 +189,9 @@ export class LazyDisks {
         if (signal.aborted) return
         this.#log.warn('a pull a VM reads from failed: trying again', { image, version: wanted, retryInMs: waitMs, error: (err as Error).message })
       }
+      // a version deleted meanwhile (revoked, pruned) is no longer wanted here
+      const v = current()
+      if (v !== undefined && !(await this.#c.images.versions(image)).includes(v)) return
       const again = new AbortController()
       setKick(() => { again.abort() })
       await delay(waitMs, undefined, { signal: AbortSignal.any([signal, again.signal]) }).catch(() => {})
