@@ -41,7 +41,13 @@ async function baseFor (image: string, version: number | undefined, images: () =
     return { baseImagePath: base.path, version: base.version }
   } catch (err) {
     if ((err as { code?: string }).code !== 'ERR_IMAGE_NOT_READY') throw err
-    if (lazy !== undefined) return lazyStart(await lazy(image, version, { signal }))
+    if (lazy !== undefined) {
+      const base = await lazy(image, version, { signal }).catch((cause: unknown) => {
+        if (signal?.aborted === true) throw cause
+        throw new SessionError('ERR_IMAGE_NOT_READY', `${image}${version === undefined ? '' : ` version ${version}`} is not held and cannot be read while it arrives: ${(cause as Error).message}`, { cause })
+      })
+      return lazyStart(base)
+    }
     throw version === undefined ? err : new SessionError('ERR_IMAGE_NOT_READY', `the policy runs ${image} version ${version}, which this node does not hold yet`)
   }
 }
