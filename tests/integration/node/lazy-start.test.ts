@@ -46,14 +46,14 @@ function configFor (dataDir: string, tracker: string, token: string, originRateB
   return loadNodeConfig({ flags: { dataDir, tracker, token, site: SITE, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, autoDeliver: false, originRateBytesPerSec }, env: {} })
 }
 
-/** Announces `node` as holding every chunk of the image's latest version. */
-async function announceHoldingAll (tt: TestTracker, ws: Workspace, node: PeerNode, privateKey: PrivateKey): Promise<void> {
+/** Announces `node` as holding the first `fraction` of the chunks of the image's latest version. */
+async function announceHolding (tt: TestTracker, ws: Workspace, node: PeerNode, privateKey: PrivateKey, fraction: number): Promise<void> {
   const tracker = createTrackerClient(createApiClient({ baseUrl: tt.url, token: ws.userToken }), { peerKey: privateKey })
   const m = decodeManifest(await tracker.manifest(ws.image, 'latest'))
-  const have = new Uint8Array(Math.ceil(m.chunkCount / 8)).fill(0xff)
-  const rest = m.chunkCount % 8
-  if (rest !== 0) have[have.length - 1] = (0xff << (8 - rest)) & 0xff
-  await tracker.announce({ image: ws.image, version: m.version, peerId: node.peerId, site: SITE, addrs: node.multiaddrs, have: Buffer.from(have).toString('base64'), haveCount: m.chunkCount })
+  const count = Math.floor(m.chunkCount * fraction)
+  const have = new Uint8Array(Math.ceil(m.chunkCount / 8))
+  for (let i = 0; i < count; i++) have[i >> 3]! |= 0x80 >> (i & 7)
+  await tracker.announce({ image: ws.image, version: m.version, peerId: node.peerId, site: SITE, addrs: node.multiaddrs, have: Buffer.from(have).toString('base64'), haveCount: count })
 }
 
 async function lazyStart (control: ControlClient, image: string): Promise<void> {
@@ -75,14 +75,14 @@ test('a guest boots from an image still arriving from a peer and the origin, a l
   const tt = await startTestTracker()
   const dir = await makeTmpDir('branchcast-lazy-start-')
   const ws = await publishAndAssign(tt, { image: 'lazyws', bytes: randomImage(12 * 2 ** 20) })
-  // a holder on the branch, slow enough that the origin carries a share too
+  // a holder on the branch that says it has half the image; a liar that says it has all
   const seeder = await startTestNode(tt, ws.userToken, { site: SITE, server: { uploadRateBytesPerSec: 1024 * 1024 } })
   const liar = await startLyingPeer('bad-bytes')
   let node: RunningNode | undefined
   try {
     assert.is((await seeder.puller.pull({ image: ws.image })).sha256, ws.sha256)
-    await announceHoldingAll(tt, ws, seeder.node, await loadOrCreatePeerKey(seeder.dataDir))
-    await announceHoldingAll(tt, ws, liar.node, liar.privateKey)
+    await announceHolding(tt, ws, seeder.node, await loadOrCreatePeerKey(seeder.dataDir), 0.5)
+    await announceHolding(tt, ws, liar.node, liar.privateKey, 1)
 
     node = await startNode({ config: configFor(dir, tt.url, ws.userToken, 1024 * 1024), logger, sessions: { accel: 'tcg' } })
     await node.workspaces.refresh()
@@ -96,6 +96,7 @@ test('a guest boots from an image still arriving from a peer and the origin, a l
     const [, seen] = await waitForConsole(serial, DISK_SHA256_LINE_RE, AbortSignal.timeout(BOOT_TIMEOUT_MS))
     assert.is(seen, ws.sha256, 'the guest read the published image, byte for byte')
     assert.ok(seeder.server.stats.chunksServed > 0, 'the peer carried chunks')
+    assert.ok(liar.requests > 0, 'the liar was asked')
 
     // hand-over: the pull ends while the VM runs on NBD
     await until('the pull to end', async () => (await control.images()).some((i) => i.image === ws.image), 120_000)
@@ -113,6 +114,13 @@ test('a guest boots from an image still arriving from a peer and the origin, a l
     const [, second] = await waitForConsole(serial, DISK_SHA256_LINE_RE, AbortSignal.timeout(BOOT_TIMEOUT_MS))
     assert.is(second, ws.sha256)
     await control.sessionStop(ws.image, { timeoutMs: 30_000 })
+
+    await node.flushEvents({ signal: AbortSignal.timeout(30_000) })
+    const events = async (type: string): Promise<Array<Record<string, any>>> => (await call(tt.url, 'GET', `/api/v1/events?type=${type}&limit=100`, { token: tt.adminToken })).body.events.map((e: { payload: Record<string, unknown> }) => e.payload)
+    const [pulled] = await events('pull.completed')
+    assert.ok(pulled!.decodedBytesFromPeers > 0 && pulled!.decodedBytesFromOrigin > 2 ** 20, `chunks from the peer and the origin: ${JSON.stringify(pulled)}`)
+    const banned = await events('peer.banned')
+    assert.equal(banned.map((b) => [b.peerId, b.reason])[0], [liar.node.peerId, 'corrupt-chunk'], 'the liar\'s bytes were refused and it was banned')
   } finally {
     await node?.stop()
     await killVms(dir)
