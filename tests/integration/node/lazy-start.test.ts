@@ -178,9 +178,38 @@ test('a node that loses its sources pauses the guest on its reads and resumes it
   }
 })
 
+test('a workspace its policy starts automatically starts on a lazy base when the node starts without it', async () => {
+  const tt = await startTestTracker()
+  const dir = await makeTmpDir('branchcast-lazy-auto-')
+  let node: RunningNode | undefined
+  try {
+    const ws = await publishAndAssign(tt, { image: 'autows', bytes: randomImage(4 * 2 ** 20), user: 'bob' })
+    const admin = createApiClient({ baseUrl: tt.url, token: tt.adminToken })
+    await admin.request('POST', '/api/v1/policies', { json: { name: 'autows-auto', image: ws.image, vmMemoryMb: 96, vmCpus: 1, startup: { mode: 'auto' } } })
+    await admin.request('POST', '/api/v1/assignments', { json: { policy: 'autows-auto', user: 'alice' } })
+    const config = configFor(dir, tt.url, await tt.tokenFor('alice'), 256 * 1024)
+    const sessions = { accel: 'tcg' as const, machine: 'none' as const, powerdownTimeoutMs: 100 }
+    // a first run learns the desk's workspaces; the next start of the node starts the workspace
+    node = await startNode({ config, logger, sessions })
+    await node.workspaces.refresh()
+    await node.stop()
+    node = await startNode({ config, logger, sessions })
+    const control = createControlClient(await readControlFile(dir))
+    await until('the automatic start', async () => (await control.sessionStatus(ws.image)).state === 'running', 60_000)
+    const s = await control.sessionStatus(ws.image)
+    assert.equal([s.lazy, s.memoryMb, s.version], [true, 96, ws.version], 'started on the version arriving, as the policy says')
+    await control.sessionStop(ws.image)
+  } finally {
+    await node?.stop()
+    await killVms(dir)
+    await tt.stop()
+    await rm(dir, { recursive: true, force: true })
+  }
+})
+
 /** Ends any VM a failed test left behind (a daemon's stop lets its VMs run on). */
 async function killVms (dataDir: string): Promise<void> {
-  for (const image of ['lazyws', 'stallws', 'restartws']) {
+  for (const image of ['lazyws', 'stallws', 'restartws', 'autows']) {
     const record = await readFile(join(dataDir, 'sessions', image, 'session.json'), 'utf8').then((t) => JSON.parse(t) as { pid: number }, () => undefined)
     if (record !== undefined) try { process.kill(record.pid, 'SIGKILL') } catch {}
   }
