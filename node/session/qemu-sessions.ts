@@ -251,7 +251,8 @@ export class QemuSessions implements SessionRuntime {
     live.ioPausedAtMs = undefined
     live.flowWait = undefined
     // a lock taken meanwhile holds the guest: unlock resumes it
-    if (live.record.lockedAtMs === undefined) await live.qmp.execute('cont')
+    if (live.record.lockedAtMs !== undefined) return
+    await live.qmp.execute('cont')
     this.#log.info('the guest goes on: its chunks arrived', { image: live.record.image, pausedMs: this.#components.now() - pausedAtMs })
     this.#report('session.resumed', { image: live.record.image, ...this.#versionOf(live.record), reason: 'chunks-arrived', durationMs: this.#components.now() - pausedAtMs })
   }
