@@ -188,6 +188,12 @@ export const GUEST_EXEC_POLL_MS = 50
  * has an idle lock.
  */
 export const AUTO_LOCK_CHECK_MS = 2_000
+/**
+ * How long QEMU's NBD client holds a guest's reads of a lazy base while it reconnects after
+ * the node's socket closed (the daemon restarts): after it they fail, and `rerror=stop`
+ * pauses the guest until the node is back and resumes it.
+ */
+export const NBD_RECONNECT_DELAY_S = 5
 /** The wall clock running ahead of the monotonic one by more than this between checks is a host suspend. */
 export const SUSPEND_GAP_MS = 10_000
 /** `loginctl show-session` has this long to answer (it answers in milliseconds). */

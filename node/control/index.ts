@@ -13,7 +13,7 @@ import type { Logger } from '../../protocol/index.ts'
 import type { DryRunOptions, DryRunReport, PullOptions, PullReport } from '../pull/index.ts'
 import type { WorkspaceReconciler } from '../workspaces/index.ts'
 import type { PublishedApps } from '../desktop/index.ts'
-import type { SessionPolicySource, SessionRuntime } from '../session/index.ts'
+import type { LazyBaseSource, SessionPolicySource, SessionRuntime } from '../session/index.ts'
 import type { NodeStatus, ReadyImage } from './protocol.ts'
 import { ControlServerImpl } from './server.ts'
 
@@ -46,6 +46,8 @@ export interface ControlComponents {
   sessionPolicy?: SessionPolicySource
   /** the desktop entries of published applications, synced when a managed workspace starts */
   publishedApps?: PublishedApps
+  /** starts of a version not held yet read it while it arrives (instant start); without, they are refused */
+  lazyBase?: LazyBaseSource
   logger: Logger
 }
 

@@ -90,7 +90,7 @@ export class ControlServerImpl implements ControlServer {
       app.get('/workspaces', (c) => c.json(workspaces.status()))
       app.post('/workspaces/refresh', async (c) => c.json(await workspaces.refresh({ signal: c.req.raw.signal })))
     }
-    if (this.#components.sessions !== undefined) app.route('/sessions', sessionRoutes(this.#components.sessions, this.#components.images, { policy: this.#components.sessionPolicy, publishedApps: this.#components.publishedApps, logger: this.#log }))
+    if (this.#components.sessions !== undefined) app.route('/sessions', sessionRoutes(this.#components.sessions, this.#components.images, { policy: this.#components.sessionPolicy, publishedApps: this.#components.publishedApps, lazy: this.#components.lazyBase, logger: this.#log }))
     app.notFound((c) => c.json(errorBody('ERR_NOT_FOUND', 'no such route'), 404))
     app.onError((err, c) => {
       this.#log.error('control request failed', { err })

@@ -79,6 +79,10 @@ export const EVENT_PAYLOADS = {
   'session.locked': z.looseObject({ image: IMAGE, reason: z.string().max(64) }),
   /** a locked VM resumed; `durationMs`: how long it was locked */
   'session.unlocked': z.looseObject({ image: IMAGE, version: COUNT.optional(), durationMs: COUNT.optional() }),
+  /** a VM's guest paused by the node, not the user: `reason` chunks-stalled (its lazy base's reads wait for chunks that do not arrive), disk-io-error */
+  'session.paused': z.looseObject({ image: IMAGE, version: COUNT.optional(), reason: z.string().max(64) }),
+  /** a paused guest goes on; `durationMs`: how long it was paused */
+  'session.resumed': z.looseObject({ image: IMAGE, version: COUNT.optional(), reason: z.string().max(64), durationMs: COUNT.optional() }),
   /** a VM ended without being asked to: `reason` qemu-exited, guest-panicked, died-while-detached; `durationMs`: how long it ran */
   'session.crashed': z.looseObject({ image: IMAGE, version: COUNT.optional(), reason: z.string().max(64), durationMs: COUNT.optional(), exitCode: z.number().int().optional(), signal: z.string().max(16).optional() }),
   /** a published application was started in its workspace's VM; `durationMs`: from the request, a VM start included */
