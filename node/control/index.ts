@@ -4,12 +4,14 @@
  * `<dataDir>/control.json` with mode 0600, so only the node's user can drive it.
  *
  * Routes: `POST /pull {image, version?}` streams NDJSON (`progress` lines, then one
- * `report` or `error` line); `GET /images` lists ready images; `GET /status` the peer id,
+ * `report` or `error` line), and so do `POST /bundle {image, version?, since?, out,
+ * force?}` (write an offline bundle) and `POST /import {path}` (pull from one); `GET /images` lists ready images; `GET /status` the peer id,
  * addresses, site, cache usage and serving stats; `/sessions/…` starts, stops, restarts,
  * locks and unlocks VM sessions and reports their status.
  */
 import type { Logger } from '../../protocol/index.ts'
 import type { PullOptions, PullReport } from '../pull/index.ts'
+import type { Bundler } from '../bundle/index.ts'
 import type { WorkspaceReconciler } from '../workspaces/index.ts'
 import type { PublishedApps } from '../desktop/index.ts'
 import type { SessionPolicySource, SessionRuntime } from '../session/index.ts'
@@ -20,7 +22,7 @@ export { readControlFile, createControlClient, ControlError } from './client.ts'
 export type { ControlClient, PullStreamOptions } from './client.ts'
 export { CONTROL_FILE, controlFilePath } from './protocol.ts'
 export type { AppLaunchRequest, SessionRoutesOptions } from './session-routes.ts'
-export type { ControlErrorBody, ControlFile, NodeStatus, PullRequest, PullStreamLine, ReadyImage, SessionLockRequest, SessionStartRequest, SessionStopRequest } from './protocol.ts'
+export type { BundleRequest, ControlErrorBody, ControlFile, ImportRequest, NodeStatus, PullRequest, PullStreamLine, ReadyImage, StreamLine, SessionLockRequest, SessionStartRequest, SessionStopRequest } from './protocol.ts'
 
 export interface ControlServerInit {
   /** where control.json is written */
@@ -35,6 +37,8 @@ export interface ControlComponents {
   pull: (options: PullOptions) => Promise<PullReport>
   images: () => Promise<ReadyImage[]>
   status: () => Promise<NodeStatus>
+  /** offline bundles: `POST /bundle` and `POST /import` exist only when given */
+  bundles?: Bundler
   /** VM sessions: the `/sessions` routes exist only when given */
   sessions?: SessionRuntime
   /** workspaces: `GET /workspaces` and `POST /workspaces/refresh` */
