@@ -16,8 +16,8 @@ const logger = createLogger({ level: 'silent' })
 const IMAGE_BYTES = 3 * 1024 * 1024
 const env = { ...process.env, BRANCHCAST_LOG_LEVEL: 'warn', BRANCHCAST_NODE_DATA: '', BRANCHCAST_TRACKER: '', BRANCHCAST_TOKEN: '' }
 
-function configFor (dataDir: string, tracker: string, token: string) {
-  return loadNodeConfig({ flags: { dataDir, tracker, token, site: 'branch-a', listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, autoDeliver: false }, env: {} })
+function configFor (dataDir: string, tracker: string, token: string, keepVersions?: number) {
+  return loadNodeConfig({ flags: { dataDir, tracker, token, site: 'branch-a', listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, autoDeliver: false, keepVersions }, env: {} })
 }
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
@@ -65,7 +65,8 @@ test('bundles: full and --since, imported online and offline; tampered chunks re
     const ws1 = await publishAndAssign(tt, { bytes: v1 })
     const ws2 = await publishAndAssign(tt, { bytes: v2 })
     assert.is(ws2.version, ws1.version + 1)
-    const [a, b, c] = await Promise.all([dirs.a, dirs.b, dirs.c].map(async (d) => await startNode({ config: configFor(d, tt.url, ws1.userToken), logger })))
+    // node A keeps one version: v1 is gone once it holds v2, so --since 1 reads v1's list from the tracker and origin
+    const [a, b, c] = await Promise.all([dirs.a, dirs.b, dirs.c].map(async (d) => await startNode({ config: configFor(d, tt.url, ws1.userToken, d === dirs.a ? 1 : undefined), logger })))
     nodes.push(a!, b!, c!)
 
     // Node A holds v1, then v2; it writes a full bundle of v1 and one of v2 since v1.
@@ -77,6 +78,7 @@ test('bundles: full and --since, imported online and offline; tampered chunks re
     assert.is(made.out.since, null)
     assert.is((await stat(full)).size, made.out.fileBytes)
     await a!.pull({ image: ws2.image, version: ws2.version })
+    assert.equal((await a!.images()).map((i) => i.version), [2])
     const delta = join(dirs.out, 'v2-since-1.bundle')
     const madeDelta = await cli(dirs.a, 'bundle', ws2.image, '--since', '1', delta)
     assert.is(madeDelta.code, 0, madeDelta.stderr)
