@@ -4,6 +4,8 @@ import { createHash } from 'node:crypto'
 import { copyFile, readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createLogger } from '../../../protocol/logger.ts'
+import { decodeManifest, encodeManifest, generateSigningKey } from '../../../protocol/index.ts'
+import { writeBundle } from '../../../node/bundle/index.ts'
 import { loadNodeConfig } from '../../../node/config.ts'
 import { startNode } from '../../../node/daemon/index.ts'
 import type { RunningNode } from '../../../node/daemon/index.ts'
@@ -148,6 +150,13 @@ test('bundles: full and --since, imported online and offline; tampered chunks re
     assert.is(f.code, 1)
     assert.is(f.out.error.code, 'ERR_MANIFEST_TAMPERED')
     assert.match(f.out.error.message, /bundle's manifest is refused/)
+    // signed by a key this node did not pin (another repository)
+    const otherKey = join(dirs.out, 'other-key.bundle')
+    const { keyId: _k, ...body } = decodeManifest(fb.subarray(24, rootEnd))
+    await writeBundle(otherKey, { root: encodeManifest(body, generateSigningKey().privateKey), parts: [], chunks: [], read: async () => new Uint8Array() })
+    const k = await cli(dirs.b, 'import', otherKey)
+    assert.is(k.code, 1)
+    assert.is(k.out.error.code, 'ERR_MANIFEST_WRONG_KEY')
     const old = await cli(dirs.b, 'import', full)
     assert.is(old.code, 1)
     assert.is(old.out.error.code, 'ERR_MANIFEST_ROLLBACK')
