@@ -81,6 +81,8 @@ export const CHUNK_STREAM_CLOSE_GRACE_MS = 10_000
 
 /** Largest control request body: a pull request is a few dozen bytes. */
 export const CONTROL_MAX_BODY_BYTES = 16 * 1024
+/** A path in a control request (a bundle to write or import): PATH_MAX on Linux. */
+export const CONTROL_MAX_PATH_CHARS = 4096
 /** At most one progress line per phase in this time: a terminal redraws ~5 times a second. */
 export const CONTROL_PROGRESS_INTERVAL_MS = 200
 /** A peer that refused as busy is left alone this long before it is asked again. */

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { createApiClient } from '../../protocol/index.ts'
+import { OriginAccessSchema, createApiClient } from '../../protocol/index.ts'
+import { createBundler } from '../bundle/index.ts'
 import { createLogger } from '../../protocol/index.ts'
 import { NodeConfigError, configFilePath } from '../config.ts'
 import { LEAVE_ON_STOP_MS, ME_CHECK_TIMEOUT_MS } from '../constants.ts'
@@ -259,7 +260,12 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
     workspacesStatus = () => workspaces.status()
     stack.push({ name: 'workspaces', stop: async () => await workspaces.stop() })
 
-    const control = createControlServer({ dataDir: config.dataDir }, { pull, dryRun: async (o) => await puller.dryRun(o), images, status, sessions, workspaces, sessionPolicy: workspaces, publishedApps, lazyBase, logger })
+    // Offline bundles: written from the held versions, imported through the same pull.
+    const bundles = createBundler({
+      images: imageStore, trust, tracker, pull, now,
+      originAccess: async (image, o) => OriginAccessSchema.parse(await api.json('POST', `/api/v1/images/${encodeURIComponent(image)}/origin-token`, { json: { clientId: peer.peerId }, signal: o.signal }))
+    })
+    const control = createControlServer({ dataDir: config.dataDir }, { pull, dryRun: async (o) => await puller.dryRun(o), images, status, bundles, sessions, workspaces, sessionPolicy: workspaces, publishedApps, lazyBase, logger })
     await control.start()
     stack.push({ name: 'control API', stop: async () => await control.stop() })
 

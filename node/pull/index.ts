@@ -2,7 +2,7 @@
  * The puller: fetches an image version, peer-assisted, into its image file in place
  * (the image store), reusing what this disk holds, and marks it ready to run.
  */
-import type { Logger } from '../../protocol/index.ts'
+import type { ChunkId, Logger } from '../../protocol/index.ts'
 import type { ImageStore } from '../image-store/index.ts'
 import type { FailureKind, OriginReason } from '../scheduler.ts'
 import type { PeerNode, PeerBans } from '../peer/index.ts'
@@ -34,6 +34,15 @@ export interface PullOptions {
   demand?: PullDemand
   /** local chunk sources for this pull only (an imported bundle), asked before the node's own */
   localSources?: readonly LocalChunkSource[]
+  /**
+   * Offline path: the signed manifest root from elsewhere (an imported bundle), verified
+   * exactly as one from the tracker (pinned key, rollback floor, `image`, `version`). With
+   * it the tracker is not asked for the manifest, and announced to only once something
+   * must come from the network; a pull that finds every chunk locally needs no network.
+   */
+  manifestRoot?: Uint8Array
+  /** chunk-list parts from elsewhere, asked before the origin; undefined = not held (the hash is checked on use) */
+  listParts?: (id: ChunkId, options: { signal?: AbortSignal }) => Promise<Uint8Array | undefined>
 }
 
 /** Progress in decoded bytes (what the image has of its total); the report has wire bytes too. */

@@ -10,6 +10,7 @@ import { createReadStream } from 'node:fs'
 import { hostname } from 'node:os'
 import { bitfieldBytes, encodeHave, MAX_MANIFEST_BYTES, ManifestMalformedError } from '../../protocol/index.ts'
 import type { AnnounceAnswer, Manifest } from '../../protocol/index.ts'
+import type { SchedulerStats } from '../scheduler.ts'
 import { PeerBans } from '../peer/index.ts'
 import { DEFAULT_KEEP_VERSIONS } from '../constants.ts'
 import { verifyRequestedManifest } from '../trust.ts'
@@ -32,11 +33,19 @@ async function sha256OfFile (path: string): Promise<string> {
   return hash.digest('hex')
 }
 
-/** The manifest asked for, verified against the pinned key, the rollback floor and the version asked. */
+/**
+ * The manifest asked for, verified against the pinned key, the rollback floor and the
+ * version asked: from the tracker, or the root the caller brought (an offline bundle).
+ */
 export async function fetchManifest (c: PullComponents, options: PullOptions): Promise<{ root: Uint8Array, manifest: Manifest }> {
-  const root = await c.tracker.manifest(options.image, options.version ?? 'latest', { signal: options.signal })
+  const root = options.manifestRoot ?? await c.tracker.manifest(options.image, options.version ?? 'latest', { signal: options.signal })
   if (root.length > MAX_MANIFEST_BYTES) throw new ManifestMalformedError('manifest larger than any valid one')
   return { root, manifest: verifyRequestedManifest(c.trust, root, { image: options.image, version: options.version ?? 'latest', nowMs: c.now() }) }
+}
+
+/** What a transfer that never ran reports (offline, every chunk found locally). */
+function emptyTransfer (): { stats: Pick<SchedulerStats, 'bytesFromPeers' | 'bytesFromOrigin' | 'failures'>, peersUsed: number, bannedPeers: string[] } {
+  return { stats: { bytesFromPeers: 0, bytesFromOrigin: 0, failures: { ...NO_FAILURES } }, peersUsed: 0, bannedPeers: [] }
 }
 
 function readyReport (manifest: Manifest, version: ImageVersion, durationMs: number): PullReport {
@@ -73,21 +82,29 @@ export async function pullImage (c: PullComponents, options: PullOptions): Promi
     }
 
     // 2. First announce: peers, tokens and our origin share (nothing held yet as far as the
-    //    swarm knows; the real bitfield follows once the chunk list is known).
+    //    swarm knows; the real bitfield follows once the chunk list is known). Offline (the
+    //    caller brought the root) it waits until something must come from the network.
     const announceHave = async (have: string, haveCount: number): Promise<AnnounceAnswer> => await tracker.announce({
       image: manifest.image, version: manifest.version, peerId: peer.peerId, site, addrs: peer.multiaddrs, have, haveCount,
       hostname: hostname(), agentVersion: AGENT_VERSION
     }, { signal })
-    const first = await announceHave(encodeHave(new Uint8Array(bitfieldBytes(manifest.chunkCount))), 0)
-    const origin = createOriginFetcher(c, options, first, manifest, wire)
+    let online: Promise<{ first: AnnounceAnswer, origin: ReturnType<typeof createOriginFetcher> }> | undefined
+    const network = async (): Promise<{ first: AnnounceAnswer, origin: ReturnType<typeof createOriginFetcher> }> => await (online ??= (async () => {
+      const first = await announceHave(encodeHave(new Uint8Array(bitfieldBytes(manifest.chunkCount))), 0)
+      return { first, origin: createOriginFetcher(c, options, first, manifest, wire) }
+    })())
+    if (options.manifestRoot === undefined) await network()
     const announce = async (have: string, haveCount: number): Promise<AnnounceAnswer> => {
       const a = await announceHave(have, haveCount)
-      origin.setAccess(a.origin)
+      ;(await network()).origin.setAccess(a.origin)
       return a
     }
 
-    // 3. The version's file and chunk list (list parts cached, else from the origin).
-    const target = await images.openForPull(manifest, root, { fetchPart: async (id, o) => await origin.listPart(id, o.signal), signal })
+    // 3. The version's file and chunk list (list parts cached, else the caller's, else from the origin).
+    const target = await images.openForPull(manifest, root, {
+      fetchPart: async (id, o) => await options.listParts?.(id, o) ?? await (await network()).origin.listPart(id, o.signal),
+      signal
+    })
 
     // 4. What this disk holds already: the bitmap, then older versions (trim transfer).
     const sources = (await images.versions(manifest.image)).filter((v) => v !== target)
@@ -102,13 +119,13 @@ export async function pullImage (c: PullComponents, options: PullOptions): Promi
 
     // Deltas: the version's signed index, when the origin has one and anything is left to fetch.
     const deltas = emptyDeltaCounts()
-    const index = needed.length > 0 ? await origin.deltaIndex(root, signal) : undefined
-    if (index !== undefined) origin.useDeltas(createDeltaFetcher({ index, image: manifest.image, images, versions: [target, ...sources], log, counts: deltas }))
+    const index = needed.length > 0 ? await (await network()).origin.deltaIndex(root, signal) : undefined
+    if (index !== undefined) (await network()).origin.useDeltas(createDeltaFetcher({ index, image: manifest.image, images, versions: [target, ...sources], log, counts: deltas }))
 
-    // 5. The rest from peers and the origin.
-    const t = await runTransfer({
-      manifest, target, needed, answer: first, announce, peer, wire, log, now, signal, events: c.events, demand: options.demand,
-      fromOrigin: origin.chunk,
+    // 5. The rest from peers and the origin (offline with nothing left: no network at all).
+    const t = online === undefined && needed.length === 0 ? emptyTransfer() : await runTransfer({
+      manifest, target, needed, answer: (await network()).first, announce, peer, wire, log, now, signal, events: c.events, demand: options.demand,
+      fromOrigin: (await network()).origin.chunk,
       bans: c.bans ?? new PeerBans(),
       onChunk: (s) => { done.bytesFromPeers = s.bytesFromPeers; done.bytesFromOrigin = s.bytesFromOrigin; report('transfer') }
     })
@@ -117,7 +134,8 @@ export async function pullImage (c: PullComponents, options: PullOptions): Promi
     await target.markReady()
     await trust.accept(manifest.image, manifest.version)
     const h = target.have()
-    await announce(encodeHave(h.bits), h.count).catch((err) => { log.warn('final announce failed', { err }) })
+    // offline, the seeder announces the version once the tracker answers again
+    if (online !== undefined) await announce(encodeHave(h.bits), h.count).catch((err) => { log.warn('final announce failed', { err }) })
     const pruned = await images.prune(manifest.image, c.keepVersions ?? DEFAULT_KEEP_VERSIONS)
     if (pruned.length > 0) log.info('deleted older versions', { image: manifest.image, versions: pruned })
 
@@ -130,7 +148,7 @@ export async function pullImage (c: PullComponents, options: PullOptions): Promi
       bytesFromPeers: wire.peers,
       bytesFromOrigin: wire.origin,
       decodedBytesFromPeers: t.stats.bytesFromPeers,
-      decodedBytesFromOrigin: t.stats.bytesFromOrigin + origin.listDecodedBytes(),
+      decodedBytesFromOrigin: t.stats.bytesFromOrigin + (online === undefined ? 0 : (await online).origin.listDecodedBytes()),
       bytesFromLocal: done.bytesFromLocal,
       bytesFromLocalSources: local.bytesByKind,
       deltaBytesFromOrigin: deltas.wireBytes,
