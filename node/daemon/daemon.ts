@@ -13,6 +13,7 @@ import { createImageStore } from '../image-store/index.ts'
 import { createPublishedApps } from '../desktop/index.ts'
 import { createChunkServer, createPeerNode, loadOrCreatePeerKey, PeerBans } from '../peer/index.ts'
 import { createPuller } from '../pull/index.ts'
+import { createSeedIndex } from '../seeds/index.ts'
 import { autoStartSessions, createSessionRuntime } from '../session/index.ts'
 import type { SessionRuntime } from '../session/index.ts'
 import { createWorkspaceReconciler } from '../workspaces/index.ts'
@@ -117,6 +118,11 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
     })
     stack.push({ name: 'image store', stop: async () => await imageStore.close() })
 
+    // Seed files and the other images as local chunk sources, indexed in the background.
+    const seeds = createSeedIndex({ dataDir: config.dataDir, roots: config.seeds, maxChunks: config.seedMaxChunks, readBytesPerSec: config.seedReadBytesPerSec }, { logger, images: imageStore })
+    await seeds.start()
+    stack.push({ name: 'seed index', stop: async () => await seeds.stop() })
+
     const peer = await createPeerNode({
       privateKey: peerKey,
       listen: config.listen,
@@ -141,6 +147,7 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
     const bans = new PeerBans()
     const puller = createPuller({
       tracker, trust, images: imageStore, keepVersions: config.keepVersions, peer, site: config.site, logger, now, bans,
+      localSources: () => seeds.sources(),
       events: {
         emit: (type, payload) => {
           reporter.report(type, payload).catch((err) => { log.error('cannot queue an event', { type, err }) })
@@ -171,6 +178,7 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
           return await puller.pull({ ...o, originRateBytesPerSec: o.originRateBytesPerSec ?? config.originRateBytesPerSec })
         } finally {
           activePulls--
+          seeds.imagesChanged()
         }
       })()
       pullsByImage.set(o.image, run)
@@ -262,6 +270,7 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
       flushEvents: async (o) => await reporter.flush(o),
       announceHeld: async () => { await seeder.announceAll() },
       workspaces,
+      seeds,
       stop: async () => {
         stopping ??= (async () => {
           await unwind()
