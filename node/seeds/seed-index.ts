@@ -10,7 +10,7 @@ import { open, readFile, stat } from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setImmediate as turn, setTimeout as sleep } from 'node:timers/promises'
-import { chunkStream, DEFAULT_CHUNKING } from '../../protocol/index.ts'
+import { chunkId, chunkStream, cutCandidates, DEFAULT_CHUNKING, findBoundary } from '../../protocol/index.ts'
 import type { ChunkId, ChunkingParams, Logger } from '../../protocol/index.ts'
 import type { ImageStore } from '../image-store/index.ts'
 import type { LocalChunkSource } from '../pull/index.ts'
@@ -29,6 +29,30 @@ interface ParamSet {
   params: ChunkingParams
   files: Map<string, SeedFile>
   lookup: Map<ChunkId, { file: SeedFile, k: number }>
+}
+
+/** Bytes of a file's start kept for the shifted runs, in maximum chunk lengths: where an image's first cut in the file lies (≤ 1), and room to fall in step. */
+const HEAD_CHUNKS = 3
+
+/**
+ * A file inside an image starts inside a chunk that began before it, so the image's chunks
+ * over the file start at its first cut there — any place the gear hash allows one — not
+ * at the file's first byte. From each such place in the first `maxBytes`, the chunks the
+ * image would have, until they fall in step with cuts already known (usually one or two).
+ */
+function addShiftedStarts (head: Buffer, size: number, params: ChunkingParams, cuts: Set<number>, add: (id: ChunkId, offset: number, length: number) => void): void {
+  for (const start of cutCandidates(head, 0, Math.min(head.length, params.maxBytes), params)) {
+    if (cuts.has(start)) continue
+    cuts.add(start)
+    for (let s = start; s < head.length;) {
+      const e = findBoundary(head, s, head.length, params)
+      if (e === head.length && head.length < size) break // not in step within the head: give up on this start
+      add(chunkId(head.subarray(s, e)), s, e - s)
+      if (cuts.has(e)) break
+      cuts.add(e)
+      s = e
+    }
+  }
 }
 
 const keyOf = (p: ChunkingParams): string => `${p.minBytes}/${p.avgBytes}/${p.maxBytes}`
@@ -194,7 +218,8 @@ export class DiskSeedIndex implements SeedIndex {
           const old = set.files.get(c.path)
           if (old !== undefined && sameFile(old, c)) continue
           if (old !== undefined) this.#drop(set, old)
-          if (this.#full) continue
+          // a file shorter than a chunk is never a whole chunk of an image (bar its very end)
+          if (this.#full || c.size < set.params.minBytes) continue
           const file = await this.#indexFile(c, set.params, signal)
           if (file !== undefined) this.#add(set, file)
           if (this.#dirty && Date.now() - this.#lastSaveMs > SEED_PERSIST_INTERVAL_MS) await this.#save()
@@ -333,13 +358,20 @@ export class DiskSeedIndex implements SeedIndex {
       this.#filesRead++
       const file: SeedFile = { path: c.path, size: before.size, mtimeMs: before.mtimeMs, ino: before.ino, ids: [], offsets: [], lengths: [] }
       const seen = new Set<ChunkId>()
-      for await (const chunk of chunkStream(this.#readAll(fh, before.size, signal), params, { signal })) {
-        if (seen.has(chunk.id)) continue
-        seen.add(chunk.id)
-        file.ids.push(chunk.id)
-        file.offsets.push(chunk.offset)
-        file.lengths.push(chunk.length)
+      const add = (id: ChunkId, offset: number, length: number): void => {
+        if (seen.has(id)) return
+        seen.add(id)
+        file.ids.push(id)
+        file.offsets.push(offset)
+        file.lengths.push(length)
       }
+      const head = Buffer.allocUnsafe(Math.min(before.size, HEAD_CHUNKS * params.maxBytes))
+      const cuts = new Set<number>()
+      for await (const chunk of chunkStream(this.#readAll(fh, before.size, head, signal), params, { signal })) {
+        add(chunk.id, chunk.offset, chunk.length)
+        if (chunk.offset + chunk.length < head.length) cuts.add(chunk.offset + chunk.length)
+      }
+      addShiftedStarts(head, before.size, params, cuts, add)
       const after = await fh.stat()
       if (!sameFile(file, after)) return undefined // written while we read it: next pass
       return file
@@ -352,13 +384,14 @@ export class DiskSeedIndex implements SeedIndex {
     }
   }
 
-  /** The file's bytes in fresh buffers (the chunker keeps views), a turn of the event loop and the rate cap between reads. */
-  async * #readAll (fh: FileHandle, size: number, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  /** The file's bytes in fresh buffers (the chunker keeps views; the first ones copied into `head`), a turn of the event loop and the rate cap between reads. */
+  async * #readAll (fh: FileHandle, size: number, head: Buffer, signal: AbortSignal): AsyncGenerator<Uint8Array> {
     let pos = 0
     while (pos < size) {
       const buf = Buffer.allocUnsafe(Math.min(SEED_READ_BYTES, size - pos))
       const { bytesRead } = await fh.read(buf, 0, buf.length, pos)
       if (bytesRead === 0) return
+      if (pos < head.length) buf.copy(head, pos, 0, Math.min(bytesRead, head.length - pos))
       pos += bytesRead
       this.#bytesRead += bytesRead
       yield buf.subarray(0, bytesRead)
