@@ -11,7 +11,7 @@
  *   - casync: `casync make` of v2 into a store served over HTTP, then `casync extract
  *     --seed=DIR` from that store; bytes = HTTP bodies served (index + chunks).
  *
- *   npm run bench -- seeds            (SEEDS_BENCH_MB=150: file budget of the tree)
+ *   npm run bench -- seeds            (SEEDS_BENCH_MB=150: file budget of the tree; one pair per budget)
  */
 import { spawn, spawnSync } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
@@ -147,8 +147,9 @@ function writeResults (md: string): void {
 }
 
 mkdirSync(WORK, { recursive: true })
-const pair = buildPair(join(WORK, 'pair'), BUDGET_MB * 1024 * 1024)
-const seedDir = join(WORK, 'seed-v1-files')
+// one pair per budget: the builder keeps what it built
+const pair = buildPair(join(WORK, `pair-${BUDGET_MB}`), BUDGET_MB * 1024 * 1024)
+const seedDir = join(WORK, `seed-v1-files-${BUDGET_MB}`)
 const seed = extractSeed(pair.v1, seedDir)
 const imageBytes = statSync(pair.v2).size
 console.error(`image v2 ${MB(imageBytes)} MB; seed: ${seed.files} files of v1, ${MB(seed.bytes)} MB`)
