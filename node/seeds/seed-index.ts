@@ -29,6 +29,8 @@ interface ParamSet {
   params: ChunkingParams
   files: Map<string, SeedFile>
   lookup: Map<ChunkId, { file: SeedFile, k: number }>
+  /** files were dropped since the lookup was last completed */
+  relink: boolean
 }
 
 /** Bytes of a file's start kept for the shifted runs, in maximum chunk lengths: where an image's first cut in the file lies (≤ 1), and room to fall in step. */
@@ -211,6 +213,7 @@ export class DiskSeedIndex implements SeedIndex {
       const present = new Set(files.map((f) => f.path))
       for (const set of this.#sets.values()) {
         for (const f of [...set.files.values()]) if (!present.has(f.path)) this.#drop(set, f)
+        this.#relink(set)
       }
       for (const set of this.#sets.values()) {
         for (const c of files) {
@@ -224,6 +227,7 @@ export class DiskSeedIndex implements SeedIndex {
           if (file !== undefined) this.#add(set, file)
           if (this.#dirty && Date.now() - this.#lastSaveMs > SEED_PERSIST_INTERVAL_MS) await this.#save()
         }
+        this.#relink(set)
       }
       if (this.#dirty) await this.#save()
       this.#passes++
@@ -244,7 +248,7 @@ export class DiskSeedIndex implements SeedIndex {
     for (const key of wanted) {
       if (this.#sets.has(key)) continue
       const [minBytes, avgBytes, maxBytes] = key.split('/').map(Number) as [number, number, number]
-      this.#sets.set(key, { params: { minBytes, avgBytes, maxBytes }, files: new Map(), lookup: new Map() })
+      this.#sets.set(key, { params: { minBytes, avgBytes, maxBytes }, files: new Map(), lookup: new Map(), relink: false })
     }
   }
 
@@ -285,19 +289,22 @@ export class DiskSeedIndex implements SeedIndex {
     this.#dirty = true
   }
 
+  /** Forgets `file`; ids it was the lookup's entry for are gone until `#relink` (once, after a batch of drops). */
   #drop (set: ParamSet, file: SeedFile): void {
     if (set.files.get(file.path) !== file) return
     set.files.delete(file.path)
     this.#chunks -= file.ids.length
     this.#dirty = true
-    let orphaned = false
     for (const id of file.ids) {
-      if (set.lookup.get(id)?.file === file) { set.lookup.delete(id); orphaned = true }
+      if (set.lookup.get(id)?.file === file) { set.lookup.delete(id); set.relink = true }
     }
-    // another file may hold what this one pointed to
-    if (orphaned) {
-      for (const f of set.files.values()) f.ids.forEach((id, k) => { if (!set.lookup.has(id)) set.lookup.set(id, { file: f, k }) })
-    }
+  }
+
+  /** Points ids a dropped file held back at another file holding them. */
+  #relink (set: ParamSet): void {
+    if (!set.relink) return
+    set.relink = false
+    for (const f of set.files.values()) f.ids.forEach((id, k) => { if (!set.lookup.has(id)) set.lookup.set(id, { file: f, k }) })
   }
 
   #setOf (file: SeedFile): ParamSet | undefined {
@@ -408,6 +415,10 @@ export class DiskSeedIndex implements SeedIndex {
     if (aheadMs > 1) await sleep(aheadMs, undefined, { signal })
   }
 
+  #underRoot (path: string): boolean {
+    return this.#roots.some((r) => path === r || path.startsWith(r.endsWith('/') ? r : `${r}/`))
+  }
+
   // ---- persistence ------------------------------------------------------------------------
 
   async #load (): Promise<void> {
@@ -422,9 +433,10 @@ export class DiskSeedIndex implements SeedIndex {
     }
     try {
       for (const s of decodeSeedIndex(bytes, this.#maxChunks)) {
-        const set: ParamSet = { params: s.params, files: new Map(), lookup: new Map() }
+        const set: ParamSet = { params: s.params, files: new Map(), lookup: new Map(), relink: false }
         this.#sets.set(keyOf(s.params), set)
-        for (const f of s.files) this.#add(set, f)
+        // an entry outside today's roots is never read (the config changed, or the file was edited)
+        for (const f of s.files) if (this.#underRoot(f.path)) this.#add(set, f)
       }
       this.#dirty = false
       this.#log.info('seed index loaded', { files: this.status().files, chunks: this.#chunks })

@@ -15,8 +15,6 @@ export interface SeedCandidate {
   size: number
   mtimeMs: number
   ino: number
-  /** the named root itself (opened following a link); files below are opened O_NOFOLLOW */
-  isRoot: boolean
 }
 
 export interface WalkLimits {
@@ -25,8 +23,8 @@ export interface WalkLimits {
   signal?: AbortSignal
 }
 
-function candidate (path: string, st: Stats, isRoot: boolean): SeedCandidate {
-  return { path, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, isRoot }
+function candidate (path: string, st: Stats): SeedCandidate {
+  return { path, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino }
 }
 
 /** Every regular, non-empty file under `roots`, in a stable order, at most `maxFiles`. */
@@ -48,7 +46,7 @@ export async function walkSeedRoots (roots: readonly string[], limits: WalkLimit
       continue
     }
     if (st.isFile()) {
-      if (st.size > 0 && !add(candidate(root, st, true))) return { files, truncated: true }
+      if (st.size > 0 && !add(candidate(root, st))) return { files, truncated: true }
       continue
     }
     if (!st.isDirectory()) { log.warn('seed root skipped: not a file or directory', { path: root }); continue }
@@ -72,7 +70,7 @@ export async function walkSeedRoots (roots: readonly string[], limits: WalkLimit
           if (depth + 1 > limits.maxDepth) log.warn('seed directory skipped: deeper than the limit', { path: p, maxDepth: limits.maxDepth })
           else subdirs.push(p)
         } else if (e.isFile() && e.size > 0) {
-          if (!add(candidate(p, e, false))) {
+          if (!add(candidate(p, e))) {
             log.warn('seed roots hold more files than the limit: the rest are not indexed', { maxFiles: limits.maxFiles })
             return { files, truncated: true }
           }
