@@ -124,4 +124,21 @@ test('seed files rewritten between indexing and the pull do not corrupt the imag
   })
 })
 
+test('the node\'s other images are a source: a second image sharing most of the first comes mostly from it', async () => {
+  await withEnv(async (env) => {
+    const { tt, dataDir } = env
+    const files = Array.from({ length: FILES }, (_, i) => noise(FILE_BYTES, `img-${i}`))
+    const a = await publishAndAssign(tt, { image: 'desk-a', bytes: imageOf(files) })
+    const b = await publishAndAssign(tt, { image: 'desk-b', bytes: imageOf([noise(300_000, 'new'), ...files.slice(1)]) })
+    const node = env.node = await startNode({ config: configFor(dataDir, tt, a.userToken, []), logger })
+    assert.is((await node.pull({ image: 'desk-a' })).sha256, a.sha256)
+    await node.seeds.refresh({ signal: AbortSignal.timeout(60_000) })
+    assert.ok(node.seeds.status().imageChunks > 0)
+    const r = await node.pull({ image: 'desk-b' })
+    assert.is(r.sha256, b.sha256)
+    assert.ok((r.bytesFromLocalSources.image ?? 0) > 0.8 * (FILES - 1) * FILE_BYTES, `other images supplied ${r.bytesFromLocalSources.image}`)
+    assert.ok(r.bytesFromOrigin < 0.35 * b.imageBytes.length, `origin sent ${r.bytesFromOrigin} of ${b.imageBytes.length}`)
+  })
+})
+
 test.run()
