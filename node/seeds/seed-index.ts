@@ -156,7 +156,7 @@ export class DiskSeedIndex implements SeedIndex {
   }
 
   async refresh (options: { signal?: AbortSignal } = {}): Promise<void> {
-    if (this.#loop === undefined) throw new TypeError('the seed index is not started')
+    if (this.#loop === undefined || this.#stop.signal.aborted) throw new TypeError('the seed index is not running')
     const done = new Promise<void>((resolve, reject) => { this.#waiters.push({ resolve, reject }) })
     this.#wake?.()
     if (options.signal === undefined) { await done; return }
