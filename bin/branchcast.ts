@@ -37,6 +37,7 @@ const COMMANDS: Record<string, Command> = {
   app: { summary: 'run a published app in its workspace VM (starting the VM if needed)', load: async () => ({ main: (await import('../node/cli/session.ts')).appMain }) },
   status: { summary: 'show VM sessions (one image, or all)', load: async () => ({ main: (await import('../node/cli/session.ts')).statusMain }) },
   desk: { summary: "this desk's workspaces: versions, state, next action, why", load: async () => ({ main: (await import('../node/cli/node.ts')).workspacesMain }) },
+  seeds: { summary: 'add, remove and list local files the node indexes as seeds', load: async () => await import('../node/cli/seeds.ts') },
   refresh: { summary: 'make the node read its workspaces from the tracker now', load: async () => ({ main: (await import('../node/cli/node.ts')).refreshMain }) },
   selftest: { summary: 'prove peer assistance works here: 2–3 local nodes pull together', load: async () => await import('./selftest.ts') },
   demo: { summary: 'tracker, sample image, nodes in two sites, then the offload summary', load: async () => await import('./demo.ts') }

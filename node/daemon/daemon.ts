@@ -16,6 +16,7 @@ import { createChunkServer, createPeerNode, loadOrCreatePeerKey, PeerBans } from
 import { createPullDemand, createPuller } from '../pull/index.ts'
 import type { PullDemand } from '../pull/index.ts'
 import { createLazyDisks } from '../block/index.ts'
+import { createSeedIndex } from '../seeds/index.ts'
 import { autoStartSessions, createSessionRuntime } from '../session/index.ts'
 import type { LazyBaseInfo, SessionRuntime } from '../session/index.ts'
 import { createWorkspaceReconciler } from '../workspaces/index.ts'
@@ -120,6 +121,11 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
     })
     stack.push({ name: 'image store', stop: async () => await imageStore.close() })
 
+    // Seed files and the other images as local chunk sources, indexed in the background.
+    const seeds = createSeedIndex({ dataDir: config.dataDir, roots: config.seeds, maxChunks: config.seedMaxChunks, readBytesPerSec: config.seedReadBytesPerSec }, { logger, images: imageStore })
+    await seeds.start()
+    stack.push({ name: 'seed index', stop: async () => await seeds.stop() })
+
     const peer = await createPeerNode({
       privateKey: peerKey,
       listen: config.listen,
@@ -144,6 +150,7 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
     const bans = new PeerBans()
     const puller = createPuller({
       tracker, trust, images: imageStore, keepVersions: config.keepVersions, peer, site: config.site, logger, now, bans,
+      localSources: () => seeds.sources(),
       events: {
         emit: (type, payload) => {
           reporter.report(type, payload).catch((err) => { log.error('cannot queue an event', { type, err }) })
@@ -181,6 +188,7 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
           return await puller.pull({ ...o, originRateBytesPerSec: o.originRateBytesPerSec ?? config.originRateBytesPerSec, demand: o.demand ?? demandFor(o.image) })
         } finally {
           activePulls--
+          seeds.imagesChanged()
         }
       })()
       pullsByImage.set(o.image, run)
@@ -291,6 +299,7 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
       flushEvents: async (o) => await reporter.flush(o),
       announceHeld: async () => { await seeder.announceAll() },
       workspaces,
+      seeds,
       stop: async () => {
         stopping ??= (async () => {
           await unwind()

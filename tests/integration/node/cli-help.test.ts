@@ -22,7 +22,7 @@ test('"branchcast --help" lists every command in 80 columns', async () => {
   assert.is(r.code, 0, r.stderr)
   const section = r.stdout.split('Commands:\n')[1]!.split('\n\n')[0]!
   commands = section.split('\n').map((l) => l.trim().split(/\s+/)[0]!)
-  assert.equal([...commands].sort(), ['app', 'assign', 'bundle', 'clients', 'demo', 'desk', 'enroll', 'events', 'gc', 'images', 'import', 'lock', 'login', 'logout', 'node', 'origin', 'policies', 'publish', 'pull', 'refresh', 'reports', 'restart', 'selftest', 'start', 'status', 'stop', 'token', 'tracker', 'unassign', 'unlock', 'versions'])
+  assert.equal([...commands].sort(), ['app', 'assign', 'bundle', 'clients', 'demo', 'desk', 'enroll', 'events', 'gc', 'images', 'import', 'lock', 'login', 'logout', 'node', 'origin', 'policies', 'publish', 'pull', 'refresh', 'reports', 'restart', 'seeds', 'selftest', 'start', 'status', 'stop', 'token', 'tracker', 'unassign', 'unlock', 'versions'])
   for (const line of r.stdout.split('\n')) assert.ok(line.length <= 80, line)
 })
 
