@@ -97,9 +97,11 @@ export const UPLOAD_READ_AHEAD_CHUNKS = 4
 /**
  * Chunks already read go out together up to this many bytes per write: each write costs a
  * yamux frame, a window update back and records of its own in the encrypted transport,
- * which adds up for chunks of a few KiB. 64 KiB and 256 KiB measured alike in bench/p2p.
+ * which adds up for chunks of a few KiB. With 64 KiB, one 64 KiB chunk made a full Noise
+ * message and a runt of a few dozen bytes (sealed apart, two socket writes each); 256 KiB
+ * makes four full ones and one runt. A stream holds at most this plus its read-ahead.
  */
-export const UPLOAD_WRITE_BYTES = 64 * 1024
+export const UPLOAD_WRITE_BYTES = 256 * 1024
 /**
  * Tries per chunk-list part from the origin (backing off 250 ms, 500 ms, … between them):
  * the list has no other source, so a few 503s or resets must not fail the pull (~8 s in all).
