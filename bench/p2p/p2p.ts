@@ -16,6 +16,9 @@
  *
  *   npm run bench -- p2p                 (or: npx node bench/p2p/index.ts)
  *   P2P_BENCH_MIB=512 P2P_BENCH_ROUNDS=3 npm run bench -- p2p
+ *   P2P_BENCH_ONLY='^p2p, 2' (a regex on runner names): those runners only, no report (profiling)
+ *   P2P_BENCH_NO_WRITE=1: print the report without writing RESULTS.md
+ *   P2P_BENCH_V8=default: V8's default heap settings instead of the daemon's (index.ts)
  */
 import { fork } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
@@ -32,6 +35,7 @@ import { exportPublicKey, generateSigningKey } from '../../protocol/signing/sign
 import { createLogger } from '../../protocol/logger.ts'
 import { createPeerNode, fetchChunksFromPeer } from '../../node/peer/index.ts'
 import { MAX_IDS_PER_FETCH } from '../../node/constants.ts'
+import { DAEMON_V8_FLAGS } from '../../node/daemon/v8-flags.ts'
 
 const WORK = fileURLToPath(new URL('../.work/p2p/', import.meta.url))
 const RESULTS = fileURLToPath(new URL('../RESULTS.md', import.meta.url))
@@ -173,7 +177,8 @@ const noiseClient = await createPeerNode({ privateKey: await generateKeyPair('Ed
 await noiseClient.start()
 const now = Date.now()
 const tokenFor = (peerId: string): string => signCapability({ aud: 'peer', sub: peerId, img: 'bench', iat: now, exp: now + 3_600_000 }, capability.privateKey)
-const runners = makeRunners(client, noiseClient, tokenFor(client.peerId), tokenFor(noiseClient.peerId))
+const only = process.env.P2P_BENCH_ONLY // a regex on runner names, for profiling one path
+const runners = makeRunners(client, noiseClient, tokenFor(client.peerId), tokenFor(noiseClient.peerId)).filter((r) => only === undefined || new RegExp(only).test(r.name))
 const ctx: Ctx = { ids, multiaddrs: ready.multiaddrs, httpPort: ready.httpPort }
 
 interface Row { name: string, note: string, mbps: number[], clientCpu: number[], serverCpu: number[] }
@@ -206,6 +211,11 @@ try {
   child.send('stop')
 }
 const load1 = loadavg()[0]!
+if (only !== undefined) {
+  // a partial run (profiling): the rows measured, no report
+  for (const r of rows) process.stdout.write(`${r.name}: MB/s ${r.mbps.map((x) => x.toFixed(0)).join(' / ')}; CPU s client / server ${r.clientCpu.map((c, i) => `${c.toFixed(2)} / ${r.serverCpu[i]!.toFixed(2)}`).join(', ')}\n`)
+  process.exit(0)
+}
 
 const best = (xs: number[]): number => Math.max(...xs)
 const fmt = (xs: number[]): string => xs.map(x => x.toFixed(0)).join(' / ')
@@ -223,6 +233,9 @@ const lines = [
   `fetching node move ${MIB} MiB as ${COUNT} random 64 KiB chunks, ${ROUNDS} rounds, best and each round in MB/s.`,
   `Load average ${load0.toFixed(1)} at the start, ${load1.toFixed(1)} at the end${load0 > cpus().length ? ' — **the machine was loaded by other jobs: read these as lower bounds**' : ''}.`,
   'CPU is seconds per round (client / server process).',
+  process.env.P2P_BENCH_V8 === 'default'
+    ? 'Both processes ran with V8\'s default heap settings (`P2P_BENCH_V8=default`).'
+    : `Both processes ran with the node daemon's V8 settings (\`${DAEMON_V8_FLAGS.join(' ')}\`, node/daemon/v8-flags.ts).`,
   '',
   'Command: `npm run bench -- p2p` (`P2P_BENCH_MIB`, `P2P_BENCH_ROUNDS` to change size and rounds).',
   '',
