@@ -47,8 +47,8 @@ async function fsyncDir (path: string): Promise<void> {
 
 interface Pending { u: number, bytes: Uint8Array }
 
-/** Spare write arenas a version keeps between batches: one filling, one being written. */
-const SPARE_ARENAS = 2
+/** Spare write arenas a version keeps between batches (with the one filling and the one being written). */
+const SPARE_ARENAS = 1
 
 export class ImageVersion {
   readonly image: string
