@@ -48,7 +48,7 @@ async function fsyncDir (path: string): Promise<void> {
 interface Pending { u: number, bytes: Uint8Array }
 
 /** Spare write arenas a version keeps between batches (with the one filling and the one being written). */
-const SPARE_ARENAS = 1
+const SPARE_ARENAS = 2
 
 export class ImageVersion {
   readonly image: string

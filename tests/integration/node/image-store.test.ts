@@ -130,13 +130,15 @@ test('a chunk damaged on disk under a serving node is not served, is reported, a
 
 test('chunks are copied into a few write arenas reused batch after batch: a caller\'s buffer is free once put returns', async () => {
   await withSwarm(async ({ tt, start }) => {
-    const size = 9 * IMAGE_WRITE_BATCH_BYTES // several batches, so reuse shows
+    const batches = 16
+    const size = batches * IMAGE_WRITE_BATCH_BYTES // many batches, so reuse shows
     const ws = await publishAndAssign(tt, { bytes: sampleImage(size, 71) })
     const n = await start(ws.userToken)
     const r = await n.puller.pull({ image: ws.image, ...bound() })
     assert.is(sha256(await readFile(r.path)), ws.sha256)
     const [v] = await n.images.versions(ws.image)
-    assert.ok(v!.writeArenasAllocated >= 1 && v!.writeArenasAllocated <= 4, `${v!.writeArenasAllocated} arenas for ${size} bytes`)
+    // a few in use at once (one filling, one or two written); a pause in arrivals may let one go
+    assert.ok(v!.writeArenasAllocated >= 1 && v!.writeArenasAllocated <= batches / 2, `${v!.writeArenasAllocated} arenas for ${batches} batches`)
 
     // a repaired unit: its bytes are overwritten by the caller as soon as put resolves
     let u = 0
