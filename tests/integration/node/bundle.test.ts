@@ -48,8 +48,10 @@ async function firstPayload (path: string): Promise<{ offset: number, length: nu
 async function snapshot (dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {}
   for (const f of await readdir(dir, { recursive: true })) {
+    // the event spool drains while we read, and the seed index is a cache the node rewrites
+    if (f.startsWith('events') || f.startsWith('seeds.index')) continue
     const p = join(dir, f)
-    if ((await stat(p)).isFile() && !f.startsWith('events')) out[f] = sha256(await readFile(p))
+    if ((await stat(p)).isFile()) out[f] = sha256(await readFile(p))
   }
   return out
 }
