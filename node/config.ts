@@ -39,7 +39,13 @@ export const NodeConfigFileSchema = z.object({
   /** host verification command, as argv (no shell): must exit 0 before a workspace starts or unlocks */
   hostCheck: z.array(z.string().min(1).max(4096)).min(1).max(64).optional(),
   hostCheckTimeoutMs: Positive.max(600_000).optional(),
-  logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).optional()
+  logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).optional(),
+  /** seed directories or files (absolute paths) indexed as local chunk sources */
+  seeds: z.array(z.string().startsWith('/').max(4096)).max(64).optional(),
+  /** cap on the seed index, in chunks (default 262,144: ~16 GiB of seed files) */
+  seedMaxChunks: Positive.max(16_777_216).optional(),
+  /** read rate of the background seed indexer (default 32 MiB/s) */
+  seedReadBytesPerSec: Positive.optional()
 }).strict()
 
 export type NodeConfigFile = z.infer<typeof NodeConfigFileSchema>
@@ -78,6 +84,10 @@ export interface NodeConfig {
   hostCheck?: string[]
   hostCheckTimeoutMs?: number
   logLevel: LogLevel
+  /** seed directories or files indexed as local chunk sources (node/seeds/) */
+  seeds: string[]
+  seedMaxChunks?: number
+  seedReadBytesPerSec?: number
 }
 
 export interface NodeConfigSources {
@@ -169,7 +179,10 @@ export function loadNodeConfig (sources: NodeConfigSources = {}): NodeConfig {
     expiryWarningDays: merged.expiryWarningDays,
     hostCheck: merged.hostCheck,
     hostCheckTimeoutMs: merged.hostCheckTimeoutMs,
-    logLevel: merged.logLevel ?? ((env.BRANCHCAST_LOG_LEVEL as LogLevel | undefined) ?? 'info')
+    logLevel: merged.logLevel ?? ((env.BRANCHCAST_LOG_LEVEL as LogLevel | undefined) ?? 'info'),
+    seeds: merged.seeds ?? [],
+    seedMaxChunks: merged.seedMaxChunks,
+    seedReadBytesPerSec: merged.seedReadBytesPerSec
   }
 }
 

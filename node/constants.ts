@@ -60,6 +60,16 @@ export const MAX_OUTBOUND_CHUNK_STREAMS = 64
 export const CHUNK_STREAM_IDLE_MS = 30_000
 /** Chunk ids one fetchChunksFromPeer call may ask for (pipelined as MAX_IDS_PER_REQUEST batches). */
 export const MAX_IDS_PER_FETCH = 4096
+/**
+ * A fetch asks for its ids in requests of this many chunks, with at most
+ * FETCH_REQUESTS_AHEAD of them unanswered on a stream: what a peer sends ahead of what the
+ * fetcher has read stays ~1 MiB per stream. Everything unread waits in the fetcher's stream
+ * queue; waiting there longer than a couple of scavenges (a few ms at LAN rates) moved the
+ * buffers to V8's old space, where they stayed as garbage until a full collection — most
+ * of a pulling daemon's peak RSS. A LAN's bandwidth × delay is tens of KiB.
+ */
+export const FETCH_REQUEST_CHUNKS = 8
+export const FETCH_REQUESTS_AHEAD = 2
 /** A peer banned for a bad chunk stays banned this long (the rest of a swarm's pull). */
 export const DEFAULT_PEER_BAN_MS = 60 * 60_000
 
@@ -81,6 +91,8 @@ export const CHUNK_STREAM_CLOSE_GRACE_MS = 10_000
 
 /** Largest control request body: a pull request is a few dozen bytes. */
 export const CONTROL_MAX_BODY_BYTES = 16 * 1024
+/** A path in a control request (a bundle to write or import): PATH_MAX on Linux. */
+export const CONTROL_MAX_PATH_CHARS = 4096
 /** At most one progress line per phase in this time: a terminal redraws ~5 times a second. */
 export const CONTROL_PROGRESS_INTERVAL_MS = 200
 /** A peer that refused as busy is left alone this long before it is asked again. */
@@ -97,9 +109,11 @@ export const UPLOAD_READ_AHEAD_CHUNKS = 4
 /**
  * Chunks already read go out together up to this many bytes per write: each write costs a
  * yamux frame, a window update back and records of its own in the encrypted transport,
- * which adds up for chunks of a few KiB. 64 KiB and 256 KiB measured alike in bench/p2p.
+ * which adds up for chunks of a few KiB. With 64 KiB, one 64 KiB chunk made a full Noise
+ * message and a runt of a few dozen bytes (sealed apart, two socket writes each); 256 KiB
+ * makes four full ones and one runt. A stream holds at most this plus its read-ahead.
  */
-export const UPLOAD_WRITE_BYTES = 64 * 1024
+export const UPLOAD_WRITE_BYTES = 256 * 1024
 /**
  * Tries per chunk-list part from the origin (backing off 250 ms, 500 ms, … between them):
  * the list has no other source, so a few 503s or resets must not fail the pull (~8 s in all).
@@ -135,8 +149,10 @@ export const MAX_BUSY_PER_CHUNK = 25
  * Verified chunks are buffered up to this many bytes and written sorted by offset,
  * adjacent ones in one pwritev: one syscall per few MiB instead of one per chunk, and the
  * buffer bounds what a pull holds in memory (twice this, with one batch being written).
+ * 2 MiB rather than 4: each batch is a write arena kept for the pull (image-version.ts),
+ * and the write costs per MiB did not differ in bench/pull-cpu.
  */
-export const IMAGE_WRITE_BATCH_BYTES = 4 * 1024 * 1024
+export const IMAGE_WRITE_BATCH_BYTES = 2 * 1024 * 1024
 /** A partly filled write batch waits at most this long: a slow origin's chunks still land. */
 export const IMAGE_WRITE_FLUSH_MS = 20
 /** Buffers one pwritev takes at most (Linux IOV_MAX is 1024). */
@@ -188,6 +204,12 @@ export const GUEST_EXEC_POLL_MS = 50
  * has an idle lock.
  */
 export const AUTO_LOCK_CHECK_MS = 2_000
+/**
+ * How long QEMU's NBD client holds a guest's reads of a lazy base while it reconnects after
+ * the node's socket closed (the daemon restarts): after it they fail, and `rerror=stop`
+ * pauses the guest until the node is back and resumes it.
+ */
+export const NBD_RECONNECT_DELAY_S = 5
 /** The wall clock running ahead of the monotonic one by more than this between checks is a host suspend. */
 export const SUSPEND_GAP_MS = 10_000
 /** `loginctl show-session` has this long to answer (it answers in milliseconds). */

@@ -16,6 +16,8 @@ export { PeerBans, PeerRefusedError, PeerUnavailableError, banReasonFor, createC
 export type { Ban, BanReason, ChunkServer, ChunkServerComponents, ChunkServerInit, ChunkServerStats, PeerNode, PeerNodeComponents, PeerNodeInit } from './peer/index.ts'
 export { createPuller, imagePaths } from './pull/index.ts'
 export type { EventSink, PullComponents, PullOptions, PullProgress, PullReport, Puller } from './pull/index.ts'
+export { SeedIndexFileError, createSeedIndex } from './seeds/index.ts'
+export type { SeedIndex, SeedIndexComponents, SeedIndexInit, SeedIndexStatus } from './seeds/index.ts'
 export { ORIGIN_REASONS, Scheduler } from './scheduler.ts'
 export type { FailureKind, OriginReason } from './scheduler.ts'
 export { createTrackerClient } from './tracker-client.ts'

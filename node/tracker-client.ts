@@ -6,8 +6,8 @@
 import type { z } from 'zod'
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { AnnounceAnswerSchema, MeSchema, RepositoryKeysSchema, createApiClient, signPeerProof } from '../protocol/index.ts'
-import type { AnnounceAnswer, AnnounceRequest, ApiClient, ClientInfo, LeaveRequest, Me, RepositoryKeys } from '../protocol/index.ts'
+import { AnnounceAnswerSchema, MeSchema, OriginAccessSchema, RepositoryKeysSchema, createApiClient, signPeerProof } from '../protocol/index.ts'
+import type { AnnounceAnswer, AnnounceRequest, ApiClient, ClientInfo, LeaveRequest, Me, OriginAccess, RepositoryKeys } from '../protocol/index.ts'
 import { authorizingFetch, createLoginTokenSource, readLoginFile } from './auth/index.ts'
 import { NodeConfigError } from './config.ts'
 
@@ -20,6 +20,8 @@ export interface TrackerClient {
   postEvents: (events: unknown[], options?: { signal?: AbortSignal, clientId?: string, client?: ClientInfo }) => Promise<{ inserted: number, duplicates: number }>
   /** who the client's token stands for */
   me: (options?: { signal?: AbortSignal }) => Promise<Me>
+  /** origin access for `image` bound to `clientId` without joining its swarm (a dry run) */
+  originAccess?: (image: string, clientId: string, options?: { signal?: AbortSignal }) => Promise<OriginAccess>
 }
 
 /** `value` as `schema` says, or an error naming the answer and its first problem. */
@@ -62,6 +64,9 @@ export function createTrackerClient (api: ApiClient, init: TrackerClientInit = {
     },
     async me (options = {}) {
       return parseAnswer(MeSchema, await api.json('GET', '/api/v1/me', options), 'identity answer')
+    },
+    async originAccess (image, clientId, options = {}) {
+      return parseAnswer(OriginAccessSchema, await api.json('POST', `/api/v1/images/${encodeURIComponent(image)}/origin-token`, { json: { clientId }, signal: options.signal }), 'origin access answer')
     },
     async postEvents (events, options = {}) {
       return await api.json('POST', '/api/v1/events', {

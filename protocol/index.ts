@@ -16,7 +16,7 @@ export { CHUNK_PROTOCOL, ChunkProtocolError, FRAME, MAX_FRAME_BYTES, MAX_IDS_PER
 export type { ChunkAnswer, ChunkMessage, RefusalCode } from './wire/chunk-protocol.ts'
 export { MTIME_PERSIST_INTERVAL_MS, STALE_TEMP_MS, createChunkStore } from './store/chunk-store.ts'
 export type { ChunkStore, ChunkStoreFs, ChunkStoreInit, PutResult } from './store/chunk-store.ts'
-export { chunkStream, chunkStreamParallel, createBoundaryFinder, findBoundary } from './chunking/chunker.ts'
+export { chunkStream, chunkStreamParallel, createBoundaryFinder, cutCandidates, findBoundary } from './chunking/chunker.ts'
 export type { BoundaryFinder, BoundaryFinderInit, Chunk, ChunkStreamOptions, ParallelChunkStreamOptions } from './chunking/chunker.ts'
 export { DEFAULT_CHUNKING, MAX_CHUNK_BYTES_CEILING, MIN_CHUNK_BYTES_FLOOR, validateChunkingParams } from './chunking/chunking-params.ts'
 export type { ChunkingParams } from './chunking/chunking-params.ts'

@@ -1,7 +1,8 @@
 /**
  * Delta bench (issue 13): bytes a node holding v1 downloads for v2 of a realistic ext4
- * image pair (pair.ts), by Branchcast with whole chunks, Branchcast with delta chunks
- * (the publisher's own `computeDeltas` over the real manifests), and by casync --seed,
+ * image pair (pair.ts), by Branchcast as a real node pull (node-pull.ts: tracker, built-in
+ * origin and node, the report's wire bytes), by Branchcast computed from the chunk lists
+ * (whole chunks, and delta chunks by the publisher's own `computeDeltas`), and by casync --seed,
  * zsync, rsync, rsync -z and fixed 4 MiB blocks, next to two floors: the changed files as
  * one zstd -3 stream, and `zstd --patch-from`. Every tool runs in this one run on the same
  * pair. Prints Markdown and writes it into the "Delta chunks (issue 13)" section of
@@ -10,6 +11,7 @@
  *
  *   npm run bench -- delta                       (DELTA_BENCH_MB=300: file budget of the tree)
  *   DELTA_BENCH_PART=sizes npm run bench -- delta
+ *   DELTA_BENCH_PART=node npm run bench -- delta   (the node pull alone, printed, RESULTS.md untouched)
  *
  * casync, zsync and rsync come from Debian (apt-get install -y casync zsync rsync, done
  * here when missing and running as root); CI does not run this bench.
@@ -25,6 +27,8 @@ import { zstdCompressSync } from 'node:zlib'
 import { chunkStream, createChunkListBuilder, encodeDeltaIndex, encodeManifest, encodeStoredChunk, generateSigningKey, DEFAULT_CHUNKING } from '../../protocol/index.ts'
 import type { ChunkingParams, ChunkId } from '../../protocol/index.ts'
 import { computeDeltas } from '../../tracker/repository/deltas.ts'
+import { nodePull } from './node-pull.ts'
+import type { NodePullResult } from './node-pull.ts'
 import { buildPair } from './pair.ts'
 import type { Pair } from './pair.ts'
 
@@ -116,8 +120,8 @@ async function branchcast (pair: Pair, params: ChunkingParams): Promise<Branchca
   const deltaBytes = manifestBytes + index.byteLength + r.newStoredBytes - r.replacedStoredBytes + r.deltaBytes
   const requests = 1 + newParts.length + r.newChunks
   return {
-    whole: { tool: `Branchcast today (whole chunks, ${params.avgBytes / 1024} KiB avg)`, bytes: wholeBytes, requests, seconds: chunkSeconds, note: `manifest root + ${newParts.length} changed list parts + ${r.newChunks} chunks, each zstd alone` },
-    delta: { tool: `Branchcast with delta chunks (${params.avgBytes / 1024} KiB avg)`, bytes: deltaBytes, requests: requests + 1, seconds: deltaSeconds, note: `${r.entries.length} of ${r.newChunks} new chunks as deltas (zstd -${LEVEL}, ≤ 3 bases from v1), delta index ${index.byteLength} B; time = publish-side delta computation` },
+    whole: { tool: `Branchcast whole chunks, computed (${params.avgBytes / 1024} KiB avg)`, bytes: wholeBytes, requests, seconds: chunkSeconds, note: `manifest root + ${newParts.length} changed list parts + ${r.newChunks} chunks, each zstd alone` },
+    delta: { tool: `Branchcast delta chunks, computed (${params.avgBytes / 1024} KiB avg)`, bytes: deltaBytes, requests: requests + 1, seconds: deltaSeconds, note: `${r.entries.length} of ${r.newChunks} new chunks as deltas (zstd -${LEVEL}, ≤ 3 bases from v1), delta index ${index.byteLength} B; time = publish-side delta computation` },
     manifestBytes,
     indexBytes: index.byteLength,
     deltas: deltaFiles,
@@ -288,13 +292,31 @@ function writeSection (title: string, body: string): void {
   writeFileSync(RESULTS, start < 0 ? `${text.trimEnd()}\n\n${section}` : `${text.slice(0, start)}${section}${next < 0 ? '' : text.slice(next)}`)
 }
 
+function nodeRow (n: NodePullResult): Row {
+  const r = n.report
+  const wholeOrigin = r.bytesFromOrigin - r.deltaBytesFromOrigin - r.originBytesByReason['chunk-list']
+  return {
+    tool: 'Branchcast (node pull)',
+    bytes: n.bytes,
+    seconds: n.seconds,
+    note: `measured: a node holding v1 pulls v2 from the tracker's built-in origin; ${r.deltas.chunks} chunks as deltas ` +
+      `(${MB(r.deltaBytesFromOrigin)} MB rebuilding ${MB(r.decodedBytesFromDeltas)} MB), ${MB(wholeOrigin)} MB of whole chunks, ` +
+      `${MB(r.originBytesByReason['chunk-list'])} MB of list parts + delta index, ${n.manifestBytes} B manifest root; ` +
+      `${MB(r.bytesFromLocal)} MB copied from v1${n.identical ? '' : ' — OUTPUT DIFFERED'}`
+  }
+}
+
 async function tools (pair: Pair): Promise<void> {
   const floor = zstdFloor(pair)
   const rows: Row[] = [floor]
   rows.push(patchFrom(pair))
+  const node = await nodePull(pair)
+  const nodeR = nodeRow(node)
+  rows.push(nodeR)
   const bc = await branchcast(pair, DEFAULT_CHUNKING)
   rows.push(bc.delta, bc.whole)
-  rows.push(casync(pair), rsync(pair, true), rsync(pair, false))
+  const cas = casync(pair)
+  rows.push(cas, rsync(pair, true), rsync(pair, false))
   if (process.env.DELTA_BENCH_ZSYNC !== '0') rows.push(await zsync(pair))
   rows.push(fixedBlocks(pair))
   for (const r of rows) console.error(`${r.tool}: ${MB(r.bytes)} MB in ${r.seconds.toFixed(1)} s`)
@@ -310,10 +332,16 @@ ${MB(pair.changedBytes)} MB of new or changed file content. Bytes a node holding
 
 ${table(rows, floor.bytes)}
 
-Branchcast with deltas: ${bc.delta.note.split(';')[0]}, for ${MB(bc.newBytes)} MB of new chunks before compression;
-every delta is computed by the publisher's own code (\`tracker/repository/deltas.ts\`) over the real chunk lists.
-Must: fewer bytes than rsync -z — ${bc.delta.bytes < rsyncZ.bytes ? 'met' : 'NOT met'} (${(bc.delta.bytes / rsyncZ.bytes).toFixed(2)} × rsync -z);
-aim: ≤ 1.1 × the floor — ${(bc.delta.bytes / floor.bytes).toFixed(2)} × the changed-files floor.`
+"Branchcast (node pull)" is measured (bench/delta/node-pull.ts): an in-process tracker publishes v1, a node
+pulls it (${MB(node.firstPullBytes)} MB in ${node.firstPullSeconds.toFixed(1)} s), v2 is published and its deltas computed after the upload
+answered (${node.deltaSeconds.toFixed(1)} s more), then the node pulls v2: bytes are that pull's report (every origin HTTP body:
+chunks, deltas, changed list parts, the delta index) plus the manifest root; seconds are that pull's duration.
+The two "computed" rows count the same things from the chunk lists without running a node
+(${bc.delta.note.split(';')[0]}, for ${MB(bc.newBytes)} MB of new chunks before compression; their seconds are chunking and the
+publisher's delta computation).
+Must: fewer bytes than rsync -z — ${nodeR.bytes < rsyncZ.bytes ? 'met' : 'NOT met'} (node pull ${(nodeR.bytes / rsyncZ.bytes).toFixed(2)} × rsync -z);
+aim: ≤ 1.1 × the floor — ${(nodeR.bytes / floor.bytes).toFixed(2)} × the changed-files floor.
+Update time: node pull ${nodeR.seconds.toFixed(1)} s against casync extract --seed ${cas.seconds.toFixed(1)} s (${(nodeR.seconds / cas.seconds).toFixed(2)} ×) — ${nodeR.seconds <= cas.seconds ? 'no worse, met' : 'slower, NOT met'}.`
   console.log(body)
   writeSection('Delta chunks (issue 13)', body)
 }
@@ -338,4 +366,6 @@ mkdirSync(WORK, { recursive: true })
 ensureTools()
 const pair = buildPair(WORK, BUDGET_MB * 1024 * 1024)
 console.error(`pair: ${MB(statSync(pair.v1).size)} MB images, ${JSON.stringify(pair.files)}, ${MB(pair.changedBytes)} MB changed`)
-if (process.env.DELTA_BENCH_PART === 'sizes') await sizes(pair); else await tools(pair)
+if (process.env.DELTA_BENCH_PART === 'sizes') await sizes(pair)
+else if (process.env.DELTA_BENCH_PART === 'node') { const n = await nodePull(pair); console.log(table([nodeRow(n)], 1), JSON.stringify({ ...n, report: undefined, deltas: n.report.deltas })) }
+else await tools(pair)

@@ -44,7 +44,11 @@ function mkfs (tree: string, image: string, sizeBytes: number): void {
 
 export function buildPair (work: string, budgetBytes: number): Pair {
   const done = join(work, 'pair.json')
-  if (existsSync(done)) return JSON.parse(readFileSync(done, 'utf8')) as Pair
+  // the pair is cached for the budget it was built with; another budget builds it again
+  if (existsSync(done)) {
+    const cached = JSON.parse(readFileSync(done, 'utf8')) as Pair & { budgetBytes?: number }
+    if (cached.budgetBytes === budgetBytes) return cached
+  }
   rmSync(work, { recursive: true, force: true })
   const t1 = join(work, 'tree1')
   const t2 = join(work, 'tree2')
@@ -123,6 +127,6 @@ export function buildPair (work: string, budgetBytes: number): Pair {
   rmSync(t1, { recursive: true, force: true })
   rmSync(t2, { recursive: true, force: true })
   const pair: Pair = { v1, v2, changed: changedPath, changedBytes: changed.reduce((n, b) => n + b.length, 0), files }
-  writeFileSync(done, JSON.stringify(pair))
+  writeFileSync(done, JSON.stringify({ ...pair, budgetBytes }))
   return pair
 }

@@ -11,13 +11,17 @@ import { createServer } from 'node:http'
 import { createReadStream, readFileSync } from 'node:fs'
 import { open, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { createChunkStore } from '../../protocol/store/chunk-store.ts'
-import { isChunkId } from '../../protocol/store/chunk-id.ts'
-import { importPublicKey } from '../../protocol/signing/signing.ts'
-import { createLogger } from '../../protocol/logger.ts'
-import { createChunkServer, createPeerNode } from '../../node/peer/index.ts'
 import type { ChunkSource } from '../../node/peer/index.ts'
+import { applyDaemonV8Flags } from '../../node/daemon/v8-flags.ts'
+
+// the daemon's V8 settings before the node's modules load (see index.ts)
+if (process.env.P2P_BENCH_V8 !== 'default') applyDaemonV8Flags()
+const { generateKeyPair } = await import('@libp2p/crypto/keys')
+const { createChunkStore } = await import('../../protocol/store/chunk-store.ts')
+const { isChunkId } = await import('../../protocol/store/chunk-id.ts')
+const { importPublicKey } = await import('../../protocol/signing/signing.ts')
+const { createLogger } = await import('../../protocol/logger.ts')
+const { createChunkServer, createPeerNode } = await import('../../node/peer/index.ts')
 
 /** The bench's chunks are all this long: chunk i of the id list lies at i × CHUNK_BYTES in the image. */
 const CHUNK_BYTES = 64 * 1024

@@ -13,7 +13,10 @@
  * Last, the wire-compression question on the same image: zstd of each 64 KiB slice.
  *
  * The puller's origin is capped at 1 MiB/s so that nearly all of it comes from the peer.
- * Flags (env): --size (PULL_CPU_SIZE, 512MiB). PULL_CPU_PROF=DIR writes the daemons' V8 CPU profiles.
+ * Flags (env): --size (PULL_CPU_SIZE, 512MiB); --data sample|random (PULL_CPU_DATA,
+ * sample): `random` is AES-CTR noise throughout — no zero blocks to leave as holes, no
+ * repeats — for RSS that must not depend on the image's content.
+ * PULL_CPU_PROF=DIR writes the daemons' V8 CPU profiles.
  */
 import { execFile } from 'node:child_process'
 import { mkdir, open, rm } from 'node:fs/promises'
@@ -22,8 +25,11 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs, promisify } from 'node:util'
 import { zstdCompressSync, zstdDecompressSync } from 'node:zlib'
+import { createCipheriv, createHash } from 'node:crypto'
 import { createControlClient, readControlFile } from '../../node/index.ts'
 import { formatBytes, parseBytes, readFlag } from '../../protocol/index.ts'
+import type { ApiClient, UploadResult } from '../../protocol/index.ts'
+import { DAEMON_V8_FLAGS } from '../../node/daemon/v8-flags.ts'
 import { adminClient, assignImage, publishSample, startLocalTracker } from '../../bin/local-tracker.ts'
 import { startNodeProcess } from '../../bin/node-process.ts'
 import type { NodeProcess } from '../../bin/node-process.ts'
@@ -32,8 +38,10 @@ import { diskBytes } from '../../tests/helpers/disk-usage.ts'
 
 const MiB = 1024 * 1024
 const IMAGE = 'pull-cpu-bench'
-const { values } = parseArgs({ options: { size: { type: 'string' } } })
+const { values } = parseArgs({ options: { size: { type: 'string' }, data: { type: 'string' } } })
 const sizeBytes = readFlag('--size', values.size ?? process.env.PULL_CPU_SIZE ?? '512MiB', parseBytes)
+const data = values.data ?? process.env.PULL_CPU_DATA ?? 'sample'
+if (data !== 'sample' && data !== 'random') throw new TypeError('--data must be sample or random')
 const work = join(tmpdir(), `branchcast-pull-cpu-${process.pid}`)
 const say = (s: string): void => { process.stderr.write(s + '\n') }
 const PULLER_ORIGIN_RATE = '1MiB'
@@ -60,14 +68,34 @@ async function zstdCost (path: string, bytes: number): Promise<{ ratio: number, 
   return { ratio: wire / bytes, compressMsPerMiB: cMs / (bytes / MiB), decompressMsPerMiB: dMs / (bytes / MiB) }
 }
 
+/** AES-256-CTR noise, streamed: no zero blocks (holes) and no repeated chunks. */
+async function publishRandom (admin: ApiClient, image: string, bytes: number): Promise<{ version: number, sha256: string }> {
+  await admin.request('POST', '/api/v1/images', { json: { name: image } }).catch((err: { status?: number }) => { if (err.status !== 409) throw err })
+  const cipher = createCipheriv('aes-256-ctr', createHash('sha256').update('pull-cpu-random').digest(), Buffer.alloc(16))
+  const zeros = Buffer.alloc(MiB)
+  let at = 0
+  const body = new ReadableStream<Uint8Array>({
+    pull (controller) {
+      if (at >= bytes) { controller.close(); return }
+      const n = Math.min(MiB, bytes - at)
+      controller.enqueue(new Uint8Array(cipher.update(zeros.subarray(0, n))))
+      at += n
+    }
+  })
+  const up = await admin.json<UploadResult>('POST', `/api/v1/images/${image}/versions`, {
+    query: { publish: true }, body, headers: { 'content-type': 'application/octet-stream', 'content-length': String(bytes) }
+  })
+  return { version: up.version, sha256: up.imageSha256 }
+}
+
 await mkdir(work, { recursive: true })
 if (process.env.PULL_CPU_PROF !== undefined) process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${process.env.PULL_CPU_PROF}`.trim()
 const nodes: NodeProcess[] = []
 const tracker = await startLocalTracker(join(work, 'tracker'))
 try {
-  say(`pull-cpu bench: ${formatBytes(sizeBytes)}, ${cpus().length} cores, node ${process.version}`)
+  say(`pull-cpu bench: ${formatBytes(sizeBytes)} of ${data} data, ${cpus().length} cores, node ${process.version}; daemons' V8 settings: ${DAEMON_V8_FLAGS.join(' ')}`)
   const admin = adminClient(tracker.url, tracker.adminToken)
-  const sample = await publishSample(admin, { image: IMAGE, sizeBytes, seed: 3 })
+  const sample = data === 'random' ? await publishRandom(admin, IMAGE, sizeBytes) : await publishSample(admin, { image: IMAGE, sizeBytes, seed: 3 })
   await assignImage(admin, { image: IMAGE, user: 'desk' })
   const token = await tracker.tokenFor('desk')
   const start = async (name: string, extraArgs: string[] = []): Promise<NodeProcess> => {
@@ -114,7 +142,7 @@ try {
   say([
     '| image | pull wall | from peers (decoded) | puller CPU ms/MiB | raw p2p fetch CPU ms/MiB | × raw | seeder CPU ms/MiB (serving) | puller peak RSS | seeder peak RSS | puller data dir / image |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-    `| ${formatBytes(sizeBytes)} | ${(wallMs / 1000).toFixed(1)} s | ${(100 * out.peersShare).toFixed(1)} % | **${out.pullerCpuMsPerMiB.toFixed(1)}** | ${rawPerMiB.toFixed(1)} | ${(out.pullerCpuMsPerMiB / rawPerMiB).toFixed(2)} | ${out.seederCpuMsPerMiB.toFixed(1)} | ${out.pullerPeakRssMiB.toFixed(0)} MiB | ${out.seederPeakRssMiB.toFixed(0)} MiB | ${out.diskRatio.toFixed(3)} |`,
+    `| ${formatBytes(sizeBytes)} ${data} | ${(wallMs / 1000).toFixed(1)} s | ${(100 * out.peersShare).toFixed(1)} % | **${out.pullerCpuMsPerMiB.toFixed(1)}** | ${rawPerMiB.toFixed(1)} | ${(out.pullerCpuMsPerMiB / rawPerMiB).toFixed(2)} | ${out.seederCpuMsPerMiB.toFixed(1)} | ${out.pullerPeakRssMiB.toFixed(0)} MiB | ${out.seederPeakRssMiB.toFixed(0)} MiB | ${out.diskRatio.toFixed(3)} |`,
     '',
     `wire zstd on 64 KiB slices of the first ${formatBytes(Math.min(sizeBytes, 128 * MiB))}: wire/raw ${z.ratio.toFixed(3)}, compress ${z.compressMsPerMiB.toFixed(1)} ms/MiB, decompress ${z.decompressMsPerMiB.toFixed(1)} ms/MiB`
   ].join('\n'))

@@ -6,10 +6,14 @@
  *
  * argv[2]: JSON { tracker, token, image, version, seeder: string[] (multiaddrs) }
  */
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { createApiClient, createLogger, encodeHave, readChunkList, verifyManifest } from '../../protocol/index.ts'
-import { createPeerNode, createTrackerClient, fetchChunksFromPeer, loadTrust } from '../../node/index.ts'
-import { fetchChunkFromOrigin } from '../../node/origin/index.ts'
+import { applyDaemonV8Flags } from '../../node/daemon/v8-flags.ts'
+
+// the daemon's V8 settings, before the node's modules load: a like-for-like baseline
+applyDaemonV8Flags()
+const { generateKeyPair } = await import('@libp2p/crypto/keys')
+const { createApiClient, createLogger, encodeHave, readChunkList, verifyManifest } = await import('../../protocol/index.ts')
+const { createPeerNode, createTrackerClient, fetchChunksFromPeer, loadTrust } = await import('../../node/index.ts')
+const { fetchChunkFromOrigin } = await import('../../node/origin/index.ts')
 
 const args = JSON.parse(process.argv[2]!) as { tracker: string, token: string, image: string, version: number, seeder: string[], trustDir: string }
 const logger = createLogger({ level: 'warn' })

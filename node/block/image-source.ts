@@ -17,6 +17,8 @@ export interface LazyImage {
   has: (u: number) => boolean
   whenHeld: (u: number, signal?: AbortSignal) => Promise<void>
   readRange: (offset: number, length: number) => Promise<Uint8Array>
+  /** bytes held so far (ImageVersion has it): with `stallMs`, what tells a stall from a slow flow */
+  readonly heldBytes?: number
 }
 
 export interface ImageSourceInit {
@@ -26,6 +28,54 @@ export interface ImageSourceInit {
   want?: (units: number[]) => void
   /** told of the units every read covers, held or not */
   onRead?: (units: number[]) => void
+  /**
+   * A read that has waited this long while no chunk of the image arrived (the node lost its
+   * sources) gives up: `onStall` is told the units it waits for and the read rejects (EIO to
+   * QEMU, whose `rerror=stop` pauses the guest until the node resumes it). Default: wait.
+   */
+  stallMs?: number
+  onStall?: (units: number[]) => void
+}
+
+/** A read given up because nothing arrived for `stallMs`: the guest is paused, not failed. */
+export class ReadStalledError extends Error {
+  readonly code = 'ERR_READ_STALLED'
+  readonly units: number[]
+  constructor (units: number[], stallMs: number) {
+    super(`no chunk arrived for ${stallMs} ms while a read waited for ${units.length} of them`)
+    this.units = units
+  }
+}
+
+/**
+ * Waits until every unit in `missing` is held; with `stallMs`, rejects with ReadStalledError
+ * once a whole `stallMs` passes with the image's held bytes unchanged.
+ */
+async function waitHeld (image: LazyImage, missing: number[], init: ImageSourceInit, signal: AbortSignal): Promise<void> {
+  const waits = (s: AbortSignal): Promise<unknown> => Promise.all(missing.map(async (u) => { await image.whenHeld(u, s) }))
+  if (init.stallMs === undefined) { await waits(signal); return }
+  const giveUp = new AbortController()
+  const all = waits(AbortSignal.any([signal, giveUp.signal])).then(() => true as const)
+  all.catch(() => {})
+  try {
+    let seen = image.heldBytes
+    for (;;) {
+      let timer: NodeJS.Timeout | undefined
+      const tick = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), init.stallMs) })
+      const done = await Promise.race([all, tick]).finally(() => clearTimeout(timer))
+      if (done) return
+      const now = image.heldBytes
+      if (now === undefined || now === seen) {
+        const units = missing.filter((u) => !image.has(u))
+        if (units.length === 0) return
+        init.onStall?.(units)
+        throw new ReadStalledError(units, init.stallMs)
+      }
+      seen = now
+    }
+  } finally {
+    giveUp.abort()
+  }
 }
 
 /** Index of the chunk holding byte `offset` (offsets ascending, chunks back to back). */
@@ -61,7 +111,7 @@ export function imageBlockSource (image: LazyImage, init: ImageSourceInit): Bloc
       const missing = units.filter((u) => !image.has(u))
       if (missing.length > 0) {
         init.want?.(missing)
-        await Promise.all(missing.map(async (u) => { await image.whenHeld(u, signal) }))
+        await waitHeld(image, missing, init, signal)
       }
       return await image.readRange(offset, length)
     }

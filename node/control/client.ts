@@ -3,9 +3,10 @@
  * `<dataDir>/control.json` and reads `POST /pull`'s NDJSON stream line by line.
  */
 import { readJsonFile } from '../state-file.ts'
-import type { PullProgress, PullReport } from '../pull/index.ts'
+import type { DryRunReport, PullProgress, PullReport } from '../pull/index.ts'
 import { controlFilePath } from './protocol.ts'
-import type { ControlErrorBody, ControlFile, NodeStatus, PullRequest, PullStreamLine, ReadyImage, SessionLockRequest, SessionStartRequest, SessionStopRequest, WorkspacesStatus } from './protocol.ts'
+import type { BundleProgress, ImportReport, MakeBundleReport } from '../bundle/index.ts'
+import type { BundleRequest, ControlErrorBody, ControlFile, NodeStatus, PullRequest, StreamLine, ReadyImage, SessionLockRequest, SessionStartRequest, SessionStopRequest, WorkspacesStatus } from './protocol.ts'
 import type { AppLaunchResult, SessionStatus, SessionStopResult } from '../session/index.ts'
 import type { AppLaunchRequest } from './session-routes.ts'
 
@@ -35,6 +36,12 @@ export interface PullStreamOptions {
 
 export interface ControlClient {
   pull: (image: string, options?: PullStreamOptions) => Promise<PullReport>
+  /** what a pull would take from where (`POST /pull/dry-run`) */
+  pullDryRun: (image: string, options?: { version?: PullRequest['version'], signal?: AbortSignal }) => Promise<DryRunReport>
+  /** writes an offline bundle of a held version (`POST /bundle`) */
+  bundle: (request: BundleRequest, options?: { signal?: AbortSignal, onProgress?: (p: BundleProgress) => void }) => Promise<MakeBundleReport>
+  /** pulls the version a bundle holds, with the bundle as a source (`POST /import`) */
+  importBundle: (path: string, options?: { signal?: AbortSignal, onProgress?: (p: PullProgress) => void }) => Promise<ImportReport>
   images: (options?: { signal?: AbortSignal }) => Promise<ReadyImage[]>
   status: (options?: { signal?: AbortSignal }) => Promise<NodeStatus>
   sessionStart: (image: string, request: SessionStartRequest, options?: { signal?: AbortSignal }) => Promise<SessionStatus>
@@ -78,28 +85,39 @@ export function createControlClient (file: ControlFile): ControlClient {
     return await (await call('POST', `/sessions/${encodeURIComponent(image)}/${action}`, { body, signal: options.signal })).json() as T
   }
 
+  /** A long request's NDJSON: progress lines to `onProgress`, then the report (or the error thrown). */
+  async function stream<P, R> (path: string, body: object, options: { signal?: AbortSignal, onProgress?: (p: P) => void }): Promise<R> {
+    const res = await call('POST', path, { body, signal: options.signal })
+    if (res.body === null) throw new ControlError('ERR_PROTOCOL', `empty ${path} stream`)
+    const decoder = new TextDecoder()
+    let buffered = ''
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buffered += decoder.decode(chunk, { stream: true })
+      let nl: number
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const text = buffered.slice(0, nl)
+        buffered = buffered.slice(nl + 1)
+        if (text === '') continue
+        const line = JSON.parse(text) as StreamLine<P, R>
+        if (line.type === 'progress') options.onProgress?.(line.progress)
+        else if (line.type === 'report') return line.report
+        else if (line.type === 'error') throw new ControlError(line.code, line.message)
+      }
+    }
+    throw new ControlError('ERR_PROTOCOL', `the node closed the ${path} stream without a report`)
+  }
+
   return {
     async pull (image, options = {}) {
       const request: PullRequest = { image, version: options.version }
-      const res = await call('POST', '/pull', { body: request, signal: options.signal })
-      if (res.body === null) throw new ControlError('ERR_PROTOCOL', 'empty pull stream')
-      const decoder = new TextDecoder()
-      let buffered = ''
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        buffered += decoder.decode(chunk, { stream: true })
-        let nl: number
-        while ((nl = buffered.indexOf('\n')) >= 0) {
-          const text = buffered.slice(0, nl)
-          buffered = buffered.slice(nl + 1)
-          if (text === '') continue
-          const line = JSON.parse(text) as PullStreamLine
-          if (line.type === 'progress') options.onProgress?.(line.progress)
-          else if (line.type === 'report') return line.report
-          else if (line.type === 'error') throw new ControlError(line.code, line.message)
-        }
-      }
-      throw new ControlError('ERR_PROTOCOL', 'the node closed the pull stream without a report')
+      return await stream<PullProgress, PullReport>('/pull', request, options)
     },
+    async pullDryRun (image, options = {}) {
+      const request: PullRequest = { image, version: options.version }
+      return (await (await call('POST', '/pull/dry-run', { body: request, signal: options.signal })).json() as { report: DryRunReport }).report
+    },
+    bundle: async (request, options = {}) => await stream<BundleProgress, MakeBundleReport>('/bundle', request, options),
+    importBundle: async (path, options = {}) => await stream<PullProgress, ImportReport>('/import', { path }, options),
     async images (options = {}) {
       return (await (await call('GET', '/images', options)).json() as { images: ReadyImage[] }).images
     },

@@ -4,15 +4,19 @@
  * `<dataDir>/control.json` with mode 0600, so only the node's user can drive it.
  *
  * Routes: `POST /pull {image, version?}` streams NDJSON (`progress` lines, then one
- * `report` or `error` line); `GET /images` lists ready images; `GET /status` the peer id,
+ * `report` or `error` line), and so do `POST /bundle {image, version?, since?, out,
+ * force?}` (write an offline bundle) and `POST /import {path}` (pull from one);
+ * `POST /pull/dry-run {image, version?}` answers `{report}`: what that pull would take
+ * from where; `GET /images` lists ready images; `GET /status` the peer id,
  * addresses, site, cache usage and serving stats; `/sessions/…` starts, stops, restarts,
  * locks and unlocks VM sessions and reports their status.
  */
 import type { Logger } from '../../protocol/index.ts'
-import type { PullOptions, PullReport } from '../pull/index.ts'
+import type { DryRunOptions, DryRunReport, PullOptions, PullReport } from '../pull/index.ts'
+import type { Bundler } from '../bundle/index.ts'
 import type { WorkspaceReconciler } from '../workspaces/index.ts'
 import type { PublishedApps } from '../desktop/index.ts'
-import type { SessionPolicySource, SessionRuntime } from '../session/index.ts'
+import type { LazyBaseSource, SessionPolicySource, SessionRuntime } from '../session/index.ts'
 import type { NodeStatus, ReadyImage } from './protocol.ts'
 import { ControlServerImpl } from './server.ts'
 
@@ -20,7 +24,7 @@ export { readControlFile, createControlClient, ControlError } from './client.ts'
 export type { ControlClient, PullStreamOptions } from './client.ts'
 export { CONTROL_FILE, controlFilePath } from './protocol.ts'
 export type { AppLaunchRequest, SessionRoutesOptions } from './session-routes.ts'
-export type { ControlErrorBody, ControlFile, NodeStatus, PullRequest, PullStreamLine, ReadyImage, SessionLockRequest, SessionStartRequest, SessionStopRequest } from './protocol.ts'
+export type { BundleRequest, ControlErrorBody, ControlFile, ImportRequest, NodeStatus, PullRequest, PullStreamLine, ReadyImage, StreamLine, SessionLockRequest, SessionStartRequest, SessionStopRequest } from './protocol.ts'
 
 export interface ControlServerInit {
   /** where control.json is written */
@@ -33,8 +37,12 @@ export interface ControlServerInit {
 
 export interface ControlComponents {
   pull: (options: PullOptions) => Promise<PullReport>
+  /** `pull --dry-run`: the route exists only when given */
+  dryRun?: (options: DryRunOptions) => Promise<DryRunReport>
   images: () => Promise<ReadyImage[]>
   status: () => Promise<NodeStatus>
+  /** offline bundles: `POST /bundle` and `POST /import` exist only when given */
+  bundles?: Bundler
   /** VM sessions: the `/sessions` routes exist only when given */
   sessions?: SessionRuntime
   /** workspaces: `GET /workspaces` and `POST /workspaces/refresh` */
@@ -43,6 +51,8 @@ export interface ControlComponents {
   sessionPolicy?: SessionPolicySource
   /** the desktop entries of published applications, synced when a managed workspace starts */
   publishedApps?: PublishedApps
+  /** starts of a version not held yet read it while it arrives (instant start); without, they are refused */
+  lazyBase?: LazyBaseSource
   logger: Logger
 }
 

@@ -24,11 +24,25 @@ export interface PullRequest {
   version?: number | 'latest'
 }
 
-/** One NDJSON line of `POST /pull`: progress lines, then one report or error. */
-export type PullStreamLine =
-  | { type: 'progress', progress: PullProgress }
-  | { type: 'report', report: PullReport }
+/** One NDJSON line of a long request (`POST /pull`, `/bundle`, `/import`): progress lines, then one report or error. */
+export type StreamLine<P, R> =
+  | { type: 'progress', progress: P }
+  | { type: 'report', report: R }
   | { type: 'error', code: string, message: string }
+
+export type PullStreamLine = StreamLine<PullProgress, PullReport>
+
+/** `POST /bundle` body: write a bundle of a held version to `out` (absolute). */
+export interface BundleRequest {
+  image: string
+  version?: number
+  since?: number
+  out: string
+  force?: boolean
+}
+
+/** `POST /import` body: import the bundle at `path` (absolute). */
+export interface ImportRequest { path: string }
 
 /** `GET /images`: `{ images: ReadyImage[] }`. */
 export interface ReadyImage {

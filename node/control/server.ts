@@ -9,20 +9,40 @@ import { z } from 'zod'
 import type { Logger } from '../../protocol/index.ts'
 import { ImageNameSchema } from '../../protocol/index.ts'
 import { writeJsonFile } from '../state-file.ts'
-import { CONTROL_MAX_BODY_BYTES, CONTROL_PROGRESS_INTERVAL_MS } from '../constants.ts'
+import { isAbsolute } from 'node:path'
+import { CONTROL_MAX_BODY_BYTES, CONTROL_MAX_PATH_CHARS, CONTROL_PROGRESS_INTERVAL_MS } from '../constants.ts'
 import { controlFilePath } from './protocol.ts'
 import { sessionRoutes } from './session-routes.ts'
-import type { ControlErrorBody, PullRequest, PullStreamLine } from './protocol.ts'
+import type { BundleRequest, ControlErrorBody, ImportRequest, PullRequest, StreamLine } from './protocol.ts'
 import type { ControlComponents, ControlServer, ControlServerInit } from './index.ts'
-import type { PullProgress } from '../pull/index.ts'
 
 const PullBody: z.ZodType<PullRequest> = z.object({
   image: ImageNameSchema,
   version: z.union([z.number().int().positive(), z.literal('latest')]).optional()
 }).strict()
 
+const absolutePath = z.string().min(1).max(CONTROL_MAX_PATH_CHARS).refine((p) => isAbsolute(p) && !p.includes('\0'), 'an absolute path')
+const BundleBody: z.ZodType<BundleRequest> = z.object({
+  image: ImageNameSchema,
+  version: z.number().int().positive().optional(),
+  since: z.number().int().positive().optional(),
+  out: absolutePath,
+  force: z.boolean().optional()
+}).strict()
+const ImportBody: z.ZodType<ImportRequest> = z.object({ path: absolutePath }).strict()
+
 function errorBody (code: string, message: string): ControlErrorBody {
   return { error: { code, message } }
+}
+
+/** A `/pull` or `/pull/dry-run` body, or the 400 answer's body. */
+async function readPullBody (req: Request): Promise<PullRequest | ControlErrorBody> {
+  try {
+    const r = PullBody.safeParse(await req.json())
+    return r.success ? r.data : errorBody('ERR_BAD_REQUEST', r.error.issues[0]?.message ?? 'invalid body')
+  } catch {
+    return errorBody('ERR_BAD_REQUEST', 'body is not JSON')
+  }
 }
 
 export class ControlServerImpl implements ControlServer {
@@ -57,23 +77,46 @@ export class ControlServerImpl implements ControlServer {
     })
     app.get('/status', async (c) => c.json(await this.#components.status()))
     app.get('/images', async (c) => c.json({ images: await this.#components.images() }))
-    app.post('/pull', bodyLimit({ maxSize: CONTROL_MAX_BODY_BYTES, onError: (c) => c.json(errorBody('ERR_TOO_LARGE', 'body too large'), 413) }), async (c) => {
-      let body: PullRequest
-      try {
-        const r = PullBody.safeParse(await c.req.json())
-        if (!r.success) return c.json(errorBody('ERR_BAD_REQUEST', r.error.issues[0]?.message ?? 'invalid body'), 400)
-        body = r.data
-      } catch {
-        return c.json(errorBody('ERR_BAD_REQUEST', 'body is not JSON'), 400)
-      }
-      return this.#pullStream(body, c.req.raw.signal)
-    })
+    const limit = bodyLimit({ maxSize: CONTROL_MAX_BODY_BYTES, onError: (c) => c.json(errorBody('ERR_TOO_LARGE', 'body too large'), 413) })
+    // a long request: the body checked, then NDJSON progress lines and one report or error
+    const streamed = <B, P, R>(path: string, schema: z.ZodType<B>, what: string, run: (body: B, signal: AbortSignal, onProgress: (p: P & { phase?: string }) => void) => Promise<R>): void => {
+      app.post(path, limit, async (c) => {
+        let body: B
+        try {
+          const r = schema.safeParse(await c.req.json())
+          if (!r.success) return c.json(errorBody('ERR_BAD_REQUEST', `${r.error.issues[0]?.path.join('.') ?? ''}: ${r.error.issues[0]?.message ?? 'invalid body'}`), 400)
+          body = r.data
+        } catch {
+          return c.json(errorBody('ERR_BAD_REQUEST', 'body is not JSON'), 400)
+        }
+        return this.#stream(what, c.req.raw.signal, async (signal, onProgress) => await run(body, signal, onProgress))
+      })
+    }
+    streamed('/pull', PullBody, 'pull', async (body, signal, onProgress) => await this.#components.pull({ image: body.image, version: body.version, signal, onProgress }))
+    const bundles = this.#components.bundles
+    if (bundles !== undefined) {
+      streamed('/bundle', BundleBody, 'bundle', async (body, signal, onProgress) => await bundles.make(body, { signal, onProgress }))
+      streamed('/import', ImportBody, 'import', async (body, signal, onProgress) => await bundles.import(body.path, { signal, onProgress }))
+    }
+    const dryRun = this.#components.dryRun
+    if (dryRun !== undefined) {
+      app.post('/pull/dry-run', limit, async (c) => {
+        const body = await readPullBody(c.req.raw)
+        if ('error' in body) return c.json(body, 400)
+        try {
+          return c.json({ report: await dryRun({ image: body.image, version: body.version, signal: c.req.raw.signal }) })
+        } catch (err) {
+          const code = (err as { code?: string }).code
+          return c.json(errorBody(typeof code === 'string' ? code : 'ERR_DRY_RUN_FAILED', (err as Error).message), 502)
+        }
+      })
+    }
     const workspaces = this.#components.workspaces
     if (workspaces !== undefined) {
       app.get('/workspaces', (c) => c.json(workspaces.status()))
       app.post('/workspaces/refresh', async (c) => c.json(await workspaces.refresh({ signal: c.req.raw.signal })))
     }
-    if (this.#components.sessions !== undefined) app.route('/sessions', sessionRoutes(this.#components.sessions, this.#components.images, { policy: this.#components.sessionPolicy, publishedApps: this.#components.publishedApps, logger: this.#log }))
+    if (this.#components.sessions !== undefined) app.route('/sessions', sessionRoutes(this.#components.sessions, this.#components.images, { policy: this.#components.sessionPolicy, publishedApps: this.#components.publishedApps, lazy: this.#components.lazyBase, logger: this.#log }))
     app.notFound((c) => c.json(errorBody('ERR_NOT_FOUND', 'no such route'), 404))
     app.onError((err, c) => {
       this.#log.error('control request failed', { err })
@@ -82,11 +125,10 @@ export class ControlServerImpl implements ControlServer {
     return app
   }
 
-  #pullStream (body: PullRequest, requestSignal: AbortSignal): Response {
+  #stream<P extends { phase?: string }, R> (what: string, requestSignal: AbortSignal, run: (signal: AbortSignal, onProgress: (p: P) => void) => Promise<R>): Response {
     const controller = new AbortController()
     this.#pulls.add(controller)
     const encoder = new TextEncoder()
-    const components = this.#components
     const log = this.#log
     const pulls = this.#pulls
     // the CLI going away (Ctrl-C) cancels the pull; a finished pull's chunks stay cached
@@ -94,25 +136,24 @@ export class ControlServerImpl implements ControlServer {
     requestSignal.addEventListener('abort', onGone, { once: true })
     const stream = new ReadableStream<Uint8Array>({
       async start (ctrl) {
-        const send = (line: PullStreamLine): void => {
+        const send = (line: StreamLine<P, R>): void => {
           try { ctrl.enqueue(encoder.encode(JSON.stringify(line) + '\n')) } catch {}
         }
         let lastSentMs = 0
         let lastPhase = ''
-        const onProgress = (p: PullProgress): void => {
+        const onProgress = (p: P): void => {
           const t = Date.now()
           if (p.phase === lastPhase && t - lastSentMs < CONTROL_PROGRESS_INTERVAL_MS) return
-          lastPhase = p.phase
+          lastPhase = p.phase ?? ''
           lastSentMs = t
           send({ type: 'progress', progress: p })
         }
         try {
-          const report = await components.pull({ image: body.image, version: body.version, signal: controller.signal, onProgress })
-          send({ type: 'report', report })
+          send({ type: 'report', report: await run(controller.signal, onProgress) })
         } catch (err) {
           const code = (err as { code?: unknown }).code
-          log.warn('pull failed', { image: body.image, err })
-          send({ type: 'error', code: typeof code === 'string' ? code : 'ERR_PULL_FAILED', message: (err as Error).message })
+          log.warn(`${what} failed`, { err })
+          send({ type: 'error', code: typeof code === 'string' ? code : `ERR_${what.toUpperCase()}_FAILED`, message: (err as Error).message })
         } finally {
           requestSignal.removeEventListener('abort', onGone)
           pulls.delete(controller)

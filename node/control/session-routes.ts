@@ -20,7 +20,7 @@ import type { Logger } from '../../protocol/index.ts'
 import { APP_LAUNCH_TIMEOUT_MS, CONTROL_MAX_BODY_BYTES, MAX_SESSION_CPUS, MAX_SESSION_MEMORY_MB } from '../constants.ts'
 import type { PublishedApps } from '../desktop/index.ts'
 import { SessionError, UNMANAGED_POLICY_SOURCE, startOptionsFor } from '../session/index.ts'
-import type { SessionErrorCode, SessionPolicyCheck, SessionPolicySource, SessionRuntime, StartRequest } from '../session/index.ts'
+import type { LazyBaseSource, SessionErrorCode, SessionPolicyCheck, SessionPolicySource, SessionRuntime, StartRequest } from '../session/index.ts'
 import type { ReadyImage, SessionLockRequest, SessionStartRequest, SessionStopRequest } from './protocol.ts'
 
 const PATH = z.string().min(1).max(4096)
@@ -97,6 +97,8 @@ export interface SessionRoutesOptions {
   policy?: SessionPolicySource
   /** a managed workspace's desktop entries are synced at each start */
   publishedApps?: Pick<PublishedApps, 'syncPublishedApps'>
+  /** a start of a version not held yet boots at once, reading it while it arrives */
+  lazy?: LazyBaseSource
   logger?: Logger
 }
 
@@ -148,7 +150,7 @@ export function sessionRoutes (sessions: SessionRuntime, images: () => Promise<R
     if (b instanceof Response) return b
     const signal = bounded(c, b.timeoutMs)
     const check = await allowed(policy, name, signal)
-    const start = await startOptionsFor(name, startRequest(b), check, images)
+    const start = await startOptionsFor(name, startRequest(b), check, images, options.lazy, signal)
     await syncApps(name, check)
     return c.json(await sessions.start(name, { ...start, waitForAgent: b.wait, signal }))
   })
@@ -190,7 +192,7 @@ export function sessionRoutes (sessions: SessionRuntime, images: () => Promise<R
       throw new SessionError('ERR_APP_UNKNOWN', check.policy === undefined ? `${name} has no workspace policy, so no published applications` : `the policy of ${name} publishes no application named ${JSON.stringify(b.app)}`)
     }
     if ((await sessions.status(name, { signal })).state === 'stopped') {
-      const start = await startOptionsFor(name, startRequest({ kernel: b.kernel, initrd: b.initrd, append: b.append }), check, images)
+      const start = await startOptionsFor(name, startRequest({ kernel: b.kernel, initrd: b.initrd, append: b.append }), check, images, options.lazy, signal)
       await syncApps(name, check)
       await sessions.start(name, { ...start, signal }).catch((err: unknown) => {
         // another launch started it meanwhile: use that VM

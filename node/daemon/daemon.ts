@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { createApiClient } from '../../protocol/index.ts'
+import { OriginAccessSchema, createApiClient } from '../../protocol/index.ts'
+import { createBundler } from '../bundle/index.ts'
 import { createLogger } from '../../protocol/index.ts'
 import { NodeConfigError, configFilePath } from '../config.ts'
 import { LEAVE_ON_STOP_MS, ME_CHECK_TIMEOUT_MS } from '../constants.ts'
@@ -12,9 +13,12 @@ import type { EventReporter } from '../events/index.ts'
 import { createImageStore } from '../image-store/index.ts'
 import { createPublishedApps } from '../desktop/index.ts'
 import { createChunkServer, createPeerNode, loadOrCreatePeerKey, PeerBans } from '../peer/index.ts'
-import { createPuller } from '../pull/index.ts'
+import { createPullDemand, createPuller } from '../pull/index.ts'
+import type { PullDemand } from '../pull/index.ts'
+import { createLazyDisks } from '../block/index.ts'
+import { createSeedIndex } from '../seeds/index.ts'
 import { autoStartSessions, createSessionRuntime } from '../session/index.ts'
-import type { SessionRuntime } from '../session/index.ts'
+import type { LazyBaseInfo, SessionRuntime } from '../session/index.ts'
 import { createWorkspaceReconciler } from '../workspaces/index.ts'
 import type { WorkspacesStatus } from '../workspaces/index.ts'
 import type { PullOptions, PullReport } from '../pull/index.ts'
@@ -117,6 +121,11 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
     })
     stack.push({ name: 'image store', stop: async () => await imageStore.close() })
 
+    // Seed files and the other images as local chunk sources, indexed in the background.
+    const seeds = createSeedIndex({ dataDir: config.dataDir, roots: config.seeds, maxChunks: config.seedMaxChunks, readBytesPerSec: config.seedReadBytesPerSec }, { logger, images: imageStore })
+    await seeds.start()
+    stack.push({ name: 'seed index', stop: async () => await seeds.stop() })
+
     const peer = await createPeerNode({
       privateKey: peerKey,
       listen: config.listen,
@@ -141,6 +150,7 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
     const bans = new PeerBans()
     const puller = createPuller({
       tracker, trust, images: imageStore, keepVersions: config.keepVersions, peer, site: config.site, logger, now, bans,
+      localSources: () => seeds.sources(),
       events: {
         emit: (type, payload) => {
           reporter.report(type, payload).catch((err) => { log.error('cannot queue an event', { type, err }) })
@@ -162,15 +172,23 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
     // same image waits for it (and then finds the version ready) instead of writing the
     // same file twice.
     const pullsByImage = new Map<string, Promise<unknown>>()
+    // Each image's pull takes the chunks a VM reading it lazily waits for first, whoever started the pull.
+    const demands = new Map<string, PullDemand>()
+    const demandFor = (image: string): PullDemand => {
+      let d = demands.get(image)
+      if (d === undefined) { d = createPullDemand(); demands.set(image, d) }
+      return d
+    }
     const pull = async (o: PullOptions): Promise<PullReport> => {
       const before = pullsByImage.get(o.image)
       const run = (async () => {
         if (before !== undefined) await waitFor(before.catch(() => {}), o.signal)
         activePulls++
         try {
-          return await puller.pull({ ...o, originRateBytesPerSec: o.originRateBytesPerSec ?? config.originRateBytesPerSec })
+          return await puller.pull({ ...o, originRateBytesPerSec: o.originRateBytesPerSec ?? config.originRateBytesPerSec, demand: o.demand ?? demandFor(o.image) })
         } finally {
           activePulls--
+          seeds.imagesChanged()
         }
       })()
       pullsByImage.set(o.image, run)
@@ -203,11 +221,24 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
     seeder.start()
     stack.push({ name: 'seeder', stop: async () => await seeder.stop() })
 
+    // Instant start: a version not held yet is served to its VM over NBD while it is pulled.
+    // Stopped after the sessions let go: their VMs see the socket close and pause.
+    const lazyDisks = createLazyDisks({ dataDir: config.dataDir }, { images: imageStore, pull, demandFor, logger })
+    await lazyDisks.start()
+    stack.push({ name: 'lazy disks', stop: async () => await lazyDisks.stop() })
+    const lazyBase = async (image: string, version: number | undefined, o: { signal?: AbortSignal }): Promise<LazyBaseInfo> => await lazyDisks.open(image, version, o)
+
     // VM sessions outlive the daemon: stop() lets go of them, the next start re-attaches
-    const sessions = createSessionRuntime({ ...options.sessions, dataDir: config.dataDir }, { events: reporter, logger, now })
+    const sessions = createSessionRuntime({ ...options.sessions, dataDir: config.dataDir }, { events: reporter, logger, now, lazyDisks })
     await sessions.attach()
     sessionsForImages = sessions
     stack.push({ name: 'sessions', stop: async () => await sessions.detach() })
+    // a VM found running on a lazy base (the daemon restarted under it) gets its export
+    // back at the same socket; QEMU reconnects, and a guest paused meanwhile is resumed
+    for (const s of await sessions.list()) {
+      if (s.lazy !== true || s.version === undefined) continue
+      lazyDisks.open(s.image, s.version).catch((err: unknown) => { log.warn('cannot serve a running session\'s lazy base again', { image: s.image, err }) })
+    }
 
     // Published applications in the desktop's menu, kept to each workspace's policy.
     const publishedApps = createPublishedApps({ dataDir: config.dataDir, applicationsDir: options.applicationsDir }, { logger })
@@ -237,7 +268,12 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
     workspacesStatus = () => workspaces.status()
     stack.push({ name: 'workspaces', stop: async () => await workspaces.stop() })
 
-    const control = createControlServer({ dataDir: config.dataDir }, { pull, images, status, sessions, workspaces, sessionPolicy: workspaces, publishedApps, logger })
+    // Offline bundles: written from the held versions, imported through the same pull.
+    const bundles = createBundler({
+      images: imageStore, trust, tracker, pull, now,
+      originAccess: async (image, o) => OriginAccessSchema.parse(await api.json('POST', `/api/v1/images/${encodeURIComponent(image)}/origin-token`, { json: { clientId: peer.peerId }, signal: o.signal }))
+    })
+    const control = createControlServer({ dataDir: config.dataDir }, { pull, dryRun: async (o) => await puller.dryRun(o), images, status, bundles, sessions, workspaces, sessionPolicy: workspaces, publishedApps, lazyBase, logger })
     await control.start()
     stack.push({ name: 'control API', stop: async () => await control.stop() })
 
@@ -245,7 +281,8 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
     // a VM boot does not hold the daemon's start; failures are logged per workspace).
     const autoStart = new AbortController()
     stack.push({ name: 'auto start', stop: async () => { autoStart.abort() } })
-    void autoStartSessions({ runtime: sessions, policy: workspaces, images, logger, signal: autoStart.signal }).catch((err: unknown) => {
+    const assigned = async (): Promise<string[]> => workspaces.status().workspaces.map((w) => w.image)
+    void autoStartSessions({ runtime: sessions, policy: workspaces, images, lazy: lazyBase, assigned, logger, signal: autoStart.signal }).catch((err: unknown) => {
       if (!autoStart.signal.aborted) log.warn('automatic start failed', { error: err instanceof Error ? err.message : String(err) })
     })
 
@@ -262,6 +299,7 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
       flushEvents: async (o) => await reporter.flush(o),
       announceHeld: async () => { await seeder.announceAll() },
       workspaces,
+      seeds,
       stop: async () => {
         stopping ??= (async () => {
           await unwind()

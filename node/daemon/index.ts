@@ -11,6 +11,7 @@ import type { NodeStatus, ReadyImage } from '../control/index.ts'
 import type { PeerNode } from '../peer/index.ts'
 import type { PullOptions, PullReport } from '../pull/index.ts'
 import type { WorkspaceReconciler } from '../workspaces/index.ts'
+import type { SeedIndex } from '../seeds/index.ts'
 import type { SessionRuntimeInit } from '../session/index.ts'
 import { startNodeDaemon } from './daemon.ts'
 
@@ -52,6 +53,8 @@ export interface RunningNode {
   announceHeld: () => Promise<void>
   /** automatic delivery and policy enforcement: status, refresh, and the gate */
   readonly workspaces: WorkspaceReconciler
+  /** the seed index: local files and other images as chunk sources (status, refresh) */
+  readonly seeds: SeedIndex
   /** Stops everything started, in reverse order; idempotent. */
   stop: () => Promise<void>
 }

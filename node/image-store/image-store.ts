@@ -103,6 +103,10 @@ export class ImageStore implements ImageStoreInterface {
     return v!
   }
 
+  async chunkTable (manifest: Manifest, options: { fetchPart: FetchPart, signal?: AbortSignal }): Promise<ReturnType<typeof buildChunkTable>> {
+    return await this.#table(manifest, options.fetchPart, options.signal)
+  }
+
   async versions (image: string): Promise<ImageVersion[]> {
     return [...(await this.#versionsOf(image)).values()].sort((a, b) => b.version - a.version)
   }

@@ -9,6 +9,13 @@
  * on disk is set only after its data is durable, so a crash (SIGKILL, power loss) can lose
  * bits but never claim data that is not there, and a resumed pull trusts the bits without
  * reading the data back.
+ *
+ * `put` copies each chunk into a write arena (a buffer of IMAGE_WRITE_BATCH_BYTES kept
+ * for the pull and reused batch after batch), so the caller's buffer dies young: a chunk
+ * held until its batch is written outlived a few scavenges, reached V8's old space and
+ * stayed there as garbage until a full collection, which V8 starts only after external
+ * memory grew by 64 MiB — the bulk of a pulling daemon's peak RSS (bench/RESULTS.md,
+ * "Pull CPU"). Copying 64 KiB costs ~10 µs; the full collections it avoids cost more.
  */
 import { open, rename } from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
@@ -40,6 +47,9 @@ async function fsyncDir (path: string): Promise<void> {
 
 interface Pending { u: number, bytes: Uint8Array }
 
+/** Spare write arenas a version keeps between batches (with the one filling and the one being written). */
+const SPARE_ARENAS = 2
+
 export class ImageVersion {
   readonly image: string
   readonly version: number
@@ -60,6 +70,13 @@ export class ImageVersion {
   // write buffer
   #pending: Pending[] = []
   #pendingBytes = 0
+  /** the arena the pending batch's bytes are in (copies), and how much of it they fill */
+  #arena: Uint8Array | undefined
+  #arenaUsed = 0
+  readonly #arenaBytes: number
+  readonly #spareArenas: Uint8Array[] = []
+  /** arenas allocated over this version's life (tests check that they are reused) */
+  #arenasAllocated = 0
   /** bytes taken by put and not yet written (buffered, or in a batch being written) */
   #unwrittenBytes = 0
   readonly #queued: Uint8Array
@@ -89,6 +106,9 @@ export class ImageVersion {
     this.#held = init.held
     this.#durable = init.held.slice()
     this.#queued = new Uint8Array(init.held.length)
+    let longest = 0
+    for (const len of init.table.unitLengths) if (len > longest) longest = len
+    this.#arenaBytes = Math.max(IMAGE_WRITE_BATCH_BYTES, longest)
     for (let u = 0; u < init.table.unitIds.length; u++) {
       if (hasBit(init.held, u)) { this.#heldCount++; this.#heldBytes += init.table.unitLengths[u]! }
     }
@@ -122,6 +142,8 @@ export class ImageVersion {
   get complete (): boolean { return this.#heldCount === this.table.unitIds.length }
   get heldBytes (): number { return this.#heldBytes }
   has (u: number): boolean { return hasBit(this.#held, u) }
+  /** write arenas allocated so far: a pull of any size needs a few (they are reused) */
+  get writeArenasAllocated (): number { return this.#arenasAllocated }
 
   /**
    * Resolves once unit `u` is held (written after verification, readable from the file):
@@ -154,9 +176,10 @@ export class ImageVersion {
   have (): { bits: Uint8Array, count: number } { return indexHave(this.table, this.#held) }
 
   /**
-   * Takes verified chunk bytes of unit `u` (a copy the caller no longer changes). Resolves
-   * once they are buffered; waits while a full batch is written (back-pressure). Rejects
-   * with the write error of an earlier batch (disk full …).
+   * Takes verified chunk bytes of unit `u`, copied into the write arena before it returns
+   * (the caller may reuse or drop `bytes` at once). Resolves once they are buffered; waits
+   * while a full batch is written (back-pressure). Rejects with the write error of an
+   * earlier batch (disk full …).
    */
   async put (u: number, bytes: Uint8Array): Promise<void> {
     if (this.#failure !== undefined) throw this.#failure
@@ -164,7 +187,14 @@ export class ImageVersion {
     if (bytes.length !== this.table.unitLengths[u]) throw new TypeError(`chunk ${u} has ${bytes.length} bytes, the list says ${this.table.unitLengths[u]}`)
     if (hasBit(this.#held, u) || hasBit(this.#queued, u)) return
     setBit(this.#queued, u)
-    this.#pending.push({ u, bytes })
+    if (this.#arena === undefined || this.#arenaUsed + bytes.length > this.#arena.length) {
+      if (this.#pending.length > 0) this.#drain().catch(() => {}) // the arena is full: write it
+      this.#arena = this.#takeArena()
+    }
+    const copy = this.#arena.subarray(this.#arenaUsed, this.#arenaUsed + bytes.length)
+    copy.set(bytes)
+    this.#arenaUsed += bytes.length
+    this.#pending.push({ u, bytes: copy })
     this.#pendingBytes += bytes.length
     this.#unwrittenBytes += bytes.length
     if (this.#unwrittenBytes >= 2 * IMAGE_WRITE_BATCH_BYTES) {
@@ -189,12 +219,30 @@ export class ImageVersion {
     if (this.#pending.length > 0) {
       const batch = this.#pending
       const bytes = this.#pendingBytes
+      const arena = this.#arena
       this.#pending = []
       this.#pendingBytes = 0
-      this.#writing = this.#writing.then(async () => { await this.#write(batch) }).finally(() => { this.#unwrittenBytes -= bytes })
+      this.#arena = undefined
+      this.#writing = this.#writing.then(async () => { await this.#write(batch) }).finally(() => {
+        this.#unwrittenBytes -= bytes
+        if (arena !== undefined && this.#spareArenas.length < SPARE_ARENAS && !this.#closed) this.#spareArenas.push(arena)
+      })
       this.#writing.catch((err: unknown) => { this.#failure ??= err })
     }
     return this.#writing
+  }
+
+  #takeArena (): Uint8Array {
+    this.#arenaUsed = 0
+    const spare = this.#spareArenas.pop()
+    if (spare !== undefined) return spare
+    this.#arenasAllocated++
+    return new Uint8Array(this.#arenaBytes)
+  }
+
+  /** Lets the arenas go once nothing more is expected (a ready version, a closed one). */
+  #dropArenas (): void {
+    this.#spareArenas.length = 0
   }
 
   async #write (batch: Pending[]): Promise<void> {
@@ -297,6 +345,7 @@ export class ImageVersion {
   async markReady (): Promise<void> {
     await this.flush()
     if (!this.complete) throw new Error(`image ${this.image} v${this.version} is missing ${this.table.unitIds.length - this.#heldCount} chunks`)
+    this.#dropArenas()
     if (this.#ready) return
     await rename(this.paths.partial, this.paths.image)
     await fsyncDir(this.paths.image)
@@ -308,6 +357,7 @@ export class ImageVersion {
     if (this.#closed) return
     this.#closed = true
     await this.flush().catch((err: unknown) => { this.#log.warn('image flush on close failed', { image: this.image, version: this.version, err }) })
+    this.#dropArenas()
     await this.#fh.close()
     for (const waiters of [...this.#waiters.values()]) for (const wake of [...waiters]) wake()
   }

@@ -11,6 +11,7 @@ import type { ChunkId, FetchPart, Logger, Manifest } from '../../protocol/index.
 import type { ChunkSource, HeldChunk } from '../peer/index.ts'
 import { ImageStore as ImageStoreImpl } from './image-store.ts'
 import type { ImageVersion } from './image-version.ts'
+import type { ChunkTable } from '../pull/chunk-table.ts'
 
 export { imagePaths } from './paths.ts'
 export type { VersionPaths } from './paths.ts'
@@ -47,6 +48,11 @@ export interface ImageStore extends ChunkSource {
    * `fetchPart` and are cached; the signed root is saved beside the image.
    */
   openForPull: (manifest: Manifest, root: Uint8Array, options: { fetchPart: FetchPart, signal?: AbortSignal }) => Promise<ImageVersion>
+  /**
+   * A version's chunk table without opening a file for it (a dry run): list parts from the
+   * cache, else from `fetchPart` (then cached; list parts are not image data).
+   */
+  chunkTable: (manifest: Manifest, options: { fetchPart: FetchPart, signal?: AbortSignal }) => Promise<ChunkTable>
   /** Versions of `image` held (ready or partial), newest first. */
   versions: (image: string) => Promise<ImageVersion[]>
   /** A chunk of the image `image`, read from the newest version holding it; not yet verified. */

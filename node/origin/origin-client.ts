@@ -40,13 +40,10 @@ export interface FetchChunkOptions {
 /** The URL of a chunk on an origin, with the signed-URL query when there is one. */
 export function originChunkUrl (endpoint: OriginEndpoint, id: ChunkId): URL {
   if (!isChunkId(id)) throw new TypeError('not a chunk id')
-  const base = endpoint.originUrl.endsWith('/') ? endpoint.originUrl : `${endpoint.originUrl}/`
-  const url = new URL(chunkPath(id), base)
-  for (const [k, v] of Object.entries(endpoint.query ?? {})) url.searchParams.set(k, v)
-  return url
+  return originFileUrl(endpoint, chunkPath(id))
 }
 
-async function readCapped (body: ReadableStream<Uint8Array>, maxBytes: number, id: ChunkId, onWireBytes?: (bytes: number) => void): Promise<Uint8Array> {
+async function readCapped (body: ReadableStream<Uint8Array>, maxBytes: number, what: string, onWireBytes?: (bytes: number) => void): Promise<Uint8Array> {
   const reader = body.getReader()
   const parts: Uint8Array[] = []
   let total = 0
@@ -56,7 +53,7 @@ async function readCapped (body: ReadableStream<Uint8Array>, maxBytes: number, i
       if (done) break
       total += value.byteLength
       onWireBytes?.(value.byteLength)
-      if (total > maxBytes) throw new ChunkTooLargeError(`origin sent more than ${maxBytes} bytes for chunk ${id}`)
+      if (total > maxBytes) throw new ChunkTooLargeError(`origin sent more than ${maxBytes} bytes for ${what}`)
       parts.push(value)
     }
   } finally {
@@ -71,6 +68,72 @@ async function readCapped (body: ReadableStream<Uint8Array>, maxBytes: number, i
   return out
 }
 
+/** The URL of any store-relative path (`chunks/…`, `deltas/…`, `delta-indexes/…`) on an origin. */
+export function originFileUrl (endpoint: OriginEndpoint, relPath: string): URL {
+  const base = endpoint.originUrl.endsWith('/') ? endpoint.originUrl : `${endpoint.originUrl}/`
+  const url = new URL(relPath, base)
+  for (const [k, v] of Object.entries(endpoint.query ?? {})) url.searchParams.set(k, v)
+  return url
+}
+
+export interface FetchFileOptions extends Pick<FetchChunkOptions, 'signal' | 'fetch' | 'onWireBytes'> {
+  /** largest body accepted; more is `ChunkTooLargeError` */
+  maxBytes: number
+  /** what the file is, for error messages */
+  what: string
+  /** resolve to undefined on a 404 instead of rejecting */
+  notFoundOk?: boolean
+}
+
+/**
+ * The raw body of a store file on an origin, read with a byte cap. The same credentials as
+ * a chunk (bearer token, or the signed-URL query for a static origin). Rejects as
+ * `fetchChunkFromOrigin` does, before any decoding.
+ */
+export async function fetchOriginFile (endpoint: OriginEndpoint, relPath: string, options: FetchFileOptions): Promise<Uint8Array | undefined> {
+  const { maxBytes, what, signal } = options
+  const url = originFileUrl(endpoint, relPath)
+  const headers: Record<string, string> = { accept: 'application/octet-stream' }
+  // A signed URL is the whole credential for a static origin: the token stays with us.
+  if (endpoint.query === undefined && endpoint.token !== undefined) headers.authorization = `Bearer ${endpoint.token}`
+  const doFetch = options.fetch ?? fetch
+
+  let res: Response
+  try {
+    res = await doFetch(url, { headers, signal, redirect: 'error' })
+  } catch (err) {
+    if (signal?.aborted === true) throw signal.reason
+    throw new OriginTransferError(`cannot reach origin ${url.origin}: ${(err as Error).message}`, { cause: err })
+  }
+  if (res.status === 404 && options.notFoundOk === true) {
+    await res.body?.cancel().catch(() => {})
+    return undefined
+  }
+  if (res.status !== 200) {
+    await res.body?.cancel().catch(() => {})
+    throw new OriginStatusError(res.status, `origin answered HTTP ${res.status} for ${what}`)
+  }
+  const declared = res.headers.get('content-length')
+  if (declared !== null && Number(declared) > maxBytes) {
+    await res.body?.cancel().catch(() => {})
+    throw new ChunkTooLargeError(`origin declares ${declared} bytes for ${what}, more than ${maxBytes}`)
+  }
+  if (res.body === null) throw new OriginTransferError(`origin sent no body for ${what}`)
+
+  let body: Uint8Array
+  try {
+    body = await readCapped(res.body, maxBytes, what, options.onWireBytes)
+  } catch (err) {
+    if (err instanceof ChunkTooLargeError) throw err
+    if (signal?.aborted === true) throw signal.reason
+    throw new OriginTransferError(`reading ${what} from origin failed: ${(err as Error).message}`, { cause: err })
+  }
+  if (declared !== null && body.byteLength !== Number(declared)) {
+    throw new OriginTransferError(`origin sent ${body.byteLength} of ${declared} declared bytes for ${what}`)
+  }
+  return body
+}
+
 /**
  * The verified bytes of chunk `id` from an origin. Rejects with:
  * `OriginStatusError` (any answer but 200, `.status` says which), `OriginTransferError`
@@ -81,41 +144,7 @@ async function readCapped (body: ReadableStream<Uint8Array>, maxBytes: number, i
 export async function fetchChunkFromOrigin (endpoint: OriginEndpoint, id: ChunkId, options: FetchChunkOptions = {}): Promise<Uint8Array> {
   const maxBytes = options.maxBytes ?? MAX_CHUNK_BYTES_CEILING
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 1 || maxBytes > MAX_CHUNK_BYTES_CEILING) throw new TypeError(`maxBytes must be an integer in 1..${MAX_CHUNK_BYTES_CEILING}`)
-  const url = originChunkUrl(endpoint, id)
-  const headers: Record<string, string> = { accept: 'application/octet-stream' }
-  // A signed URL is the whole credential for a static origin: the token stays with us.
-  if (endpoint.query === undefined && endpoint.token !== undefined) headers.authorization = `Bearer ${endpoint.token}`
-  const doFetch = options.fetch ?? fetch
-  const signal = options.signal
-
-  let res: Response
-  try {
-    res = await doFetch(url, { headers, signal, redirect: 'error' })
-  } catch (err) {
-    if (signal?.aborted === true) throw signal.reason
-    throw new OriginTransferError(`cannot reach origin ${url.origin}: ${(err as Error).message}`, { cause: err })
-  }
-  if (res.status !== 200) {
-    await res.body?.cancel().catch(() => {})
-    throw new OriginStatusError(res.status, `origin answered HTTP ${res.status} for chunk ${id}`)
-  }
-  const declared = res.headers.get('content-length')
-  if (declared !== null && Number(declared) > maxBytes) {
-    await res.body?.cancel().catch(() => {})
-    throw new ChunkTooLargeError(`origin declares ${declared} bytes for chunk ${id}, more than ${maxBytes}`)
-  }
-  if (res.body === null) throw new OriginTransferError(`origin sent no body for chunk ${id}`)
-
-  let stored: Uint8Array
-  try {
-    stored = await readCapped(res.body, maxBytes, id, options.onWireBytes)
-  } catch (err) {
-    if (err instanceof ChunkTooLargeError) throw err
-    if (signal?.aborted === true) throw signal.reason
-    throw new OriginTransferError(`reading chunk ${id} from origin failed: ${(err as Error).message}`, { cause: err })
-  }
-  if (declared !== null && stored.byteLength !== Number(declared)) {
-    throw new OriginTransferError(`origin sent ${stored.byteLength} of ${declared} declared bytes for chunk ${id}`)
-  }
+  if (!isChunkId(id)) throw new TypeError('not a chunk id')
+  const stored = await fetchOriginFile(endpoint, chunkPath(id), { ...options, maxBytes, what: `chunk ${id}` }) as Uint8Array
   return decodeStoredChunk(id, stored, { maxBytes })
 }

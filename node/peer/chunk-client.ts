@@ -1,6 +1,7 @@
 /**
  * Fetches chunks from one peer over `/branchcast/chunks/1`: pipelines the ids as batched
- * REQUEST frames on one stream while reading the answers, verifies each chunk against the
+ * REQUEST frames on one stream while reading the answers (a bounded number of requests
+ * unanswered, so a fast peer cannot run far ahead of the reader), verifies each chunk against the
  * id it asked for, and yields chunks or misses in request order. Anything wrong from the
  * peer throws a typed error naming it (`peerId`) with `peerFault: true`
  * (`ChunkCorruptError`, `ChunkProtocolError`); a refusal or a vanished peer throws with
@@ -18,7 +19,7 @@ import { isChunkId } from '../../protocol/index.ts'
 import type { ChunkId } from '../../protocol/index.ts'
 import { BranchcastError } from '../../protocol/index.ts'
 import { MAX_CHUNK_BYTES_CEILING } from '../../protocol/index.ts'
-import { CHUNK_STREAM_CLOSE_GRACE_MS as CLOSE_GRACE_MS, MAX_IDS_PER_FETCH } from '../constants.ts'
+import { CHUNK_STREAM_CLOSE_GRACE_MS as CLOSE_GRACE_MS, FETCH_REQUEST_CHUNKS, FETCH_REQUESTS_AHEAD, MAX_IDS_PER_FETCH } from '../constants.ts'
 import { PeerRefusedError, PeerUnavailableError } from './errors.ts'
 import type { PeerNode } from './index.ts'
 
@@ -98,7 +99,8 @@ export async function * fetchChunksFromPeer (node: PeerNode, peer: PeerTarget, t
   signal?.throwIfAborted()
 
   const batches: ChunkId[][] = []
-  for (let i = 0; i < ids.length; i += MAX_IDS_PER_REQUEST) batches.push(ids.slice(i, i + MAX_IDS_PER_REQUEST))
+  const perRequest = Math.min(MAX_IDS_PER_REQUEST, FETCH_REQUEST_CHUNKS)
+  for (let i = 0; i < ids.length; i += perRequest) batches.push(ids.slice(i, i + perRequest))
   // encode before dialling: a token too long is our mistake, not the peer's
   const requests = batches.map(b => encodeRequest(token, b))
 
@@ -113,12 +115,24 @@ export async function * fetchChunksFromPeer (node: PeerNode, peer: PeerTarget, t
   const onAbort = (): void => { stream.abort(signal?.reason instanceof Error ? signal.reason : new Error('aborted')) }
   signal?.addEventListener('abort', onAbort, { once: true })
   let finished = false
+  // batches answered in full (DONE read): the writer keeps FETCH_REQUESTS_AHEAD unanswered
+  let answered = 0
+  let onAnswered: (() => void) | undefined
+  const answeredOne = (): void => { answered++; onAnswered?.() }
 
-  // Requests go out while answers come in: a writer waiting for the reader would deadlock
-  // once both directions' windows fill.
+  // Requests go out while answers come in, from a writer of its own: one that waited for
+  // the reader to finish would deadlock once both directions' windows fill.
   const writer = (async () => {
-    for (const req of requests) {
-      if (!stream.send(req)) await stream.onDrain()
+    for (let r = 0; r < requests.length; r++) {
+      while (r - answered >= FETCH_REQUESTS_AHEAD) {
+        if (stream.status !== 'open') return // the reader gave up: it reports why
+        await new Promise<void>((resolve) => {
+          const wake = (): void => { onAnswered = undefined; stream.removeEventListener('close', wake); resolve() }
+          onAnswered = wake
+          stream.addEventListener('close', wake)
+        })
+      }
+      if (!stream.send(requests[r]!)) await stream.onDrain()
     }
     await stream.close()
   })()
@@ -158,6 +172,7 @@ export async function * fetchChunksFromPeer (node: PeerNode, peer: PeerTarget, t
         case 'done':
           if (i !== batchEnd) throw blame(new ChunkProtocolError(`peer ${peerId} ended a batch with ${batchEnd - i} ids unanswered`), peerId)
           batch++
+          answeredOne()
           if (batch === batches.length) {
             finished = true
             break frames

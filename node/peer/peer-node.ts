@@ -12,6 +12,7 @@ import { mdns } from '@libp2p/mdns'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Logger } from '../../protocol/index.ts'
 import { loadOrCreatePeerKey } from './peer-key.ts'
+import { noiseCrypto } from './noise-crypto.ts'
 import type { PeerNode, PeerNodeComponents, PeerNodeInit } from './index.ts'
 
 export class Libp2pPeerNode implements PeerNode {
@@ -38,7 +39,7 @@ export class Libp2pPeerNode implements PeerNode {
       privateKey,
       addresses: { listen },
       transports: [tcp()],
-      connectionEncrypters: [noise()],
+      connectionEncrypters: [noise({ crypto: noiseCrypto })],
       streamMuxers: [yamux()],
       peerDiscovery: init.mdns === true ? [mdns({ serviceTag: init.mdnsServiceTag ?? 'branchcast.local' })] : [],
       // no ping protocol is mounted, so the monitor would only log failures

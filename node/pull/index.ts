@@ -2,18 +2,21 @@
  * The puller: fetches an image version, peer-assisted, into its image file in place
  * (the image store), reusing what this disk holds, and marks it ready to run.
  */
-import type { Logger } from '../../protocol/index.ts'
+import type { ChunkId, Logger } from '../../protocol/index.ts'
 import type { ImageStore } from '../image-store/index.ts'
 import type { FailureKind, OriginReason } from '../scheduler.ts'
 import type { PeerNode, PeerBans } from '../peer/index.ts'
 import type { TrackerClient } from '../tracker-client.ts'
 import type { Trust } from '../trust.ts'
 import { pullImage } from './puller.ts'
+import { dryRunPull } from './dry-run.ts'
+import type { DryRunOptions, DryRunReport } from './dry-run.ts'
 import type { PullDemand } from './demand.ts'
 import type { LocalChunkSource } from './local-sources.ts'
 
 export { imagePaths } from '../image-store/index.ts'
 
+export type { DryRunOptions, DryRunReport } from './dry-run.ts'
 export { createPullDemand } from './demand.ts'
 export type { PullDemand } from './demand.ts'
 export { fillFromLocalSources } from './local-sources.ts'
@@ -33,6 +36,15 @@ export interface PullOptions {
   bootProfile?: boolean
   /** local chunk sources for this pull only (an imported bundle), asked before the node's own */
   localSources?: readonly LocalChunkSource[]
+  /**
+   * Offline path: the signed manifest root from elsewhere (an imported bundle), verified
+   * exactly as one from the tracker (pinned key, rollback floor, `image`, `version`). With
+   * it the tracker is not asked for the manifest, and announced to only once something
+   * must come from the network; a pull that finds every chunk locally needs no network.
+   */
+  manifestRoot?: Uint8Array
+  /** chunk-list parts from elsewhere, asked before the origin; undefined = not held (the hash is checked on use) */
+  listParts?: (id: ChunkId, options: { signal?: AbortSignal }) => Promise<Uint8Array | undefined>
 }
 
 /** Progress in decoded bytes (what the image has of its total); the report has wire bytes too. */
@@ -43,6 +55,13 @@ export interface PullProgress {
   bytesFromPeers: number
   bytesFromOrigin: number
   bytesFromLocal: number
+}
+
+export interface PullDeltaStats {
+  indexEntries: number
+  chunks: number
+  refused: number
+  fallbacks: number
 }
 
 export interface PullReport {
@@ -63,6 +82,12 @@ export interface PullReport {
   bytesFromLocal: number
   /** of bytesFromLocal, what each kind of local source (seed, bundle …) supplied, verified */
   bytesFromLocalSources: Record<string, number>
+  /** of bytesFromOrigin, the delta files (wire bytes, as received) */
+  deltaBytesFromOrigin: number
+  /** the chunk bytes those deltas rebuilt (verified; part of decodedBytesFromOrigin) */
+  decodedBytesFromDeltas: number
+  /** delta use: index entries, chunks rebuilt, deltas refused (the origin's fault) and given up for the whole chunk (ours) */
+  deltas: PullDeltaStats
   /** why each origin byte came from the origin, in wire bytes */
   originBytesByReason: Record<OriginReason, number>
   durationMs: number
@@ -97,8 +122,13 @@ export interface PullComponents {
 
 export interface Puller {
   pull: (options: PullOptions) => Promise<PullReport>
+  /** What a pull would take from where, without writing image data or joining the swarm. */
+  dryRun: (options: DryRunOptions) => Promise<DryRunReport>
 }
 
 export function createPuller (components: PullComponents): Puller {
-  return { pull: async (options) => await pullImage(components, options) }
+  return {
+    pull: async (options) => await pullImage(components, options),
+    dryRun: async (options) => await dryRunPull(components, options)
+  }
 }

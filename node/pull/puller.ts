@@ -9,34 +9,24 @@ import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { hostname } from 'node:os'
 import { bitfieldBytes, encodeHave, MAX_MANIFEST_BYTES, ManifestMalformedError } from '../../protocol/index.ts'
-import type { AnnounceAnswer, Manifest, OriginAccess } from '../../protocol/index.ts'
-import type { OriginReason } from '../scheduler.ts'
-import { fetchChunkFromOrigin } from '../origin/index.ts'
-import { PeerBans, createTokenBucket } from '../peer/index.ts'
-import type { TokenBucket } from '../peer/index.ts'
-import { DEFAULT_KEEP_VERSIONS, LIST_PART_ORIGIN_ATTEMPTS, ORIGIN_BACKOFF_MAX_MS, ORIGIN_BACKOFF_MIN_MS } from '../constants.ts'
+import type { AnnounceAnswer, Manifest } from '../../protocol/index.ts'
+import type { SchedulerStats } from '../scheduler.ts'
+import { PeerBans } from '../peer/index.ts'
+import { DEFAULT_KEEP_VERSIONS } from '../constants.ts'
 import { verifyRequestedManifest } from '../trust.ts'
 import type { ImageVersion } from '../image-store/index.ts'
 import { bootProfileUnits } from './boot-profile.ts'
+import { createDeltaFetcher, emptyDeltaCounts } from './deltas.ts'
 import { copyFromLocal } from './local-copy.ts'
+import { createOriginFetcher } from './origin-fetcher.ts'
 import { fillFromLocalSources } from './local-sources.ts'
 import { planPull } from './plan.ts'
 import { runTransfer } from './transfer.ts'
 import { emptyWireCounts } from './wire-counts.ts'
-import type { WireCounts } from './wire-counts.ts'
 import type { PullComponents, PullOptions, PullProgress, PullReport } from './index.ts'
 
 const AGENT_VERSION = 'branchcast-node/0.1'
 const NO_FAILURES = { missing: 0, timeout: 0, corrupt: 0, error: 0, busy: 0 }
-
-async function waitMs (ms: number, signal?: AbortSignal): Promise<void> {
-  if (ms <= 0) return
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve() }, ms)
-    const onAbort = (): void => { clearTimeout(t); reject(signal!.reason) }
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
-}
 
 async function sha256OfFile (path: string): Promise<string> {
   const hash = createHash('sha256')
@@ -44,57 +34,26 @@ async function sha256OfFile (path: string): Promise<string> {
   return hash.digest('hex')
 }
 
-/** The manifest asked for, verified against the pinned key, the rollback floor and the version asked. */
-async function fetchManifest (c: PullComponents, options: PullOptions): Promise<{ root: Uint8Array, manifest: Manifest }> {
-  const root = await c.tracker.manifest(options.image, options.version ?? 'latest', { signal: options.signal })
+/**
+ * The manifest asked for, verified against the pinned key, the rollback floor and the
+ * version asked: from the tracker, or the root the caller brought (an offline bundle).
+ */
+export async function fetchManifest (c: PullComponents, options: PullOptions): Promise<{ root: Uint8Array, manifest: Manifest }> {
+  const root = options.manifestRoot ?? await c.tracker.manifest(options.image, options.version ?? 'latest', { signal: options.signal })
   if (root.length > MAX_MANIFEST_BYTES) throw new ManifestMalformedError('manifest larger than any valid one')
   return { root, manifest: verifyRequestedManifest(c.trust, root, { image: options.image, version: options.version ?? 'latest', nowMs: c.now() }) }
 }
 
-/**
- * The origin as the puller uses it: rate-capped (the policy's or the caller's cap), its
- * access refreshed by every announce answer, wire bytes counted per reason.
- */
-function originFetcher (c: PullComponents, options: PullOptions, first: AnnounceAnswer, manifest: Manifest, wire: WireCounts): {
-  setAccess: (a: OriginAccess) => void
-  chunk: (id: string, length: number, reason: OriginReason, signal?: AbortSignal) => Promise<Uint8Array>
-  listPart: (id: string, signal?: AbortSignal) => Promise<Uint8Array>
-  listDecodedBytes: () => number
-} {
-  let listBytes = 0
-  let access = first.origin
-  const rate = options.originRateBytesPerSec ?? first.limits.originRateBytesPerSec ?? undefined
-  const bucket: TokenBucket | undefined = rate === undefined ? undefined : createTokenBucket({ rateBytesPerSec: rate, burstBytes: Math.max(256 * 1024, rate / 4), nowMs: c.now() })
-  const chunk = async (id: string, length: number, reason: OriginReason, signal?: AbortSignal): Promise<Uint8Array> => {
-    if (bucket !== undefined) await waitMs(bucket.reserve(length, c.now()), signal)
-    return await fetchChunkFromOrigin(access, id, {
-      signal,
-      maxBytes: manifest.chunking.maxBytes,
-      onWireBytes: (n) => { wire.origin += n; wire.originByReason[reason] += n }
-    })
-  }
-  // The chunk list has no other source than the origin: a 503 or a reset there must not
-  // fail the whole pull, so its parts are retried with a doubling back-off.
-  const listPart = async (id: string, signal?: AbortSignal): Promise<Uint8Array> => {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const bytes = await chunk(id, 0, 'chunk-list', signal)
-        listBytes += bytes.length
-        return bytes
-      } catch (err) {
-        if (signal?.aborted === true || options.signal?.aborted === true || attempt >= LIST_PART_ORIGIN_ATTEMPTS) throw err
-        c.logger.forComponent('node:pull').debug('chunk list part fetch failed, retrying', { err, attempt })
-        await waitMs(Math.min(ORIGIN_BACKOFF_MAX_MS, ORIGIN_BACKOFF_MIN_MS * 2 ** (attempt - 1)), options.signal)
-      }
-    }
-  }
-  return { setAccess: (a) => { access = a }, chunk, listPart, listDecodedBytes: () => listBytes }
+/** What a transfer that never ran reports (offline, every chunk found locally). */
+function emptyTransfer (): { stats: Pick<SchedulerStats, 'bytesFromPeers' | 'bytesFromOrigin' | 'failures'>, peersUsed: number, bannedPeers: string[] } {
+  return { stats: { bytesFromPeers: 0, bytesFromOrigin: 0, failures: { ...NO_FAILURES } }, peersUsed: 0, bannedPeers: [] }
 }
 
 function readyReport (manifest: Manifest, version: ImageVersion, durationMs: number): PullReport {
   return {
     image: manifest.image, version: manifest.version, path: version.path, sha256: manifest.imageSha256 ?? '', totalBytes: manifest.totalBytes,
     bytesFromPeers: 0, bytesFromOrigin: 0, decodedBytesFromPeers: 0, decodedBytesFromOrigin: 0, bytesFromLocal: manifest.totalBytes, bytesFromLocalSources: {},
+    deltaBytesFromOrigin: 0, decodedBytesFromDeltas: 0, deltas: { indexEntries: 0, chunks: 0, refused: 0, fallbacks: 0 },
     originBytesByReason: emptyWireCounts().originByReason, durationMs, peersUsed: 0, bannedPeers: [], failures: { ...NO_FAILURES }
   }
 }
@@ -124,21 +83,29 @@ export async function pullImage (c: PullComponents, options: PullOptions): Promi
     }
 
     // 2. First announce: peers, tokens and our origin share (nothing held yet as far as the
-    //    swarm knows; the real bitfield follows once the chunk list is known).
+    //    swarm knows; the real bitfield follows once the chunk list is known). Offline (the
+    //    caller brought the root) it waits until something must come from the network.
     const announceHave = async (have: string, haveCount: number): Promise<AnnounceAnswer> => await tracker.announce({
       image: manifest.image, version: manifest.version, peerId: peer.peerId, site, addrs: peer.multiaddrs, have, haveCount,
       hostname: hostname(), agentVersion: AGENT_VERSION
     }, { signal })
-    const first = await announceHave(encodeHave(new Uint8Array(bitfieldBytes(manifest.chunkCount))), 0)
-    const origin = originFetcher(c, options, first, manifest, wire)
+    let online: Promise<{ first: AnnounceAnswer, origin: ReturnType<typeof createOriginFetcher> }> | undefined
+    const network = async (): Promise<{ first: AnnounceAnswer, origin: ReturnType<typeof createOriginFetcher> }> => await (online ??= (async () => {
+      const first = await announceHave(encodeHave(new Uint8Array(bitfieldBytes(manifest.chunkCount))), 0)
+      return { first, origin: createOriginFetcher(c, options, first, manifest, wire) }
+    })())
+    if (options.manifestRoot === undefined) await network()
     const announce = async (have: string, haveCount: number): Promise<AnnounceAnswer> => {
       const a = await announceHave(have, haveCount)
-      origin.setAccess(a.origin)
+      ;(await network()).origin.setAccess(a.origin)
       return a
     }
 
-    // 3. The version's file and chunk list (list parts cached, else from the origin).
-    const target = await images.openForPull(manifest, root, { fetchPart: async (id, o) => await origin.listPart(id, o.signal), signal })
+    // 3. The version's file and chunk list (list parts cached, else the caller's, else from the origin).
+    const target = await images.openForPull(manifest, root, {
+      fetchPart: async (id, o) => await options.listParts?.(id, o) ?? await (await network()).origin.listPart(id, o.signal),
+      signal
+    })
 
     // 4. What this disk holds already: the bitmap, then older versions (trim transfer).
     const sources = (await images.versions(manifest.image)).filter((v) => v !== target)
@@ -151,11 +118,17 @@ export async function pullImage (c: PullComponents, options: PullOptions): Promi
     if (local.refused > 0) log.warn('local sources offered chunks that did not match their ids', { refused: local.refused })
     const needed = local.rest
 
-    // 5. The rest from peers and the origin (a boot profile's chunks first, when asked for).
-    const profiled = options.bootProfile === true ? await bootProfileUnits(first.origin, trust, root, target.table, log, signal) : undefined
-    const t = await runTransfer({
-      manifest, target, needed, answer: first, announce, peer, wire, log, now, signal, events: c.events, demand: options.demand, first: profiled,
-      fromOrigin: origin.chunk,
+    // Deltas: the version's signed index, when the origin has one and anything is left to fetch.
+    const deltas = emptyDeltaCounts()
+    const index = needed.length > 0 ? await (await network()).origin.deltaIndex(root, signal) : undefined
+    if (index !== undefined) (await network()).origin.useDeltas(createDeltaFetcher({ index, image: manifest.image, images, versions: [target, ...sources], log, counts: deltas }))
+
+    // 5. The rest from peers and the origin (a boot profile's chunks first, when asked for;
+    //    offline with nothing left: no network at all).
+    const profiled = options.bootProfile === true && needed.length > 0 ? await bootProfileUnits((await network()).first.origin, trust, root, target.table, log, signal) : undefined
+    const t = online === undefined && needed.length === 0 ? emptyTransfer() : await runTransfer({
+      manifest, target, needed, answer: (await network()).first, announce, peer, wire, log, now, signal, events: c.events, demand: options.demand, first: profiled,
+      fromOrigin: (await network()).origin.chunk,
       bans: c.bans ?? new PeerBans(),
       onChunk: (s) => { done.bytesFromPeers = s.bytesFromPeers; done.bytesFromOrigin = s.bytesFromOrigin; report('transfer') }
     })
@@ -164,7 +137,8 @@ export async function pullImage (c: PullComponents, options: PullOptions): Promi
     await target.markReady()
     await trust.accept(manifest.image, manifest.version)
     const h = target.have()
-    await announce(encodeHave(h.bits), h.count).catch((err) => { log.warn('final announce failed', { err }) })
+    // offline, the seeder announces the version once the tracker answers again
+    if (online !== undefined) await announce(encodeHave(h.bits), h.count).catch((err) => { log.warn('final announce failed', { err }) })
     const pruned = await images.prune(manifest.image, c.keepVersions ?? DEFAULT_KEEP_VERSIONS)
     if (pruned.length > 0) log.info('deleted older versions', { image: manifest.image, versions: pruned })
 
@@ -177,20 +151,25 @@ export async function pullImage (c: PullComponents, options: PullOptions): Promi
       bytesFromPeers: wire.peers,
       bytesFromOrigin: wire.origin,
       decodedBytesFromPeers: t.stats.bytesFromPeers,
-      decodedBytesFromOrigin: t.stats.bytesFromOrigin + origin.listDecodedBytes(),
+      decodedBytesFromOrigin: t.stats.bytesFromOrigin + (online === undefined ? 0 : (await online).origin.listDecodedBytes()),
       bytesFromLocal: done.bytesFromLocal,
       bytesFromLocalSources: local.bytesByKind,
+      deltaBytesFromOrigin: deltas.wireBytes,
+      decodedBytesFromDeltas: deltas.decodedBytes,
+      deltas: { indexEntries: deltas.indexEntries, chunks: deltas.chunks, refused: deltas.refused, fallbacks: deltas.fallbacks },
       originBytesByReason: { ...wire.originByReason },
       durationMs: now() - startedMs,
       peersUsed: t.peersUsed,
       bannedPeers: t.bannedPeers,
-      failures: { ...t.stats.failures }
+      // a refused delta is a bad piece from the origin, as a corrupt chunk is
+      failures: { ...t.stats.failures, corrupt: t.stats.failures.corrupt + deltas.refused }
     }
     report('ready')
     c.events?.emit('pull.completed', {
       image: result.image, version: result.version, bytesFromPeers: result.bytesFromPeers, bytesFromOrigin: result.bytesFromOrigin,
       decodedBytesFromPeers: result.decodedBytesFromPeers, decodedBytesFromOrigin: result.decodedBytesFromOrigin,
-      bytesFromLocal: result.bytesFromLocal, originBytesByReason: result.originBytesByReason, durationMs: result.durationMs
+      bytesFromLocal: result.bytesFromLocal, originBytesByReason: result.originBytesByReason, durationMs: result.durationMs,
+      deltaBytesFromOrigin: result.deltaBytesFromOrigin, decodedBytesFromDeltas: result.decodedBytesFromDeltas
     })
     return result
   } catch (err) {

@@ -15,14 +15,14 @@ import type { EventReporter } from '../events/index.ts'
 import type { Accelerator } from './accelerator.ts'
 import type { AutoLockDecision, IdleSource, SessionClock } from './auto-lock.ts'
 import type { GuestExecResult } from './guest-agent.ts'
-import type { SessionChannels, VmPlan } from './qemu-args.ts'
+import type { LazyBacking, SessionChannels, VmPlan } from './qemu-args.ts'
 import type { SessionMode } from './session-record.ts'
 import { QemuSessions } from './qemu-sessions.ts'
 
 export { SessionError } from './errors.ts'
 export type { SessionErrorCode } from './errors.ts'
 export { CHANNEL_PORTS, qemuArgs } from './qemu-args.ts'
-export type { ChannelName, SessionChannels, VmPlan } from './qemu-args.ts'
+export type { ChannelName, LazyBacking, SessionChannels, VmPlan } from './qemu-args.ts'
 export { QmpClient } from './qmp-client.ts'
 export type { QmpEvent } from './qmp-client.ts'
 export { GuestAgent } from './guest-agent.ts'
@@ -37,7 +37,7 @@ export type { SessionPlan, SessionRequest } from './policy-plan.ts'
 export { UNMANAGED_POLICY_SOURCE, staticPolicySource } from './policy-source.ts'
 export type { SessionPolicyCheck, SessionPolicySource } from './policy-source.ts'
 export { autoStartSessions, startOptionsFor } from './policy-start.ts'
-export type { AutoStartOptions, StartRequest } from './policy-start.ts'
+export type { AutoStartOptions, LazyBaseInfo, LazyBaseSource, StartRequest } from './policy-start.ts'
 export { SYSTEM_CLOCK, autoLockDecisions, logindIdleSource, parseLogindIdle, sleptMs } from './auto-lock.ts'
 export type { AutoLockDecision, AutoLockSession, ClockReading, IdleSource, SessionClock } from './auto-lock.ts'
 
@@ -65,6 +65,12 @@ export interface SessionStartOptions {
   boot?: VmPlan['boot']
   /** resolve only once the guest agent answers (bounded by `signal`) */
   waitForAgent?: boolean
+  /**
+   * The base (`baseImagePath`, which need not exist yet) is still arriving: the VM reads it
+   * through this NBD export of the node's (instant start); its overlay names the file all
+   * the same, so a start after the image is whole reads the file.
+   */
+  lazy?: Omit<LazyBacking, 'reconnectDelayS'> & { reconnectDelayS?: number }
   signal?: AbortSignal
 }
 
@@ -93,6 +99,8 @@ export interface SessionStatus {
   qemuStatus?: string
   /** the guest agent has answered in this session */
   agent?: boolean
+  /** the base is read through the node's NBD export (started before its image was whole) */
+  lazy?: boolean
 }
 
 /** How a session ended. */
@@ -186,6 +194,12 @@ export interface SessionRuntimeComponents {
   idle?: IdleSource
   /** the clocks a host suspend is seen between (default: Date.now and performance.now) */
   clock?: SessionClock
+  /**
+   * For VMs on a lazy base: resolves once the chunks the guest's failed reads waited for
+   * have arrived. A VM paused by a read error (`rerror=stop`) is reported
+   * (`session.paused`) and resumed (`cont`, `session.resumed`) when this resolves.
+   */
+  lazyDisks?: { whenFlowing: (image: string, options: { signal: AbortSignal }) => Promise<void> }
 }
 
 export function createSessionRuntime (init: SessionRuntimeInit, components: SessionRuntimeComponents): SessionRuntime {

@@ -43,6 +43,8 @@ export interface OverlayOptions {
   overlayPath: string
   basePath: string
   qemuImgBinary: string
+  /** the base is still arriving (instant start): it need not exist yet, and the overlay is made this long without opening it */
+  lazySizeBytes?: number
   signal?: AbortSignal
 }
 
@@ -54,7 +56,7 @@ export async function ensureOverlay (o: OverlayOptions): Promise<{ created: bool
   const base = resolve(o.basePath)
   if (await exists(o.overlayPath)) {
     const backing = await readBackingFile(o.overlayPath)
-    if (backing === undefined || !await exists(backing)) {
+    if (backing === undefined || (o.lazySizeBytes === undefined && !await exists(backing))) {
       throw new SessionError('ERR_OVERLAY_BASE_GONE', `the overlay ${o.overlayPath} is over ${backing ?? 'nothing'}, which is gone: its changes cannot be used; delete the overlay to start afresh from ${base}`)
     }
     if (backing !== base) {
@@ -62,10 +64,12 @@ export async function ensureOverlay (o: OverlayOptions): Promise<{ created: bool
     }
     return { created: false }
   }
-  if (!await exists(base)) throw new SessionError('ERR_BASE_IMAGE_MISSING', `the base image ${base} does not exist`)
+  if (o.lazySizeBytes === undefined && !await exists(base)) throw new SessionError('ERR_BASE_IMAGE_MISSING', `the base image ${base} does not exist`)
   const tmp = `${o.overlayPath}.${process.pid}.tmp`
   try {
-    await runTool(o.qemuImgBinary, ['create', '-q', '-f', 'qcow2', '-b', base, '-F', 'raw', tmp], { signal: o.signal })
+    // lazily: the header names the file the base will be (-u: not opened, the size given)
+    const lazy = o.lazySizeBytes === undefined ? [] : ['-u', tmp, String(o.lazySizeBytes)]
+    await runTool(o.qemuImgBinary, ['create', '-q', '-f', 'qcow2', '-b', base, '-F', 'raw', ...(lazy.length === 0 ? [tmp] : lazy)], { signal: o.signal })
     await rename(tmp, o.overlayPath)
   } finally {
     await rm(tmp, { force: true })

@@ -23,6 +23,20 @@ export const CHANNEL_PORTS: Readonly<Record<ChannelName, { id: string, port: str
 export const AGENT_CHARDEV_ID = 'qga0'
 export const AGENT_PORT_NAME = 'org.qemu.guest_agent.0'
 
+/**
+ * A base still arriving, read through the node's NBD export (instant start). QEMU's NBD
+ * client reconnects to the socket for `reconnectDelayS` when it closes (the daemon
+ * restarts); reads failing after that pause the guest (`rerror=stop`) instead of failing
+ * in it.
+ */
+export interface LazyBacking {
+  socketPath: string
+  exportName: string
+  /** the image's length: the overlay is made without opening its backing */
+  sizeBytes: number
+  reconnectDelayS: number
+}
+
 export interface VmPlan {
   image: string
   /** `none`: no board, no devices (fast tests of the control path); `pc`: a real PC */
@@ -41,10 +55,27 @@ export interface VmPlan {
   /** direct kernel boot instead of the disk's boot loader */
   boot?: { kernelPath: string, initrdPath?: string, append?: string }
   network: 'none' | 'nat'
+  /** read the base through this NBD export instead of the file the overlay names */
+  lazy?: LazyBacking
 }
 
 /** QEMU option values separate keys with commas: a comma in a path is written twice. */
 function v (value: string): string { return value.replaceAll(',', ',,') }
+
+/**
+ * The overlay, over the file its header names, or over the NBD export (a -blockdev chain:
+ * the header keeps naming the local file, so once the image is whole the next start
+ * needs no NBD and no rebase).
+ */
+function diskArgs (plan: VmPlan): string[] {
+  const overlay = `driver=qcow2,node-name=disk0,file.driver=file,file.filename=${v(plan.overlayPath)}`
+  if (plan.lazy === undefined) return ['-blockdev', overlay]
+  const l = plan.lazy
+  return [
+    '-blockdev', `driver=nbd,node-name=base0,server.type=unix,server.path=${v(l.socketPath)},export=${v(l.exportName)},read-only=on,reconnect-delay=${l.reconnectDelayS}`,
+    '-blockdev', `${overlay},backing=base0`
+  ]
+}
 
 export function qemuArgs (plan: VmPlan): string[] {
   const devices = plan.machine !== 'none'
@@ -56,14 +87,15 @@ export function qemuArgs (plan: VmPlan): string[] {
     '-smp', String(plan.cpus),
     '-nodefaults', '-no-user-config', '-display', 'none',
     '-qmp', `unix:${v(plan.qmpSocket)},server=on,wait=off`,
-    '-blockdev', `driver=qcow2,node-name=disk0,file.driver=file,file.filename=${v(plan.overlayPath)}`,
+    ...diskArgs(plan),
     '-chardev', `socket,id=${AGENT_CHARDEV_ID},path=${v(plan.agentSocket)},server=on,wait=off`
   ]
   const channels = (Object.keys(CHANNEL_PORTS) as ChannelName[]).filter((c) => plan.channelSockets[c] !== undefined)
   for (const c of channels) args.push('-chardev', `socket,id=${CHANNEL_PORTS[c].id},path=${v(plan.channelSockets[c]!)},server=on,wait=off`)
   if (devices) {
     args.push(
-      '-device', 'virtio-blk-pci,drive=disk0',
+      // a lazy base's reads may fail for a while (no chunk arrives, the node restarts): the guest then pauses until resumed
+      '-device', plan.lazy === undefined ? 'virtio-blk-pci,drive=disk0' : 'virtio-blk-pci,drive=disk0,rerror=stop,werror=stop',
       '-device', 'virtio-serial-pci,id=vser0',
       '-device', `virtserialport,bus=vser0.0,chardev=${AGENT_CHARDEV_ID},name=${AGENT_PORT_NAME}`
     )

@@ -3,13 +3,13 @@
  * over QMP, its guest reached through the guest agent, its state in
  * `<dataDir>/sessions/<image>/`. Operations on one image run one at a time.
  */
-import { mkdir, rm } from 'node:fs/promises'
+import { mkdir, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import type { Logger } from '../../protocol/index.ts'
 import {
   AUTO_LOCK_CHECK_MS, DEFAULT_POWERDOWN_TIMEOUT_MS, DEFAULT_SESSION_CPUS, DEFAULT_SESSION_MEMORY_MB, KVM_PROBE_TIMEOUT_MS,
-  MAX_SESSION_CPUS, MAX_SESSION_MEMORY_MB, POWERDOWN_REPEAT_MS, QEMU_EXIT_WAIT_MS, QMP_READY_TIMEOUT_MS
+  MAX_SESSION_CPUS, MAX_SESSION_MEMORY_MB, NBD_RECONNECT_DELAY_S, POWERDOWN_REPEAT_MS, QEMU_EXIT_WAIT_MS, QMP_READY_TIMEOUT_MS
 } from '../constants.ts'
 import { probeAccelerator } from './accelerator.ts'
 import type { Accelerator } from './accelerator.ts'
@@ -46,6 +46,10 @@ interface LiveSession {
   detached: boolean
   panicked: boolean
   guestShutdown: boolean
+  /** set while QEMU holds the guest paused on a failed disk read (`rerror=stop`) */
+  ioPausedAtMs?: number
+  /** ends the wait for the chunks that pause waits for (the session went away) */
+  flowWait?: AbortController
   /** resolves once the monitor closed and, for our child, the process ended */
   gone: Promise<{ exitCode?: number, signal?: string }>
 }
@@ -147,7 +151,7 @@ export class QemuSessions implements SessionRuntime {
     await mkdir(dir, { recursive: true, mode: 0o700 })
     await mkdir(sockets, { recursive: true, mode: 0o700 })
     const overlayPath = join(dir, 'overlay.qcow2')
-    const { created } = await ensureOverlay({ overlayPath, basePath: o.baseImagePath, qemuImgBinary: this.#init.qemuImgBinary ?? 'qemu-img', signal })
+    const { created } = await ensureOverlay({ overlayPath, basePath: o.baseImagePath, qemuImgBinary: this.#init.qemuImgBinary ?? 'qemu-img', lazySizeBytes: o.lazy?.sizeBytes, signal })
     const channels: SessionChannels = { clipboard: o.channels?.clipboard === true, fileTransfer: o.channels?.fileTransfer === true, printing: o.channels?.printing === true }
     const channelSockets: Partial<Record<ChannelName, string>> = {}
     for (const c of Object.keys(CHANNEL_PORTS) as ChannelName[]) if (channels[c]) channelSockets[c] = join(sockets, `${CHANNEL_PORTS[c].id}.sock`)
@@ -157,7 +161,8 @@ export class QemuSessions implements SessionRuntime {
       channels, network: o.network ?? 'nat', boot: o.boot, baseImagePath: o.baseImagePath, overlayPath,
       qmpSocket: join(sockets, 'qmp.sock'), agentSocket: join(sockets, 'agent.sock'), channelSockets,
       ...(o.guestChannels === undefined ? {} : { guestChannels: o.guestChannels }),
-      idleLockMinutes: o.idleLockMinutes ?? null, lockOnSuspend: o.lockOnSuspend === true
+      idleLockMinutes: o.idleLockMinutes ?? null, lockOnSuspend: o.lockOnSuspend === true,
+      ...(o.lazy === undefined ? {} : { lazy: { ...o.lazy, reconnectDelayS: o.lazy.reconnectDelayS ?? NBD_RECONNECT_DELAY_S } })
     }
     return { record, created }
   }
@@ -206,6 +211,7 @@ export class QemuSessions implements SessionRuntime {
     qmp.onEvent((e) => {
       if (e.event === 'GUEST_PANICKED') live.panicked = true
       if (e.event === 'SHUTDOWN' && e.data?.guest === true) live.guestShutdown = true
+      if (e.event === 'BLOCK_IO_ERROR' && e.data?.action === 'stop') this.#ioPaused(live)
     })
     this.#live.set(record.image, live)
     this.#armAutoLock()
@@ -213,6 +219,42 @@ export class QemuSessions implements SessionRuntime {
       if (live.stopping || live.detached) return
       await this.#serial(record.image, async () => { await this.#ended(live, how) })
     })
+  }
+
+  /**
+   * QEMU paused the guest on a failed disk read or write (`rerror/werror=stop`, lazy bases
+   * only). On a lazy base that is a read that waited too long for its chunks (or the node's
+   * socket that closed): reported, and resumed once the node says the chunks are in.
+   */
+  #ioPaused (live: LiveSession): void {
+    if (live.ioPausedAtMs !== undefined) return
+    const { record } = live
+    live.ioPausedAtMs = this.#components.now()
+    const reason = record.lazy === undefined ? 'disk-io-error' : 'chunks-stalled'
+    this.#log.warn('the guest is paused: its disk did not answer', { image: record.image, reason })
+    this.#report('session.paused', { image: record.image, ...this.#versionOf(record), reason })
+    const flowing = this.#components.lazyDisks
+    if (record.lazy === undefined || flowing === undefined) return
+    const wait = new AbortController()
+    live.flowWait = wait
+    flowing.whenFlowing(record.image, { signal: wait.signal })
+      .then(async () => { await this.#serial(record.image, async () => { await this.#resumeIo(live) }) })
+      .catch((err: unknown) => {
+        if (!wait.signal.aborted) this.#log.warn('cannot resume the paused guest: it stays paused until stopped', { image: record.image, err })
+      })
+  }
+
+  /** The chunks a paused guest's reads waited for are in: `cont` (QEMU retries the reads). */
+  async #resumeIo (live: LiveSession): Promise<void> {
+    const pausedAtMs = live.ioPausedAtMs
+    if (this.#live.get(live.record.image) !== live || live.stopping || pausedAtMs === undefined) return
+    live.ioPausedAtMs = undefined
+    live.flowWait = undefined
+    // a lock taken meanwhile holds the guest: unlock resumes it
+    if (live.record.lockedAtMs !== undefined) return
+    await live.qmp.execute('cont')
+    this.#log.info('the guest goes on: its chunks arrived', { image: live.record.image, pausedMs: this.#components.now() - pausedAtMs })
+    this.#report('session.resumed', { image: live.record.image, ...this.#versionOf(live.record), reason: 'chunks-arrived', durationMs: this.#components.now() - pausedAtMs })
   }
 
   /** QEMU went away without stop(): the guest powered itself off, or it crashed. */
@@ -237,6 +279,7 @@ export class QemuSessions implements SessionRuntime {
 
   /** Forgets a session whose QEMU is gone: record and stale sockets; a revertible overlay is reset. */
   async #cleanUp (live: LiveSession): Promise<void> {
+    live.flowWait?.abort()
     live.qmp.close()
     void live.agent?.then((a) => a.close(), () => {})
     this.#live.delete(live.record.image)
@@ -254,6 +297,8 @@ export class QemuSessions implements SessionRuntime {
   async #resetOverlay (record: SessionRecord): Promise<void> {
     if (record.mode !== 'revertible') return
     await removeOverlay(record.overlayPath)
+    // a lazy base not yet whole: the next start makes the overlay (lazily again, or over the file)
+    if (record.lazy !== undefined && !await stat(record.baseImagePath).then(() => true, () => false)) return
     try {
       await ensureOverlay({ overlayPath: record.overlayPath, basePath: record.baseImagePath, qemuImgBinary: this.#init.qemuImgBinary ?? 'qemu-img' })
     } catch (err) {
@@ -273,7 +318,8 @@ export class QemuSessions implements SessionRuntime {
     let forced = false
     const isGone = (ms: number): Promise<boolean> => abortable(live.gone.then(() => true), AbortSignal.timeout(ms)).catch(() => false)
     try {
-      if (record.lockedAtMs !== undefined) await qmp.execute('cont').catch(() => {})
+      live.flowWait?.abort()
+      if (record.lockedAtMs !== undefined || live.ioPausedAtMs !== undefined) await qmp.execute('cont').catch(() => {})
       if (!await this.#powerDown(live, timeoutMs)) {
         forced = true
         this.#log.warn('the guest did not power down in time: forcing', { image: record.image, timeoutMs })
@@ -333,7 +379,9 @@ export class QemuSessions implements SessionRuntime {
     return await this.start(image, {
       baseImagePath: record.baseImagePath, version: record.version, mode: record.mode, memoryMb: record.memoryMb,
       cpus: record.cpus, channels: record.channels, network: record.network, boot: record.boot, signal: options.signal,
-      guestChannels: record.guestChannels, idleLockMinutes: record.idleLockMinutes, lockOnSuspend: record.lockOnSuspend
+      guestChannels: record.guestChannels, idleLockMinutes: record.idleLockMinutes, lockOnSuspend: record.lockOnSuspend,
+      // still arriving: on the export again; whole: on the file
+      ...(record.lazy !== undefined && !await stat(record.baseImagePath).then(() => true, () => false) ? { lazy: record.lazy } : {})
     })
   }
 
@@ -380,7 +428,8 @@ export class QemuSessions implements SessionRuntime {
       lockOnSuspend: r.lockOnSuspend === true,
       ...(r.guestChannels === undefined ? {} : { guestChannels: r.guestChannels }),
       ...(q.status === undefined ? {} : { qemuStatus: q.status }),
-      agent: live.agentAnswered
+      agent: live.agentAnswered,
+      ...(r.lazy === undefined ? {} : { lazy: true })
     }
   }
 
@@ -500,6 +549,10 @@ export class QemuSessions implements SessionRuntime {
         const qmp = await QmpClient.connect(record.qmpSocket, { signal: AbortSignal.timeout(QMP_READY_TIMEOUT_MS) })
         this.#watch(record, qmp)
         this.#log.info('re-attached to a running session', { image: record.image, pid: record.pid })
+        // paused on its lazy base's reads while no node served them: resumed once they can be
+        const q = await qmp.execute<{ status?: string }>('query-status').catch(() => ({ status: undefined }))
+        const live = this.#live.get(record.image)
+        if (q.status === 'io-error' && live !== undefined) this.#ioPaused(live)
         return
       } catch (err) {
         this.#log.warn('a recorded QEMU runs but its monitor does not answer: ending it', { image: record.image, pid: record.pid, err })
@@ -517,6 +570,7 @@ export class QemuSessions implements SessionRuntime {
   async detach (): Promise<void> {
     for (const live of this.#live.values()) {
       live.detached = true
+      live.flowWait?.abort()
       live.child?.child.unref()
       live.qmp.close()
       void live.agent?.then((a) => a.close(), () => {})

@@ -11,7 +11,7 @@ import { readJsonFile, writeJsonFile } from '../state-file.ts'
 import { MAX_UNIX_SOCKET_PATH_BYTES } from '../constants.ts'
 import type { GuestChannels } from '../../protocol/index.ts'
 import type { Accelerator } from './accelerator.ts'
-import type { ChannelName, SessionChannels, VmPlan } from './qemu-args.ts'
+import type { ChannelName, LazyBacking, SessionChannels, VmPlan } from './qemu-args.ts'
 
 export type SessionMode = 'persistent' | 'revertible'
 
@@ -41,6 +41,8 @@ export interface SessionRecord {
   /** lock after this many minutes of host idle time; null or absent: never */
   idleLockMinutes?: number | null
   lockOnSuspend?: boolean
+  /** the base is read through the node's NBD export while it arrives (instant start) */
+  lazy?: LazyBacking
 }
 
 const RECORD_FILE = 'session.json'

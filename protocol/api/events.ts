@@ -42,7 +42,9 @@ export const EVENT_PAYLOADS = {
    * `bytesFromOrigin` are bytes on the wire (what crossed the LAN and the WAN, chunks as
    * sent: compressed where stored so); `decodedBytesFrom…` are the same chunks decoded;
    * `bytesFromLocal` is image data reused from the node's own disk (nothing moved);
-   * `originBytesByReason` splits the origin's wire bytes by why the origin was used.
+   * `originBytesByReason` splits the origin's wire bytes by why the origin was used;
+   * `deltaBytesFromOrigin` is the part of the origin's wire bytes that were delta chunks,
+   * `decodedBytesFromDeltas` the chunk bytes they rebuilt.
    */
   'pull.completed': z.looseObject({
     image: IMAGE,
@@ -53,6 +55,8 @@ export const EVENT_PAYLOADS = {
     decodedBytesFromPeers: COUNT.optional(),
     decodedBytesFromOrigin: COUNT.optional(),
     originBytesByReason: ORIGIN_REASONS.optional(),
+    deltaBytesFromOrigin: COUNT.optional(),
+    decodedBytesFromDeltas: COUNT.optional(),
     durationMs: COUNT
   }),
   'pull.failed': z.looseObject({
@@ -75,6 +79,10 @@ export const EVENT_PAYLOADS = {
   'session.locked': z.looseObject({ image: IMAGE, reason: z.string().max(64) }),
   /** a locked VM resumed; `durationMs`: how long it was locked */
   'session.unlocked': z.looseObject({ image: IMAGE, version: COUNT.optional(), durationMs: COUNT.optional() }),
+  /** a VM's guest paused by the node, not the user: `reason` chunks-stalled (its lazy base's reads wait for chunks that do not arrive), disk-io-error */
+  'session.paused': z.looseObject({ image: IMAGE, version: COUNT.optional(), reason: z.string().max(64) }),
+  /** a paused guest goes on; `durationMs`: how long it was paused */
+  'session.resumed': z.looseObject({ image: IMAGE, version: COUNT.optional(), reason: z.string().max(64), durationMs: COUNT.optional() }),
   /** a VM ended without being asked to: `reason` qemu-exited, guest-panicked, died-while-detached; `durationMs`: how long it ran */
   'session.crashed': z.looseObject({ image: IMAGE, version: COUNT.optional(), reason: z.string().max(64), durationMs: COUNT.optional(), exitCode: z.number().int().optional(), signal: z.string().max(16).optional() }),
   /** a published application was started in its workspace's VM; `durationMs`: from the request, a VM start included */

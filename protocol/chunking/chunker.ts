@@ -80,6 +80,27 @@ export function findBoundary (buf: Uint8Array, start: number, end: number, param
   return out.pos
 }
 
+/**
+ * Every position in `(start, end]` where a chunk could end, whatever chunk it lies in: the
+ * gear hash of the bytes before it meets the easier of the two masks (the harder one's
+ * matches are among them). Past the first 32 bytes hashed this depends on the bytes alone,
+ * so a seed file can be cut from every place an image holding it might have cut it.
+ */
+export function cutCandidates (buf: Uint8Array, start: number, end: number, params: ChunkingParams = DEFAULT_CHUNKING): number[] {
+  const m = deriveMasks(params)
+  if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end) && start >= 0 && start <= end && end <= buf.length)) {
+    throw new TypeError(`invalid range [${start}, ${end}) of ${buf.length} bytes`)
+  }
+  const out: number[] = []
+  const r: GearScanResult = { cut: false, pos: 0, hash: 0 }
+  for (let pos = start, h = 0; pos < end; pos = r.pos, h = r.hash) {
+    scanGear(buf, pos, end, h, m.maskLarge, r)
+    if (!r.cut) break
+    out.push(r.pos)
+  }
+  return out
+}
+
 /** Incremental cut finder: feed the stream buffer by buffer, get the cuts inside each. */
 export interface BoundaryFinder {
   /**

@@ -17,7 +17,7 @@ import { promisify } from 'node:util'
 const run = promisify(execFile)
 
 /** Bump when the recipe below changes, so caches built by the old one are not used. */
-const RECIPE = 5
+const RECIPE = 6
 const QEMU_GA = '/usr/sbin/qemu-ga'
 const CACHE_ROOT = new URL('../../.cache/tiny-guest/', import.meta.url).pathname
 /** Modules in load order (each needs the ones before it). */
@@ -32,6 +32,14 @@ export interface TinyGuest {
 
 /** What the guest prints on its console once its agent is starting. */
 export const GUEST_READY_LINE = 'branchcast-guest-ready'
+/**
+ * On the kernel command line (`append`), makes the guest read its whole virtio disk
+ * (/dev/vda) at boot, beside its agent, and print `branchcast-disk-sha256=<hex>` on its
+ * console: what a test compares with the image's own hash.
+ */
+export const DISK_SHA256_ARG = 'branchcast.disk-sha256'
+/** The console line of DISK_SHA256_ARG; group 1 is the hash. */
+export const DISK_SHA256_LINE_RE = /branchcast-disk-sha256=([0-9a-f]{64})/
 
 const INIT = `#!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -46,6 +54,7 @@ mkdir -p /dev/virtio-ports
 for p in /sys/class/virtio-ports/*; do ln -s ../$(basename $p) /dev/virtio-ports/$(cat $p/name); done
 acpid -c /etc/acpi
 qemu-ga -m virtio-serial -p /dev/virtio-ports/org.qemu.guest_agent.0 &
+if grep -q ${DISK_SHA256_ARG} /proc/cmdline; then (echo "branchcast-disk-sha256=$(sha256sum /dev/vda | cut -d' ' -f1)") & fi
 echo ${GUEST_READY_LINE}
 while :; do sleep 3600; done
 `
@@ -175,5 +184,19 @@ class Cpio {
     const fields = [this.#ino++, mode, 0, 0, (mode & 0o040000) !== 0 ? 2 : 1, 0, data.length, 0, 0, 0, 0, nameBytes.length, 0]
     const header = Buffer.from('070701' + fields.map((f) => f.toString(16).padStart(8, '0')).join(''), 'ascii')
     this.#parts.push(header, nameBytes, Buffer.alloc((4 - ((header.length + nameBytes.length) % 4)) % 4), data, Buffer.alloc((4 - (data.length % 4)) % 4))
+  }
+}
+
+/**
+ * Waits until the guest's serial console log (`<dataDir>/sessions/<image>/serial.log` for
+ * a node's session) has a line matching `re`; resolves to the match. Polls the file every
+ * 200 ms until `signal` aborts.
+ */
+export async function waitForConsole (logPath: string, re: RegExp, signal: AbortSignal): Promise<RegExpMatchArray> {
+  for (;;) {
+    const m = (await readFile(logPath, 'utf8').catch(() => '')).match(re)
+    if (m !== null) return m
+    if (signal.aborted) throw new Error(`the guest's console (${logPath}) shows no ${String(re)}: ${String(signal.reason)}`)
+    await new Promise((resolve) => setTimeout(resolve, 200))
   }
 }

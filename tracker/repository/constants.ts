@@ -45,3 +45,8 @@ export const MAX_DELTA_POOL_CHUNKS = 1 << 18
 export const DELTA_KEEP_RATIO = 0.9
 /** Earlier published versions whose chunks are delta bases for a new version. */
 export const DELTA_BASE_VERSIONS = 2
+/**
+ * Versions waiting for their deltas (computed one at a time after their upload answered):
+ * a burst of uploads beyond this skips the oldest waiting ones, whose nodes fetch whole chunks.
+ */
+export const MAX_PENDING_DELTA_JOBS = 8

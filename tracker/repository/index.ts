@@ -96,6 +96,11 @@ export interface ImageRepository {
   getVersion: (image: string, number: number | 'latest') => Promise<VersionRecord>
   /** Signed manifest root bytes of a finalized version; 404 for a draft still uploading. */
   getManifest: (image: string, number: number | 'latest') => Promise<{ version: VersionRecord, bytes: Uint8Array }>
+  /**
+   * Resolves once no delta computation runs or waits. A publish answers before its
+   * version's deltas exist; they are computed after it, one version at a time.
+   */
+  deltasIdle: () => Promise<void>
   /** Deletes chunk files no protecting version references and abandoned drafts. */
   gc: (options?: { signal?: AbortSignal }) => Promise<GcResult>
 }

@@ -14,7 +14,8 @@ import { DEFAULT_DELTA_LEVEL, createHashPool } from '../../protocol/index.ts'
 import type { HashPool } from '../../protocol/index.ts'
 import { ChunkPins } from './chunk-pins.ts'
 import { publishDeltas } from './delta-publish.ts'
-import { DELTA_BASE_VERSIONS, RETIRED_KEEP_MS, ROLLBACK_STAT_CONCURRENCY, UPLOAD_HEARTBEAT_MS, UPLOAD_IDLE_TIMEOUT_MS, UPLOAD_LEASE_TTL_MS, UPLOAD_MIN_BYTES_PER_SEC, UPLOAD_RATE_WINDOW_MS, VERSION_CHUNK_BATCH } from './constants.ts'
+import { DeltaQueue } from './delta-queue.ts'
+import { DELTA_BASE_VERSIONS, MAX_PENDING_DELTA_JOBS, RETIRED_KEEP_MS, ROLLBACK_STAT_CONCURRENCY, UPLOAD_HEARTBEAT_MS, UPLOAD_IDLE_TIMEOUT_MS, UPLOAD_LEASE_TTL_MS, UPLOAD_MIN_BYTES_PER_SEC, UPLOAD_RATE_WINDOW_MS, VERSION_CHUNK_BATCH } from './constants.ts'
 import { collectGarbage } from './gc.ts'
 import type { GcResult, ImageEntry, ImageRepository, ImageRepositoryComponents, ImageRepositoryInit, PublishInput, PublishResult } from './index.ts'
 import { runPublishPipeline } from './publish.ts'
@@ -42,6 +43,7 @@ export class ImageRepositoryService implements ImageRepository {
   private readonly pins = new ChunkPins()
   private readonly running = new Set<Promise<unknown>>()
   private stopping: AbortController | undefined
+  private deltaQueue: DeltaQueue | undefined
   /** one hashing worker shared by every publish (starting one per upload costs ~0.3 s) */
   private pool: HashPool | undefined
   private readonly publishes: Counter
@@ -73,11 +75,13 @@ export class ImageRepositoryService implements ImageRepository {
   async start (): Promise<void> {
     this.stopping = new AbortController()
     this.pool = createHashPool()
+    this.deltaQueue = new DeltaQueue({ maxWaiting: MAX_PENDING_DELTA_JOBS, log: this.log, signal: AbortSignal.any([this.stopping.signal, this.components.shutdown]) })
   }
 
   async stop (): Promise<void> {
     this.stopping?.abort(new Error('image repository stopping'))
     await Promise.allSettled([...this.running])
+    await this.deltaQueue?.idle()
     await this.pool?.close()
     this.pool = undefined
   }
@@ -163,7 +167,6 @@ export class ImageRepositoryService implements ImageRepository {
         signal.throwIfAborted()
         // Every chunk this version names is on stable storage before the version exists.
         await this.components.chunks.flush()
-        await this.deltas(image, r.manifestRoot, r.manifestId, signal)
         let version = await store.finalizeDraft(draft.id, {
           manifestRoot: r.manifestRoot,
           manifestId: r.manifestId,
@@ -174,6 +177,7 @@ export class ImageRepositoryService implements ImageRepository {
         })
         if (input.publish === true) version = await store.publish(draft.id, now())
         done = true
+        this.queueDeltas(image, version.number, r.manifestRoot, r.manifestId)
         const durationMs = Math.round(performance.now() - started)
         this.publishes.inc({ outcome: 'ok' })
         this.publishedBytes.inc({ kind: 'new' }, r.newBytes)
@@ -212,20 +216,25 @@ export class ImageRepositoryService implements ImageRepository {
 
   /**
    * Deltas of the new version's chunks against the last `deltaVersions` published versions
-   * (delta-publish.ts), under the upload's lease so GC leaves the files alone. Best effort:
-   * anything but an abort is logged and the version goes out without deltas.
+   * before it (delta-publish.ts), computed after the upload has answered, one version at a
+   * time (delta-queue.ts). The version exists by then, so GC keeps its chunks and the files
+   * written for it. Best effort: a failure is logged and the version has no deltas.
    */
-  private async deltas (image: ImageRecord, manifestRoot: Uint8Array, manifestId: string, signal: AbortSignal): Promise<void> {
-    if (this.deltaVersions === 0) return
-    try {
-      const earlier = (await this.components.store.listVersions(image.id, { state: 'published' }))
-        .sort((a, b) => b.number - a.number).slice(0, this.deltaVersions)
-      if (earlier.length === 0) return
-      await publishDeltas({ chunks: this.components.chunks, privateKey: this.components.keys.repository.privateKey, manifestRoot, manifestId, earlier, level: this.deltaLevel, log: this.log, signal })
-    } catch (err) {
-      if (signal.aborted) throw err
-      this.log.warn('deltas not computed: nodes fetch whole chunks for this version', { image: image.name, err: err as Error })
-    }
+  private queueDeltas (image: ImageRecord, number: number, manifestRoot: Uint8Array, manifestId: string): void {
+    if (this.deltaVersions === 0 || this.deltaQueue === undefined) return
+    this.deltaQueue.push({
+      label: `${image.name} v${number}`,
+      run: async (signal) => {
+        const earlier = (await this.components.store.listVersions(image.id, { state: 'published' }))
+          .filter((v) => v.number < number).sort((a, b) => b.number - a.number).slice(0, this.deltaVersions)
+        if (earlier.length === 0) return
+        await publishDeltas({ chunks: this.components.chunks, privateKey: this.components.keys.repository.privateKey, manifestRoot, manifestId, earlier, level: this.deltaLevel, log: this.log, signal })
+      }
+    })
+  }
+
+  async deltasIdle (): Promise<void> {
+    await this.deltaQueue?.idle()
   }
 
   private async version (image: string, number: number | 'latest'): Promise<VersionRecord> {

@@ -22,7 +22,7 @@ test('"branchcast --help" lists every command in 80 columns', async () => {
   assert.is(r.code, 0, r.stderr)
   const section = r.stdout.split('Commands:\n')[1]!.split('\n\n')[0]!
   commands = section.split('\n').map((l) => l.trim().split(/\s+/)[0]!)
-  assert.equal([...commands].sort(), ['app', 'assign', 'clients', 'demo', 'desk', 'enroll', 'events', 'gc', 'images', 'lock', 'login', 'logout', 'node', 'origin', 'policies', 'profile', 'publish', 'pull', 'refresh', 'reports', 'restart', 'selftest', 'start', 'status', 'stop', 'token', 'tracker', 'unassign', 'unlock', 'versions'])
+  assert.equal([...commands].sort(), ['app', 'assign', 'bundle', 'clients', 'demo', 'desk', 'enroll', 'events', 'gc', 'images', 'import', 'lock', 'login', 'logout', 'node', 'origin', 'policies', 'profile', 'publish', 'pull', 'refresh', 'reports', 'restart', 'seeds', 'selftest', 'start', 'status', 'stop', 'token', 'tracker', 'unassign', 'unlock', 'versions'])
   for (const line of r.stdout.split('\n')) assert.ok(line.length <= 80, line)
 })
 
@@ -51,6 +51,8 @@ test('bad values and missing arguments are one line and exit 1, before anything 
     [['demo', '--nodes', '100'], /^branchcast demo: --nodes: not an integer from 1 to 64: "100"\n$/],
     [['selftest', '--size', 'huge'], /^branchcast selftest: --size: not a size/],
     [['pull', 'win10', '--version', 'newest'], /^branchcast pull: --version: not an integer >= 1: "newest"\n$/],
+    [['bundle', 'win10', '--since', 'v1', '/tmp/win10.bundle'], /^branchcast bundle: --since: not an integer >= 1: "v1"\n$/],
+    [['import'], /^branchcast import: needs one BUNDLE\n$/],
     [['node', '--cache-max', '20GiB'], /^branchcast node: --cache-max: the chunk cache limit was removed: image data lives only in the image files/],
     [['events', '--since', 'yesterday'], /^branchcast events: --since: not a duration/],
     [['versions', 'list'], /^branchcast versions: needs a command .* and --image NAME\n$/],

@@ -13,7 +13,7 @@ const logger = createLogger({ level: 'silent' })
 function reportFor (image: string): PullReport {
   return {
     image, version: 1, path: `/x/${image}.img`, sha256: 'ab'.repeat(32), totalBytes: 100,
-    bytesFromPeers: 60, bytesFromOrigin: 30, bytesFromLocal: 10, bytesFromLocalSources: {}, decodedBytesFromPeers: 60, decodedBytesFromOrigin: 30,
+    bytesFromPeers: 60, bytesFromOrigin: 30, bytesFromLocal: 10, bytesFromLocalSources: {}, deltaBytesFromOrigin: 0, decodedBytesFromDeltas: 0, deltas: { indexEntries: 0, chunks: 0, refused: 0, fallbacks: 0 }, decodedBytesFromPeers: 60, decodedBytesFromOrigin: 30,
     originBytesByReason: { assigned: 30, policy: 0, 'no-peer': 0, 'bad-piece': 0, 'peers-slow': 0, waited: 0, 'chunk-list': 0, 'on-demand': 0 },
     durationMs: 5, peersUsed: 2, bannedPeers: [], failures: {} as PullReport['failures']
   }

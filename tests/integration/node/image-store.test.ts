@@ -24,6 +24,7 @@ import type { TestNode, Workspace } from '../../helpers/swarm.ts'
 import { rejects } from '../../helpers/rejects.ts'
 import { silent } from '../../helpers/test-peer.ts'
 import { diskBytes } from '../../helpers/disk-usage.ts'
+import { IMAGE_WRITE_BATCH_BYTES } from '../../../node/constants.ts'
 
 const IMAGE = 6 * 1024 * 1024
 /** A fresh bound per call: a signal made at import time runs out while earlier suites run. */
@@ -124,6 +125,32 @@ test('a chunk damaged on disk under a serving node is not served, is reported, a
     assert.ok(again.decodedBytesFromOrigin + again.decodedBytesFromPeers >= t.unitLengths[u]!, 'the damaged chunk came again')
     assert.ok(again.bytesFromLocal > 0 && again.bytesFromLocal < IMAGE, 'the rest stayed where it was')
     assert.is(sha256(await readFile(again.path)), ws.sha256)
+  })
+})
+
+test('chunks are copied into a few write arenas reused batch after batch: a caller\'s buffer is free once put returns', async () => {
+  await withSwarm(async ({ tt, start }) => {
+    const batches = 16
+    const size = batches * IMAGE_WRITE_BATCH_BYTES // many batches, so reuse shows
+    const ws = await publishAndAssign(tt, { bytes: sampleImage(size, 71) })
+    const n = await start(ws.userToken)
+    const r = await n.puller.pull({ image: ws.image, ...bound() })
+    assert.is(sha256(await readFile(r.path)), ws.sha256)
+    const [v] = await n.images.versions(ws.image)
+    // a few in use at once (one filling, one or two written); a pause in arrivals may let one go
+    assert.ok(v!.writeArenasAllocated >= 1 && v!.writeArenasAllocated <= batches / 2, `${v!.writeArenasAllocated} arenas for ${batches} batches`)
+
+    // a repaired unit: its bytes are overwritten by the caller as soon as put resolves
+    let u = 0
+    while ((await v!.read(u)).every((b) => b === 0)) u++
+    const original = await v!.read(u)
+    await v!.discard(u)
+    const scratch = Buffer.from(original)
+    await v!.put(u, scratch)
+    scratch.fill(0xff)
+    await v!.flush()
+    assert.ok(v!.has(u))
+    assert.equal(await v!.read(u), original, 'what was written is the bytes as they were at put')
   })
 })
 

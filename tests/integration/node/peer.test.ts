@@ -9,7 +9,11 @@ import { generateSigningKey } from '../../../protocol/signing/signing.ts'
 import { fetchChunksFromPeer, PeerRefusedError } from '../../../node/peer/index.ts'
 import type { FetchedChunk, PeerNode, PeerTarget } from '../../../node/peer/index.ts'
 import { rejects } from '../../helpers/rejects.ts'
-import { makeCapabilityKey, makeChunks, peerToken, startClientNode, startTestPeer } from '../../helpers/test-peer.ts'
+import { makeCapabilityKey, makeChunks, peerToken, silent, startClientNode, startTestPeer } from '../../helpers/test-peer.ts'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { CHUNK_PROTOCOL, encodeAnswers, readFrames } from '../../../protocol/wire/chunk-protocol.ts'
+import { createPeerNode } from '../../../node/peer/index.ts'
+import { FETCH_REQUEST_CHUNKS, FETCH_REQUESTS_AHEAD } from '../../../node/constants.ts'
 
 const cap = makeCapabilityKey()
 const BOUND_MS = 20_000
@@ -207,6 +211,53 @@ test('an aborted signal ends the fetch with its reason', async () => {
     await gen.next()
     ac.abort(new Error('enough'))
     await rejects((async () => { for await (const _ of gen) { /* drain */ } })(), { message: /enough/ })
+  } finally {
+    await client.stop()
+    await server.stop()
+  }
+})
+
+test('a fetch keeps at most FETCH_REQUESTS_AHEAD requests unanswered on its stream, then goes on as answers come', async () => {
+  const chunks = makeChunks(5 * FETCH_REQUEST_CHUNKS, 1024)
+  const byId = new Map(chunks.map((c) => [chunkId(c), c]))
+  const ids = [...byId.keys()]
+  // a real peer that reads requests but answers none until released
+  const server = await createPeerNode({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], logger: silent })
+  let requests = 0
+  let release: () => void = () => {}
+  const released = new Promise<void>((resolve) => { release = resolve })
+  await server.libp2p.handle(CHUNK_PROTOCOL, async (stream) => {
+    const held: string[][] = []
+    const answer = (batch: string[]): void => { stream.send(encodeAnswers(batch.map((id) => ({ id, data: byId.get(id)!, compressed: false })), true)) }
+    void released.then(() => { for (const b of held.splice(0)) answer(b) })
+    let open = true
+    void released.then(() => { open = false })
+    for await (const msg of readFrames(stream)) {
+      if (msg.type !== 'request') break
+      requests++
+      if (open) held.push(msg.ids)
+      else answer(msg.ids)
+    }
+    await released // held requests are answered before our side closes
+    await stream.close()
+  })
+  await server.start()
+  const client = await startClientNode()
+  try {
+    const fetching = fetchAll(client, server.multiaddrs, peerToken(cap, client.peerId), ids)
+    fetching.catch(() => {}) // awaited below, after the checks
+    for (const t0 = Date.now(); requests < FETCH_REQUESTS_AHEAD; ) {
+      if (Date.now() - t0 > BOUND_MS) throw new Error(`only ${requests} requests arrived`)
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    // a client without the bound would have sent every request by now: on loopback they
+    // arrive within microseconds, so a fifth of a second says they were held back
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    assert.is(requests, FETCH_REQUESTS_AHEAD, 'no more requests while none is answered')
+    release()
+    const got = await fetching
+    assert.equal(got.map((c) => c.id), ids)
+    assert.is(requests, 5, 'the rest went out as answers came back')
   } finally {
     await client.stop()
     await server.stop()

@@ -6,12 +6,13 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { randomBytes } from 'node:crypto'
-import { readFile, stat } from 'node:fs/promises'
+import { readFile, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { applyDelta, decodeManifest, deltaIndexPath, deltaPath, encodeStoredChunk, verifyDeltaIndex, verifyManifest } from '../../../protocol/index.ts'
 import { createImageRepository } from '../../../tracker/repository/index.ts'
 import { startTestTracker } from '../../helpers/tracker.ts'
 import type { TestTracker } from '../../helpers/tracker.ts'
+import { makeTmpDir } from '../../helpers/tmp-dir.ts'
 
 const MiB = 1024 * 1024
 let t: TestTracker
@@ -45,6 +46,8 @@ test('the first version has no delta index; the second has one, signed, and ever
   const first = await publish(v1)
   assert.not.ok(await exists(join(chunks.dir, deltaIndexPath(first.manifestId))))
   const second = await publish(v2)
+  // computed after the upload answered: wait for the repository's queue, then read the index
+  await t.tracker.components.repository.deltasIdle()
   const indexBytes = new Uint8Array(await readFile(join(chunks.dir, deltaIndexPath(second.manifestId))))
   const index = verifyDeltaIndex(indexBytes, { publicKey: keys.repository.publicKey, manifestDigest: second.manifestId })
 
@@ -97,7 +100,7 @@ test('the built-in origin serves the index and the deltas to a token for the ima
 
   assert.is((await get(deltaPath(e.target, e.bases), null)).status, 401, 'no token')
   assert.is((await get(`deltas/${e.target.slice(0, 2)}/${e.target}-XYZ`)).status, 400, 'not the layout')
-  assert.is((await get(`deltas/00/${e.target}-0123456789abcdef`)).status, 400, 'wrong fan-out')
+  assert.is((await get(`deltas/${e.target.startsWith('00') ? '01' : '00'}/${e.target}-0123456789abcdef`)).status, 400, 'wrong fan-out')
   assert.is((await get(`deltas/${e.target.slice(0, 2)}/${e.target}-0123456789abcdef`)).status, 404, 'no such delta')
   const first = (await store.getVersion(image!.id, 1))!
   assert.is((await get(deltaIndexPath(first.manifestId!))).status, 404, 'a version without deltas')
@@ -124,6 +127,7 @@ test('GC keeps deltas while their version lives, and deletes them with it', asyn
 
     // a third version that drops v2's new chunks, then v2 retired past its keep time
     await publish(v1)
+    await t.tracker.components.repository.deltasIdle()
     await later.retireVersion('img', 2)
     // an hour after the retirement, past the one-minute keep time
     const evenLater = createImageRepository({ ...t.tracker.components, now: () => Date.now() + 2 * 3600_000 }, { retiredKeepMs: 60_000 })
@@ -134,6 +138,34 @@ test('GC keeps deltas while their version lives, and deletes them with it', asyn
     assert.ok(gc.freedBytes > 0)
   } finally {
     await later.stop()
+  }
+})
+
+test('a publish answers before its deltas exist; tracker shutdown stops the running computation cleanly', async () => {
+  const dataDir = await makeTmpDir('branchcast-deltas-bg-')
+  const tt = await startTestTracker({ config: { dataDir } })
+  try {
+    const admin = { authorization: `Bearer ${tt.adminToken}` }
+    assert.is((await fetch(`${tt.url}/api/v1/images`, { method: 'POST', headers: { ...admin, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'big' }) })).status, 201)
+    const up = async (bytes: Buffer): Promise<{ manifestId: string }> => {
+      const res = await fetch(`${tt.url}/api/v1/images/big/versions?publish=true`, { method: 'POST', headers: { ...admin, 'content-type': 'application/octet-stream' }, body: bytes })
+      assert.is(res.status, 201)
+      return await res.json() as { manifestId: string }
+    }
+    const a = randomBytes(24 * MiB)
+    const b = Buffer.from(a)
+    for (let o = 500; o < b.length; o += 64 * 1024) b.write('patched', o)
+    await up(a)
+    const second = await up(b)
+    const indexPath = join(tt.tracker.components.chunks.dir, deltaIndexPath(second.manifestId))
+    // ~380 deltas at level 19 take seconds: the answer came first
+    assert.not.ok(await exists(indexPath), 'the index is not there when the upload answers')
+    // stopping mid-computation neither hangs nor writes an index for a half-done job
+    await tt.stop()
+    assert.not.ok(await exists(indexPath), 'no index from an aborted computation')
+  } finally {
+    await tt.stop().catch(() => {})
+    await rm(dataDir, { recursive: true, force: true })
   }
 })
 

@@ -10,7 +10,8 @@ test('defaults apply when nothing is set', () => {
   const c = loadNodeConfig({ flags: { dataDir: '/nonexistent/branchcast-node' }, env: {} })
   assert.equal(c, {
     dataDir: '/nonexistent/branchcast-node', tracker: undefined, token: undefined, unusedEnvToken: undefined, site: 'default', listen: DEFAULT_LISTEN,
-    mdns: true, uploadRateBytesPerSec: undefined, originRateBytesPerSec: undefined, keepVersions: 2, autoDeliver: true, reconcileIntervalMs: undefined, expiryWarningDays: undefined, hostCheck: undefined, hostCheckTimeoutMs: undefined, logLevel: 'info'
+    mdns: true, uploadRateBytesPerSec: undefined, originRateBytesPerSec: undefined, keepVersions: 2, autoDeliver: true, reconcileIntervalMs: undefined, expiryWarningDays: undefined, hostCheck: undefined, hostCheckTimeoutMs: undefined, logLevel: 'info',
+    seeds: [], seedMaxChunks: undefined, seedReadBytesPerSec: undefined
   })
   assert.is(loadNodeConfig({ env: {} }).dataDir, '.data/node')
   assert.is(loadNodeConfig({ env: { BRANCHCAST_NODE_DATA: '/x' } }).dataDir, '/x')

@@ -58,4 +58,16 @@ test('direct kernel boot only when asked', () => {
   assert.equal([after(args, '-kernel'), after(args, '-initrd'), after(args, '-append')], [['/k'], ['/i'], ['console=ttyS0']])
 })
 
+test('a lazy base: the overlay over an NBD blockdev that reconnects, and a disk that pauses the guest on errors', () => {
+  const args = qemuArgs({ ...PLAN, lazy: { socketPath: '/d/nbd,1.sock', exportName: 'ws@3', sizeBytes: 4096, reconnectDelayS: 5 } })
+  assert.equal(after(args, '-blockdev'), [
+    'driver=nbd,node-name=base0,server.type=unix,server.path=/d/nbd,,1.sock,export=ws@3,read-only=on,reconnect-delay=5',
+    'driver=qcow2,node-name=disk0,file.driver=file,file.filename=/d/overlay.qcow2,backing=base0'
+  ])
+  assert.ok(after(args, '-device').includes('virtio-blk-pci,drive=disk0,rerror=stop,werror=stop'))
+  const local = qemuArgs(PLAN)
+  assert.equal(after(local, '-blockdev'), ['driver=qcow2,node-name=disk0,file.driver=file,file.filename=/d/overlay.qcow2'], 'a local base: the file the overlay names')
+  assert.ok(after(local, '-device').includes('virtio-blk-pci,drive=disk0'))
+})
+
 test.run()
