@@ -183,7 +183,7 @@ export class LazyDisks {
     let waitMs = LAZY_PULL_RETRY_MIN_MS
     while (!signal.aborted && current()?.complete !== true) {
       try {
-        await this.#c.pull({ image, version: wanted, signal, onProgress: (p) => { if (p.phase === 'transfer') onTransfer() } })
+        await this.#c.pull({ image, version: wanted, bootProfile: true, signal, onProgress: (p) => { if (p.phase === 'transfer') onTransfer() } })
         return
       } catch (err) {
         if (signal.aborted) return
