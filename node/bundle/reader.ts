@@ -115,12 +115,11 @@ export async function openBundle (path: string): Promise<OpenBundle> {
       }
     }
     // parts are found by hashing the few the bundle holds once, on first use
-    let partsHashed = false
+    let partsHashed: Promise<void> | undefined
     const listPart = async (id: ChunkId): Promise<Uint8Array | undefined> => {
-      if (!partsHashed) {
-        partsHashed = true
-        for (const p of parts) byId.set(chunkId(await readAt(fh, p.offset, p.length)), p)
-      }
+      // one hashing pass, shared: the chunk list asks for its parts concurrently
+      partsHashed ??= (async () => { for (const p of parts) byId.set(chunkId(await readAt(fh, p.offset, p.length)), p) })()
+      await partsHashed
       const p = byId.get(id)
       return p === undefined ? undefined : await readAt(fh, p.offset, p.length)
     }

@@ -68,6 +68,16 @@ test('round trip: every chunk and part reads back verified; compressible chunks 
   })
 })
 
+test('list parts asked for at once all read back (the chunk list asks for them concurrently)', async () => {
+  await withBundle(async (path) => {
+    const b = await openBundle(path)
+    try {
+      const got = await Promise.all([...parts, ...parts].map(async (p) => await b.listPart(p.id)))
+      got.forEach((bytes, i) => { same(bytes, parts[i % parts.length]!.bytes, `request ${i}`) })
+    } finally { await b.close() }
+  })
+})
+
 test('every truncation is refused whole with ERR_BUNDLE_TRUNCATED', async () => {
   await withBundle(async (path, bytes, dir) => {
     const cut = join(dir, 'cut.bundle')
