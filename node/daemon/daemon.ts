@@ -16,7 +16,7 @@ import { createChunkServer, createPeerNode, loadOrCreatePeerKey, PeerBans } from
 import { createPullDemand, createPuller } from '../pull/index.ts'
 import type { PullDemand } from '../pull/index.ts'
 import { createLazyDisks } from '../block/index.ts'
-import { createSeedIndex } from '../seeds/index.ts'
+import { createSeedIndex, SEED_FIRST_PASS_WAIT_MS } from '../seeds/index.ts'
 import { autoStartSessions, createSessionRuntime } from '../session/index.ts'
 import type { LazyBaseInfo, SessionRuntime } from '../session/index.ts'
 import { createWorkspaceReconciler } from '../workspaces/index.ts'
@@ -183,6 +183,11 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
       const before = pullsByImage.get(o.image)
       const run = (async () => {
         if (before !== undefined) await waitFor(before.catch(() => {}), o.signal)
+        // a node just started with seed roots: let the index's first pass finish (bounded)
+        // rather than fetch over the WAN what the seed files hold; a VM waiting does not wait
+        if (o.bootProfile !== true && o.manifestRoot === undefined && !await seeds.whenIndexed({ signal: o.signal, maxWaitMs: SEED_FIRST_PASS_WAIT_MS })) {
+          logger.forComponent('node:seeds').warn('pulling before the seed index has finished its first pass', { image: o.image })
+        }
         activePulls++
         try {
           return await puller.pull({ ...o, originRateBytesPerSec: o.originRateBytesPerSec ?? config.originRateBytesPerSec, demand: o.demand ?? demandFor(o.image) })

@@ -24,3 +24,10 @@ export const MAX_SEED_PATH_BYTES = 4096
 export const MAX_SEED_INDEX_FILES = 1_000_000
 /** Name of the index in the data directory. */
 export const SEED_INDEX_FILE = 'seeds.index'
+
+/**
+ * How long a pull waits for the index's first pass over its roots (seeds configured, node
+ * just started) before it goes to peers and the origin anyway. A lazy start (a VM waiting)
+ * does not wait.
+ */
+export const SEED_FIRST_PASS_WAIT_MS = 120_000

@@ -12,7 +12,7 @@ import { DiskSeedIndex } from './seed-index.ts'
 
 export {
   DEFAULT_SEED_MAX_CHUNKS, DEFAULT_SEED_MAX_DEPTH, DEFAULT_SEED_MAX_FILES, DEFAULT_SEED_READ_BYTES_PER_SEC,
-  DEFAULT_SEED_RESCAN_INTERVAL_MS, MAX_SEED_ROOTS, SEED_INDEX_FILE
+  DEFAULT_SEED_RESCAN_INTERVAL_MS, MAX_SEED_ROOTS, SEED_FIRST_PASS_WAIT_MS, SEED_INDEX_FILE
 } from './constants.ts'
 export { SeedIndexFileError, decodeSeedIndex, encodeSeedIndex } from './index-file.ts'
 export type { SeedFile, SeedParamSet } from './index-file.ts'
@@ -69,6 +69,13 @@ export interface SeedIndex {
   stop: () => Promise<void>
   /** the sources for the puller, usable at any time (what is indexed so far) */
   sources: () => readonly LocalChunkSource[]
+  /**
+   * Resolves true once the index has completed a pass over the seed roots (at once when
+   * there are none, or a pass has ended since start); false after `maxWaitMs` or when the
+   * index is not running. A first pull waits on it, so it does not fetch over the WAN what
+   * the seed files would have given a minute later.
+   */
+  whenIndexed: (options: { signal?: AbortSignal, maxWaitMs: number }) => Promise<boolean>
   /** Runs a full pass now and resolves once a pass started after this call has ended. */
   refresh: (options?: { signal?: AbortSignal }) => Promise<void>
   /** The image store changed (a pull ended, a version was deleted): re-read the other images. */

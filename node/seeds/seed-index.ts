@@ -80,6 +80,9 @@ export class DiskSeedIndex implements SeedIndex {
   #dirty = false
   #indexing = false
   #passes = 0
+  /** resolves when the first pass since start has ended, whatever its outcome */
+  #firstPassEnded: () => void = () => {}
+  readonly #firstPass = new Promise<void>((resolve) => { this.#firstPassEnded = resolve })
   #filesRead = 0
   #bytesRead = 0
   #lastSaveMs = 0
@@ -155,6 +158,27 @@ export class DiskSeedIndex implements SeedIndex {
     if (this.#dirty) await this.#save()
   }
 
+  async whenIndexed (options: { signal?: AbortSignal, maxWaitMs: number }): Promise<boolean> {
+    if (this.#roots.length === 0 || this.#passes > 0) return true
+    if (this.#loop === undefined || this.#stop.signal.aborted) return false
+    let timer: NodeJS.Timeout | undefined
+    let onAbort: (() => void) | undefined
+    try {
+      return await Promise.race([
+        this.#firstPass.then(() => true),
+        new Promise<boolean>((resolve) => { timer = setTimeout(() => { resolve(false) }, options.maxWaitMs) }),
+        new Promise<boolean>((_resolve, reject) => {
+          options.signal?.throwIfAborted()
+          onAbort = () => { reject(options.signal!.reason) }
+          options.signal?.addEventListener('abort', onAbort, { once: true })
+        })
+      ])
+    } finally {
+      clearTimeout(timer)
+      if (onAbort !== undefined) options.signal?.removeEventListener('abort', onAbort)
+    }
+  }
+
   async refresh (options: { signal?: AbortSignal } = {}): Promise<void> {
     if (this.#loop === undefined || this.#stop.signal.aborted) throw new TypeError('the seed index is not running')
     const done = new Promise<void>((resolve, reject) => { this.#waiters.push({ resolve, reject }) })
@@ -187,6 +211,8 @@ export class DiskSeedIndex implements SeedIndex {
         if (signal.aborted) { this.#waiters.unshift(...waiters); break }
         this.#log.warn('seed index pass failed', { err })
         for (const w of waiters) w.reject(err)
+      } finally {
+        this.#firstPassEnded()
       }
       if (this.#waiters.length > 0 || signal.aborted) continue
       await new Promise<void>((resolve) => {
@@ -194,6 +220,7 @@ export class DiskSeedIndex implements SeedIndex {
         this.#wake = () => { clearTimeout(t); this.#wake = undefined; resolve() }
       })
     }
+    this.#firstPassEnded()
     for (const w of this.#waiters.splice(0)) w.reject(signal.reason)
   }
 

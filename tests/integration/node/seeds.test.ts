@@ -30,8 +30,8 @@ function imageOf (files: Buffer[]): Uint8Array {
   return new Uint8Array(Buffer.concat(files.flatMap((f, i) => [noise(4096, `meta-${i}`), f, Buffer.alloc((4096 - f.length % 4096) % 4096)])))
 }
 
-function configFor (dataDir: string, tt: TestTracker, token: string, seeds: string[]) {
-  return loadNodeConfig({ flags: { dataDir, tracker: tt.url, token, site: 'seeds', listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, autoDeliver: false, seeds }, env: {} })
+function configFor (dataDir: string, tt: TestTracker, token: string, seeds: string[], seedReadBytesPerSec?: number) {
+  return loadNodeConfig({ flags: { dataDir, tracker: tt.url, token, site: 'seeds', listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, autoDeliver: false, seeds, seedReadBytesPerSec }, env: {} })
 }
 
 async function fixture (seedDir: string): Promise<Buffer[]> {
@@ -93,6 +93,21 @@ test('a first pull with a seed directory takes most of the image from it, byte-i
     const s2 = node.seeds.status()
     assert.is(s2.filesRead, 1)
     assert.is(s2.files, SEEDED - 1)
+  })
+})
+
+test('a pull asked for as the node starts waits for the index\'s first pass instead of taking the seeded bytes from the origin', async () => {
+  await withEnv(async (env) => {
+    const { tt, dataDir, seedDir } = env
+    const files = await fixture(seedDir)
+    const ws = await publishAndAssign(tt, { bytes: imageOf(files) })
+    // slow seed reads: the first pass takes seconds, and the pull is asked for at once
+    const node = env.node = await startNode({ config: configFor(dataDir, tt, ws.userToken, [seedDir], 2 * 1024 * 1024), logger })
+    assert.is(node.seeds.status().passes, 0)
+    const r = await node.pull({ image: ws.image })
+    assert.is(r.sha256, ws.sha256)
+    assert.ok(node.seeds.status().passes >= 1)
+    assert.ok((r.bytesFromLocalSources.seed ?? 0) > 0.8 * SEEDED * FILE_BYTES, `seed supplied ${r.bytesFromLocalSources.seed}`)
   })
 })
 
