@@ -93,11 +93,11 @@ export async function slowFlood (o: SlowFloodOptions): Promise<SlowFlood> {
   }
 }
 
-/** Resolves once `cond()` holds, checking every `everyMs`; rejects after `timeoutMs`. */
-export async function until (cond: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 100): Promise<void> {
+/** Resolves once `cond()` holds, checking every `everyMs`; rejects after `timeoutMs`, naming `what`. */
+export async function until (cond: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 100, what = 'condition'): Promise<void> {
   const deadline = performance.now() + timeoutMs
   while (!await cond()) {
-    if (performance.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms`)
+    if (performance.now() > deadline) throw new Error(`${what} not met in ${timeoutMs} ms`)
     await new Promise((resolve) => setTimeout(resolve, everyMs))
   }
 }

@@ -23,6 +23,7 @@ import { QmpClient, readBackingFile } from '../../../node/session/index.ts'
 import { createTrackerClient } from '../../../node/tracker-client.ts'
 import { loadTrackerConfig } from '../../../tracker/config.ts'
 import { startTracker } from '../../../tracker/server.ts'
+import { until } from '../../helpers/abuse.ts'
 import { DISK_SHA256_ARG, DISK_SHA256_LINE_RE, GUEST_READY_LINE, tinyGuest, waitForConsole } from '../../helpers/guest.ts'
 import type { TinyGuest } from '../../helpers/guest.ts'
 import { startLyingPeer } from '../../helpers/lying-peer.ts'
@@ -63,14 +64,6 @@ async function lazyStart (control: ControlClient, image: string): Promise<void> 
   assert.is(s.state, 'running')
 }
 
-async function until (what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!await check()) {
-    if (Date.now() > deadline) assert.unreachable(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
-}
-
 test('a guest boots from an image still arriving from a peer and the origin, a liar among them, and reads it byte for byte; the next start uses the local file', async () => {
   const tt = await startTestTracker()
   const dir = await makeTmpDir('branchcast-lazy-start-')
@@ -99,7 +92,7 @@ test('a guest boots from an image still arriving from a peer and the origin, a l
     assert.ok(liar.requests > 0, 'the liar was asked')
 
     // hand-over: the pull ends while the VM runs on NBD
-    await until('the pull to end', async () => (await control.images()).some((i) => i.image === ws.image), 120_000)
+    await until(async () => (await control.images()).some((i) => i.image === ws.image), 120_000, 200, 'the pull to end')
     const running = await control.sessionStatus(ws.image)
     assert.equal([running.state, running.lazy], ['running', true], 'the VM keeps running on NBD after the pull')
     const overlay = running.overlayPath!
@@ -151,7 +144,7 @@ test('a node that loses its sources pauses the guest on its reads and resumes it
     // the node loses its only source
     const port = new URL(tt.url).port
     await tt.tracker.stop({ graceMs: 0 })
-    await until('the guest to pause', async () => (await control.sessionStatus(ws.image)).qemuStatus === 'io-error', 60_000)
+    await until(async () => (await control.sessionStatus(ws.image)).qemuStatus === 'io-error', 60_000, 200, 'the guest to pause')
     assert.is((await control.sessionStatus(ws.image)).state, 'running', 'a pause on reads is not a lock')
 
     // the source comes back on the same address: chunks flow, the guest goes on
@@ -195,7 +188,7 @@ test('a workspace its policy starts automatically starts on a lazy base when the
     await node.stop()
     node = await startNode({ config, logger, sessions })
     const control = createControlClient(await readControlFile(dir))
-    await until('the automatic start', async () => (await control.sessionStatus(ws.image)).state === 'running', 60_000)
+    await until(async () => (await control.sessionStatus(ws.image)).state === 'running', 60_000, 200, 'the automatic start')
     const s = await control.sessionStatus(ws.image)
     assert.equal([s.lazy, s.memoryMb, s.version], [true, 96, ws.version], 'started on the version arriving, as the policy says')
     await control.sessionStop(ws.image)
@@ -242,7 +235,7 @@ test('a daemon that stops under a lazy boot leaves the guest paused, not failed;
     // the daemon goes away: the NBD socket closes under the guest's reads
     await node.stop()
     node = undefined
-    await until('the guest to pause on its reads', async () => await qemuStatus(dir, ws.image) === 'io-error', 60_000)
+    await until(async () => await qemuStatus(dir, ws.image) === 'io-error', 60_000, 200, 'the guest to pause on its reads')
 
     node = await startNode({ config, logger, sessions: { accel: 'tcg' } })
     const control = createControlClient(await readControlFile(dir))

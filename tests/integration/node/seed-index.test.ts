@@ -8,6 +8,7 @@ import { chunkId, chunkStream, DEFAULT_CHUNKING } from '../../../protocol/index.
 import { createLogger } from '../../../protocol/logger.ts'
 import { createSeedIndex, decodeSeedIndex, SEED_INDEX_FILE } from '../../../node/seeds/index.ts'
 import type { SeedIndex, SeedIndexInit } from '../../../node/seeds/index.ts'
+import { until } from '../../helpers/abuse.ts'
 import { makeTmpDir } from '../../helpers/tmp-dir.ts'
 
 const logger = createLogger({ level: 'silent' })
@@ -22,14 +23,6 @@ async function chunkIds (bytes: Uint8Array): Promise<Array<{ id: string, length:
   const out = []
   for await (const c of chunkStream((async function * () { yield bytes })(), DEFAULT_CHUNKING)) out.push({ id: c.id, length: c.length })
   return out
-}
-
-async function waitUntil (cond: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
 }
 
 /** A data directory and a seed directory, removed afterwards; the index stopped. */
@@ -93,7 +86,7 @@ test('links inside a root are not followed, special and empty files are skipped;
 test('a pull during indexing uses what is indexed so far; stop cancels indexing at once and keeps what was done', async () => {
   const files = [noise(2 * 1024 * 1024, 'slow-0'), noise(6 * 1024 * 1024, 'slow-1')]
   await withIndex({ readBytesPerSec: 1024 * 1024 }, async ({ dataDir, index }) => {
-    await waitUntil(() => index().status().files >= 1, 'the first file indexed')
+    await until(() => index().status().files >= 1, 60_000, 20, 'the first file indexed')
     assert.ok(index().status().indexing, 'the pass is still running')
     const source = index().sources()[0]!
     assert.is(source.kind, 'seed')
