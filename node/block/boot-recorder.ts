@@ -93,7 +93,6 @@ export function createBootRecorder (inner: BlockSource, init: BootRecorderInit):
     clearTimeout(quietTimer)
     if (init.quietMs === undefined || inFlight > 0 || result !== undefined) return
     quietTimer = setTimeout(() => { finish('quiet') }, init.quietMs)
-    quietTimer.unref()
   }
   const onAbort = (): void => { finish('signal') }
   if (init.until?.aborted === true) finish('signal')
@@ -102,7 +101,7 @@ export function createBootRecorder (inner: BlockSource, init: BootRecorderInit):
   const record = (offset: number, length: number): void => {
     if (firstReadMs === undefined) {
       firstReadMs = performance.now()
-      if (init.windowMs !== undefined) { windowTimer = setTimeout(() => { finish('window') }, init.windowMs); windowTimer.unref() }
+      if (init.windowMs !== undefined) windowTimer = setTimeout(() => { finish('window') }, init.windowMs)
     }
     for (const u of unitsCovering(table, offset, length)) {
       if (seen.has(u)) continue
