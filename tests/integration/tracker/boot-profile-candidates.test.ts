@@ -10,6 +10,7 @@ import { MAX_BOOT_PROFILE_BODY_BYTES, MAX_BOOT_PROFILE_CHUNKS, createApiClient, 
 import type { OriginAccess } from '../../../protocol/index.ts'
 import { readChunkList } from '../../../protocol/manifest/chunk-list.ts'
 import { BOOT_PROFILE_QUORUM, BOOT_PROFILE_SUBMITS_PER_MINUTE, mergeBootRecordings } from '../../../tracker/repository/index.ts'
+import { runCli } from '../../helpers/cli.ts'
 import { publishAndAssign, randomImage } from '../../helpers/swarm.ts'
 import type { Workspace } from '../../helpers/swarm.ts'
 import { call, haveOf, newPeerId, withProof } from '../../helpers/tracker-swarm.ts'
@@ -159,6 +160,15 @@ test('an admin\'s profile wins: it replaces an automatic one, drops held recordi
   // the admin clears them, then two come in again, then the admin publishes
   const cleared = await call(tt.url, 'DELETE', `${base(v2.image, v2.version)}/candidates`, { token: tt.adminToken })
   assert.is(cleared.body.cleared, 2)
+  // the same through the CLI: list, clear
+  for (const user of ['alice', 'bob']) assert.is((await submit(user, ids2.slice(0, 3), {}, v2.image, v2.version)).status, 200)
+  const env = { ...process.env, BRANCHCAST_TRACKER: tt.url, BRANCHCAST_TOKEN: tt.adminToken }
+  const listed = await runCli(['profile', 'candidates', String(v2.version), '--image', v2.image], { env })
+  assert.is(listed.code, 0, listed.stderr)
+  assert.match(listed.stdout, /profile none, 2 of 3 recordings/)
+  assert.match(listed.stdout, new RegExp(`alice +${peers.alice!} +3 chunks +agent`))
+  const dropped = await runCli(['profile', 'clear', String(v2.version), '--image', v2.image, '--json'], { env })
+  assert.is(JSON.parse(dropped.stdout).cleared, 2, dropped.stderr)
   for (const user of ['alice', 'bob']) assert.is((await submit(user, ids2.slice(0, 3), {}, v2.image, v2.version)).status, 200)
   await admin.json('PUT', base(v2.image, v2.version), { json: { chunks: [ids2[4]] } })
   assert.equal((await candidates(v2.image, v2.version)).candidates, [])
