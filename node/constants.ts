@@ -224,3 +224,9 @@ export const MAX_SESSION_MEMORY_MB = 256 * 1024
 export const MAX_SESSION_CPUS = 64
 /** Unix socket paths are at most 107 bytes; longer session directories get their sockets under the temp dir. */
 export const MAX_UNIX_SOCKET_PATH_BYTES = 107
+/**
+ * A lazy boot being recorded asks the guest agent, in the background, whether the guest is
+ * up for at most this long (the recording's own window, BOOT_RECORD_WINDOW_MS in
+ * node/block, ends it by then anyway).
+ */
+export const BOOT_AGENT_WAIT_MS = 120_000

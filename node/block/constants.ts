@@ -18,3 +18,17 @@ export const LAZY_OPEN_POLL_MS = 50
 export const NBD_SOCKET_NAME = 'nbd.sock'
 /** sun_path holds 108 bytes with its NUL (Linux). */
 export const MAX_SOCKET_PATH_BYTES = 107
+
+/**
+ * A lazy boot's recording (the version has no boot profile yet) ends at the first of: the
+ * guest agent answers (the session says so), reads quiet for this long, … A desktop's boot
+ * pauses for seconds between bursts (DHCP, a service's timeout); 10 s of silence means it
+ * is done or idle.
+ */
+export const BOOT_RECORD_QUIET_MS = 10_000
+/** … this long after the first read (a boot that takes longer records its first two minutes), … */
+export const BOOT_RECORD_WINDOW_MS = 120_000
+/** … or this many bytes of distinct chunks: an Xfce boot reads ~280 MB; a profile is a head start, not the image. */
+export const BOOT_RECORD_MAX_BYTES = 512 * 1024 * 1024
+/** Asking the tracker whether it wants a recording and handing it in, at most this long. */
+export const BOOT_RECORD_SUBMIT_TIMEOUT_MS = 30_000

@@ -11,7 +11,11 @@ export type { BlockSource, NbdServer, NbdServerInit } from './nbd-server.ts'
 export { ReadStalledError, imageBlockSource } from './image-source.ts'
 export type { ImageSourceInit, LazyImage } from './image-source.ts'
 export { LazyDisks, lazyExportName } from './lazy-disks.ts'
-export type { LazyBase, LazyDisksComponents, LazyDisksInit } from './lazy-disks.ts'
+export type { BootRecordingHandle, LazyBase, LazyDisksComponents, LazyDisksInit } from './lazy-disks.ts'
+export { trackerBootProfileSink } from './boot-profile-sink.ts'
+export type { BootProfileApi, BootProfileSink } from './boot-profile-sink.ts'
+export { createBootRecorder } from './boot-recorder.ts'
+export type { BootRecorder, BootRecorderInit, BootRecording, BootRecordingEnd } from './boot-recorder.ts'
 export { LAZY_STALL_MS } from './constants.ts'
 
 export function createLazyDisks (init: LazyDisksInit, components: LazyDisksComponents): LazyDisks {

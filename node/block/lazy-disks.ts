@@ -7,6 +7,11 @@
  * that waits `stallMs` while no chunk arrives gives up (EIO, which the VM's `rerror=stop`
  * turns into a pause); `whenFlowing` resolves once the chunks those reads waited for are
  * in, and the session runtime then resumes the guest.
+ *
+ * A boot on an export is recorded (`recordBoot`, which the session runtime calls before it
+ * starts the VM): the chunks the guest reads, in first-read order, until it is up. The
+ * recording goes to the tracker when it wants one (the version has no boot profile yet):
+ * enough users' recordings that agree become the version's profile.
  */
 import { mkdir } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
@@ -16,11 +21,14 @@ import { setTimeout as delay } from 'node:timers/promises'
 import type { Logger } from '../../protocol/index.ts'
 import type { ImageVersion } from '../image-store/index.ts'
 import type { PullDemand, PullOptions, PullReport } from '../pull/index.ts'
+import { createBootRecorder } from './boot-recorder.ts'
+import type { BootRecorder, BootRecording } from './boot-recorder.ts'
+import type { BootProfileSink } from './boot-profile-sink.ts'
 import { imageBlockSource } from './image-source.ts'
 import { startNbdServer } from './nbd-server.ts'
 import type { BlockSource, NbdServer } from './nbd-server.ts'
 import {
-  LAZY_OPEN_POLL_MS, LAZY_OPEN_TIMEOUT_MS, LAZY_PULL_RETRY_MAX_MS, LAZY_PULL_RETRY_MIN_MS, LAZY_STALL_MS, MAX_SOCKET_PATH_BYTES, NBD_SOCKET_NAME
+  BOOT_RECORD_MAX_BYTES, BOOT_RECORD_QUIET_MS, BOOT_RECORD_SUBMIT_TIMEOUT_MS, BOOT_RECORD_WINDOW_MS, LAZY_OPEN_POLL_MS, LAZY_OPEN_TIMEOUT_MS, LAZY_PULL_RETRY_MAX_MS, LAZY_PULL_RETRY_MIN_MS, LAZY_STALL_MS, MAX_SOCKET_PATH_BYTES, NBD_SOCKET_NAME
 } from './constants.ts'
 
 /** Where a session reads a version that is still arriving (what its VM's NBD client connects to). */
@@ -38,6 +46,16 @@ export interface LazyDisksInit {
   dataDir: string
   /** a read waiting this long with no chunk arriving gives up and pauses the guest (default LAZY_STALL_MS) */
   stallMs?: number
+  /** when a boot's recording ends without the guest saying it is up (defaults: BOOT_RECORD_QUIET_MS, BOOT_RECORD_WINDOW_MS, BOOT_RECORD_MAX_BYTES) */
+  recording?: { quietMs?: number, windowMs?: number, maxBytes?: number }
+}
+
+/** What the session runtime holds while a boot on a lazy base is recorded. */
+export interface BootRecordingHandle {
+  /** the guest is up (its agent answered): the recording ends and goes to the tracker */
+  up: () => void
+  /** the boot ended before it was up (the VM stopped or failed to start): the recording is dropped */
+  cancel: () => void
 }
 
 export interface LazyDisksComponents {
@@ -46,12 +64,18 @@ export interface LazyDisksComponents {
   pull: (options: PullOptions) => Promise<PullReport>
   demandFor: (image: string) => PullDemand
   logger: Logger
+  /** where recorded boots go (the tracker); without it nothing is recorded */
+  profiles?: BootProfileSink
+  events?: { report: (type: string, payload: Record<string, unknown>) => Promise<unknown> }
 }
 
 interface Export {
   base: LazyBase
   version: ImageVersion
+  /** what the NBD server serves: `inner`, through the boot recorder while one records */
   source: BlockSource
+  inner: BlockSource
+  recorder?: BootRecorder
   /** units reads gave up on: the guest is resumed once they are all held */
   stalled: Set<number>
   /** ends the backoff wait of the pull loop (a stall asks for a new try at once) */
@@ -161,7 +185,11 @@ export class LazyDisks {
       version: v,
       stalled,
       kick: () => { kick() },
-      source: imageBlockSource(v, {
+      source: {
+        size: base.sizeBytes,
+        read: async (offset, length, signal) => await (e.recorder?.recording === true ? e.recorder.source : e.inner).read(offset, length, signal)
+      },
+      inner: imageBlockSource(v, {
         size: base.sizeBytes,
         want: (units) => { demand.want(units) },
         stallMs: this.#init.stallMs ?? LAZY_STALL_MS,
@@ -197,6 +225,54 @@ export class LazyDisks {
       await delay(waitMs, undefined, { signal: AbortSignal.any([signal, again.signal]) }).catch(() => {})
       waitMs = Math.min(LAZY_PULL_RETRY_MAX_MS, waitMs * 2)
     }
+  }
+
+  /**
+   * Records the boot about to start on the export `exportName` (from its first read, until
+   * the handle says the guest is up or the recording's own bounds end it), when a sink for
+   * recordings is configured; undefined otherwise, or when the export is not served. A new
+   * boot on the same export drops the recording of the one before.
+   */
+  recordBoot (exportName: string): BootRecordingHandle | undefined {
+    const e = this.#exports.get(exportName)
+    if (e === undefined || this.#c.profiles === undefined) return undefined
+    e.recorder?.stop()
+    const up = new AbortController()
+    let cancelled = false
+    const r = this.#init.recording ?? {}
+    const recorder = createBootRecorder(e.inner, {
+      table: e.version.table,
+      until: AbortSignal.any([up.signal, this.#stop.signal]),
+      quietMs: r.quietMs ?? BOOT_RECORD_QUIET_MS,
+      windowMs: r.windowMs ?? BOOT_RECORD_WINDOW_MS,
+      maxBytes: r.maxBytes ?? BOOT_RECORD_MAX_BYTES
+    })
+    e.recorder = recorder
+    const task = recorder.done.then(async (rec) => {
+      if (e.recorder === recorder) e.recorder = undefined
+      if (cancelled || this.#stop.signal.aborted || rec.end === 'stopped' || rec.chunks.length === 0) return
+      await this.#submit(e.base, rec)
+    }).catch((err: unknown) => { this.#log.warn('a recorded boot did not reach the tracker', { image: e.base.image, version: e.base.version, error: (err as Error).message }) })
+    this.#loops.add(task)
+    void task.finally(() => this.#loops.delete(task))
+    return { up: () => { up.abort() }, cancel: () => { cancelled = true; recorder.stop() } }
+  }
+
+  /** Reports a finished recording and hands it to the tracker when it wants one. */
+  async #submit (base: LazyBase, rec: BootRecording): Promise<void> {
+    const { image, version } = base
+    const end = rec.end === 'signal' ? 'agent' : rec.end as 'quiet' | 'window' | 'full'
+    this.#log.info('recorded a lazy boot', { image, version, chunks: rec.chunks.length, bytes: rec.bytes, end, durationMs: rec.durationMs })
+    await this.#c.events?.report('profile.recorded', { image, version, chunks: rec.chunks.length, bytes: rec.bytes, end, durationMs: rec.durationMs })
+    const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(BOOT_RECORD_SUBMIT_TIMEOUT_MS)])
+    const sink = this.#c.profiles!
+    if (!await sink.wanted(image, version, { signal })) {
+      this.#log.debug('the tracker wants no recording of this version (it has a profile, or ours)', { image, version })
+      return
+    }
+    const r = await sink.submit(image, version, { chunks: rec.chunks, end, durationMs: rec.durationMs }, { signal })
+    this.#log.info('handed a recorded boot to the tracker', { image, version, candidates: r.candidates, quorum: r.quorum, published: r.published !== undefined })
+    await this.#c.events?.report('profile.submitted', { image, version, chunks: r.chunks, candidates: r.candidates, published: r.published !== undefined })
   }
 
   /**

@@ -15,7 +15,7 @@ import { createPublishedApps } from '../desktop/index.ts'
 import { createChunkServer, createPeerNode, loadOrCreatePeerKey, PeerBans } from '../peer/index.ts'
 import { createPullDemand, createPuller } from '../pull/index.ts'
 import type { PullDemand } from '../pull/index.ts'
-import { createLazyDisks } from '../block/index.ts'
+import { createLazyDisks, trackerBootProfileSink } from '../block/index.ts'
 import { createSeedIndex, SEED_FIRST_PASS_WAIT_MS } from '../seeds/index.ts'
 import { autoStartSessions, createSessionRuntime } from '../session/index.ts'
 import type { LazyBaseInfo, SessionRuntime } from '../session/index.ts'
@@ -228,7 +228,8 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
 
     // Instant start: a version not held yet is served to its VM over NBD while it is pulled.
     // Stopped after the sessions let go: their VMs see the socket close and pause.
-    const lazyDisks = createLazyDisks({ dataDir: config.dataDir }, { images: imageStore, pull, demandFor, logger })
+    // A lazy boot of a version without a boot profile is recorded and handed to the tracker.
+    const lazyDisks = createLazyDisks({ dataDir: config.dataDir }, { images: imageStore, pull, demandFor, logger, profiles: trackerBootProfileSink(api, peer.peerId), events: reporter })
     await lazyDisks.start()
     stack.push({ name: 'lazy disks', stop: async () => await lazyDisks.stop() })
     const lazyBase = async (image: string, version: number | undefined, o: { signal?: AbortSignal }): Promise<LazyBaseInfo> => await lazyDisks.open(image, version, o)

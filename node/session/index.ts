@@ -199,7 +199,15 @@ export interface SessionRuntimeComponents {
    * have arrived. A VM paused by a read error (`rerror=stop`) is reported
    * (`session.paused`) and resumed (`cont`, `session.resumed`) when this resolves.
    */
-  lazyDisks?: { whenFlowing: (image: string, options: { signal: AbortSignal }) => Promise<void> }
+  lazyDisks?: {
+    whenFlowing: (image: string, options: { signal: AbortSignal }) => Promise<void>
+    /**
+     * Called before a VM on a lazy base starts: its boot's reads are recorded (a boot profile
+     * for the version) until the runtime says the guest is up (its agent answered) or drops
+     * the recording (the VM failed to start or stopped first). Undefined: nothing records.
+     */
+    recordBoot?: (exportName: string) => { up: () => void, cancel: () => void } | undefined
+  }
 }
 
 export function createSessionRuntime (init: SessionRuntimeInit, components: SessionRuntimeComponents): SessionRuntime {

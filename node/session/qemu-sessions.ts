@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import type { Logger } from '../../protocol/index.ts'
 import {
-  AUTO_LOCK_CHECK_MS, DEFAULT_POWERDOWN_TIMEOUT_MS, DEFAULT_SESSION_CPUS, DEFAULT_SESSION_MEMORY_MB, KVM_PROBE_TIMEOUT_MS,
+  AUTO_LOCK_CHECK_MS, BOOT_AGENT_WAIT_MS, DEFAULT_POWERDOWN_TIMEOUT_MS, DEFAULT_SESSION_CPUS, DEFAULT_SESSION_MEMORY_MB, KVM_PROBE_TIMEOUT_MS,
   MAX_SESSION_CPUS, MAX_SESSION_MEMORY_MB, NBD_RECONNECT_DELAY_S, POWERDOWN_REPEAT_MS, QEMU_EXIT_WAIT_MS, QMP_READY_TIMEOUT_MS
 } from '../constants.ts'
 import { probeAccelerator } from './accelerator.ts'
@@ -136,8 +136,17 @@ export class QemuSessions implements SessionRuntime {
     const giveUp = new AbortController()
     const signal = AbortSignal.any([AbortSignal.timeout(QMP_READY_TIMEOUT_MS), giveUp.signal, ...(o.signal === undefined ? [] : [o.signal])])
     const { record, created } = await this.#prepare(image, o, t0, signal)
-    const { qmp, child } = await this.#launch(record, { created, signal, giveUp, callerSignal: o.signal })
-    this.#watch(record, qmp, child)
+    const boot = record.lazy === undefined ? undefined : this.#components.lazyDisks?.recordBoot?.(record.lazy.exportName)
+    let launched: { qmp: QmpClient, child: QemuChild }
+    try {
+      launched = await this.#launch(record, { created, signal, giveUp, callerSignal: o.signal })
+    } catch (err) {
+      boot?.cancel()
+      throw err
+    }
+    const { qmp, child } = launched
+    const live = this.#watch(record, qmp, child)
+    if (boot !== undefined) this.#watchBoot(live, boot)
     const durationMs = this.#components.now() - t0
     this.#log.info('session started', { image, pid: child.pid, accel: record.accel, mode: o.mode, durationMs })
     this.#report('session.started', { image, ...this.#versionOf(record), mode: o.mode, accel: record.accel, durationMs })
@@ -199,8 +208,20 @@ export class QemuSessions implements SessionRuntime {
     }
   }
 
+  /**
+   * A lazy boot being recorded: the guest is up once its agent answers (asked in the
+   * background for at most BOOT_AGENT_WAIT_MS); a VM gone before that drops the recording.
+   */
+  #watchBoot (live: LiveSession, boot: { up: () => void, cancel: () => void }): void {
+    const ended = new AbortController()
+    void live.gone.then(() => { ended.abort() })
+    this.#agentPing(live, AbortSignal.any([ended.signal, AbortSignal.timeout(BOOT_AGENT_WAIT_MS)])).then(() => { boot.up() }, () => {
+      if (ended.signal.aborted) boot.cancel()
+    })
+  }
+
   /** Registers a live session and notices when its QEMU goes away. */
-  #watch (record: SessionRecord, qmp: QmpClient, child?: QemuChild): void {
+  #watch (record: SessionRecord, qmp: QmpClient, child?: QemuChild): LiveSession {
     const gone = (async () => {
       await qmp.closed
       if (child === undefined) return {}
@@ -219,6 +240,7 @@ export class QemuSessions implements SessionRuntime {
       if (live.stopping || live.detached) return
       await this.#serial(record.image, async () => { await this.#ended(live, how) })
     })
+    return live
   }
 
   /**

@@ -87,6 +87,14 @@ export const EVENT_PAYLOADS = {
   'session.crashed': z.looseObject({ image: IMAGE, version: COUNT.optional(), reason: z.string().max(64), durationMs: COUNT.optional(), exitCode: z.number().int().optional(), signal: z.string().max(16).optional() }),
   /** a published application was started in its workspace's VM; `durationMs`: from the request, a VM start included */
   'app.launched': z.looseObject({ image: IMAGE, version: COUNT.optional(), app: z.string().min(1).max(100), pid: COUNT.optional(), durationMs: COUNT.optional() }),
+  /**
+   * A lazy boot's first reads were recorded (instant start): `chunks` distinct chunks
+   * (`bytes` of image data) in first-read order until `end` (agent, quiet, window, full),
+   * `durationMs` from the first read.
+   */
+  'profile.recorded': z.looseObject({ image: IMAGE, version: COUNT, chunks: COUNT, bytes: COUNT.optional(), end: z.string().max(16), durationMs: COUNT.optional() }),
+  /** the recording went to the tracker as a candidate; `published`: it completed the quorum and the merged profile is out */
+  'profile.submitted': z.looseObject({ image: IMAGE, version: COUNT, chunks: COUNT, candidates: COUNT.optional(), published: z.boolean().optional() }),
   /** the node refused something its policy forbids (expired workspace, download window, …) */
   'policy.blocked': z.looseObject({ image: IMAGE, rule: z.string().max(64), message: z.string().max(1024).optional() }),
   ...WORKSPACE_EVENT_PAYLOADS

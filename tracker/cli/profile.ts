@@ -1,7 +1,8 @@
-// `branchcast profile publish|show`: an image version's boot profile (instant start), admins only.
+// `branchcast profile publish|show|candidates|clear`: an image version's boot profile
+// (instant start) and the recordings nodes handed in for it, admins only.
 import { readFile } from 'node:fs/promises'
 import { UsageError, defineCommand, integer, readFlag } from '../../protocol/index.ts'
-import type { BootProfileResult } from '../../protocol/index.ts'
+import type { BootProfileCandidateList, BootProfileResult } from '../../protocol/index.ts'
 
 const HELP = `Usage: branchcast profile <command> N --image NAME [options]
 
@@ -10,6 +11,10 @@ const HELP = `Usage: branchcast profile <command> N --image NAME [options]
                                    first-read order (a JSON array, or
                                    {"chunks": [...]})
   profile show N --image NAME      the signed profile of version N
+  profile candidates N --image NAME
+                                   recorded lazy boots held for version N (the
+                                   tracker publishes their merge at a quorum)
+  profile clear N --image NAME     drop the recordings held for version N
 
 Options:
   --image NAME      the image
@@ -25,7 +30,7 @@ export async function main (argv: string[]): Promise<number> {
   if (cli === undefined) return 0
   const { values, positionals } = cli
   const [action, n] = positionals
-  if (values.image === undefined || action === undefined || n === undefined) throw new UsageError('needs a command (publish, show), a version N and --image NAME')
+  if (values.image === undefined || action === undefined || n === undefined) throw new UsageError('needs a command (publish, show, candidates, clear), a version N and --image NAME')
   const path = `/api/v1/images/${encodeURIComponent(values.image)}/versions/${readFlag('N', n, integer(1))}/boot-profile`
   const client = cli.client()
   if (action === 'show') {
@@ -34,7 +39,20 @@ export async function main (argv: string[]): Promise<number> {
     cli.print(profile, () => `${profile.chunks.length} chunks, manifest ${profile.manifestDigest}`)
     return 0
   }
-  if (action !== 'publish') throw new UsageError(`unknown command "${action}" (publish, show)`)
+  if (action === 'candidates') {
+    const list = await client.json<BootProfileCandidateList>('GET', `${path}/candidates`)
+    cli.print(list, () => [
+      `${list.image} version ${list.version}: profile ${list.published ?? 'none'}, ${list.candidates.length} of ${list.quorum} recordings`,
+      ...list.candidates.map((c) => `  ${c.user}  ${c.clientId}  ${c.chunks} chunks  ${c.end}  ${c.durationMs} ms`)
+    ].join('\n'))
+    return 0
+  }
+  if (action === 'clear') {
+    const out = await client.json<{ cleared: number }>('DELETE', `${path}/candidates`)
+    cli.print(out, () => `dropped ${out.cleared} recordings`)
+    return 0
+  }
+  if (action !== 'publish') throw new UsageError(`unknown command "${action}" (publish, show, candidates, clear)`)
   if (values.file === undefined) throw new UsageError('publish needs --file PATH')
   const text = await readFile(values.file, 'utf8')
   if (text.length > MAX_FILE_BYTES) throw new UsageError(`${values.file} is larger than any recording`)

@@ -11,10 +11,10 @@ import type { Changes, ColumnsOf, Dialect, NewRow, Row, Selected, SelectQuery, T
 import {
   assertCount, assertEventId, assertHex64, assertName, assertSubjectKind, assertTime, batches, byPolicyThenSubject, clientLimit, containsPattern,
   definedOnly, eventLimit, IN_LIST_BATCH, newPolicyColumns, policyColumns, toAssignment, toClient, toClientImage, toEvent, toImage, toMember, toPolicy,
-  toToken, toUpload, toVersion
+  toBootProfile, toBootProfileCandidate, toToken, toUpload, toVersion
 } from './records.ts'
 import type {
-  ClientDetail, ClientRecord, EventInput, OffloadDelta, OffloadRow, PolicyMatch, ReportResult, SubjectKind, TokenLookup, TrackerStore, UpsertClientInput, VersionRecord
+  BootProfileCandidateRecord, ClientDetail, ClientRecord, EventInput, OffloadDelta, OffloadRow, PolicyMatch, ReportResult, SubjectKind, TokenLookup, TrackerStore, UpsertClientInput, VersionRecord
 } from './store.ts'
 
 /** An event checked and ready to insert, with what it adds to the offload rollup when new. */
@@ -252,6 +252,19 @@ export function createTrackerStore (d: Dialect): TrackerStore {
     const row = yield * d.updateOne('images', { lastVersion: sql`${t.images.lastVersion} + 1` }, eq(t.images.id, imageId))
     if (row === undefined) throw new StoreError('ERR_STORE_NOT_FOUND', `no image ${imageId}`)
     return Number(row.lastVersion)
+  }
+
+  /** The version, with its image locked against other writers until the transaction ends. */
+  function * lockedVersion (versionId: number): Work<VersionRecord> {
+    const v = yield * versionById(versionId)
+    if (v === undefined) throw new StoreError('ERR_STORE_NOT_FOUND', `no version ${versionId}`)
+    yield * d.lockImage(v.imageId)
+    return v
+  }
+
+  function * candidates (versionId: number): Work<BootProfileCandidateRecord[]> {
+    const found = yield * rows('bootProfileCandidates', { where: eq(t.bootProfileCandidates.versionId, versionId), orderBy: [asc(t.bootProfileCandidates.submittedAt), asc(t.bootProfileCandidates.user)] })
+    return found.map(toBootProfileCandidate)
   }
 
   const store: TrackerStore = {
@@ -831,6 +844,61 @@ export function createTrackerStore (d: Dialect): TrackerStore {
           pulling: pulling.map((r) => ({ image: r.image ?? '', version: Number(r.version), clients: Number(r.clients) }))
         }
       })
+    },
+
+    // ---- boot profiles ----
+    async getBootProfile (versionId) {
+      return one('bootProfiles', eq(t.bootProfiles.versionId, versionId), toBootProfile)
+    },
+    async putBootProfile (input) {
+      const { versionId, source, document, chunkCount, publishedAtMs, publishedBy } = input
+      if (source !== 'admin' && source !== 'auto') throw new TypeError('source must be admin or auto')
+      if (!(document instanceof Uint8Array)) throw new TypeError('document must be bytes')
+      assertCount(chunkCount, 'chunkCount')
+      assertTime(publishedAtMs, 'publishedAtMs')
+      assertName(publishedBy, 'publishedBy')
+      const row = { versionId, source, document: Buffer.from(document), chunkCount, publishedAt: publishedAtMs, publishedBy }
+      return d.transaction(function * () {
+        yield * lockedVersion(versionId)
+        if (source === 'auto') {
+          const [held] = yield * d.select({ source: t.bootProfiles.source }, 'bootProfiles', { where: eq(t.bootProfiles.versionId, versionId) })
+          if (held?.source === 'admin') return false
+        }
+        yield * d.upsert('bootProfiles', row, {
+          key: ['versionId'],
+          update: () => ({ source, document: row.document, chunkCount, publishedAt: publishedAtMs, publishedBy })
+        })
+        yield * d.delete('bootProfileCandidates', eq(t.bootProfileCandidates.versionId, versionId))
+        return true
+      })
+    },
+    async addBootProfileCandidate (input, maxCandidates) {
+      const { versionId, user, clientId, chunks, end, durationMs, nowMs } = input
+      assertName(user, 'user')
+      assertName(clientId, 'client id', 128)
+      assertName(end, 'end', 16)
+      assertCount(durationMs, 'durationMs')
+      assertTime(nowMs, 'nowMs')
+      assertCount(maxCandidates, 'maxCandidates')
+      for (const id of chunks) assertHex64(id, 'chunk id')
+      return d.transaction(function * () {
+        yield * lockedVersion(versionId)
+        const held = yield * d.select({ versionId: t.bootProfiles.versionId }, 'bootProfiles', { where: eq(t.bootProfiles.versionId, versionId) })
+        if (held.length > 0) throw new StoreError('ERR_STORE_INVALID_STATE', 'the version has a published boot profile')
+        const before = yield * candidates(versionId)
+        if (before.some((c) => c.user === user)) throw new StoreError('ERR_STORE_CONFLICT', `a boot profile recording of ${user} already exists`)
+        if (before.length >= maxCandidates) throw new StoreError('ERR_STORE_INVALID_STATE', `the version holds ${before.length} recordings already`)
+        yield * conflict(`a boot profile recording of ${user}`, d.insertMany('bootProfileCandidates', [{
+          versionId, user, clientId, chunks: JSON.stringify(chunks), chunkCount: chunks.length, end, durationMs, submittedAt: nowMs
+        }]))
+        return yield * candidates(versionId)
+      })
+    },
+    async listBootProfileCandidates (versionId) {
+      return d.run(candidates(versionId))
+    },
+    async clearBootProfileCandidates (versionId) {
+      return d.run(d.delete('bootProfileCandidates', eq(t.bootProfileCandidates.versionId, versionId)))
     },
 
     // ---- usage counters ----

@@ -4,7 +4,7 @@
  * and validates what callers hand in (caller mistakes throw `TypeError`).
  */
 import type {
-  ClientImage, ClientRecord, ClientWorkspaces, CreatePolicyInput, EventRecord, ImageRecord, PolicyFields, PolicyRecord,
+  BootProfileCandidateRecord, BootProfileRecord, ClientImage, ClientRecord, ClientWorkspaces, CreatePolicyInput, EventRecord, ImageRecord, PolicyFields, PolicyRecord,
   SwarmMember, TokenKind, TokenRecord, UploadLease, VersionRecord, VersionState, AssignmentRecord, SubjectKind, PolicyMatch
 } from './store.ts'
 import type { ChannelDirection, WorkspaceMode } from '../../protocol/index.ts'
@@ -340,4 +340,29 @@ export function byPolicyThenSubject (a: PolicyMatch, b: PolicyMatch): number {
 
 function byCodeUnits (a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0
+}
+
+export interface BootProfileRow { source: string, document: unknown, chunkCount: unknown, publishedAt: unknown, publishedBy: string }
+export interface BootProfileCandidateRow { versionId: unknown, user: string, clientId: string, chunks: string, end: string, durationMs: unknown, submittedAt: unknown }
+
+export function toBootProfile (r: BootProfileRow): BootProfileRecord {
+  return {
+    source: r.source === 'admin' ? 'admin' : 'auto',
+    document: new Uint8Array(r.document as Uint8Array),
+    chunkCount: Number(r.chunkCount),
+    publishedAtMs: Number(r.publishedAt),
+    publishedBy: r.publishedBy
+  }
+}
+
+export function toBootProfileCandidate (r: BootProfileCandidateRow): BootProfileCandidateRecord {
+  return {
+    versionId: Number(r.versionId),
+    user: r.user,
+    clientId: r.clientId,
+    chunks: JSON.parse(r.chunks) as string[],
+    end: r.end,
+    durationMs: Number(r.durationMs),
+    submittedAtMs: Number(r.submittedAt)
+  }
 }

@@ -215,3 +215,23 @@ export const usageCounters = mssqlTable('usage_counters', {
   primaryKey({ columns: [t.key, t.windowStart] }),
   index('usage_counters_window_idx').on(t.windowStart)
 ])
+
+export const bootProfiles = mssqlTable('boot_profiles', {
+  versionId: int('version_id').primaryKey().references(() => versions.id, { onDelete: 'cascade' }),
+  source: varchar('source', { length: 8 }).notNull(),
+  document: varbinary('document', { length: 'max' }).notNull(),
+  chunkCount: int('chunk_count').notNull(),
+  publishedAt: ms('published_at').notNull(),
+  publishedBy: nvarchar('published_by', { length: 200 }).notNull()
+})
+
+export const bootProfileCandidates = mssqlTable('boot_profile_candidates', {
+  versionId: int('version_id').notNull().references(() => versions.id, { onDelete: 'cascade' }),
+  user: nvarchar('user', { length: 200 }).notNull(),
+  clientId: nvarchar('client_id', { length: 128 }).notNull(),
+  chunks: nvarchar('chunks', { length: 'max' }).notNull(),
+  chunkCount: int('chunk_count').notNull(),
+  end: varchar('end_reason', { length: 16 }).notNull(),
+  durationMs: ms('duration_ms').notNull(),
+  submittedAt: ms('submitted_at').notNull()
+}, (t) => [primaryKey({ columns: [t.versionId, t.user] })])

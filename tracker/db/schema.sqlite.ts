@@ -221,3 +221,27 @@ export const usageCounters = sqliteTable('usage_counters', {
   primaryKey({ columns: [t.key, t.windowStart] }),
   index('usage_counters_window_idx').on(t.windowStart)
 ])
+
+/** A version's published boot profile: who decided it, and the signed document the origin file is rewritten from. */
+export const bootProfiles = sqliteTable('boot_profiles', {
+  versionId: integer('version_id').primaryKey().references(() => versions.id, { onDelete: 'cascade' }),
+  /** admin | auto */
+  source: text('source', { length: 8 }).notNull(),
+  document: blob('document', { mode: 'buffer' }).notNull(),
+  chunkCount: integer('chunk_count').notNull(),
+  publishedAt: integer('published_at').notNull(),
+  publishedBy: text('published_by').notNull()
+})
+
+/** Recordings nodes handed in for a version without a profile: one per user, merged at the quorum. */
+export const bootProfileCandidates = sqliteTable('boot_profile_candidates', {
+  versionId: integer('version_id').notNull().references(() => versions.id, { onDelete: 'cascade' }),
+  user: text('user').notNull(),
+  clientId: text('client_id', { length: 128 }).notNull(),
+  /** JSON array of chunk ids in first-read order */
+  chunks: text('chunks').notNull(),
+  chunkCount: integer('chunk_count').notNull(),
+  end: text('end_reason', { length: 16 }).notNull(),
+  durationMs: integer('duration_ms').notNull(),
+  submittedAt: integer('submitted_at').notNull()
+}, (t) => [primaryKey({ columns: [t.versionId, t.user] })])

@@ -642,6 +642,26 @@ export interface TrackerStore {
   /** Clients per (image, newest version held) and per (image, version pulling), over the matching clients. */
   deploymentCounts (query?: DeploymentQuery): Promise<{ held: HeldVersionRow[], pulling: PullingVersionRow[] }>
 
+  // ---- boot profiles (instant start) -------------------------------------------------
+  /** The version's published profile row, if one was published since these rows exist. */
+  getBootProfile (versionId: number): Promise<BootProfileRecord | undefined>
+  /**
+   * Records a published profile. `source: 'admin'` always writes (and drops the version's
+   * candidates); `'auto'` writes only while no admin profile is recorded, and answers
+   * false otherwise — the admin's choice is never overwritten by agreeing nodes.
+   */
+  putBootProfile (input: BootProfileRecord & { versionId: number }): Promise<boolean>
+  /**
+   * Adds a user's recording of a version. ERR_STORE_CONFLICT: that user already has one;
+   * ERR_STORE_INVALID_STATE: the version has a profile already, or holds `maxCandidates`.
+   * Returns the version's candidates after the insert, oldest first.
+   */
+  addBootProfileCandidate (input: BootProfileCandidateInput, maxCandidates: number): Promise<BootProfileCandidateRecord[]>
+  /** The version's candidates with their chunk ids, oldest first. */
+  listBootProfileCandidates (versionId: number): Promise<BootProfileCandidateRecord[]>
+  /** Deletes the version's candidates; returns how many. */
+  clearBootProfileCandidates (versionId: number): Promise<number>
+
   // ---- usage counters (rate limits and quotas shared by every tracker process) --------
   /** Adds `amount` to the counter of (`key`, `windowStartMs`) and returns its new value. */
   addUsage (key: string, windowStartMs: number, amount: number): Promise<number>
@@ -653,5 +673,27 @@ export interface TrackerStore {
   /** Closes the connection (pool); idempotent. */
   close (): Promise<void>
 }
+
+export interface BootProfileRecord {
+  source: 'admin' | 'auto'
+  /** the signed profile document, as the origin serves it */
+  document: Uint8Array
+  chunkCount: number
+  publishedAtMs: number
+  publishedBy: string
+}
+
+export interface BootProfileCandidateInput {
+  versionId: number
+  user: string
+  clientId: string
+  /** chunk ids in first-read order, distinct, each checked against the version by the caller */
+  chunks: string[]
+  end: string
+  durationMs: number
+  nowMs: number
+}
+
+export type BootProfileCandidateRecord = Omit<BootProfileCandidateInput, 'nowMs'> & { submittedAtMs: number }
 
 export type { DownloadWindow }

@@ -50,3 +50,15 @@ export const DELTA_BASE_VERSIONS = 2
  * a burst of uploads beyond this skips the oldest waiting ones, whose nodes fetch whole chunks.
  */
 export const MAX_PENDING_DELTA_JOBS = 8
+
+/**
+ * Recordings from distinct users a version needs before the tracker publishes a boot
+ * profile by itself: with 3, one lying node neither adds a chunk (a chunk needs a
+ * majority) nor moves one far (the order is the median position), and the profile is out
+ * after the third lazy boot.
+ */
+export const BOOT_PROFILE_QUORUM = 3
+/** Recordings a version holds at most while their merge is not yet publishable (each ≤ ~1.1 MB). */
+export const MAX_BOOT_PROFILE_CANDIDATES = 8
+/** Recordings one user may hand in per minute, over all versions: a node submits once per lazy boot. */
+export const BOOT_PROFILE_SUBMITS_PER_MINUTE = 10

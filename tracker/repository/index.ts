@@ -11,8 +11,10 @@ import type { TrackerComponents } from '../env.ts'
 import type { ImageRecord, VersionRecord } from '../db/store.ts'
 import { ImageRepositoryService } from './repository.ts'
 
-export { publishBootProfile, readBootProfile } from './boot-profiles.ts'
-export type { BootProfileComponents, PublishBootProfileInput } from './boot-profiles.ts'
+export { bootProfileState, clearBootProfileCandidates, listBootProfileCandidates, publishBootProfile, readBootProfile, submitBootProfileCandidate } from './boot-profiles.ts'
+export type { BootProfileComponents, PublishBootProfileInput, SubmitBootProfileInput } from './boot-profiles.ts'
+export { mergeBootRecordings } from './boot-profile-merge.ts'
+export { BOOT_PROFILE_QUORUM, BOOT_PROFILE_SUBMITS_PER_MINUTE, MAX_BOOT_PROFILE_CANDIDATES } from './constants.ts'
 
 export type ImageRepositoryComponents = Pick<TrackerComponents, 'store' | 'chunks' | 'keys' | 'config' | 'logger' | 'metrics' | 'now' | 'shutdown'>
 

@@ -543,5 +543,30 @@ export function run (name: string, factory: StoreFactory): void {
     assert.is(((await store.queryEvents({ user: 'alice' }))[0]!.payload as { q: string }).q, evil)
   })
 
+  test('boot profiles: one recording per user and version, bounded, dropped by a profile; an admin profile is never replaced by an automatic one', async ({ store }) => {
+    const img = await store.createImage({ name: 'bp', nowMs: T0 })
+    const v = await publishedVersion(store, img.id, ids(4))
+    const rec = (user: string, chunks = ids(2)) => ({ versionId: v.id, user, clientId: `peer-${user}`, chunks, end: 'agent', durationMs: 4000, nowMs: T0 + user.length })
+    assert.equal((await store.addBootProfileCandidate(rec('al'), 2)).map((c) => c.user), ['al'])
+    await rejects(store.addBootProfileCandidate(rec('al', ids(3)), 2), { code: 'ERR_STORE_CONFLICT' })
+    const two = await store.addBootProfileCandidate(rec('bob'), 2)
+    assert.equal(two.map((c) => [c.user, c.clientId, c.chunks, c.end, c.durationMs]), [['al', 'peer-al', ids(2), 'agent', 4000], ['bob', 'peer-bob', ids(2), 'agent', 4000]])
+    await rejects(store.addBootProfileCandidate(rec('carol'), 2), { code: 'ERR_STORE_INVALID_STATE' })
+    await rejects(store.addBootProfileCandidate({ ...rec('dave'), chunks: ['nope'] }, 8), { name: 'TypeError' })
+    assert.is(await store.clearBootProfileCandidates(v.id), 2)
+    assert.equal(await store.listBootProfileCandidates(v.id), [])
+
+    await store.addBootProfileCandidate(rec('al'), 8)
+    const doc = new Uint8Array([1, 2, 3])
+    assert.is(await store.putBootProfile({ versionId: v.id, source: 'auto', document: doc, chunkCount: 2, publishedAtMs: T0, publishedBy: 'quorum of 3' }), true)
+    assert.equal(await store.listBootProfileCandidates(v.id), [], 'a published profile drops the recordings')
+    await rejects(store.addBootProfileCandidate(rec('bob'), 8), { code: 'ERR_STORE_INVALID_STATE' })
+    assert.is(await store.putBootProfile({ versionId: v.id, source: 'admin', document: new Uint8Array([9]), chunkCount: 1, publishedAtMs: T0 + 1, publishedBy: 'admin' }), true)
+    assert.is(await store.putBootProfile({ versionId: v.id, source: 'auto', document: doc, chunkCount: 2, publishedAtMs: T0 + 2, publishedBy: 'quorum of 3' }), false)
+    const held = await store.getBootProfile(v.id)
+    assert.equal([held?.source, [...held!.document], held?.chunkCount, held?.publishedAtMs, held?.publishedBy], ['admin', [9], 1, T0 + 1, 'admin'])
+    assert.is(await store.getBootProfile(v.id + 1000), undefined)
+  })
+
   test.run()
 }
