@@ -18,7 +18,7 @@ import type { BlockSource } from './nbd-server.ts'
 export interface RecordedTable {
   readonly offsets: Float64Array
   readonly unitOf: Uint32Array
-  readonly unitIds: readonly ChunkId[]
+  unitId: (u: number) => ChunkId
   readonly unitLengths: Uint32Array
 }
 
@@ -65,7 +65,7 @@ export function createBootRecorder (inner: BlockSource, init: BootRecorderInit):
   const finish = (end: BootRecordingEnd): BootRecording => {
     if (result !== undefined) return result
     init.until?.removeEventListener('abort', onAbort)
-    result = { chunks: order.map((u) => table.unitIds[u]!), end, bytes }
+    result = { chunks: order.map((u) => table.unitId(u)), end, bytes }
     resolveDone(result)
     return result
   }

@@ -37,7 +37,7 @@ export async function fillFromLocalSources (target: ImageVersion, needed: readon
   const { table } = target
   for (const u of needed) {
     options.signal?.throwIfAborted()
-    const id = table.unitIds[u]!
+    const id = table.unitId(u)
     const length = table.unitLengths[u]!
     let filled = false
     for (const source of sources) {
