@@ -32,7 +32,7 @@ export interface TransferContext {
   manifest: Manifest
   target: ImageVersion
   /** units to fetch */
-  needed: number[]
+  needed: readonly number[]
   /** the announce answer the transfer starts from */
   answer: AnnounceAnswer
   /** announces what the target holds now; resolves to the tracker's answer */
