@@ -118,6 +118,40 @@ function bit (have: Uint8Array | undefined, i: number): boolean {
   return have !== undefined && hasBit(have, i)
 }
 
+/**
+ * A set of chunk indexes below a bound, as one bit each: an image's worth of indexes
+ * (131 072 for 8 GiB) in 16 KiB, where a `Set` of numbers took megabytes. Iteration skips
+ * empty bytes and is ascending.
+ */
+class IndexSet {
+  readonly #bits: Uint8Array
+  #size = 0
+  constructor (bound: number) { this.#bits = new Uint8Array(Math.ceil(bound / 8)) }
+  get size (): number { return this.#size }
+  has (i: number): boolean { return (this.#bits[i >> 3]! & (0x80 >> (i & 7))) !== 0 }
+  add (i: number): void {
+    if (this.has(i)) return
+    this.#bits[i >> 3]! |= 0x80 >> (i & 7)
+    this.#size++
+  }
+
+  delete (i: number): boolean {
+    if (!this.has(i)) return false
+    this.#bits[i >> 3]! &= ~(0x80 >> (i & 7))
+    this.#size--
+    return true
+  }
+
+  * [Symbol.iterator] (): Generator<number> {
+    const b = this.#bits
+    for (let k = 0; k < b.length; k++) {
+      const v = b[k]!
+      if (v === 0) continue
+      for (let j = 0; j < 8; j++) if ((v & (0x80 >> j)) !== 0) yield k * 8 + j
+    }
+  }
+}
+
 export class Scheduler {
   private readonly lengths: ArrayLike<number>
   private share: OriginShare | undefined
@@ -130,7 +164,7 @@ export class Scheduler {
   private readonly originSlowMs: number
 
   /** missing chunks (not yet received) */
-  private readonly missing = new Set<number>()
+  private readonly missing: IndexSet
   /** in-flight requests per chunk */
   private readonly inflight = new Map<number, Inflight[]>()
   /** peers that failed a chunk, per chunk, with the kind of the last failure */
@@ -147,7 +181,10 @@ export class Scheduler {
   private originBackoffMs = 0
   private originBlockedUntilMs = 0
   private lastProgressMs: number
-  private order: number[] | undefined
+  /** missing chunks in the order to take them (rarest first), as of the last haves or share change */
+  private order: Uint32Array | undefined
+  /** order[0 .. orderStart) have all arrived: the scan starts after them */
+  private orderStart = 0
   /** chunks someone is waiting to read now (a booting guest), first asked first: scheduled before the rest */
   private readonly urgent = new Set<number>()
   /** chunks to take before the rarest-first order, in this order (a boot profile): usual source rules */
@@ -186,6 +223,7 @@ export class Scheduler {
     this.peerRate = new RateMeter(RATE_HALF_LIFE_MS, init.nowMs)
     this.originRate = new RateMeter(RATE_HALF_LIFE_MS, init.nowMs)
     this.availability = new Uint16Array(init.lengths.length)
+    this.missing = new IndexSet(init.lengths.length)
     for (const i of init.needed) {
       if (!Number.isInteger(i) || i < 0 || i >= init.lengths.length) throw new TypeError(`chunk index ${i} out of range`)
       if (!this.missing.has(i)) this.missingBytes += init.lengths[i]!
@@ -290,13 +328,25 @@ export class Scheduler {
    * Missing chunks, rarest first; ties ascending for the first puller, descending from the
    * end of its slice for the others; recomputed only after haves or the share change.
    */
-  private rarestFirst (): number[] {
+  private rarestFirst (): Uint32Array {
     if (this.order === undefined) {
+      // a counting sort by availability, filled in position order: stable, O(n), no comparator
       const n = this.lengths.length
       const share = this.share ?? WHOLE_SHARE
       const end = Math.floor((share.index + 1) * n / share.of) - 1
-      const pos = share.index === 0 ? (i: number): number => i : (i: number): number => (end - i + n) % n
-      this.order = [...this.missing].sort((a, b) => (this.availability[a]! - this.availability[b]!) || (pos(a) - pos(b)))
+      const at = share.index === 0 ? (p: number): number => p : (p: number): number => (end - p + n) % n
+      let most = 0
+      for (const i of this.missing) if (this.availability[i]! > most) most = this.availability[i]!
+      const start = new Uint32Array(most + 2)
+      for (const i of this.missing) start[this.availability[i]! + 1]!++
+      for (let a = 0; a <= most; a++) start[a + 1]! += start[a]!
+      const order = new Uint32Array(this.missing.size)
+      for (let p = 0; p < n; p++) {
+        const i = at(p)
+        if (this.missing.has(i)) order[start[this.availability[i]!]!++] = i
+      }
+      this.order = order
+      this.orderStart = 0
     }
     return this.order
   }
@@ -366,10 +416,21 @@ export class Scheduler {
     const byPeer = new Map<string, number[]>()
     const byReason = new Map<OriginReason, number[]>()
     if (this.preferred.length > 0) this.preferred = this.preferred.filter((i) => this.missing.has(i))
-    const order = this.urgent.size > 0 || this.preferred.length > 0 ? [...this.urgent, ...this.preferred, ...this.rarestFirst()] : this.rarestFirst()
+    const order = this.rarestFirst()
+    while (this.orderStart < order.length && !this.missing.has(order[this.orderStart]!)) this.orderStart++
     const peerFree = (id: string): boolean => { const p = this.peers.get(id)!; return p.inflight < this.maxPerPeer && p.busyUntilMs <= nowMs }
+    let freePeers = 0
+    if (this.p2pAllowed) for (const id of this.peers.keys()) if (peerFree(id)) freePeers++
     const originOpen = nowMs >= this.originBlockedUntilMs
-    for (const i of order) {
+    // urgent, then preferred, then rarest first; a chunk met twice is in flight the second time
+    const candidates = function * (s: Scheduler): Generator<number> {
+      yield * s.urgent
+      yield * s.preferred
+      for (let k = s.orderStart; k < order.length; k++) yield order[k]!
+    }
+    for (const i of this.urgent.size > 0 || this.preferred.length > 0 ? candidates(this) : order.subarray(this.orderStart)) {
+      // nothing more can go anywhere: every peer is full or backing off, and so is the origin
+      if (freePeers === 0 && (!originOpen || this.originInflight >= this.originAllowed)) break
       if (!this.missing.has(i) || this.inflight.has(i)) continue
       const failed = this.failedBy.get(i)
       if (this.p2pAllowed && this.availability[i]! > 0) {
@@ -381,6 +442,7 @@ export class Scheduler {
         }
         if (best !== undefined) {
           this.addInflight(i, { kind: 'peer', peerId: best }, nowMs)
+          if (!peerFree(best)) freePeers--
           const list = byPeer.get(best) ?? []
           list.push(i)
           byPeer.set(best, list)

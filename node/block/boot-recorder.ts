@@ -19,7 +19,7 @@ import type { BlockSource } from './nbd-server.ts'
 export interface RecordedTable {
   readonly offsets: Float64Array
   readonly unitOf: Uint32Array
-  readonly unitIds: readonly ChunkId[]
+  unitId: (u: number) => ChunkId
   readonly unitLengths: Uint32Array
 }
 
@@ -85,7 +85,7 @@ export function createBootRecorder (inner: BlockSource, init: BootRecorderInit):
     init.until?.removeEventListener('abort', onAbort)
     clearTimeout(quietTimer)
     clearTimeout(windowTimer)
-    result = { chunks: order.map((u) => table.unitIds[u]!), end, bytes, durationMs: firstReadMs === undefined ? 0 : Math.round(performance.now() - firstReadMs) }
+    result = { chunks: order.map((u) => table.unitId(u)), end, bytes, durationMs: firstReadMs === undefined ? 0 : Math.round(performance.now() - firstReadMs) }
     resolveDone(result)
     return result
   }

@@ -11,7 +11,6 @@ import type { BlockSource } from './nbd-server.ts'
 export interface LazyImage {
   readonly table: {
     readonly offsets: Float64Array
-    readonly lengths: Uint32Array
     readonly unitOf: Uint32Array
   }
   has: (u: number) => boolean

@@ -19,8 +19,8 @@ import type { Bundler, BundlerComponents, ImportReport, MakeBundleReport, MakeBu
 function listParts (v: ImageVersion): Uint8Array[] {
   const builder = createChunkListBuilder()
   const parts: ListPart[] = []
-  for (let i = 0; i < v.table.ids.length; i++) {
-    const p = builder.add({ id: v.table.ids[i]!, length: v.table.lengths[i]! })
+  for (let i = 0; i < v.table.count; i++) {
+    const p = builder.add({ id: v.table.idAt(i), length: v.table.lengthAt(i) })
     if (p !== undefined) parts.push(p)
   }
   const last = builder.finish()
@@ -36,7 +36,11 @@ export function createBundler (c: BundlerComponents): Bundler {
   /** The ids version `since` has: from its held table, else its signed manifest and parts from the tracker and origin. */
   async function idsOf (image: string, since: number, signal?: AbortSignal): Promise<Set<ChunkId>> {
     const held = (await c.images.versions(image)).find((v) => v.version === since)
-    if (held !== undefined) return new Set(held.table.unitIds)
+    if (held !== undefined) {
+      const ids = new Set<ChunkId>()
+      for (let u = 0; u < held.table.units; u++) ids.add(held.table.unitId(u))
+      return ids
+    }
     const root = await c.tracker.manifest(image, since, { signal })
     // only a list of what to leave out: the pinned key and the image matter, not the floor
     const manifest = verifyManifest(root, { publicKey: c.trust.repositoryKey, nowMs: c.now(), image })
@@ -60,7 +64,10 @@ export function createBundler (c: BundlerComponents): Bundler {
     const parts = listParts(v)
     const skip = r.since === undefined ? new Set<ChunkId>() : await idsOf(r.image, r.since, options.signal)
     const chunks: Array<{ id: ChunkId, length: number, unit: number }> = []
-    v.table.unitIds.forEach((id, u) => { if (!skip.has(id)) chunks.push({ id, length: v.table.unitLengths[u]!, unit: u }) })
+    for (let u = 0; u < v.table.units; u++) {
+      const id = v.table.unitId(u)
+      if (!skip.has(id)) chunks.push({ id, length: v.table.unitLengths[u]!, unit: u })
+    }
     const totalBytes = chunks.reduce((s, x) => s + x.length, 0)
     const units = new Map(chunks.map((x) => [x.id, x.unit]))
     let doneBytes = 0

@@ -5,12 +5,14 @@
  * in a small content-addressed cache (`<data>/parts/`) so a version can be reopened (and
  * its list diffed against the next) without asking the origin again.
  */
+import { createHash } from 'node:crypto'
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { ChunkNotFoundError, IMAGE_NAME_RE, chunkId, createChunkStore, decodeManifest, readChunkList } from '../../protocol/index.ts'
+import { ChunkNotFoundError, IMAGE_NAME_RE, createChunkStore, decodeManifest, readChunkList } from '../../protocol/index.ts'
 import type { ChunkId, ChunkStore, FetchPart, Logger, Manifest } from '../../protocol/index.ts'
 import type { HeldChunk } from '../peer/index.ts'
-import { buildChunkTable, unitOffset } from '../pull/chunk-table.ts'
+import { createChunkTableBuilder, unitOffset } from '../pull/chunk-table.ts'
+import type { ChunkTable } from '../pull/chunk-table.ts'
 import { writeFileAtomic } from '../state-file.ts'
 import { ImageVersion } from './image-version.ts'
 import { MANIFEST_FILE_RE, imagePaths } from './paths.ts'
@@ -42,16 +44,17 @@ export class ImageStore implements ImageStoreInterface {
   }
 
   /** The version's chunk table: list parts from the cache, else from `fetchPart` (then cached). */
-  async #table (manifest: Manifest, fetchPart: FetchPart | undefined, signal?: AbortSignal): Promise<ReturnType<typeof buildChunkTable>> {
-    const refs: Array<{ id: ChunkId, length: number, offset: number }> = []
+  async #table (manifest: Manifest, fetchPart: FetchPart | undefined, signal?: AbortSignal): Promise<ChunkTable> {
+    // entry by entry into typed arrays: no object per chunk outlives its list part
+    const table = createChunkTableBuilder(manifest.chunkCount)
     for await (const ref of readChunkList(manifest, async (id, o) => {
       if (this.#parts.has(id)) return await this.#parts.get(id, { signal: o.signal })
       if (fetchPart === undefined) throw new ChunkNotFoundError(`chunk-list part ${id} is not cached`)
       const bytes = await fetchPart(id, o)
       await this.#parts.put(bytes, { id })
       return bytes
-    }, { signal })) refs.push(ref)
-    return buildChunkTable(refs)
+    }, { signal })) table.add(ref.id, ref.length, ref.offset)
+    return table.finish()
   }
 
   #versionsOf (image: string): Promise<Map<number, ImageVersion>> {
@@ -103,7 +106,7 @@ export class ImageStore implements ImageStoreInterface {
     return v!
   }
 
-  async chunkTable (manifest: Manifest, options: { fetchPart: FetchPart, signal?: AbortSignal }): Promise<ReturnType<typeof buildChunkTable>> {
+  async chunkTable (manifest: Manifest, options: { fetchPart: FetchPart, signal?: AbortSignal }): Promise<ChunkTable> {
     return await this.#table(manifest, options.fetchPart, options.signal)
   }
 
@@ -113,7 +116,7 @@ export class ImageStore implements ImageStoreInterface {
 
   async read (image: string, id: ChunkId): Promise<HeldChunk | undefined> {
     for (const v of await this.versions(image)) {
-      const u = v.table.unitByIdMap.get(id)
+      const u = v.table.unitOfId(id)
       if (u === undefined || !v.has(u)) continue
       let data: Uint8Array
       try { data = await v.read(u) } catch { continue } // pruned or closed meanwhile
@@ -125,14 +128,14 @@ export class ImageStore implements ImageStoreInterface {
   async discard (v: ImageVersion, u: number): Promise<void> {
     if (!v.has(u)) return
     await v.discard(u)
-    const info: CorruptChunk = { image: v.image, version: v.version, chunkId: v.table.unitIds[u]!, offset: unitOffset(v.table, u) }
+    const info: CorruptChunk = { image: v.image, version: v.version, chunkId: v.table.unitId(u), offset: unitOffset(v.table, u) }
     this.#log.warn('a chunk on disk failed verification: not served, to be fetched again', { ...info })
     this.#onCorrupt?.(info)
   }
 
   /** Checks `bytes` read from `v` against unit `u`'s id; on a mismatch the unit is discarded. */
   async verified (v: ImageVersion, u: number, bytes: Uint8Array): Promise<boolean> {
-    if (chunkId(bytes) === v.table.unitIds[u]) return true
+    if (v.table.idEquals(u, createHash('sha256').update(bytes).digest())) return true
     await this.discard(v, u)
     return false
   }

@@ -109,7 +109,7 @@ export class ImageVersion {
     let longest = 0
     for (const len of init.table.unitLengths) if (len > longest) longest = len
     this.#arenaBytes = Math.max(IMAGE_WRITE_BATCH_BYTES, longest)
-    for (let u = 0; u < init.table.unitIds.length; u++) {
+    for (let u = 0; u < init.table.units; u++) {
       if (hasBit(init.held, u)) { this.#heldCount++; this.#heldBytes += init.table.unitLengths[u]! }
     }
   }
@@ -120,14 +120,14 @@ export class ImageVersion {
    * is no file and `create` is false.
    */
   static async open (manifest: Manifest, table: ChunkTable, paths: VersionPaths, options: { create: boolean, log: Logger }): Promise<ImageVersion | undefined> {
-    const units = bitfieldBytes(table.unitIds.length)
+    const units = bitfieldBytes(table.units)
     for (const [path, ready] of [[paths.image, true], [paths.partial, false]] as const) {
       let fh: FileHandle
       try { fh = await open(path, 'r+') } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue
         throw err
       }
-      const { bits } = await loadPresence(paths.have, table.ids.length)
+      const { bits } = await loadPresence(paths.have, table.count)
       return new ImageVersion({ manifest, table, paths, fh, ready, fresh: false, held: unitsFullyHeld(table, bits), log: options.log })
     }
     if (!options.create) return undefined
@@ -139,7 +139,7 @@ export class ImageVersion {
   get ready (): boolean { return this.#ready }
   /** the current file: `.img` once ready, `.img.partial` before */
   get path (): string { return this.#ready ? this.paths.image : this.paths.partial }
-  get complete (): boolean { return this.#heldCount === this.table.unitIds.length }
+  get complete (): boolean { return this.#heldCount === this.table.units }
   get heldBytes (): number { return this.#heldBytes }
   has (u: number): boolean { return hasBit(this.#held, u) }
   /** write arenas allocated so far: a pull of any size needs a few (they are reused) */
@@ -306,7 +306,7 @@ export class ImageVersion {
   }
 
   async #saveBits (): Promise<void> {
-    await savePresence(this.paths.have, this.table.ids.length, indexHave(this.table, this.#durable).bits)
+    await savePresence(this.paths.have, this.table.count, indexHave(this.table, this.#durable).bits)
   }
 
   /** The raw bytes of unit `u` as on disk (not verified here: the caller checks them). */
@@ -344,7 +344,7 @@ export class ImageVersion {
    */
   async markReady (): Promise<void> {
     await this.flush()
-    if (!this.complete) throw new Error(`image ${this.image} v${this.version} is missing ${this.table.unitIds.length - this.#heldCount} chunks`)
+    if (!this.complete) throw new Error(`image ${this.image} v${this.version} is missing ${this.table.units - this.#heldCount} chunks`)
     this.#dropArenas()
     if (this.#ready) return
     await rename(this.paths.partial, this.paths.image)

@@ -16,7 +16,7 @@ export async function bootProfileUnits (access: OriginAccess, trust: Trust, root
     if (profile === undefined) return undefined
     const units: number[] = []
     for (const id of profile.chunks) {
-      const u = table.unitByIdMap.get(id)
+      const u = table.unitOfId(id)
       if (u !== undefined) units.push(u)
     }
     log.info('boot profile: its chunks come first', { chunks: units.length })

@@ -51,7 +51,7 @@ export function entriesByTarget (index: DeltaIndex): Map<ChunkId, DeltaIndexEntr
 /** True when some version in `versions` holds chunk `id` (its bit is set: written, not found damaged). */
 export function holdsChunk (versions: readonly ImageVersion[], id: ChunkId): boolean {
   for (const v of versions) {
-    const u = v.table.unitByIdMap.get(id)
+    const u = v.table.unitOfId(id)
     if (u !== undefined && v.has(u)) return true
   }
   return false

@@ -75,20 +75,20 @@ export async function dryRunPull (c: PullComponents, options: DryRunOptions): Pr
   const sources = versions.filter((v) => v !== own)
   const plan = planPull(target, sources)
   const out: DryRunReport = {
-    image: manifest.image, version: manifest.version, totalBytes: manifest.totalBytes, chunks: table.unitIds.length,
+    image: manifest.image, version: manifest.version, totalBytes: manifest.totalBytes, chunks: table.units,
     held: { chunks: 0, bytes: plan.heldBytes }, copies: { chunks: plan.copies.length, bytes: plan.copyBytes }, localSources: {},
     network: { chunks: 0, bytes: 0 }, deltas: { indexEntries: 0, chunks: 0, wireBytes: 0, bytes: 0 }, whole: { chunks: 0, bytes: 0 },
     listWireBytes, deltaIndex: 'not needed'
   }
-  out.held.chunks = table.unitIds.length - plan.needed.length - plan.copies.length
+  out.held.chunks = table.units - plan.needed.length - plan.copies.length
   const before = new Set<ChunkId>()
-  for (let u = 0; u < table.unitIds.length; u++) if (target.has(u)) before.add(table.unitIds[u]!)
-  for (const cp of plan.copies) before.add(table.unitIds[cp.unit]!)
+  for (let u = 0; u < table.units; u++) if (target.has(u)) before.add(table.unitId(u))
+  for (const cp of plan.copies) before.add(table.unitId(cp.unit))
 
   const localSources = c.localSources?.() ?? []
   const network: number[] = []
   for (const u of plan.needed) {
-    const id = table.unitIds[u]!
+    const id = table.unitId(u)
     const source = localSources.find((s) => s.has(id))
     if (source === undefined) { network.push(u); continue }
     const k = (out.localSources[source.kind] ??= { chunks: 0, bytes: 0 })
@@ -113,7 +113,7 @@ export async function dryRunPull (c: PullComponents, options: DryRunOptions): Pr
       const length = table.unitLengths[u]!
       out.network.chunks++
       out.network.bytes += length
-      const e = byTarget === undefined ? undefined : chooseDelta(byTarget, table.unitIds[u]!, holds)
+      const e = byTarget === undefined ? undefined : chooseDelta(byTarget, table.unitId(u), holds)
       if (e === undefined) { out.whole.chunks++; out.whole.bytes += length; continue }
       out.deltas.chunks++
       out.deltas.wireBytes += e.deltaBytes

@@ -16,6 +16,7 @@ import type { LocalChunkSource } from './local-sources.ts'
 
 export { imagePaths } from '../image-store/index.ts'
 
+export type { ChunkTable } from './chunk-table.ts'
 export type { DryRunOptions, DryRunReport } from './dry-run.ts'
 export { createPullDemand } from './demand.ts'
 export type { PullDemand } from './demand.ts'

@@ -22,8 +22,8 @@ export interface LocalChunkSource {
 }
 
 export interface LocalSourcesResult {
-  /** target units still to fetch, ascending */
-  rest: number[]
+  /** target units still to fetch, ascending (the list passed in when no source is asked) */
+  rest: readonly number[]
   /** decoded bytes each source kind supplied (verified and written) */
   bytesByKind: Record<string, number>
   /** chunks a source offered that did not hash to their id */
@@ -32,12 +32,13 @@ export interface LocalSourcesResult {
 
 /** Fills what it can of `needed` from `sources`; the rest is for the network. */
 export async function fillFromLocalSources (target: ImageVersion, needed: readonly number[], sources: readonly LocalChunkSource[], options: { signal?: AbortSignal, onFilled?: (bytes: number) => void } = {}): Promise<LocalSourcesResult> {
-  const result: LocalSourcesResult = { rest: [], bytesByKind: {}, refused: 0 }
-  if (sources.length === 0) return { ...result, rest: [...needed] }
+  const rest: number[] = []
+  const result = { rest, bytesByKind: {} as Record<string, number>, refused: 0 }
+  if (sources.length === 0) return { ...result, rest: needed }
   const { table } = target
   for (const u of needed) {
     options.signal?.throwIfAborted()
-    const id = table.unitIds[u]!
+    const id = table.unitId(u)
     const length = table.unitLengths[u]!
     let filled = false
     for (const source of sources) {
@@ -51,7 +52,7 @@ export async function fillFromLocalSources (target: ImageVersion, needed: readon
       filled = true
       break
     }
-    if (!filled) result.rest.push(u)
+    if (!filled) rest.push(u)
   }
   return result
 }

@@ -37,12 +37,12 @@ export function planPull (target: LocalVersion, sources: readonly LocalVersion[]
   const copies: LocalCopy[] = []
   let heldBytes = 0
   let copyBytes = 0
-  for (let u = 0; u < table.unitIds.length; u++) {
+  for (let u = 0; u < table.units; u++) {
     if (target.has(u)) { heldBytes += table.unitLengths[u]!; continue }
-    const id = table.unitIds[u]!
+    const id = table.unitIdBytes(u)
     let copy: LocalCopy | undefined
     for (let s = 0; s < sources.length && copy === undefined; s++) {
-      const su = sources[s]!.table.unitByIdMap.get(id)
+      const su = sources[s]!.table.unitOfIdBytes(id)
       if (su !== undefined && sources[s]!.has(su)) copy = { unit: u, source: s, sourceUnit: su }
     }
     if (copy === undefined) { needed.push(u); continue }

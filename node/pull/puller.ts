@@ -113,7 +113,9 @@ export async function pullImage (c: PullComponents, options: PullOptions): Promi
     done.bytesFromLocal = plan.heldBytes
     report('transfer')
     const copied = await copyFromLocal(images, target, sources, plan.copies, { signal, onCopied: (n) => { done.bytesFromLocal += n } })
-    const local = await fillFromLocalSources(target, [...plan.needed, ...copied.failed].sort((a, b) => a - b),
+    // (an image's worth of indexes: no copy of the list unless a local copy failed)
+    const toFetch = copied.failed.length === 0 ? plan.needed : [...plan.needed, ...copied.failed].sort((a, b) => a - b)
+    const local = await fillFromLocalSources(target, toFetch,
       [...(options.localSources ?? []), ...(c.localSources?.() ?? [])], { signal, onFilled: (n) => { done.bytesFromLocal += n } })
     if (local.refused > 0) log.warn('local sources offered chunks that did not match their ids', { refused: local.refused })
     const needed = local.rest

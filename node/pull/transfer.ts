@@ -32,7 +32,7 @@ export interface TransferContext {
   manifest: Manifest
   target: ImageVersion
   /** units to fetch */
-  needed: number[]
+  needed: readonly number[]
   /** the announce answer the transfer starts from */
   answer: AnnounceAnswer
   /** announces what the target holds now; resolves to the tracker's answer */
@@ -132,11 +132,11 @@ export async function runTransfer (ctx: TransferContext): Promise<TransferResult
     peersUsed.add(peerId)
     try {
       const addrs = peerAddrs.get(peerId) ?? []
-      const ids = units.map((u) => table.unitIds[u]!)
+      const ids = units.map((u) => table.unitId(u))
       for await (const r of fetchChunksFromPeer(peer, { peerId, multiaddrs: addrs }, capability ?? '', ids, {
         signal: withSignal(ctrl), maxChunkBytes: manifest.chunking.maxBytes, onChunk: (e) => { wire.peers += e.wireBytes }
       })) {
-        const u = table.unitByIdMap.get(r.id)!
+        const u = table.unitOfId(r.id)!
         pending.delete(u)
         if (r.missing === true) { scheduler.failed(u, src, 'missing', now()); continue }
         await target.put(u, r.bytes)
@@ -191,7 +191,7 @@ export async function runTransfer (ctx: TransferContext): Promise<TransferResult
     controllers.set(keyOf(u, src), ctrl)
     const startedAt = now()
     try {
-      const bytes = await ctx.fromOrigin(table.unitIds[u]!, table.unitLengths[u]!, reason, withSignal(ctrl))
+      const bytes = await ctx.fromOrigin(table.unitId(u), table.unitLengths[u]!, reason, withSignal(ctrl))
       await target.put(u, bytes)
       got(u, src, startedAt)
     } catch (err) {

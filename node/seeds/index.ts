@@ -58,7 +58,7 @@ export interface SeedIndexStatus {
   /** files opened and read to be chunked since start (unchanged files are not) */
   filesRead: number
   bytesRead: number
-  /** distinct chunks of the node's other images' ready versions */
+  /** chunks of the node's ready image versions (a chunk two versions list counts twice) */
   imageChunks: number
 }
 

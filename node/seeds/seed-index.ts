@@ -13,7 +13,7 @@ import { setImmediate as turn, setTimeout as sleep } from 'node:timers/promises'
 import { chunkId, chunkStream, cutCandidates, DEFAULT_CHUNKING, findBoundary } from '../../protocol/index.ts'
 import type { ChunkId, ChunkingParams, Logger } from '../../protocol/index.ts'
 import type { ImageStore } from '../image-store/index.ts'
-import type { LocalChunkSource } from '../pull/index.ts'
+import type { ChunkTable, LocalChunkSource } from '../pull/index.ts'
 import { writeFileAtomic } from '../state-file.ts'
 import {
   DEFAULT_SEED_MAX_CHUNKS, DEFAULT_SEED_MAX_DEPTH, DEFAULT_SEED_MAX_FILES, DEFAULT_SEED_READ_BYTES_PER_SEC,
@@ -72,7 +72,8 @@ export class DiskSeedIndex implements SeedIndex {
   readonly #log: Logger
   readonly #sets = new Map<string, ParamSet>()
   readonly #sources: readonly LocalChunkSource[]
-  #imageIds = new Map<ChunkId, string>()
+  /** the ready versions of the node's images: their chunk tables answer by id (no copy of the ids here) */
+  #imageTables: Array<{ name: string, table: ChunkTable }> = []
   #imageParams: ChunkingParams[] = []
   #imagesRefresh: Promise<void> = Promise.resolve()
   #chunks = 0
@@ -113,9 +114,9 @@ export class DiskSeedIndex implements SeedIndex {
     const images: LocalChunkSource = {
       kind: 'image',
       name: 'other images',
-      has: (id) => this.#imageIds.has(id),
+      has: (id) => this.#imageOf(id) !== undefined,
       read: async (id, length) => {
-        const name = this.#imageIds.get(id)
+        const name = this.#imageOf(id)
         if (name === undefined || this.#images === undefined) return undefined
         const held = await this.#images.read(name, id).catch(() => undefined)
         return held?.data.length === length ? held.data : undefined
@@ -140,7 +141,7 @@ export class DiskSeedIndex implements SeedIndex {
       passes: this.#passes,
       filesRead: this.#filesRead,
       bytesRead: this.#bytesRead,
-      imageChunks: this.#imageIds.size
+      imageChunks: this.#imageTables.reduce((n, t) => n + t.table.units, 0)
     }
   }
 
@@ -281,20 +282,25 @@ export class DiskSeedIndex implements SeedIndex {
 
   async #refreshImages (): Promise<void> {
     if (this.#images === undefined) return
-    const ids = new Map<ChunkId, string>()
+    const tables: Array<{ name: string, table: ChunkTable }> = []
     const params = new Map<string, ChunkingParams>()
     for (const name of await this.#images.heldImages()) {
       for (const v of await this.#images.versions(name)) {
         params.set(keyOf(v.manifest.chunking), { ...v.manifest.chunking })
-        if (!v.ready) continue
-        for (const id of v.table.unitIds) if (!ids.has(id)) ids.set(id, name)
+        if (v.ready) tables.push({ name, table: v.table })
       }
     }
-    this.#imageIds = ids
+    this.#imageTables = tables
     this.#imageParams = [...params.values()]
   }
 
   // ---- the index in memory ----------------------------------------------------------------
+
+  /** The image a ready version of which lists `id`. */
+  #imageOf (id: ChunkId): string | undefined {
+    for (const t of this.#imageTables) if (t.table.hasId(id)) return t.name
+    return undefined
+  }
 
   #find (id: ChunkId): { file: SeedFile, k: number } | undefined {
     for (const set of this.#sets.values()) {

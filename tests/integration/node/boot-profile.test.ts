@@ -50,7 +50,7 @@ function unitIdAt (v: ImageVersion, offset: number): string {
   const t = v.table
   let i = 0
   while (i + 1 < t.offsets.length && t.offsets[i + 1]! <= offset) i++
-  return t.unitIds[t.unitOf[i]!]!
+  return t.idAt(i)
 }
 
 test('the recorder lists chunks in first-read order, distinct, until stopped or full', async () => {
@@ -91,7 +91,7 @@ test('only an admin publishes a profile, only of the version\'s chunks; tampered
   await withPulledImage(async ({ tt, ws, version }) => {
     const admin = createApiClient({ baseUrl: tt.url, token: tt.adminToken })
     const user = createApiClient({ baseUrl: tt.url, token: ws.userToken })
-    const chunks = [version.table.unitIds.at(-1)!, version.table.unitIds[0]!]
+    const chunks = [version.table.unitId(version.table.units - 1), version.table.unitId(0)]
     const path = `/api/v1/images/${ws.image}/versions/${ws.version}/boot-profile`
     const status = async (p: Promise<unknown>): Promise<number> => await p.then(() => 200, (err: { status: number }) => err.status)
     assert.is(await status(user.json('PUT', path, { json: { chunks } })), 403)
@@ -146,7 +146,7 @@ test('a pull with a boot profile fetches the profiled chunks first', async () =>
     try {
       await probe.puller.pull({ image: ws.image })
       const t = (await probe.images.versions(ws.image))[0]!.table
-      profileIds = t.unitIds.slice(Math.floor(t.unitIds.length * 3 / 4)).reverse()
+      profileIds = Array.from({ length: t.units }, (_, u) => t.unitId(u)).slice(Math.floor(t.units * 3 / 4)).reverse()
     } finally { await probe.stop() }
     const admin = createApiClient({ baseUrl: tt.url, token: tt.adminToken })
     await admin.json('PUT', `/api/v1/images/${ws.image}/versions/${ws.version}/boot-profile`, { json: { chunks: profileIds } })
@@ -164,7 +164,7 @@ test('a pull with a boot profile fetches the profiled chunks first', async () =>
             if (p.phase !== 'transfer') return
             if (version === undefined) void node.images.versions(ws.image).then((vs) => { version ??= vs[0] })
             if (heldAtHalf === undefined && version !== undefined && p.doneBytes >= p.totalBytes * 0.6) {
-              heldAtHalf = profileIds.every((id) => version!.has(version!.table.unitByIdMap.get(id)!))
+              heldAtHalf = profileIds.every((id) => version!.has(version!.table.unitOfId(id)!))
             }
           }
         })

@@ -116,9 +116,9 @@ test('a chunk damaged on disk under a serving node is not served, is reported, a
 
     const client = await start(ws.userToken)
     const token = await capabilityFor(tt, ws, client, ws.image, ws.version)
-    const got = await collect(fetchChunksFromPeer(client.node, seeder.node.multiaddrs, token, [t.unitIds[u]!, t.unitIds[u + 1]!], bound()))
+    const got = await collect(fetchChunksFromPeer(client.node, seeder.node.multiaddrs, token, [t.unitId(u), t.unitId(u + 1)], bound()))
     assert.equal(got.map((c) => c.missing === true), [true, false], 'the damaged chunk is answered missing, its neighbour served')
-    assert.equal(seeder.corrupt.map((c) => [c.image, c.version, c.chunkId, c.offset]), [[ws.image, ws.version, t.unitIds[u], offset]])
+    assert.equal(seeder.corrupt.map((c) => [c.image, c.version, c.chunkId, c.offset]), [[ws.image, ws.version, t.unitId(u), offset]])
     assert.is(v!.has(u), false, 'no longer held')
 
     const again = await seeder.puller.pull({ image: ws.image, ...bound() })
@@ -174,7 +174,7 @@ test('a version still being pulled serves the chunks it holds', async () => {
 
     const asker = await start(ws.userToken)
     const token = await capabilityFor(tt, ws, asker, ws.image, ws.version)
-    const got = await collect(fetchChunksFromPeer(asker.node, puller.node.multiaddrs, token, [v!.table.unitIds[u]!], bound()))
+    const got = await collect(fetchChunksFromPeer(asker.node, puller.node.multiaddrs, token, [v!.table.unitId(u)], bound()))
     assert.is(got[0]!.missing === true, false, 'a held chunk of a partial version is served')
     stopPull.abort()
     await pulling.catch(() => {})
@@ -190,8 +190,9 @@ test('a capability for one image does not fetch a chunk of another from a peer h
     await holder.puller.pull({ image: 'beta', ...bound() })
     const [a] = await holder.images.versions('alpha')
     const [b] = await holder.images.versions('beta')
-    const onlyBeta = b!.table.unitIds.find((id) => !a!.table.unitByIdMap.has(id))!
-    const alphaChunk = a!.table.unitIds.find((id) => !b!.table.unitByIdMap.has(id))!
+    const ids = (t: NonNullable<typeof a>['table']): string[] => Array.from({ length: t.units }, (_, u) => t.unitId(u))
+    const onlyBeta = ids(b!.table).find((id) => !a!.table.hasId(id))!
+    const alphaChunk = ids(a!.table).find((id) => !b!.table.hasId(id))!
 
     const asker = await start(alpha.userToken)
     const forAlpha = await capabilityFor(tt, alpha, asker, 'alpha', alpha.version)

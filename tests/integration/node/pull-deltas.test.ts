@@ -95,7 +95,7 @@ test('a base the node no longer holds, or holds damaged, gives the whole chunk',
     const fh = await open(first.path, 'r+')
     try {
       const rot = Buffer.from('rotten bits')
-      for (const b of index.entries[0]!.bases) await fh.write(rot, 0, rot.length, unitOffset(held.table, held.table.unitByIdMap.get(b)!) + 100)
+      for (const b of index.entries[0]!.bases) await fh.write(rot, 0, rot.length, unitOffset(held.table, held.table.unitOfId(b)!) + 100)
     } finally { await fh.close() }
     const r = await n.puller.pull({ image: 'gone', version: 2 })
     assert.is(sha(await readFile(r.path)), v2.sha256)

@@ -348,4 +348,28 @@ test('a chunk a reader waits for goes first: from a free holder, else from the o
   assert.equal(flat(s.next(10)), [])
 })
 
+test('chunks that arrived are skipped, and one that failed behind them is asked again', () => {
+  const s = mk({ lengths: lengths(6), needed: range(6), nowMs: 0, originShare: { index: 0, of: 2 }, maxInflightPerPeer: 2 })
+  s.setPeerHave('P', bits(6, () => true), 0)
+  assert.equal(flat(s.next(0)), [['P', 0], ['P', 1]])
+  assert.ok(s.received(0, peer('P'), 1))
+  s.failed(1, peer('P'), 'missing', 1)
+  // 1 failed at P, its only holder: the origin takes it
+  assert.equal(flat(s.next(1)), [['P', 2], ['P', 3], ['origin:peers-slow', 1]])
+  assert.ok(s.received(2, peer('P'), 2))
+  assert.ok(s.received(3, peer('P'), 2))
+  assert.equal(flat(s.next(2)), [['P', 4], ['P', 5]])
+  assert.is(s.remaining, 3)
+})
+
+test('every peer full and no origin slot: nothing is assigned; a freed slot takes the next missing chunk', () => {
+  const n = 10_000
+  const s = mk({ lengths: lengths(n), needed: range(n), nowMs: 0, originShare: { index: 0, of: 2 }, maxInflightPerPeer: 4, maxInflightOrigin: 1 })
+  s.setPeerHave('P', bits(n, (i) => i < n / 2), 0)
+  assert.equal(flat(s.next(0)), [['P', 0], ['P', 1], ['P', 2], ['P', 3], ['origin:assigned', 5000]])
+  assert.equal(flat(s.next(0)), [], 'P full, the origin slot taken')
+  assert.ok(s.received(2, peer('P'), 5))
+  assert.equal(flat(s.next(5)), [['P', 4]])
+})
+
 test.run()

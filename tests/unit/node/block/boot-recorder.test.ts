@@ -11,10 +11,11 @@ const CHUNK = 4
 /** reads here are never aborted */
 const live = new AbortController().signal
 const COUNT = 8
+const unitIds = Array.from({ length: COUNT }, (_, i) => String(i).repeat(64))
 const table = {
   offsets: Float64Array.from({ length: COUNT }, (_, i) => i * CHUNK),
   unitOf: Uint32Array.from({ length: COUNT }, (_, i) => i),
-  unitIds: Array.from({ length: COUNT }, (_, i) => String(i).repeat(64)),
+  unitId: (u: number) => unitIds[u]!,
   unitLengths: Uint32Array.from({ length: COUNT }, () => CHUNK)
 }
 
@@ -47,7 +48,7 @@ test('reads quiet for quietMs end the recording; a read in flight holds it open'
   inner.release()
   const r = await rec.done
   assert.is(r.end, 'quiet')
-  assert.equal(r.chunks, [table.unitIds[0], table.unitIds[2]])
+  assert.equal(r.chunks, [unitIds[0], unitIds[2]])
   assert.is(r.bytes, 2 * CHUNK)
 })
 
@@ -58,10 +59,10 @@ test('the window from the first read ends it, however busy the reads are', async
   void rec.source.read(CHUNK, 1, live)
   const r = await rec.done
   assert.is(r.end, 'window')
-  assert.equal(r.chunks, [table.unitIds[1]])
+  assert.equal(r.chunks, [unitIds[1]])
   assert.ok(r.durationMs >= 30, `durationMs ${r.durationMs}`)
   void rec.source.read(3 * CHUNK, 1, live)
-  assert.equal(rec.stop().chunks, [table.unitIds[1]], 'nothing after the end')
+  assert.equal(rec.stop().chunks, [unitIds[1]], 'nothing after the end')
   inner.release()
 })
 
@@ -70,7 +71,7 @@ test('the byte cap ends it before the chunk that would pass it', async () => {
   await rec.source.read(0, 5 * CHUNK, live)
   const r = await rec.done
   assert.is(r.end, 'full')
-  assert.equal(r.chunks, table.unitIds.slice(0, 3))
+  assert.equal(r.chunks, unitIds.slice(0, 3))
   assert.is(r.bytes, 3 * CHUNK)
 })
 
