@@ -301,6 +301,12 @@ export class Scheduler {
     return this.order
   }
 
+  private anyPeerFree (nowMs: number): boolean {
+    if (!this.p2pAllowed) return false
+    for (const p of this.peers.values()) if (p.inflight < this.maxPerPeer && p.busyUntilMs <= nowMs) return true
+    return false
+  }
+
   private holders (i: number): string[] {
     const out: string[] = []
     for (const [id, p] of this.peers) if (bit(p.have, i)) out.push(id)
@@ -370,6 +376,9 @@ export class Scheduler {
     const peerFree = (id: string): boolean => { const p = this.peers.get(id)!; return p.inflight < this.maxPerPeer && p.busyUntilMs <= nowMs }
     const originOpen = nowMs >= this.originBlockedUntilMs
     for (const i of order) {
+      // nothing left to give work to: the rest of the order would only be walked (once per
+      // event, over every missing chunk: quadratic in the image's chunks)
+      if ((!originOpen || this.originInflight >= this.originAllowed) && !this.anyPeerFree(nowMs)) break
       if (!this.missing.has(i) || this.inflight.has(i)) continue
       const failed = this.failedBy.get(i)
       if (this.p2pAllowed && this.availability[i]! > 0) {
