@@ -170,32 +170,32 @@ export class ChunkServer implements ChunkServerInterface {
 
   /**
    * Answers `ids` in order and then DONE. Disk reads run a few chunks ahead of the sends,
-   * so a busy thread pool's latency does not stall the stream; answers already read go
-   * out together in one write of up to UPLOAD_WRITE_BYTES (one yamux frame, one window
-   * update back, full Noise messages) rather than one write per chunk.
+   * so a busy thread pool's latency does not stall the stream; answers go out together in
+   * one write of UPLOAD_WRITE_BYTES (one yamux frame, one window update back, full Noise
+   * messages), or fewer at the end of a request. Sending whatever was read whenever the
+   * next read was still pending made nearly every 64 KiB chunk a write of its own on a
+   * loaded machine: a Noise message and a runt, and a window update back, per chunk.
    */
   async #answerAll (ids: readonly ChunkId[], image: string, send: (buf: Uint8Array) => Promise<void>): Promise<void> {
-    const reads: Array<{ answer: Promise<ChunkAnswer>, settled: boolean }> = []
+    const reads: Array<Promise<ChunkAnswer>> = []
     let next = 0
     const readAhead = (upTo: number): void => {
       while (next < ids.length && next < upTo) {
-        const r = { answer: this.#answer(ids[next++]!, image), settled: false }
-        r.answer.then(() => { r.settled = true }, () => { r.settled = true }) // awaited in order below
+        const r = this.#answer(ids[next++]!, image)
+        r.catch(() => {}) // awaited in order below
         reads.push(r)
       }
     }
     let group: ChunkAnswer[] = []
     let groupBytes = 0
     for (let i = 0; i < ids.length; i++) {
-      readAhead(i + UPLOAD_READ_AHEAD_CHUNKS)
-      const a = await reads[i]!.answer
+      readAhead(i + 1 + UPLOAD_READ_AHEAD_CHUNKS)
+      const a = await reads[i]!
       reads[i] = undefined as never // let the sent chunk go
       group.push(a)
       groupBytes += a.data?.byteLength ?? 0
       const last = i === ids.length - 1
-      if (!last) readAhead(i + 1 + UPLOAD_READ_AHEAD_CHUNKS)
-      // send now if the group is full, or if waiting for the next read would leave the pipe idle
-      if (last || groupBytes >= UPLOAD_WRITE_BYTES || !reads[i + 1]!.settled) {
+      if (last || groupBytes >= UPLOAD_WRITE_BYTES) {
         await send(encodeAnswers(group, last))
         group = []
         groupBytes = 0

@@ -9,11 +9,22 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { mdns } from '@libp2p/mdns'
-import type { PrivateKey } from '@libp2p/interface'
+import type { ConnectionEncrypter, PrivateKey } from '@libp2p/interface'
 import type { Logger } from '../../protocol/index.ts'
 import { loadOrCreatePeerKey } from './peer-key.ts'
 import { noiseCrypto } from './noise-crypto.ts'
+import { oneWritePerSend } from './socket-writes.ts'
 import type { PeerNode, PeerNodeComponents, PeerNodeInit } from './index.ts'
+
+/** Noise with our crypto, over a TCP connection that writes each Noise message in one go. */
+function noiseOneWritePerSend (components: Parameters<ReturnType<typeof noise>>[0]): ConnectionEncrypter {
+  const encrypter = noise({ crypto: noiseCrypto })(components)
+  const inbound = encrypter.secureInbound.bind(encrypter)
+  const outbound = encrypter.secureOutbound.bind(encrypter)
+  encrypter.secureInbound = async (connection, options) => await inbound(oneWritePerSend(connection), options)
+  encrypter.secureOutbound = async (connection, options) => await outbound(oneWritePerSend(connection), options)
+  return encrypter
+}
 
 export class Libp2pPeerNode implements PeerNode {
   readonly libp2p: Libp2p
@@ -39,7 +50,7 @@ export class Libp2pPeerNode implements PeerNode {
       privateKey,
       addresses: { listen },
       transports: [tcp()],
-      connectionEncrypters: [noise({ crypto: noiseCrypto })],
+      connectionEncrypters: [noiseOneWritePerSend],
       streamMuxers: [yamux()],
       peerDiscovery: init.mdns === true ? [mdns({ serviceTag: init.mdnsServiceTag ?? 'branchcast.local' })] : [],
       // no ping protocol is mounted, so the monitor would only log failures

@@ -190,6 +190,19 @@ test('a request past its deadline is reported; a sole holder that stays slow sen
   assert.is(s.stats.failures.timeout, 3)
 })
 
+test('with the only holder full, a chunk it failed still reaches the origin from behind the chunks that wait', () => {
+  const n = 200
+  const s = mk({ lengths: lengths(n), needed: range(n), nowMs: 0, maxInflightPerPeer: 4 })
+  s.setPeerHave('A', bits(n, () => true), 0)
+  assert.equal(flat(s.next(0)), [['A', 0], ['A', 1], ['A', 2], ['A', 3]])
+  s.failed(3, peer('A'), 'corrupt', 1) // its slot goes to the next chunk; chunk 3 is now last in line for A
+  assert.equal(flat(s.next(1)), [['A', 4], ['origin:bad-piece', 3]])
+  // full again, and 195 chunks wait for it: nothing else is handed out, however often asked
+  for (let t = 2; t < 5; t++) assert.equal(flat(s.next(t)), [])
+  assert.ok(s.received(0, peer('A'), 5))
+  assert.equal(flat(s.next(5)), [['A', 5]])
+})
+
 test('a busy peer is asked again after a pause, with no mark against it', () => {
   const s = mk({ lengths: lengths(1), needed: [0], nowMs: 0, originShare: { index: 1, of: 2 } })
   s.setPeerHave('A', bits(1, () => true), 0)
