@@ -69,8 +69,9 @@ const ONE_WAY_DELAY_MS = Number(process.env.INSTANT_START_DELAY_MS ?? 10)
 /** the daemon's cpuNice (undefined: the node's default) */
 const CPU_NICE = process.env.INSTANT_START_CPU_NICE
 const ROUNDS = Number(process.env.INSTANT_START_ROUNDS ?? 3)
-const BOOT_TIMEOUT_MS = 900_000
-const PULL_END_TIMEOUT_MS = 600_000
+/** generous: a desktop guest's pull and boot on a loaded machine take many minutes */
+const BOOT_TIMEOUT_MS = 1_800_000
+const PULL_END_TIMEOUT_MS = 1_800_000
 const MARKER = 'BOOTED'
 const APPEND = 'console=ttyS0 root=/dev/vda rw quiet'
 const WORK = join(CACHE, 'desks')

@@ -69,6 +69,6 @@ export async function recordProfile (a: RecordArgs): Promise<RecordResult> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  process.stdout.write(`${JSON.stringify(await recordProfile(JSON.parse(process.argv[2]!) as RecordArgs))}\n`)
-  process.exit(0)
+  // exit only once the line is written: stdout to a pipe is asynchronous, and a profile is ~1 MB
+  process.stdout.write(`${JSON.stringify(await recordProfile(JSON.parse(process.argv[2]!) as RecordArgs))}\n`, () => process.exit(0))
 }
