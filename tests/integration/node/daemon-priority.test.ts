@@ -23,7 +23,7 @@ test('the daemon runs at its start value + cpuNice, the VM it starts at the star
   const dir = await makeTmpDir('branchcast-priority-')
   const disk = join(dir, 'disk.raw')
   await writeFile(disk, Buffer.alloc(1024 * 1024))
-  const node = await startNodeProcess({ dataDir: join(dir, 'node'), tracker: tt.url, token: tt.adminToken, site: 'priority', logFile: join(dir, 'node.log'), extraArgs: ['--cpu-nice', '7'] })
+  const node = await startNodeProcess({ dataDir: join(dir, 'node'), tracker: tt.url, token: tt.adminToken, site: 'priority', logFile: join(dir, 'node.log'), cpuNice: 7 })
   try {
     const rights = readPriorityRights() // the daemon is this process's child: the same rights and start value
     const plan = planPriority(7, rights)
