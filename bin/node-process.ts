@@ -32,10 +32,15 @@ export interface NodeProcessOptions {
   readyTimeoutMs?: number
   /** pull assigned workspaces by themselves (default false: demos and benches measure the pulls they type) */
   autoDeliver?: boolean
+  /**
+   * the daemon's `--cpu-nice` (default 0, not the node's 10: tests and benches measure the
+   * node's work, and a niced daemon on a machine busy with other processes would crawl)
+   */
+  cpuNice?: number
 }
 
 export async function startNodeProcess (o: NodeProcessOptions): Promise<NodeProcess> {
-  const args = [BIN, 'node', '--data', o.dataDir, '--tracker', o.tracker, '--site', o.site, '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns', ...(o.autoDeliver === true ? [] : ['--no-auto-deliver']), ...(o.extraArgs ?? [])]
+  const args = [BIN, 'node', '--data', o.dataDir, '--tracker', o.tracker, '--site', o.site, '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns', ...(o.autoDeliver === true ? [] : ['--no-auto-deliver']), '--cpu-nice', String(o.cpuNice ?? 0), ...(o.extraArgs ?? [])]
   const child = spawn(process.execPath, args, {
     env: { ...process.env, BRANCHCAST_TOKEN: o.token, BRANCHCAST_LOG_LEVEL: process.env.BRANCHCAST_LOG_LEVEL ?? 'warn' },
     stdio: ['ignore', 'pipe', 'pipe']

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { z } from 'zod'
 import type { LogLevel } from '../protocol/index.ts'
-import { DEFAULT_KEEP_VERSIONS } from './constants.ts'
+import { DEFAULT_CPU_NICE, DEFAULT_KEEP_VERSIONS } from './constants.ts'
 import { readJsonFile, writeJsonFile } from './state-file.ts'
 
 export const DEFAULT_NODE_DATA_DIR = '.data/node'
@@ -45,7 +45,9 @@ export const NodeConfigFileSchema = z.object({
   /** cap on the seed index, in chunks (default 262,144: ~16 GiB of seed files) */
   seedMaxChunks: Positive.max(16_777_216).optional(),
   /** read rate of the background seed indexer (default 32 MiB/s) */
-  seedReadBytesPerSec: Positive.optional()
+  seedReadBytesPerSec: Positive.optional(),
+  /** how much nicer than its start the daemon runs, below its VMs (default 10; 0 keeps its priority) */
+  cpuNice: z.number().int().min(0).max(19).optional()
 }).strict()
 
 export type NodeConfigFile = z.infer<typeof NodeConfigFileSchema>
@@ -88,6 +90,8 @@ export interface NodeConfig {
   seeds: string[]
   seedMaxChunks?: number
   seedReadBytesPerSec?: number
+  /** nice increment of the daemon, below the VMs it starts (default DEFAULT_CPU_NICE; 0: none) */
+  cpuNice: number
 }
 
 export interface NodeConfigSources {
@@ -182,7 +186,8 @@ export function loadNodeConfig (sources: NodeConfigSources = {}): NodeConfig {
     logLevel: merged.logLevel ?? ((env.BRANCHCAST_LOG_LEVEL as LogLevel | undefined) ?? 'info'),
     seeds: merged.seeds ?? [],
     seedMaxChunks: merged.seedMaxChunks,
-    seedReadBytesPerSec: merged.seedReadBytesPerSec
+    seedReadBytesPerSec: merged.seedReadBytesPerSec,
+    cpuNice: merged.cpuNice ?? DEFAULT_CPU_NICE
   }
 }
 

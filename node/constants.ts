@@ -164,6 +164,12 @@ export const IMAGE_WRITE_MAX_IOVECS = 1024
  */
 export const IMAGE_SYNC_BATCH_BYTES = 64 * 1024 * 1024
 export const IMAGE_SYNC_INTERVAL_MS = 1_000
+/**
+ * How much nicer than its start the daemon runs (`cpuNice`; 0 keeps it): below the VMs it
+ * starts, which it sets back to normal (daemon/cpu-priority.ts). A lazy boot with a boot
+ * profile took 1.11 × a local boot at 10 and 1.23 × at QEMU's priority (bench/RESULTS.md).
+ */
+export const DEFAULT_CPU_NICE = 10
 /** Versions of an image kept on disk (the newest; older ones are the local source of the next). */
 export const DEFAULT_KEEP_VERSIONS = 2
 /** Reads from an older version for local reuse are coalesced up to this size. */

@@ -34,6 +34,9 @@ Options:
   --reconcile-interval DURATION
                        how often to read the workspaces from the tracker
                        (default 5m, +/- 20 %)
+  --cpu-nice N         run this much nicer than started, below the VMs the node
+                       starts, which it sets back to normal (0-19, default 10;
+                       0 keeps the priority)
   --config FILE        JSON config file (default <data>/config.json)
   --log-level LEVEL    debug | info | warn | error | silent`
 
@@ -43,9 +46,15 @@ const command = defineCommand({
   flags: {
     data: 'string', tracker: 'string', token: 'string', site: 'string', listen: 'string[]', 'cache-max': 'string',
     'upload-rate': 'string', 'origin-rate': 'string', 'no-mdns': 'boolean', config: 'string', 'log-level': 'string',
-    'reconcile-interval': 'string', 'no-auto-deliver': 'boolean'
+    'reconcile-interval': 'string', 'no-auto-deliver': 'boolean', 'cpu-nice': 'string'
   }
 })
+
+function parseNice (text: string): number {
+  const n = Number(text)
+  if (!/^\d+$/.test(text) || n > 19) throw new Error('an integer from 0 to 19')
+  return n
+}
 
 export async function main (argv: string[]): Promise<number> {
   const cli = command.parse(argv)
@@ -67,13 +76,14 @@ export async function main (argv: string[]): Promise<number> {
       mdns: values['no-mdns'] === true ? false : undefined,
       autoDeliver: values['no-auto-deliver'] === true ? false : undefined,
       reconcileIntervalMs: readFlag('--reconcile-interval', values['reconcile-interval'], parseDurationMs),
+      cpuNice: readFlag('--cpu-nice', values['cpu-nice'], parseNice),
       logLevel: values['log-level'] as 'info' | undefined
     }
   })
   // Listening before the start, so a SIGTERM that comes during it or right after the
   // ready line still stops the node in order instead of killing it.
   const stopSignal = untilStopSignal()
-  const node = await startNode({ config })
+  const node = await startNode({ config, ownsProcess: true })
   process.stdout.write(readyLine(node) + '\n')
   await stopSignal
   const forced = setTimeout(() => { process.exit(1) }, 15_000)

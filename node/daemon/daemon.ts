@@ -26,6 +26,7 @@ import { createTrackerClient, recordMemberships, trackerApi } from '../tracker-c
 import type { TrackerClient } from '../tracker-client.ts'
 import { enroll, loadTrust } from '../trust.ts'
 import type { NodeDaemonOptions, RunningNode } from './index.ts'
+import { lowerDaemonPriority } from './cpu-priority.ts'
 import { lockDataDir } from './data-dir-lock.ts'
 import type { DataDirLock } from './data-dir-lock.ts'
 import { listReadyImages } from './ready-images.ts'
@@ -85,6 +86,8 @@ interface Started { lock: DataDirLock, logger: Logger, now: () => number, starte
 async function startLocked (options: NodeDaemonOptions, { lock, logger, now, startedMs, trackerUrl, token }: Started): Promise<RunningNode> {
   const { config } = options
   const log = logger.forComponent('node:daemon')
+  // Below the VMs before the pulls start (threads made from now on inherit it)
+  const priority = options.ownsProcess === true ? lowerDaemonPriority(config.cpuNice, log) : {}
   // The peer key proves the node's peer id to the tracker (issue 11, finding 5).
   const peerKey = options.privateKey ?? await loadOrCreatePeerKey(config.dataDir)
   // an API token, or the login `branchcast login` stored
@@ -235,7 +238,7 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
     const lazyBase = async (image: string, version: number | undefined, o: { signal?: AbortSignal }): Promise<LazyBaseInfo> => await lazyDisks.open(image, version, o)
 
     // VM sessions outlive the daemon: stop() lets go of them, the next start re-attaches
-    const sessions = createSessionRuntime({ ...options.sessions, dataDir: config.dataDir }, { events: reporter, logger, now, lazyDisks })
+    const sessions = createSessionRuntime({ ...options.sessions, ...priority, dataDir: config.dataDir }, { events: reporter, logger, now, lazyDisks })
     await sessions.attach()
     sessionsForImages = sessions
     stack.push({ name: 'sessions', stop: async () => await sessions.detach() })

@@ -16,6 +16,8 @@ import type { SessionRuntimeInit } from '../session/index.ts'
 import { startNodeDaemon } from './daemon.ts'
 
 export { listReadyImages } from './ready-images.ts'
+export { planPriority, readPriorityRights } from './cpu-priority.ts'
+export type { PriorityPlan, PriorityRights } from './cpu-priority.ts'
 
 export interface NodeDaemonOptions {
   config: NodeConfig
@@ -35,6 +37,13 @@ export interface NodeDaemonOptions {
   reconcileIntervalMs?: number
   /** where published applications' desktop entries go (default `$XDG_DATA_HOME/applications`; tests) */
   applicationsDir?: string
+  /**
+   * this process is the daemon (`branchcast node`): lower its CPU priority as
+   * `config.cpuNice` says, and start QEMU back at the normal one (`cpu-priority.ts`).
+   * Off by default: a daemon started inside another process (tests, demos) leaves that
+   * process's priority alone.
+   */
+  ownsProcess?: boolean
 }
 
 export interface RunningNode {

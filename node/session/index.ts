@@ -29,6 +29,7 @@ export { GuestAgent } from './guest-agent.ts'
 export type { GuestExecResult } from './guest-agent.ts'
 export { readBackingFile } from './overlay.ts'
 export { sessionDir } from './session-record.ts'
+export { setProcessNice } from './qemu-process.ts'
 export type { SessionMode, SessionRecord } from './session-record.ts'
 export type { Accelerator } from './accelerator.ts'
 export { findBaseImage } from './base-image.ts'
@@ -171,6 +172,11 @@ export interface SessionRuntimeInit {
   powerdownTimeoutMs?: number
   /** default KVM_PROBE_TIMEOUT_MS */
   kvmProbeTimeoutMs?: number
+  /**
+   * the nice value each QEMU is set to once spawned (undefined: it keeps the one it
+   * inherits): a daemon that runs below normal priority starts its VMs back at normal
+   */
+  qemuNice?: number
 }
 
 /** What `launchApp` did. */

@@ -6,8 +6,9 @@
  */
 import { execFile, spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
-import { closeSync, openSync } from 'node:fs'
+import { closeSync, openSync, readdirSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
+import { setPriority } from 'node:os'
 import { SessionError } from './errors.ts'
 
 /** The Debian package that provides each binary we run, for the "not installed" error. */
@@ -74,4 +75,25 @@ export async function isOurQemu (pid: number, marker: string): Promise<boolean> 
   }
   const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined)
   return cmdline === undefined ? true : cmdline.includes(marker)
+}
+
+/**
+ * Sets every thread of process `pid` (this process when 0) to `nice`; a thread that ended
+ * meanwhile is skipped. Off Linux, the process as a whole.
+ */
+export function setProcessNice (pid: number, nice: number): void {
+  let tids: number[]
+  try {
+    tids = readdirSync(`/proc/${pid === 0 ? 'self' : pid}/task`).map(Number).filter((n) => Number.isInteger(n) && n > 0)
+  } catch {
+    setPriority(pid, nice)
+    return
+  }
+  for (const tid of tids) {
+    try {
+      setPriority(tid, nice)
+    } catch (err) {
+      if ((err as { info?: { code?: string } }).info?.code !== 'ESRCH') throw err
+    }
+  }
 }

@@ -22,7 +22,7 @@ import { ensureOverlay, removeOverlay } from './overlay.ts'
 import { CHANNEL_PORTS, qemuArgs } from './qemu-args.ts'
 import type { ChannelName, SessionChannels } from './qemu-args.ts'
 import { QmpClient, abortable } from './qmp-client.ts'
-import { isOurQemu, logTail, spawnQemu } from './qemu-process.ts'
+import { isOurQemu, logTail, setProcessNice, spawnQemu } from './qemu-process.ts'
 import type { QemuChild } from './qemu-process.ts'
 import { readRecords, removeRecord, removeSockets, sessionDir, socketDir, writeRecord } from './session-record.ts'
 import type { SessionRecord } from './session-record.ts'
@@ -187,12 +187,15 @@ export class QemuSessions implements SessionRuntime {
     await rm(logPath, { force: true })
     const child = await spawnQemu(this.#qemu, qemuArgs({ ...record, serialLogPath: join(dir, 'serial.log') }), logPath)
     record.pid = child.pid
+    this.#renice(record)
     let written: Promise<void> | undefined
     try {
       const exited = child.exited.then(async (e) => { throw new SessionError('ERR_QEMU_START', `QEMU exited (${e.signal ?? `status ${String(e.code)}`}) before its monitor answered: ${await logTail(logPath)}`) })
       // the record is fsynced while QEMU starts, not after
       written = writeRecord(this.#init.dataDir, record)
       const [qmp] = await Promise.all([Promise.race([QmpClient.connect(record.qmpSocket, { signal: s.signal }), exited]), written])
+      // again, for the threads QEMU made before the first call reached them
+      this.#renice(record)
       return { qmp, child }
     } catch (err) {
       await written?.catch(() => {})
@@ -218,6 +221,19 @@ export class QemuSessions implements SessionRuntime {
     this.#agentPing(live, AbortSignal.any([ended.signal, AbortSignal.timeout(BOOT_AGENT_WAIT_MS)])).then(() => { boot.up() }, () => {
       if (ended.signal.aborted) boot.cancel()
     })
+  }
+
+  /**
+   * QEMU inherits the daemon's CPU priority; a daemon that runs below normal sets its VMs
+   * back to `qemuNice` (a VM that cannot be is logged and runs on, below normal).
+   */
+  #renice (record: SessionRecord): void {
+    if (this.#init.qemuNice === undefined) return
+    try {
+      setProcessNice(record.pid, this.#init.qemuNice)
+    } catch (err) {
+      this.#log.warn('cannot set the VM back to normal CPU priority: it runs at the node\'s lower one', { image: record.image, pid: record.pid, nice: this.#init.qemuNice, err })
+    }
   }
 
   /** Registers a live session and notices when its QEMU goes away. */

@@ -22,7 +22,7 @@ interface NodeProcess { child: ChildProcess, peerId: string, exited: Promise<num
 
 /** Starts `branchcast node` and waits (bounded) for its ready line. */
 async function startNodeProcess (dataDir: string, site: string): Promise<NodeProcess> {
-  const child = spawn(process.execPath, [BRANCHCAST_BIN, 'node', '--data', dataDir, '--site', site, '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns', '--no-auto-deliver'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [BRANCHCAST_BIN, 'node', '--data', dataDir, '--site', site, '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns', '--no-auto-deliver', '--cpu-nice', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''
   child.stderr!.on('data', (b: Buffer) => { stderr += b.toString() })
   const exited = new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? 1)))

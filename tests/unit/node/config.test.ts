@@ -11,7 +11,7 @@ test('defaults apply when nothing is set', () => {
   assert.equal(c, {
     dataDir: '/nonexistent/branchcast-node', tracker: undefined, token: undefined, unusedEnvToken: undefined, site: 'default', listen: DEFAULT_LISTEN,
     mdns: true, uploadRateBytesPerSec: undefined, originRateBytesPerSec: undefined, keepVersions: 2, autoDeliver: true, reconcileIntervalMs: undefined, expiryWarningDays: undefined, hostCheck: undefined, hostCheckTimeoutMs: undefined, logLevel: 'info',
-    seeds: [], seedMaxChunks: undefined, seedReadBytesPerSec: undefined
+    seeds: [], seedMaxChunks: undefined, seedReadBytesPerSec: undefined, cpuNice: 10
   })
   assert.is(loadNodeConfig({ env: {} }).dataDir, '.data/node')
   assert.is(loadNodeConfig({ env: { BRANCHCAST_NODE_DATA: '/x' } }).dataDir, '/x')
