@@ -17,7 +17,17 @@ export interface SessionPolicyCheck {
 }
 
 export interface SessionPolicySource {
-  check: (image: string, options?: { signal?: AbortSignal }) => Promise<SessionPolicyCheck>
+  check: (image: string, options?: PolicyCheckOptions) => Promise<SessionPolicyCheck>
+}
+
+export interface PolicyCheckOptions {
+  signal?: AbortSignal
+  /**
+   * the check is for an automatic start: a workspace whose policy does not start it
+   * automatically is refused before the host check runs, so no start that nobody asked for
+   * reports a violation
+   */
+  autoStart?: boolean
 }
 
 /**

@@ -104,7 +104,7 @@ export async function autoStartSessions (o: AutoStartOptions): Promise<string[]>
   for (const image of names) {
     o.signal?.throwIfAborted()
     try {
-      const check = await o.policy.check(image, { signal: o.signal })
+      const check = await o.policy.check(image, { signal: o.signal, autoStart: true })
       if (!check.allowed || check.policy?.startup.mode !== 'auto') continue
       if ((await o.runtime.status(image, { signal: o.signal })).state !== 'stopped') continue
       await o.runtime.start(image, { ...await startOptionsFor(image, {}, check, o.images, o.lazy, o.signal), signal: o.signal })

@@ -45,7 +45,7 @@ export interface GateDecision {
 
 /** What the session side asks before a start or an unlock (the session routes' `SessionPolicySource`). */
 export interface WorkspaceGate {
-  check: (image: string, options?: { signal?: AbortSignal }) => Promise<GateDecision>
+  check: (image: string, options?: { signal?: AbortSignal, autoStart?: boolean }) => Promise<GateDecision>
 }
 
 /** `GET /workspaces`: every workspace and how it stands, the policy cache and the last tracker contact. */

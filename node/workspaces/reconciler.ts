@@ -128,7 +128,7 @@ export class Reconciler implements WorkspaceReconciler {
 
   // ---- the gate ---------------------------------------------------------------------
 
-  async check (image: string, options: { signal?: AbortSignal } = {}): Promise<GateDecision> {
+  async check (image: string, options: { signal?: AbortSignal, autoStart?: boolean } = {}): Promise<GateDecision> {
     const cache = this.#cacheView()
     const nowMs = this.#c.now()
     if (cache.state === 'refused') return { allowed: false, reason: lockOf(undefined, { nowMs, cache, contact: this.#contact.state })!.message }
@@ -141,6 +141,7 @@ export class Reconciler implements WorkspaceReconciler {
     const found = { policy: ws.policy, ...(ws.version === null ? {} : { version: ws.version }) }
     const lock = lockOf(ws, { nowMs, cache, contact: this.#contact.state })
     if (lock !== undefined) return { allowed: false, reason: `locked: ${lock.message}`, ...found }
+    if (options.autoStart === true && ws.policy.startup.mode !== 'auto') return { allowed: false, reason: 'its policy does not start it automatically', ...found }
     if (this.#init.hostCheck !== undefined) {
       const r = await runHostCheck(this.#init.hostCheck, image, { timeoutMs: this.#init.hostCheckTimeoutMs ?? DEFAULT_HOST_CHECK_TIMEOUT_MS, signal: options.signal })
       if (!r.ok) {
