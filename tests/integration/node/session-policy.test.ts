@@ -13,6 +13,7 @@ import { createControlServer } from '../../../node/control/index.ts'
 import type { NodeStatus } from '../../../node/control/index.ts'
 import { createPublishedApps } from '../../../node/desktop/index.ts'
 import { autoStartSessions, createSessionRuntime, staticPolicySource } from '../../../node/session/index.ts'
+import type { SessionPolicySource } from '../../../node/session/index.ts'
 import { runCli } from '../../helpers/cli.ts'
 import { testPolicy } from '../../helpers/policy.ts'
 import { rejects } from '../../helpers/rejects.ts'
@@ -135,8 +136,13 @@ test('start-up mode auto: such workspaces start without anyone asking, once, as 
       testPolicy({ image: 'manual-ws', vmCpus: 1, startup: { mode: 'manual' } }),
       testPolicy({ image: 'expired-ws', vmCpus: 1, startup: { mode: 'auto' }, expiresAtMs: Date.now() - 1 })
     ])
-    const o = { runtime, policy: gate, images: async () => held, logger }
+    // the gate is told the check is for an automatic start (the node's gate then skips the
+    // host check, and its violation report, for workspaces not started automatically)
+    const asked: Array<boolean | undefined> = []
+    const policy: SessionPolicySource = { check: async (image, options) => { asked.push(options?.autoStart); return await gate.check(image, options) } }
+    const o = { runtime, policy, images: async () => held, logger }
     assert.equal(await autoStartSessions(o), ['auto-ws'])
+    assert.equal(asked, held.map(() => true), 'every check of the pass says it is for an automatic start')
     const s = await runtime.status('auto-ws')
     assert.equal([s.state, s.memoryMb, s.mode], ['running', 96, 'revertible'])
     assert.equal((await runtime.list()).map((x) => x.image), ['auto-ws'])
