@@ -37,12 +37,14 @@ export interface NodeProcessOptions {
    * node's work, and a niced daemon on a machine busy with other processes would crawl)
    */
   cpuNice?: number
+  /** more environment for the daemon, over this process's (a value undefined removes the variable) */
+  env?: NodeJS.ProcessEnv
 }
 
 export async function startNodeProcess (o: NodeProcessOptions): Promise<NodeProcess> {
   const args = [BIN, 'node', '--data', o.dataDir, '--tracker', o.tracker, '--site', o.site, '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns', ...(o.autoDeliver === true ? [] : ['--no-auto-deliver']), '--cpu-nice', String(o.cpuNice ?? 0), ...(o.extraArgs ?? [])]
   const child = spawn(process.execPath, args, {
-    env: { ...process.env, BRANCHCAST_TOKEN: o.token, BRANCHCAST_LOG_LEVEL: process.env.BRANCHCAST_LOG_LEVEL ?? 'warn' },
+    env: withoutUndefined({ ...process.env, BRANCHCAST_TOKEN: o.token, BRANCHCAST_LOG_LEVEL: process.env.BRANCHCAST_LOG_LEVEL ?? 'warn', ...o.env }),
     stdio: ['ignore', 'pipe', 'pipe']
   })
   const log = createWriteStream(o.logFile, { flags: 'a' })
@@ -81,4 +83,8 @@ export async function startNodeProcess (o: NodeProcessOptions): Promise<NodeProc
       return await stopping
     }
   }
+}
+
+function withoutUndefined (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined))
 }

@@ -18,9 +18,9 @@
  *
  * This module imports nothing but `node:v8`: the flags must be set before the daemon's
  * modules load (the young generation grows while they do and does not shrink back), from
- * the process itself — a re-exec would change the pid the data-directory lock records.
- * Given on the command line instead, `--semi-space-growth-factor` did not hold the young
- * generation (V8 13.6); `--max-semi-space-size=1` does, but only there.
+ * the process itself (after malloc-tuning.ts's exec, if any). Given on the command line
+ * instead, `--semi-space-growth-factor` did not hold the young generation (V8 13.6);
+ * `--max-semi-space-size=1` does, but only there.
  */
 import { setFlagsFromString } from 'node:v8'
 

@@ -12,6 +12,7 @@ import { startNode } from '../../../node/daemon/index.ts'
 import type { RunningNode } from '../../../node/daemon/index.ts'
 import { controlFilePath } from '../../../node/control/index.ts'
 import { DATA_DIR_LOCK_FILE } from '../../../node/daemon/data-dir-lock.ts'
+import { DAEMON_GLIBC_TUNABLES } from '../../../node/daemon/malloc-tuning.ts'
 import { startNodeProcess } from '../../../bin/node-process.ts'
 import type { NodeProcess } from '../../../bin/node-process.ts'
 import { startTestTracker } from '../../helpers/tracker.ts'
@@ -79,6 +80,30 @@ test('a second daemon on one data directory refuses, naming the first\'s pid; a 
     assert.is(fourth.peerId, first.peerId)
   } finally {
     for (const p of procs) await p.stop(2_000)
+  }
+})
+
+test('the daemon runs itself again with its allocator settings, keeping its pid; settings of the environment\'s own are left alone', async () => {
+  const environ = async (pid: number): Promise<Map<string, string>> =>
+    new Map((await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
+  const cases: Array<{ env: NodeJS.ProcessEnv, want: string | undefined }> = [
+    { env: { GLIBC_TUNABLES: undefined }, want: DAEMON_GLIBC_TUNABLES },
+    { env: { GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' }, want: 'glibc.malloc.arena_max=2' },
+    { env: { GLIBC_TUNABLES: undefined, BRANCHCAST_MALLOC_TUNING: '0' }, want: undefined }
+  ]
+  for (const [i, c] of cases.entries()) {
+    const d = await dir()
+    dirs.push(`${d}.log`)
+    // a site of its own each: a user's live peer ids per site are capped
+    const p = await startNodeProcess({ dataDir: d, tracker: tt.url, token: ws.userToken, site: `malloc-${i}`, logFile: `${d}.log`, env: c.env })
+    try {
+      // glibc keeps the first setting of the variable's value in place once it has read them all
+      // (ld.so --list-tunables shows both in force)
+      assert.is((await environ(p.child.pid!)).get('GLIBC_TUNABLES')?.split(':')[0], c.want?.split(':')[0], JSON.stringify(c.env))
+      assert.is(JSON.parse(await readFile(join(d, DATA_DIR_LOCK_FILE), 'utf8')).pid, p.child.pid, 'the lock names the pid the daemon was started as')
+    } finally {
+      await p.stop(2_000)
+    }
   }
 })
 
