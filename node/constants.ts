@@ -193,6 +193,8 @@ export const QMP_READY_TIMEOUT_MS = 15_000
  * hosts where /dev/kvm exists but hangs, nothing answers, and the probe gives up to TCG.
  */
 export const KVM_PROBE_TIMEOUT_MS = 3_000
+/** In `<dataDir>/sessions/`: the last accelerator probe's answer and the host it holds for. */
+export const ACCELERATOR_FILE = 'accelerator.json'
 /** A guest has this long to power down after an ACPI power-button press before it is forced. */
 export const DEFAULT_POWERDOWN_TIMEOUT_MS = 30_000
 /**

@@ -275,6 +275,9 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
     })
     await workspaces.start()
     workspacesStatus = () => workspaces.status()
+    // A desk with workspaces will start VMs: learn the accelerator now rather than at the
+    // first start (a KVM probe that finds no working KVM takes its whole timeout)
+    if (workspaces.status().workspaces.length > 0) sessions.accelerator().catch((err: unknown) => { log.debug('accelerator not known yet', { err }) })
     stack.push({ name: 'workspaces', stop: async () => await workspaces.stop() })
 
     // Offline bundles: written from the held versions, imported through the same pull.

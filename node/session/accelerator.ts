@@ -5,8 +5,12 @@
  * socket, resumes it, and waits for SeaBIOS to reach its boot menu ("Booting from"). The
  * first bytes are not proof: on these machines SeaBIOS under KVM prints its memory map,
  * then stops for ever. Anything else — no KVM, an error, silence until the timeout — means TCG.
+ *
+ * On such a host the probe costs its whole timeout, so its answer is kept (`probeHostKey`):
+ * it holds until the host reboots, `/dev/kvm` changes (created, permissions) or QEMU is
+ * replaced.
  */
-import { rm } from 'node:fs/promises'
+import { readFile, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Socket } from 'node:net'
 import { connect } from 'node:net'
@@ -78,4 +82,23 @@ export async function probeAccelerator (o: KvmProbeOptions): Promise<Accelerator
     }
     await Promise.all([qmpPath, dbgPath, logPath].map(async (p) => await rm(p, { force: true })))
   }
+}
+
+/**
+ * What a probe's answer depends on, as one string: the kernel's boot id, `/dev/kvm`'s
+ * inode change time (absent: none) and the QEMU binary's path, size and change time
+ * (resolved through PATH when it is a bare name). Undefined where it cannot be told (not
+ * Linux): then nothing is kept.
+ */
+export async function probeHostKey (qemuBinary: string): Promise<string | undefined> {
+  const bootId = await readFile('/proc/sys/kernel/random/boot_id', 'utf8').then((s) => s.trim(), () => undefined)
+  if (bootId === undefined) return undefined
+  const kvm = await stat('/dev/kvm').then((st) => `${st.ctimeMs}`, () => 'none')
+  const dirs = qemuBinary.includes('/') ? [''] : (process.env.PATH ?? '').split(':').filter((d) => d !== '')
+  for (const d of dirs) {
+    const path = d === '' ? qemuBinary : join(d, qemuBinary)
+    const st = await stat(path).catch(() => undefined)
+    if (st?.isFile() === true) return `${bootId} kvm:${kvm} qemu:${path}:${st.size}:${st.ctimeMs}`
+  }
+  return undefined
 }

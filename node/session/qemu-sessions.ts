@@ -9,9 +9,10 @@ import { setTimeout as delay } from 'node:timers/promises'
 import type { Logger } from '../../protocol/index.ts'
 import {
   AUTO_LOCK_CHECK_MS, BOOT_AGENT_WAIT_MS, DEFAULT_POWERDOWN_TIMEOUT_MS, DEFAULT_SESSION_CPUS, DEFAULT_SESSION_MEMORY_MB, KVM_PROBE_TIMEOUT_MS,
-  MAX_SESSION_CPUS, MAX_SESSION_MEMORY_MB, NBD_RECONNECT_DELAY_S, POWERDOWN_REPEAT_MS, QEMU_EXIT_WAIT_MS, QMP_READY_TIMEOUT_MS
+  ACCELERATOR_FILE, MAX_SESSION_CPUS, MAX_SESSION_MEMORY_MB, NBD_RECONNECT_DELAY_S, POWERDOWN_REPEAT_MS, QEMU_EXIT_WAIT_MS, QMP_READY_TIMEOUT_MS
 } from '../constants.ts'
-import { probeAccelerator } from './accelerator.ts'
+import { probeAccelerator, probeHostKey } from './accelerator.ts'
+import { readJsonFile, writeJsonFile } from '../state-file.ts'
 import type { Accelerator } from './accelerator.ts'
 import { SYSTEM_CLOCK, autoLockDecisions, logindIdleSource, sleptMs } from './auto-lock.ts'
 import type { AutoLockDecision, ClockReading, IdleSource, SessionClock } from './auto-lock.ts'
@@ -113,8 +114,17 @@ export class QemuSessions implements SessionRuntime {
     this.#accel ??= (async () => {
       const dir = socketDir(join(this.#init.dataDir, 'sessions'))
       await mkdir(dir, { recursive: true, mode: 0o700 })
+      // the answer of an earlier probe on this host, as it is now (accelerator.ts: probeHostKey)
+      const keptPath = join(this.#init.dataDir, 'sessions', ACCELERATOR_FILE)
+      const host = await probeHostKey(this.#qemu)
+      const kept = await readJsonFile<{ host?: unknown, accel?: unknown }>(keptPath).catch(() => undefined)
+      if (host !== undefined && kept?.host === host && (kept.accel === 'kvm' || kept.accel === 'tcg')) {
+        this.#log.info('VM accelerator chosen', { accel: kept.accel, probed: 'earlier' })
+        return kept.accel
+      }
       const accel = await probeAccelerator({ qemuBinary: this.#qemu, dir, timeoutMs: this.#init.kvmProbeTimeoutMs ?? KVM_PROBE_TIMEOUT_MS, logger: this.#log })
       this.#log.info('VM accelerator chosen', { accel })
+      if (host !== undefined) await writeJsonFile(keptPath, { host, accel }).catch((err: unknown) => { this.#log.warn('cannot keep the accelerator probe\'s answer', { err }) })
       return accel
     })()
     // a failed probe (QEMU missing) is tried again next time

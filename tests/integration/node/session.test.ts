@@ -2,9 +2,11 @@
 // control path — start, lock, unlock, forced stop, crash, re-attach, bad input.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { access, appendFile, readFile, rm, stat } from 'node:fs/promises'
+import { access, appendFile, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { readBackingFile, sessionDir } from '../../../node/session/index.ts'
+import { probeHostKey } from '../../../node/session/accelerator.ts'
+import { ACCELERATOR_FILE } from '../../../node/constants.ts'
 import { rejects } from '../../helpers/rejects.ts'
 import { withSessions } from './session-fixtures.ts'
 
@@ -174,6 +176,29 @@ test('the accelerator is KVM only when a probe proves it runs guest code; probed
     assert.is(await runtime.accelerator(), accel)
     assert.ok(Date.now() - t1 < 50, 'cached')
     assert.not.ok(await exists(join(dataDir, 'sessions', 'kvm-probe.qmp')))
+  })
+})
+
+test('the probe\'s answer is kept for the host as it is: a restarted node does not probe again; another host key, or a torn file, probes', async () => {
+  await withSessions({ accel: 'auto', kvmProbeTimeoutMs: 2_000 }, async ({ runtime, dataDir, reopen }) => {
+    const accel = await runtime.accelerator()
+    const kept = join(dataDir, 'sessions', ACCELERATOR_FILE)
+    const saved = JSON.parse(await readFile(kept, 'utf8')) as { host: string, accel: string }
+    assert.is(saved.accel, accel)
+    assert.is(saved.host, await probeHostKey('qemu-system-x86_64'))
+    assert.match(saved.host, /kvm:/)
+    // the next daemon on this data directory: the kept answer, even one no probe here would give
+    const other = accel === 'kvm' ? 'tcg' : 'kvm'
+    await writeFile(kept, JSON.stringify({ host: saved.host, accel: other }))
+    const t0 = Date.now()
+    assert.is(await reopen().accelerator(), other, 'kept, not probed')
+    assert.ok(Date.now() - t0 < 1_000)
+    // a host key that no longer matches (rebooted, /dev/kvm or QEMU changed): probed again
+    await writeFile(kept, JSON.stringify({ host: saved.host + 'x', accel: other }))
+    assert.is(await reopen().accelerator(), accel)
+    assert.is(JSON.parse(await readFile(kept, 'utf8')).host, saved.host)
+    await writeFile(kept, '{"host": "' + saved.host.slice(0, 5))
+    assert.is(await reopen().accelerator(), accel, 'a torn file is probed over')
   })
 })
 
