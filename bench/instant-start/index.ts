@@ -170,7 +170,7 @@ class Desk {
     // a site of its own: no earlier desk is offered as a peer
     await this.cli(['enroll', '--tracker', this.#init.trackerUrl, '--token', this.#init.token, '--site', `desk-${process.pid}-${Math.random().toString(36).slice(2, 8)}`])
     const args = ['netns', 'exec', NS, process.execPath, BIN, 'node', '--data', this.dir, '--listen', `/ip4/${DESK_IP}/tcp/0`, '--no-mdns', '--no-auto-deliver', ...(CPU_NICE === undefined ? [] : ['--cpu-nice', CPU_NICE])]
-    const child = spawn('ip', args, { env: { ...process.env, BRANCHCAST_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn('ip', args, { env: { ...process.env, BRANCHCAST_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] })
     child.stderr!.pipe(createWriteStream(`${this.dir}.log`))
     this.#daemon = child
     this.#exited = new Promise((resolve) => child.once('exit', (code) => resolve(code ?? 1)))
@@ -217,6 +217,20 @@ class Desk {
       if (performance.now() - t0 > PULL_END_TIMEOUT_MS) throw new Error(`${image}: pull not done in ${PULL_END_TIMEOUT_MS} ms`)
       await pause(200)
     }
+  }
+
+  /** The daemon's log lines on the way to a lazy boot, timed from `wall0` (Date.now() at the command). */
+  async milestones (wall0: number): Promise<string[]> {
+    const wanted = new Set(['serving an image version over NBD while it arrives', 'session started', 'a lazy boot is up', 'boot profile: its chunks come first', 'pulled'])
+    const out: string[] = []
+    for (const line of (await readFile(`${this.dir}.log`, 'utf8').catch(() => '')).split('\n')) {
+      let r: { t?: string, msg?: string, [k: string]: unknown }
+      try { r = JSON.parse(line) } catch { continue }
+      if (r.msg === undefined || !wanted.has(r.msg) || r.t === undefined) continue
+      const { t, msg, level: _l, component: _c, ...rest } = r
+      out.push(`+${s(Date.parse(t) - wall0)} s ${msg} ${JSON.stringify(rest)}`)
+    }
+    return out
   }
 
   /** The daemon's nice value and its VM's, from /proc (the priorities the bench ran at). */
@@ -266,10 +280,12 @@ async function lazy (init: DeskInit, image: string, name: string): Promise<Timed
   try {
     await desk.start()
     const t0 = performance.now()
+    const wall0 = Date.now()
     await desk.startVm(image)
     const bootedMs = await desk.booted(image, t0)
     const nices = await desk.nices(image)
     const pullMs = await desk.pulled(image, t0)
+    for (const m of await desk.milestones(wall0)) console.log(`  ${name}: ${m}`)
     await desk.stopVm(image)
     return { bootedMs, pullMs, nices }
   } finally {

@@ -34,6 +34,23 @@ export interface ImageSourceInit {
    */
   stallMs?: number
   onStall?: (units: number[]) => void
+  /** counted into as reads come and go (what a lazy boot waited for: logged when the guest is up) */
+  stats?: LazyReadStats
+}
+
+/** A lazily served image's reads: how many, and how long they waited for chunks. */
+export interface LazyReadStats {
+  reads: number
+  bytes: number
+  /** reads that waited for at least one chunk */
+  waited: number
+  /** their waits, summed (reads in parallel count each) and the longest, in ms */
+  waitMs: number
+  maxWaitMs: number
+}
+
+export function lazyReadStats (): LazyReadStats {
+  return { reads: 0, bytes: 0, waited: 0, waitMs: 0, maxWaitMs: 0 }
 }
 
 /** A read given up because nothing arrived for `stallMs`: the guest is paused, not failed. */
@@ -108,9 +125,18 @@ export function imageBlockSource (image: LazyImage, init: ImageSourceInit): Bloc
       const units = unitsCovering(image.table, offset, length)
       init.onRead?.(units)
       const missing = units.filter((u) => !image.has(u))
+      const stats = init.stats
+      if (stats !== undefined) { stats.reads++; stats.bytes += length }
       if (missing.length > 0) {
         init.want?.(missing)
+        const t0 = performance.now()
         await waitHeld(image, missing, init, signal)
+        if (stats !== undefined) {
+          const ms = performance.now() - t0
+          stats.waited++
+          stats.waitMs += ms
+          stats.maxWaitMs = Math.max(stats.maxWaitMs, ms)
+        }
       }
       return await image.readRange(offset, length)
     }

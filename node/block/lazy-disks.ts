@@ -24,7 +24,8 @@ import type { PullDemand, PullOptions, PullReport } from '../pull/index.ts'
 import { createBootRecorder } from './boot-recorder.ts'
 import type { BootRecorder, BootRecording } from './boot-recorder.ts'
 import type { BootProfileSink } from './boot-profile-sink.ts'
-import { imageBlockSource } from './image-source.ts'
+import { imageBlockSource, lazyReadStats } from './image-source.ts'
+import type { LazyReadStats } from './image-source.ts'
 import { startNbdServer } from './nbd-server.ts'
 import type { BlockSource, NbdServer } from './nbd-server.ts'
 import {
@@ -80,6 +81,8 @@ interface Export {
   stalled: Set<number>
   /** ends the backoff wait of the pull loop (a stall asks for a new try at once) */
   kick: () => void
+  /** the guest's reads so far, and their waits for chunks */
+  reads: LazyReadStats
 }
 
 /** The export name of an image version (`<image>@<version>`; image names have no `@`). */
@@ -180,10 +183,12 @@ export class LazyDisks {
     if (existing !== undefined) return existing
     const stalled = new Set<number>()
     const demand = this.#c.demandFor(image)
+    const reads = lazyReadStats()
     const e: Export = {
       base,
       version: v,
       stalled,
+      reads,
       kick: () => { kick() },
       source: {
         size: base.sizeBytes,
@@ -192,6 +197,7 @@ export class LazyDisks {
       inner: imageBlockSource(v, {
         size: base.sizeBytes,
         want: (units) => { demand.want(units) },
+        stats: reads,
         stallMs: this.#init.stallMs ?? LAZY_STALL_MS,
         onStall: (units) => {
           for (const u of units) stalled.add(u)
@@ -255,7 +261,19 @@ export class LazyDisks {
     }).catch((err: unknown) => { this.#log.warn('a recorded boot did not reach the tracker', { image: e.base.image, version: e.base.version, error: (err as Error).message }) })
     this.#loops.add(task)
     void task.finally(() => this.#loops.delete(task))
-    return { up: () => { up.abort() }, cancel: () => { cancelled = true; recorder.stop() } }
+    const t0 = performance.now()
+    const up0 = { ...e.reads }
+    return {
+      up: () => {
+        const r = e.reads
+        this.#log.info('a lazy boot is up', {
+          image: e.base.image, version: e.base.version, ms: Math.round(performance.now() - t0), reads: r.reads - up0.reads, bytes: r.bytes - up0.bytes,
+          waited: r.waited - up0.waited, waitMs: Math.round(r.waitMs - up0.waitMs), maxWaitMs: Math.round(r.maxWaitMs), held: e.version.heldBytes
+        })
+        up.abort()
+      },
+      cancel: () => { cancelled = true; recorder.stop() }
+    }
   }
 
   /** Reports a finished recording and hands it to the tracker when it wants one. */
