@@ -264,6 +264,9 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
       deliver: config.autoDeliver
     }, {
       fetchWorkspaces: async (o) => await api.json('GET', '/api/v1/me/workspaces', o),
+      // a desk with workspaces will start VMs: learn the accelerator now rather than at the
+      // first start (a KVM probe that finds no working KVM takes its whole timeout)
+      onWorkspaces: (assigned) => { if (assigned.length > 0) sessions.accelerator().catch((err: unknown) => { log.debug('accelerator not known yet', { err }) }) },
       repositoryKey: trust.repositoryKey,
       images: imageStore,
       sessions,
@@ -275,9 +278,7 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
     })
     await workspaces.start()
     workspacesStatus = () => workspaces.status()
-    // A desk with workspaces will start VMs: learn the accelerator now rather than at the
-    // first start (a KVM probe that finds no working KVM takes its whole timeout)
-    if (workspaces.status().workspaces.length > 0) sessions.accelerator().catch((err: unknown) => { log.debug('accelerator not known yet', { err }) })
+
     stack.push({ name: 'workspaces', stop: async () => await workspaces.stop() })
 
     // Offline bundles: written from the held versions, imported through the same pull.

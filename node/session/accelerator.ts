@@ -64,11 +64,15 @@ export async function probeAccelerator (o: KvmProbeOptions): Promise<Accelerator
       })
       dbg.once('error', reject)
     })
+    // the socket's error rejects the connect wait below as well: that is the one awaited
+    booting.catch(() => {})
     await abortable(new Promise<void>((resolve, reject) => { dbg!.once('connect', resolve); dbg!.once('error', reject) }), signal)
     await qmp.execute('cont', undefined, { signal })
     await abortable(Promise.race([booting, exited]), signal)
     return 'kvm'
   } catch (err) {
+    // stopped from outside (the node stopping): no answer, rather than a wrong one
+    if (o.signal?.aborted === true) throw o.signal.reason
     o.logger.info('KVM is not usable here; VMs run under TCG', { reason: (err as Error).message })
     if ((err as { code?: string }).code === 'ERR_QEMU_MISSING') throw err
     return 'tcg'

@@ -70,6 +70,8 @@ export class QemuSessions implements SessionRuntime {
   readonly #live = new Map<string, LiveSession>()
   readonly #queues = new Map<string, Promise<unknown>>()
   #accel: Promise<Accelerator> | undefined
+  /** ends a probe still running when the runtime lets go (the node stopping) */
+  readonly #detaching = new AbortController()
   readonly #clock: SessionClock
   readonly #idle: IdleSource
   /** runs checkAutoLock while any session is live */
@@ -122,7 +124,8 @@ export class QemuSessions implements SessionRuntime {
         this.#log.info('VM accelerator chosen', { accel: kept.accel, probed: 'earlier' })
         return kept.accel
       }
-      const accel = await probeAccelerator({ qemuBinary: this.#qemu, dir, timeoutMs: this.#init.kvmProbeTimeoutMs ?? KVM_PROBE_TIMEOUT_MS, logger: this.#log })
+      this.#detaching.signal.throwIfAborted()
+      const accel = await probeAccelerator({ qemuBinary: this.#qemu, dir, timeoutMs: this.#init.kvmProbeTimeoutMs ?? KVM_PROBE_TIMEOUT_MS, logger: this.#log, signal: this.#detaching.signal })
       this.#log.info('VM accelerator chosen', { accel })
       if (host !== undefined) await writeJsonFile(keptPath, { host, accel }).catch((err: unknown) => { this.#log.warn('cannot keep the accelerator probe\'s answer', { err }) })
       return accel
@@ -616,6 +619,8 @@ export class QemuSessions implements SessionRuntime {
   }
 
   async detach (): Promise<void> {
+    this.#detaching.abort(new Error('the session runtime is detaching'))
+    await this.#accel?.catch(() => {})
     for (const live of this.#live.values()) {
       live.detached = true
       live.flowWait?.abort()

@@ -130,7 +130,8 @@ function qmpError (message: string, cause?: unknown): SessionError {
 /** `promise`, or the signal's reason as soon as it aborts. */
 export async function abortable<T> (promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (signal === undefined) return await promise
-  signal.throwIfAborted()
+  // already aborted: `promise` is not waited for, so its rejection must not go unhandled
+  if (signal.aborted) { promise.catch(() => {}); throw signal.reason }
   let onAbort: (() => void) | undefined
   try {
     return await Promise.race([promise, new Promise<never>((_resolve, reject) => {

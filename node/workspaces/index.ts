@@ -85,6 +85,8 @@ export interface WorkspaceReconcilerInit {
 export interface WorkspaceReconcilerComponents {
   /** `GET /api/v1/me/workspaces`, answered as JSON */
   fetchWorkspaces: (options: { signal: AbortSignal }) => Promise<unknown>
+  /** told the assigned images after every pass (the daemon readies VM starts once there are any) */
+  onWorkspaces?: (images: string[]) => void
   /** the repository key pinned at enrollment: the document must be signed by it */
   repositoryKey: KeyObject
   images: Pick<ImageStore, 'versions' | 'deleteVersions' | 'heldImages'>

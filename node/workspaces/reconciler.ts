@@ -233,6 +233,7 @@ export class Reconciler implements WorkspaceReconciler {
       deliver: this.#init.deliver
     })
     this.#last = decision
+    this.#c.onWorkspaces?.(this.status().workspaces.map((w) => w.image))
     await this.#reportChanges(decision)
     for (const a of decision.actions) await this.#act(a)
     this.#schedule(decision.wakeAtMs)

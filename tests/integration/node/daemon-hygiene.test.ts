@@ -22,6 +22,8 @@ import type { Workspace } from '../../helpers/swarm.ts'
 import { makeTmpDir } from '../../helpers/tmp-dir.ts'
 import { newPeerId, withProof } from '../../helpers/tracker-swarm.ts'
 import { rejects } from '../../helpers/rejects.ts'
+import { until } from '../../helpers/abuse.ts'
+import { ACCELERATOR_FILE } from '../../../node/constants.ts'
 
 const logger = createLogger({ level: 'silent' })
 let tt: TestTracker
@@ -104,6 +106,20 @@ test('the daemon runs itself again with its allocator settings, keeping its pid;
     } finally {
       await p.stop(2_000)
     }
+  }
+})
+
+test('a node whose user has workspaces learns its VM accelerator when it starts, before any VM start asks', async () => {
+  const d = await dir()
+  // a site of its own: a user's live peer ids per site are capped
+  const config = loadNodeConfig({ flags: { dataDir: d, tracker: tt.url, token: ws.userToken, site: 'hygiene-accel', listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false }, env: {} })
+  const node = await startNode({ config, logger, sessions: { accel: 'auto', kvmProbeTimeoutMs: 2_000 } })
+  try {
+    const kept = join(d, 'sessions', ACCELERATOR_FILE)
+    await until(async () => await stat(kept).then(() => true, () => false), 15_000, 100, 'the probe\'s answer')
+    assert.match(JSON.parse(await readFile(kept, 'utf8')).accel, /^(kvm|tcg)$/)
+  } finally {
+    await node.stop()
   }
 })
 
