@@ -47,10 +47,12 @@ export interface LazyReadStats {
   /** their waits, summed (reads in parallel count each) and the longest, in ms */
   waitMs: number
   maxWaitMs: number
+  /** every read's time from its request to its bytes, summed, in ms (waits included) */
+  readMs: number
 }
 
 export function lazyReadStats (): LazyReadStats {
-  return { reads: 0, bytes: 0, waited: 0, waitMs: 0, maxWaitMs: 0 }
+  return { reads: 0, bytes: 0, waited: 0, waitMs: 0, maxWaitMs: 0, readMs: 0 }
 }
 
 /** A read given up because nothing arrived for `stallMs`: the guest is paused, not failed. */
@@ -124,21 +126,24 @@ export function imageBlockSource (image: LazyImage, init: ImageSourceInit): Bloc
     async read (offset, length, signal) {
       const units = unitsCovering(image.table, offset, length)
       init.onRead?.(units)
+      const t0 = performance.now()
       const missing = units.filter((u) => !image.has(u))
       const stats = init.stats
       if (stats !== undefined) { stats.reads++; stats.bytes += length }
       if (missing.length > 0) {
         init.want?.(missing)
-        const t0 = performance.now()
+        const w0 = performance.now()
         await waitHeld(image, missing, init, signal)
         if (stats !== undefined) {
-          const ms = performance.now() - t0
+          const ms = performance.now() - w0
           stats.waited++
           stats.waitMs += ms
           stats.maxWaitMs = Math.max(stats.maxWaitMs, ms)
         }
       }
-      return await image.readRange(offset, length)
+      const bytes = await image.readRange(offset, length)
+      if (stats !== undefined) stats.readMs += performance.now() - t0
+      return bytes
     }
   }
 }

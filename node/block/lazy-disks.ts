@@ -268,7 +268,7 @@ export class LazyDisks {
         const r = e.reads
         this.#log.info('a lazy boot is up', {
           image: e.base.image, version: e.base.version, ms: Math.round(performance.now() - t0), reads: r.reads - up0.reads, bytes: r.bytes - up0.bytes,
-          waited: r.waited - up0.waited, waitMs: Math.round(r.waitMs - up0.waitMs), maxWaitMs: Math.round(r.maxWaitMs), held: e.version.heldBytes
+          waited: r.waited - up0.waited, waitMs: Math.round(r.waitMs - up0.waitMs), maxWaitMs: Math.round(r.maxWaitMs), readMs: Math.round(r.readMs - up0.readMs), held: e.version.heldBytes
         })
         up.abort()
       },
