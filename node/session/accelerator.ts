@@ -16,12 +16,14 @@ import type { Socket } from 'node:net'
 import { connect } from 'node:net'
 import type { Logger } from '../../protocol/index.ts'
 import { QmpClient, abortable } from './qmp-client.ts'
-import { spawnQemu } from './qemu-process.ts'
+import { qemuMissing, spawnQemu } from './qemu-process.ts'
 
 export type Accelerator = 'kvm' | 'tcg'
 
 /** What SeaBIOS prints on its debug port once POST is over and it looks for a boot disk. */
 const BIOS_BOOT_MARKER = 'Booting from'
+/** seconds past the probe's timeout after which `timeout` kills its QEMU */
+const PROBE_LIFETIME_SLACK_S = 2
 
 export interface KvmProbeOptions {
   qemuBinary: string
@@ -45,12 +47,22 @@ export async function probeAccelerator (o: KvmProbeOptions): Promise<Accelerator
   let qmp: QmpClient | undefined
   let dbg: Socket | undefined
   try {
-    qemu = await spawnQemu(o.qemuBinary, [
+    // The probe's QEMU must not outlive it: where KVM hangs it never exits by itself, and a
+    // node killed meanwhile (or stopped past its grace) would leave it for good. Under
+    // coreutils' `timeout` it is killed after the probe's time whatever happens here.
+    const qemuPath = await findOnPath(o.qemuBinary)
+    if (qemuPath === undefined) throw qemuMissing(o.qemuBinary)
+    const timeoutBin = await findOnPath('timeout')
+    const args = [
       '-machine', 'pc', '-accel', 'kvm', '-S', '-m', '16', '-nodefaults', '-no-user-config', '-display', 'none',
       '-qmp', `unix:${qmpPath},server=on,wait=off`,
       '-chardev', `socket,id=dbg,path=${dbgPath},server=on,wait=off`,
       '-device', 'isa-debugcon,iobase=0x402,chardev=dbg'
-    ], logPath)
+    ]
+    const lifetimeS = String(Math.ceil(o.timeoutMs / 1000) + PROBE_LIFETIME_SLACK_S)
+    qemu = timeoutBin === undefined
+      ? await spawnQemu(qemuPath, args, logPath)
+      : await spawnQemu(timeoutBin, ['-s', 'KILL', lifetimeS, qemuPath, ...args], logPath)
     const exited = qemu.exited.then(() => { throw new Error('QEMU exited: no KVM') })
     qmp = await abortable(Promise.race([QmpClient.connect(qmpPath, { signal }), exited]), signal)
     const kvm = await qmp.execute<{ enabled: boolean }>('query-kvm', undefined, { signal })
@@ -81,7 +93,8 @@ export async function probeAccelerator (o: KvmProbeOptions): Promise<Accelerator
     dbg?.destroy()
     qmp?.close()
     if (qemu !== undefined && qemu.child.exitCode === null) {
-      qemu.child.kill('SIGKILL')
+      // the process group: `timeout` and the QEMU under it
+      try { process.kill(-qemu.pid, 'SIGKILL') } catch { qemu.child.kill('SIGKILL') }
       await qemu.exited
     }
     await Promise.all([qmpPath, dbgPath, logPath].map(async (p) => await rm(p, { force: true })))
@@ -98,11 +111,17 @@ export async function probeHostKey (qemuBinary: string): Promise<string | undefi
   const bootId = await readFile('/proc/sys/kernel/random/boot_id', 'utf8').then((s) => s.trim(), () => undefined)
   if (bootId === undefined) return undefined
   const kvm = await stat('/dev/kvm').then((st) => `${st.ctimeMs}`, () => 'none')
-  const dirs = qemuBinary.includes('/') ? [''] : (process.env.PATH ?? '').split(':').filter((d) => d !== '')
+  const path = await findOnPath(qemuBinary)
+  const st = path === undefined ? undefined : await stat(path).catch(() => undefined)
+  return st === undefined ? undefined : `${bootId} kvm:${kvm} qemu:${path}:${st.size}:${st.ctimeMs}`
+}
+
+/** A program's file: the path as given when it has a `/`, else the first match on PATH. */
+async function findOnPath (name: string): Promise<string | undefined> {
+  const dirs = name.includes('/') ? [''] : (process.env.PATH ?? '').split(':').filter((d) => d !== '')
   for (const d of dirs) {
-    const path = d === '' ? qemuBinary : join(d, qemuBinary)
-    const st = await stat(path).catch(() => undefined)
-    if (st?.isFile() === true) return `${bootId} kvm:${kvm} qemu:${path}:${st.size}:${st.ctimeMs}`
+    const path = d === '' ? name : join(d, name)
+    if ((await stat(path).catch(() => undefined))?.isFile() === true) return path
   }
   return undefined
 }

@@ -2,12 +2,15 @@
 // control path — start, lock, unlock, forced stop, crash, re-attach, bad input.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { access, appendFile, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { access, appendFile, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
+import { spawn } from 'node:child_process'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { readBackingFile, sessionDir } from '../../../node/session/index.ts'
 import { probeHostKey } from '../../../node/session/accelerator.ts'
 import { ACCELERATOR_FILE } from '../../../node/constants.ts'
 import { rejects } from '../../helpers/rejects.ts'
+import { until } from '../../helpers/abuse.ts'
 import { withSessions } from './session-fixtures.ts'
 
 const NONE = { machine: 'none' as const }
@@ -200,6 +203,37 @@ test('the probe\'s answer is kept for the host as it is: a restarted node does n
     await writeFile(kept, '{"host": "' + saved.host.slice(0, 5))
     assert.is(await reopen().accelerator(), accel, 'a torn file is probed over')
   })
+})
+
+test('a node killed during the accelerator probe leaves no QEMU behind', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'branchcast-probe-'))
+  try {
+    // a process that probes with a 1 s timeout and is SIGKILLed while the probe runs
+    const script = `import { probeAccelerator } from ${JSON.stringify(new URL('../../../node/session/accelerator.ts', import.meta.url).href)}
+      const logger = { info () {}, warn () {}, forComponent () { return logger } }
+      process.stdout.write('probing\\n')
+      await probeAccelerator({ qemuBinary: 'qemu-system-x86_64', dir: ${JSON.stringify(dir)}, timeoutMs: 1_000, logger })`
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
+    await new Promise<void>((resolve) => child.stdout!.once('data', () => { resolve() }))
+    // the probe's QEMU is up (its QMP socket exists), then the node dies
+    const qmp = join(dir, 'kvm-probe.qmp')
+    await until(async () => await exists(qmp), 10_000, 20, 'the probe\'s QEMU')
+    const qemuPids = async (): Promise<string[]> => {
+      const found: string[] = []
+      for (const pid of await readdir('/proc')) {
+        if (!/^\d+$/.test(pid)) continue
+        const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')
+        if (cmd.includes(qmp) && cmd.includes('qemu-system')) found.push(pid)
+      }
+      return found
+    }
+    child.kill('SIGKILL')
+    await new Promise((resolve) => child.once('exit', resolve))
+    // on a host where KVM answers, the probe may have ended already; where it hangs, `timeout` ends it
+    await until(async () => (await qemuPids()).length === 0, 10_000, 100, 'the probe\'s QEMU gone')
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
 })
 
 test.run()
