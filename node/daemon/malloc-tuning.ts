@@ -6,8 +6,9 @@
  * from the main heap, which can only give memory back from its top: a long pull leaves the
  * heap as large as its worst moment, and peak RSS grew with the image.
  *
- * - `mmap_threshold=131072` fixes the threshold (no raising): buffers of 128 KiB and more
- *   are mappings of their own, returned when freed;
+ * - `mmap_threshold=32768` fixes the threshold (no raising): buffers of 32 KiB and more —
+ *   socket reads (64 KiB), Noise messages, frames — are mappings of their own, returned
+ *   when freed, instead of fragmenting the heap;
  * - `trim_threshold=1048576`: the heap gives back free memory at its top past 1 MiB (not 128 KiB
  *   raised along with the threshold).
  *
@@ -22,7 +23,7 @@
  * imports nothing: it runs before the daemon's modules load.
  */
 
-export const DAEMON_GLIBC_TUNABLES = 'glibc.malloc.mmap_threshold=131072:glibc.malloc.trim_threshold=1048576'
+export const DAEMON_GLIBC_TUNABLES = 'glibc.malloc.mmap_threshold=32768:glibc.malloc.trim_threshold=1048576'
 
 /** Re-executes this process with DAEMON_GLIBC_TUNABLES when they are not in force; returns otherwise (or when the exec fails). */
 export function execWithMallocTuning (): void {
