@@ -4,7 +4,8 @@
  * boot from the local disk in the same run. Every desk is the product as a user runs it:
  * a fresh data directory enrolled as a user the image is assigned to, a real `branchcast
  * node` daemon and the real `branchcast` CLI, both inside a network namespace of the
- * bench's own. The ways:
+ * bench's own. Each desk's command comes once its node lists the workspace and knows its
+ * VM accelerator, as when a user clicks a workspace in the menu. The ways:
  *
  * - `local disk (baseline)`: `branchcast start` on a desk that holds the image whole (the
  *   `full` desk, once its VM is stopped): QEMU on the image file;
