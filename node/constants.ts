@@ -16,14 +16,6 @@ export const DEFAULT_MAX_INFLIGHT_ORIGIN = 8
  * for one of the pull's requests to end before its own goes out.
  */
 export const ORIGIN_URGENT_EXTRA = 4
-/**
- * While a reader asked for a chunk within READER_ACTIVE_MS, the rest of the pull (neither
- * waited for nor in the boot profile) has at most this many origin requests out: each one
- * ahead of a read's request on the branch link delays it by its transfer time (~7 ms per
- * 90 KB at 100 Mbit/s), and a guest's boot is a long series of reads.
- */
-export const ORIGIN_BULK_WHILE_READING = 2
-export const READER_ACTIVE_MS = 2_000
 /** A chunk request not answered in this time goes elsewhere. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000
 /** The swarm made no progress for this long: chunks nobody holds come from the origin. */

@@ -9,9 +9,6 @@
  *   at once (`on-demand`) instead of waiting on the share or the stall.
  *   Their origin requests may exceed the origin's limit by ORIGIN_URGENT_EXTRA.
  * - Then chunks named first (`preferFirst`: a boot profile), in their order, by the rules below.
- * - While a reader asked within READER_ACTIVE_MS, the rest has at most
- *   ORIGIN_BULK_WHILE_READING origin requests out, so the reader's requests do not queue
- *   behind the pull's on the branch link.
  * - Peers first, rarest chunk first, at most `maxInflightPerPeer` chunks in flight per peer
  *   (pipelining), never the same peer twice for a chunk it failed. A chunk some untried
  *   peer holds waits for a free slot on a holder: full pipelines are no reason to use the
@@ -43,7 +40,7 @@ import {
   DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_STALL_MS, ORIGIN_BACKOFF_MAX_MS, ORIGIN_BACKOFF_MIN_MS,
   DEFAULT_ORIGIN_SLOW_MS, PEER_BUSY_BACKOFF_MS, MAX_TIMEOUTS_PER_CHUNK, MAX_BUSY_PER_CHUNK,
   PEERS_SLOW_ENTER_RATIO, PEERS_SLOW_EXIT_RATIO, PEERS_SLOW_MIN_GAIN_MS, RATE_HALF_LIFE_MS, RATE_MIN_OBSERVED_MS,
-  ORIGIN_URGENT_EXTRA, ORIGIN_BULK_WHILE_READING, READER_ACTIVE_MS
+  ORIGIN_URGENT_EXTRA
 } from './constants.ts'
 import { RateMeter } from './rate-meter.ts'
 
@@ -194,8 +191,6 @@ export class Scheduler {
   private readonly urgent = new Set<number>()
   /** chunks to take before the rarest-first order, in this order (a boot profile): usual source rules */
   private preferred: number[] = []
-  /** when a reader last asked for chunks (`prioritize`) */
-  private lastWantMs = -Infinity
   private peerInflight = 0
   private missingBytes = 0
   private readonly peerRate: RateMeter
@@ -407,9 +402,8 @@ export class Scheduler {
    * scheduled before all others, from a free holder if one has them, else from the origin at
    * once (`on-demand`) rather than after the share and stall rules.
    */
-  prioritize (indexes: Iterable<number>, nowMs?: number): void {
+  prioritize (indexes: Iterable<number>): void {
     for (const i of indexes) if (this.missing.has(i)) this.urgent.add(i)
-    if (nowMs !== undefined) this.lastWantMs = nowMs
   }
 
   /**
@@ -436,10 +430,9 @@ export class Scheduler {
     let freePeers = 0
     if (this.p2pAllowed) for (const id of this.peers.keys()) if (peerFree(id)) freePeers++
     const originOpen = nowMs >= this.originBlockedUntilMs
-    // the origin requests allowed for the k-th candidate: more for a reader's, fewer for the bulk while one reads
+    // the origin requests allowed for the k-th candidate: more for a reader's
     const urgentEnd = this.urgent.size
-    const bulkCap = nowMs - this.lastWantMs < READER_ACTIVE_MS ? Math.min(this.originAllowed, ORIGIN_BULK_WHILE_READING) : this.originAllowed
-    const originCap = (k: number): number => k < urgentEnd ? this.originAllowed + ORIGIN_URGENT_EXTRA : k < head ? this.originAllowed : bulkCap
+    const originCap = (k: number): number => k < urgentEnd ? this.originAllowed + ORIGIN_URGENT_EXTRA : this.originAllowed
     // urgent, then preferred, then rarest first; a chunk met twice is in flight the second time
     const candidates = function * (s: Scheduler): Generator<number> {
       yield * s.urgent

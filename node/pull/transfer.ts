@@ -206,7 +206,7 @@ export async function runTransfer (ctx: TransferContext): Promise<TransferResult
   let nextAnnounceMs = now() + PULL_ANNOUNCE_INTERVAL_MS
   let announcing: Promise<void> | undefined
   // a reader's wants jump the queue: the loop is woken to schedule them now
-  const detachDemand = ctx.demand?.attach((units) => { scheduler.prioritize(units, now()); wake() })
+  const detachDemand = ctx.demand?.attach((units) => { scheduler.prioritize(units); wake() })
   try {
     while (!scheduler.done) {
       signal?.throwIfAborted()

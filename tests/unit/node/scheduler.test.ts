@@ -2,7 +2,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { Scheduler } from '../../../node/scheduler.ts'
 import type { Assignment, SchedulerInit, Source } from '../../../node/scheduler.ts'
-import { MAX_BUSY_PER_CHUNK, READER_ACTIVE_MS } from '../../../node/constants.ts'
+import { MAX_BUSY_PER_CHUNK } from '../../../node/constants.ts'
 
 const L = 1000
 /** End game off unless a test is about it, so each test sees one rule at a time. */
@@ -385,26 +385,22 @@ test('every peer full and no origin slot: nothing is assigned; a freed slot take
   assert.equal(flat(s.next(5)), [['P', 4]])
 })
 
-test('a reader\'s chunks go to the origin past its limit; while it reads, the rest of the pull keeps two origin requests out and the profile keeps its full share', () => {
+test('a reader\'s chunks go to the origin past its limit; the rest keeps to it', () => {
   // alone in its site: every chunk is the origin's (no-peer); 8 origin requests allowed
   const s = mk({ lengths: lengths(40), needed: range(40), nowMs: 0, maxInflightOrigin: 8 })
   s.preferFirst([30, 31])
   const origin = (reason: string, xs: number[]): Array<[string, number]> => xs.map((i) => [`origin:${reason}`, i])
   assert.equal(flat(s.next(0)), [...origin('no-peer', [30, 31]), ...origin('no-peer', [0, 1, 2, 3, 4, 5])])
-  // all 8 out: a guest's read still goes at once
-  s.prioritize([20, 21], 100)
-  assert.equal(flat(s.next(100)), origin('on-demand', [20, 21]))
-  for (const i of [30, 31, 0, 1, 2, 3, 4, 5]) assert.ok(s.received(i, { kind: 'origin', reason: 'no-peer' }, 150))
-  assert.equal(flat(s.next(150)), [], 'the reader\'s two are out: no bulk while it reads')
+  // all 8 out: a guest's reads still go at once, up to ORIGIN_URGENT_EXTRA more
+  s.prioritize([20, 21, 22, 23, 24])
+  assert.equal(flat(s.next(100)), origin('on-demand', [20, 21, 22, 23]))
+  for (const i of [30, 31, 0, 1]) assert.ok(s.received(i, { kind: 'origin', reason: 'no-peer' }, 150))
+  // 8 out (2–5, 20–23): the waiting read goes, and nothing of the rest past the limit
+  assert.equal(flat(s.next(150)), origin('on-demand', [24]))
+  assert.ok(s.received(2, { kind: 'origin', reason: 'no-peer' }, 160))
   assert.ok(s.received(20, { kind: 'origin', reason: 'on-demand' }, 160))
-  assert.equal(flat(s.next(160)), origin('no-peer', [6]))
-  // a profile named now takes the full limit even while the reader is active
-  s.preferFirst([35, 36, 37, 38, 39])
-  assert.equal(flat(s.next(170)), origin('no-peer', [35, 36, 37, 38, 39]))
-  for (const i of [21, 6, 35, 36, 37, 38, 39]) assert.ok(s.received(i, { kind: 'origin', reason: i === 21 ? 'on-demand' : 'no-peer' }, 200))
-  assert.equal(flat(s.next(200)), origin('no-peer', [7, 8]))
-  // no read for READER_ACTIVE_MS: the bulk has the whole limit again
-  assert.equal(flat(s.next(100 + READER_ACTIVE_MS)), origin('no-peer', [9, 10, 11, 12, 13, 14]))
+  assert.ok(s.received(21, { kind: 'origin', reason: 'on-demand' }, 160))
+  assert.equal(flat(s.next(160)), origin('no-peer', [6, 7]), '6 out: the rest fills up to the limit again')
 })
 
 test.run()
