@@ -278,7 +278,6 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
     })
     await workspaces.start()
     workspacesStatus = () => workspaces.status()
-
     stack.push({ name: 'workspaces', stop: async () => await workspaces.stop() })
 
     // Offline bundles: written from the held versions, imported through the same pull.

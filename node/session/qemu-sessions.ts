@@ -11,8 +11,8 @@ import {
   AUTO_LOCK_CHECK_MS, BOOT_AGENT_WAIT_MS, DEFAULT_POWERDOWN_TIMEOUT_MS, DEFAULT_SESSION_CPUS, DEFAULT_SESSION_MEMORY_MB, KVM_PROBE_TIMEOUT_MS,
   ACCELERATOR_FILE, MAX_SESSION_CPUS, MAX_SESSION_MEMORY_MB, NBD_RECONNECT_DELAY_S, POWERDOWN_REPEAT_MS, QEMU_EXIT_WAIT_MS, QMP_READY_TIMEOUT_MS
 } from '../constants.ts'
-import { probeAccelerator, probeHostKey } from './accelerator.ts'
 import { readJsonFile, writeJsonFile } from '../state-file.ts'
+import { probeAccelerator, probeHostKey } from './accelerator.ts'
 import type { Accelerator } from './accelerator.ts'
 import { SYSTEM_CLOCK, autoLockDecisions, logindIdleSource, sleptMs } from './auto-lock.ts'
 import type { AutoLockDecision, ClockReading, IdleSource, SessionClock } from './auto-lock.ts'
