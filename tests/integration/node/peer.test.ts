@@ -13,7 +13,10 @@ import { makeCapabilityKey, makeChunks, peerToken, silent, startClientNode, star
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { CHUNK_PROTOCOL, encodeAnswers, readFrames } from '../../../protocol/wire/chunk-protocol.ts'
 import { createPeerNode } from '../../../node/peer/index.ts'
-import { FETCH_REQUEST_CHUNKS, FETCH_REQUESTS_AHEAD } from '../../../node/constants.ts'
+import { CHUNK_STREAM_CLOSE_GRACE_MS, FETCH_REQUEST_CHUNKS, FETCH_REQUESTS_AHEAD } from '../../../node/constants.ts'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
+import { until } from '../../helpers/abuse.ts'
 
 const cap = makeCapabilityKey()
 const BOUND_MS = 20_000
@@ -91,6 +94,36 @@ test('pipelined batches on one stream: many ids, repeats, in order', async () =>
     assert.is(wire.length, 300)
     // the compressible chunks travelled in their (smaller) stored form
     assert.ok(wire.some(n => n < 8 * 1024))
+  } finally {
+    await client.stop()
+    await server.stop()
+  }
+})
+
+test('a finished fetch lets go of its stream once the stream has closed, not after the close grace period', async () => {
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as () => void
+  const server = await startTestPeer(cap)
+  const client = await startClientNode()
+  try {
+    const ids: string[] = []
+    // more answers than a stream carries ahead of its reader: the stream is still open at the first
+    for (const c of makeChunks(8 * FETCH_REQUEST_CHUNKS * FETCH_REQUESTS_AHEAD, 16 * 1024)) ids.push((await server.store.put(c)).id)
+    // the fetch's own streams, seen from the connection while the answers come; taken in a
+    // function of its own, so that no stale register of this one keeps the last of them
+    const fetchNoting = async (): Promise<Array<WeakRef<object>>> => {
+      const refs: Array<WeakRef<object>> = []
+      for await (const c of fetchChunksFromPeer(client, server.node.multiaddrs, peerToken(cap, client.peerId), ids, { signal: AbortSignal.timeout(BOUND_MS) })) {
+        if (c.id === ids[0]) for (const conn of client.libp2p.getConnections()) for (const st of conn.streams) refs.push(new WeakRef(st))
+      }
+      return refs
+    }
+    const streams: Array<WeakRef<object>> = []
+    for (let round = 0; round < 3; round++) streams.push(...await fetchNoting())
+    assert.ok(streams.length >= 3)
+    // a stream is collectable once it closed: well inside CHUNK_STREAM_CLOSE_GRACE_MS, which once held
+    // every finished stream of a pull (~90 a second) and what it referenced
+    await until(() => { gc(); return streams.every((w) => w.deref() === undefined) }, CHUNK_STREAM_CLOSE_GRACE_MS / 2, 50, 'finished streams collected')
   } finally {
     await client.stop()
     await server.stop()
