@@ -23,8 +23,18 @@ const COMMANDS: Record<string, Command> = {
   events: { summary: 'list the events nodes reported (--type, --since 1h, …)', load: async () => await import('../tracker/cli/events.ts') },
   clients: { summary: 'list the nodes the tracker knows, or show one', load: async () => await import('../tracker/cli/clients.ts') },
   reports: { summary: 'status, activity, errors, offload, deployment (--csv, --json)', load: async () => await import('../tracker/cli/reports.ts') },
-  // the daemon's allocator and V8 settings go in before its modules load (node/daemon/malloc-tuning.ts, v8-flags.ts say why)
-  node: { summary: 'run the node: peer, chunk cache, event reporter, control API', load: async () => { (await import('../node/daemon/malloc-tuning.ts')).execWithMallocTuning(); (await import('../node/daemon/v8-flags.ts')).applyDaemonV8Flags(); return await import('../node/cli/node.ts') } },
+  // the daemon's allocator, compile cache and V8 settings go in before its modules load
+  // (node/daemon/malloc-tuning.ts, compile-cache.ts, v8-flags.ts say why)
+  node: {
+    summary: 'run the node: peer, chunk cache, event reporter, control API',
+    load: async () => {
+      (await import('../node/daemon/malloc-tuning.ts')).execWithDaemonEnvironment();
+      (await import('../node/daemon/v8-flags.ts')).applyDaemonV8Flags()
+      const mod = await import('../node/cli/node.ts');
+      (await import('../node/daemon/compile-cache.ts')).execAgainAfterColdStart()
+      return mod
+    }
+  },
   login: { summary: 'sign this desk in with the tracker\'s OpenID provider (device code)', load: async () => await import('../node/cli/login.ts') },
   logout: { summary: 'revoke and delete the login "branchcast login" stored', load: async () => ({ main: (await import('../node/cli/login.ts')).logoutMain }) },
   enroll: { summary: 'pin a tracker\'s keys and save its URL and token for the node', load: async () => await import('../node/cli/enroll.ts') },

@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises'
+import { getCompileCacheDir } from 'node:module'
 import { join } from 'node:path'
 import { OriginAccessSchema, createApiClient } from '../../protocol/index.ts'
 import { createBundler } from '../bundle/index.ts'
@@ -26,6 +27,7 @@ import { createTrackerClient, recordMemberships, trackerApi } from '../tracker-c
 import type { TrackerClient } from '../tracker-client.ts'
 import { enroll, loadTrust } from '../trust.ts'
 import type { NodeDaemonOptions, RunningNode } from './index.ts'
+import { transpilerLoaded } from './compile-cache.ts'
 import { lowerDaemonPriority } from './cpu-priority.ts'
 import { lockDataDir } from './data-dir-lock.ts'
 import type { DataDirLock } from './data-dir-lock.ts'
@@ -88,6 +90,8 @@ async function startLocked (options: NodeDaemonOptions, { lock, logger, now, sta
   const log = logger.forComponent('node:daemon')
   // Below the VMs before the pulls start (threads made from now on inherit it)
   const priority = options.ownsProcess === true ? lowerDaemonPriority(config.cpuNice, log) : {}
+  // whether the TypeScript transpiler stayed out of this process (compile-cache.ts)
+  if (options.ownsProcess === true) log.info('compile cache', { dir: getCompileCacheDir() ?? null, transpilerLoaded: transpilerLoaded() })
   // The peer key proves the node's peer id to the tracker (issue 11, finding 5).
   const peerKey = options.privateKey ?? await loadOrCreatePeerKey(config.dataDir)
   // an API token, or the login `branchcast login` stored

@@ -19,21 +19,33 @@
  * `BRANCHCAST_MALLOC_TUNING=0`. Elsewhere than Linux, nothing happens; a C library without
  * tunables (musl) ignores the variable.
  *
+ * The same exec puts the daemon's compile cache in force (compile-cache.ts says why).
+ *
  * Measured on pulls from a same-site peer (bench/RESULTS.md, "Pull CPU"). This module
- * imports nothing: it runs before the daemon's modules load.
+ * imports only Node's own: it runs before the daemon's modules load.
  */
+
+import { daemonCompileCacheDir } from './compile-cache.ts'
 
 export const DAEMON_GLIBC_TUNABLES = 'glibc.malloc.mmap_threshold=32768:glibc.malloc.trim_threshold=1048576'
 
-/** Re-executes this process with DAEMON_GLIBC_TUNABLES when they are not in force; returns otherwise (or when the exec fails). */
-export function execWithMallocTuning (): void {
+/**
+ * Re-executes this process with DAEMON_GLIBC_TUNABLES and the compile cache
+ * (compile-cache.ts) when they are wanted and not in force; returns otherwise (or when the
+ * exec fails).
+ */
+export function execWithDaemonEnvironment (): void {
   const env = process.env
-  if (process.platform !== 'linux' || env.GLIBC_TUNABLES !== undefined || env.BRANCHCAST_MALLOC_TUNING === '0') return
-  if (typeof process.execve !== 'function') return
+  if (process.platform !== 'linux' || typeof process.execve !== 'function') return
+  const more: NodeJS.ProcessEnv = {}
+  if (env.GLIBC_TUNABLES === undefined && env.BRANCHCAST_MALLOC_TUNING !== '0') more.GLIBC_TUNABLES = DAEMON_GLIBC_TUNABLES
+  const cacheDir = daemonCompileCacheDir(env)
+  if (cacheDir !== undefined) more.NODE_COMPILE_CACHE = cacheDir
+  if (Object.keys(more).length === 0) return
   try {
-    process.execve(process.execPath, [process.execPath, ...process.execArgv, ...process.argv.slice(1)], { ...env, GLIBC_TUNABLES: DAEMON_GLIBC_TUNABLES })
+    process.execve(process.execPath, [process.execPath, ...process.execArgv, ...process.argv.slice(1)], { ...env, ...more })
   } catch (err) {
     // the daemon runs on with the defaults
-    process.emitWarning(`running with glibc's default allocator settings: ${(err as Error).message}`)
+    process.emitWarning(`running with glibc's default allocator settings and no compile cache: ${(err as Error).message}`)
   }
 }

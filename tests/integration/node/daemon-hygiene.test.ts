@@ -3,7 +3,7 @@
 // identity winning over an environment token.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { readFile, rm, stat } from 'node:fs/promises'
+import { chmod, readFile, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createApiClient } from '../../../protocol/index.ts'
 import { createLogger } from '../../../protocol/logger.ts'
@@ -107,6 +107,39 @@ test('the daemon runs itself again with its allocator settings, keeping its pid;
       await p.stop(2_000)
     }
   }
+})
+
+test('the daemon keeps Node\'s TypeScript transpiler out of its memory: a cold compile cache is written and the daemon runs itself once more; a warm one serves it from the start; an unsafe folder is not used', async () => {
+  const cacheHome = await dir()
+  const cache = join(cacheHome, 'branchcast', 'compile-cache')
+  // the daemon's own log line, at info: its compile cache and whether the transpiler loaded
+  const runtime = async (i: number, env: NodeJS.ProcessEnv): Promise<{ dir: string | null, transpilerLoaded: boolean, pidKept: boolean }> => {
+    const d = await dir()
+    dirs.push(`${d}.log`)
+    const p = await startNodeProcess({ dataDir: d, tracker: tt.url, token: ws.userToken, site: `cache-${i}`, logFile: `${d}.log`, env: { XDG_CACHE_HOME: cacheHome, NODE_COMPILE_CACHE: undefined, BRANCHCAST_LOG_LEVEL: 'info', ...env } })
+    try {
+      const pidKept = JSON.parse(await readFile(join(d, DATA_DIR_LOCK_FILE), 'utf8')).pid === p.child.pid
+      await p.stop(5_000)
+      const line = (await readFile(`${d}.log`, 'utf8')).split('\n').filter((l) => l.includes('"compile cache"'))
+      assert.is(line.length, 1, 'one start logged (the re-runs happen before the node starts)')
+      const { dir, transpilerLoaded } = JSON.parse(line[0]!)
+      return { dir, transpilerLoaded, pidKept }
+    } finally {
+      await p.stop(2_000)
+    }
+  }
+  const cold = await runtime(0, {})
+  assert.ok(cold.dir?.startsWith(cache), `${String(cold.dir)} is under ${cache}`)
+  assert.is(cold.transpilerLoaded, false, 'a cold cache: written, then the daemon ran again without the transpiler')
+  assert.ok(cold.pidKept, 'the lock names the pid the daemon was started as')
+  assert.is((await stat(cache)).mode & 0o777, 0o700)
+  const warm = await runtime(1, {})
+  assert.equal(warm, cold)
+  // turned off: the transpiler stays, as before
+  assert.equal(await runtime(2, { BRANCHCAST_COMPILE_CACHE: '0' }), { dir: null, transpilerLoaded: true, pidKept: true })
+  // a folder others may write to could hold code the daemon would run: not used
+  await chmod(cache, 0o777)
+  assert.equal(await runtime(3, {}), { dir: null, transpilerLoaded: true, pidKept: true })
 })
 
 test('a node whose user has workspaces learns its VM accelerator when it starts, before any VM start asks', async () => {
