@@ -22,7 +22,7 @@
  * The same exec puts the daemon's compile cache in force (compile-cache.ts says why).
  *
  * Measured on pulls from a same-site peer (bench/RESULTS.md, "Pull CPU"). This module
- * imports only Node's own: it runs before the daemon's modules load.
+ * imports only compile-cache.ts and Node's own: it runs before the daemon's modules load.
  */
 
 import { daemonCompileCacheDir } from './compile-cache.ts'
