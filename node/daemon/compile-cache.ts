@@ -36,9 +36,9 @@ const AFTER_COLD_START = 'BRANCHCAST_COMPILE_CACHE_WARMED'
 /**
  * The cache folder the daemon uses, made if missing; undefined when it is off, when the
  * environment has a compile cache setting of its own, or when the folder cannot be used
- * (no home, not ours, writable by others: said as a warning).
+ * (no home, not ours, writable by others: said as a warning unless `warn` is false).
  */
-export function daemonCompileCacheDir (env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function daemonCompileCacheDir (env: NodeJS.ProcessEnv = process.env, { warn = true }: { warn?: boolean } = {}): string | undefined {
   if (env.BRANCHCAST_COMPILE_CACHE === '0' || env.NODE_COMPILE_CACHE !== undefined || env.NODE_DISABLE_COMPILE_CACHE !== undefined) return undefined
   // a relative XDG_CACHE_HOME is invalid by the spec and ignored
   const base = env.XDG_CACHE_HOME !== undefined && isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : join(homedir(), '.cache')
@@ -48,7 +48,7 @@ export function daemonCompileCacheDir (env: NodeJS.ProcessEnv = process.env): st
     const st = lstatSync(dir)
     const uid = process.getuid?.()
     if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0) {
-      process.emitWarning(`not using ${dir} as the compile cache: it must be a folder of this user's that others cannot write to`)
+      if (warn) process.emitWarning(`not using ${dir} as the compile cache: it must be a folder of this user's that others cannot write to`)
       return undefined
     }
     return dir

@@ -38,8 +38,10 @@ export function execWithDaemonEnvironment (): void {
   const env = process.env
   if (process.platform !== 'linux' || typeof process.execve !== 'function') return
   const more: NodeJS.ProcessEnv = {}
-  if (env.GLIBC_TUNABLES === undefined && env.BRANCHCAST_MALLOC_TUNING !== '0') more.GLIBC_TUNABLES = DAEMON_GLIBC_TUNABLES
-  const cacheDir = daemonCompileCacheDir(env)
+  const tune = env.GLIBC_TUNABLES === undefined && env.BRANCHCAST_MALLOC_TUNING !== '0'
+  if (tune) more.GLIBC_TUNABLES = DAEMON_GLIBC_TUNABLES
+  // a process that runs itself again anyway leaves the warning about a refused folder to the next
+  const cacheDir = daemonCompileCacheDir(env, { warn: !tune })
   if (cacheDir !== undefined) more.NODE_COMPILE_CACHE = cacheDir
   if (Object.keys(more).length === 0) return
   try {
