@@ -113,17 +113,18 @@ test('the daemon keeps Node\'s TypeScript transpiler out of its memory: a cold c
   const cacheHome = await dir()
   const cache = join(cacheHome, 'branchcast', 'compile-cache')
   // the daemon's own log line, at info: its compile cache and whether the transpiler loaded
-  const runtime = async (i: number, env: NodeJS.ProcessEnv): Promise<{ dir: string | null, transpilerLoaded: boolean, pidKept: boolean }> => {
+  const runtime = async (i: number, env: NodeJS.ProcessEnv): Promise<{ dir: string | null, transpilerLoaded: boolean, pidKept: boolean, refusals: number }> => {
     const d = await dir()
     dirs.push(`${d}.log`)
     const p = await startNodeProcess({ dataDir: d, tracker: tt.url, token: ws.userToken, site: `cache-${i}`, logFile: `${d}.log`, env: { XDG_CACHE_HOME: cacheHome, NODE_COMPILE_CACHE: undefined, BRANCHCAST_LOG_LEVEL: 'info', ...env } })
     try {
       const pidKept = JSON.parse(await readFile(join(d, DATA_DIR_LOCK_FILE), 'utf8')).pid === p.child.pid
       await p.stop(5_000)
-      const line = (await readFile(`${d}.log`, 'utf8')).split('\n').filter((l) => l.includes('"compile cache"'))
+      const log = (await readFile(`${d}.log`, 'utf8')).split('\n')
+      const line = log.filter((l) => l.includes('"compile cache"'))
       assert.is(line.length, 1, 'one start logged (the re-runs happen before the node starts)')
       const { dir, transpilerLoaded } = JSON.parse(line[0]!)
-      return { dir, transpilerLoaded, pidKept }
+      return { dir, transpilerLoaded, pidKept, refusals: log.filter((l) => l.includes('as the compile cache')).length }
     } finally {
       await p.stop(2_000)
     }
@@ -132,14 +133,15 @@ test('the daemon keeps Node\'s TypeScript transpiler out of its memory: a cold c
   assert.ok(cold.dir?.startsWith(cache), `${String(cold.dir)} is under ${cache}`)
   assert.is(cold.transpilerLoaded, false, 'a cold cache: written, then the daemon ran again without the transpiler')
   assert.ok(cold.pidKept, 'the lock names the pid the daemon was started as')
+  assert.is(cold.refusals, 0)
   assert.is((await stat(cache)).mode & 0o777, 0o700)
   const warm = await runtime(1, {})
   assert.equal(warm, cold)
   // turned off: the transpiler stays, as before
-  assert.equal(await runtime(2, { BRANCHCAST_COMPILE_CACHE: '0' }), { dir: null, transpilerLoaded: true, pidKept: true })
-  // a folder others may write to could hold code the daemon would run: not used
+  assert.equal(await runtime(2, { BRANCHCAST_COMPILE_CACHE: '0' }), { dir: null, transpilerLoaded: true, pidKept: true, refusals: 0 })
+  // a folder others may write to could hold code the daemon would run: not used, said once
   await chmod(cache, 0o777)
-  assert.equal(await runtime(3, {}), { dir: null, transpilerLoaded: true, pidKept: true })
+  assert.equal(await runtime(3, {}), { dir: null, transpilerLoaded: true, pidKept: true, refusals: 1 })
 })
 
 test('a node whose user has workspaces learns its VM accelerator when it starts, before any VM start asks', async () => {
