@@ -11,7 +11,7 @@ import { createServer } from 'node:http'
 import { createReadStream, readFileSync } from 'node:fs'
 import { open, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { ChunkSource } from '../../node/peer/index.ts'
+import type { ChunkPlace, ChunkSource } from '../../node/peer/index.ts'
 import { applyDaemonV8Flags } from '../../node/daemon/v8-flags.ts'
 
 // the daemon's V8 settings before the node's modules load (see index.ts)
@@ -22,6 +22,7 @@ const { isChunkId } = await import('../../protocol/store/chunk-id.ts')
 const { importPublicKey } = await import('../../protocol/signing/signing.ts')
 const { createLogger } = await import('../../protocol/logger.ts')
 const { createChunkServer, createPeerNode } = await import('../../node/peer/index.ts')
+const { readAll, readvFully } = await import('../../node/image-store/positioned-io.ts')
 
 /** The bench's chunks are all this long: chunk i of the id list lies at i × CHUNK_BYTES in the image. */
 const CHUNK_BYTES = 64 * 1024
@@ -38,6 +39,18 @@ async function imageFileSource (image: string, ids: string): Promise<ChunkSource
       const { bytesRead } = await fh.read(data, 0, CHUNK_BYTES, i * CHUNK_BYTES)
       if (bytesRead !== CHUNK_BYTES) return undefined
       return { data, discard: async () => {} }
+    },
+    // as the node's image store places them: read into the outgoing group, adjacent ones at once
+    places: {
+      locate: async (_image, wanted) => wanted.map((id) => {
+        const i = at.get(id)
+        return i === undefined ? undefined : { length: CHUNK_BYTES, offset: i * CHUNK_BYTES }
+      }),
+      read: async (places, targets) => await readAll(
+        places.map((p, i) => ({ file: fh, offset: (p as ChunkPlace & { offset: number }).offset, target: targets[i]! })),
+        async (run) => { await readvFully(run.file, run.targets, run.offset) }
+      ),
+      discard: async () => {}
     }
   }
 }

@@ -10,13 +10,17 @@ import { mkdir, readFile, readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ChunkNotFoundError, IMAGE_NAME_RE, createChunkStore, decodeManifest, readChunkList } from '../../protocol/index.ts'
 import type { ChunkId, ChunkStore, FetchPart, Logger, Manifest } from '../../protocol/index.ts'
-import type { HeldChunk } from '../peer/index.ts'
+import type { ChunkPlace, ChunkPlaces, HeldChunk } from '../peer/index.ts'
 import { createChunkTableBuilder, unitOffset } from '../pull/chunk-table.ts'
 import type { ChunkTable } from '../pull/chunk-table.ts'
 import { writeFileAtomic } from '../state-file.ts'
 import { ImageVersion } from './image-version.ts'
 import { MANIFEST_FILE_RE, imagePaths } from './paths.ts'
+import { readAll } from './positioned-io.ts'
 import type { CorruptChunk, ImageStore as ImageStoreInterface, ImageStoreInit, ImageStoreStats } from './index.ts'
+
+/** A chunk held in a version's image file. */
+interface HeldPlace extends ChunkPlace { version: ImageVersion, unit: number, offset: number }
 
 /** `writeFileAtomic`'s temp files beside a version's bitmap or manifest. */
 const STALE_TEMP_RE = /^[0-9]+\.(have|manifest)\.[0-9a-f]+\.tmp$/
@@ -123,6 +127,25 @@ export class ImageStore implements ImageStoreInterface {
       return { data, discard: async () => { await this.discard(v, u) } }
     }
     return undefined
+  }
+
+  /** Chunks read straight into the chunk server's outgoing buffer (see ChunkSource.places). */
+  readonly places: ChunkPlaces = {
+    locate: async (image, ids) => {
+      const versions = await this.versions(image)
+      return ids.map((id): HeldPlace | undefined => {
+        for (const v of versions) {
+          const u = v.table.unitOfId(id)
+          if (u !== undefined && v.has(u)) return { length: v.table.unitLengths[u]!, version: v, unit: u, offset: unitOffset(v.table, u) }
+        }
+        return undefined
+      })
+    },
+    read: async (places, targets) => await readAll(
+      places.map((p, i) => ({ file: (p as HeldPlace).version, offset: (p as HeldPlace).offset, target: targets[i]! })),
+      async (run) => { await run.file.readInto(run.offset, run.targets) }
+    ),
+    discard: async (place) => { await this.discard((place as HeldPlace).version, (place as HeldPlace).unit) }
   }
 
   async discard (v: ImageVersion, u: number): Promise<void> {

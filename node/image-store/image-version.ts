@@ -28,6 +28,7 @@ import {
 import { indexHave, unitOffset, unitsFullyHeld } from '../pull/chunk-table.ts'
 import type { ChunkTable } from '../pull/chunk-table.ts'
 import { loadPresence, savePresence } from './presence.ts'
+import { readvFully, writevFully } from './positioned-io.ts'
 import type { VersionPaths } from './paths.ts'
 
 function clearBit (bits: Uint8Array, i: number): void {
@@ -264,13 +265,7 @@ export class ImageVersion {
         end += writes[i]!.bytes.length
         i++
       }
-      let written = 0
-      while (written < end - start) {
-        // a short write (rare; signals, huge runs) continues where it stopped
-        const { bytesWritten } = await this.#fh.writev(written === 0 ? run : sliceRun(run, written), start + written)
-        if (bytesWritten <= 0) throw new Error('image write made no progress')
-        written += bytesWritten
-      }
+      await writevFully(this.#fh, run, start)
     }
     for (const { u } of batch) {
       clearBit(this.#queued, u)
@@ -316,13 +311,14 @@ export class ImageVersion {
 
   async readRange (offset: number, length: number): Promise<Uint8Array> {
     const buf = Buffer.allocUnsafe(length)
-    let got = 0
-    while (got < length) {
-      const { bytesRead } = await this.#fh.read(buf, got, length - got, offset + got)
-      if (bytesRead === 0) throw new Error(`image file ended at ${offset + got}, expected ${offset + length}`)
-      got += bytesRead
-    }
+    await this.readInto(offset, [buf])
     return buf
+  }
+
+  /** Fills `targets` back to back from `offset` of the image file, in one readv (not verified here). */
+  async readInto (offset: number, targets: readonly Uint8Array[]): Promise<void> {
+    if (this.#closed) throw new Error(`image ${this.image} v${this.version} is closed`)
+    await readvFully(this.#fh, targets, offset)
   }
 
   /**
@@ -361,15 +357,4 @@ export class ImageVersion {
     await this.#fh.close()
     for (const waiters of [...this.#waiters.values()]) for (const wake of [...waiters]) wake()
   }
-}
-
-/** The buffers of `run` after its first `skip` bytes. */
-function sliceRun (run: Uint8Array[], skip: number): Uint8Array[] {
-  const out: Uint8Array[] = []
-  for (const b of run) {
-    if (skip >= b.length) { skip -= b.length; continue }
-    out.push(skip === 0 ? b : b.subarray(skip))
-    skip = 0
-  }
-  return out
 }

@@ -8,7 +8,7 @@
  * out. No second copy of image data exists.
  */
 import type { ChunkId, FetchPart, Logger, Manifest } from '../../protocol/index.ts'
-import type { ChunkSource, HeldChunk } from '../peer/index.ts'
+import type { ChunkPlaces, ChunkSource, HeldChunk } from '../peer/index.ts'
 import { ImageStore as ImageStoreImpl } from './image-store.ts'
 import type { ImageVersion } from './image-version.ts'
 import type { ChunkTable } from '../pull/chunk-table.ts'
@@ -57,6 +57,8 @@ export interface ImageStore extends ChunkSource {
   versions: (image: string) => Promise<ImageVersion[]>
   /** A chunk of the image `image`, read from the newest version holding it; not yet verified. */
   read: (image: string, id: ChunkId) => Promise<HeldChunk | undefined>
+  /** Where chunks lie in the versions' image files, for the chunk server to read many at once. */
+  places: ChunkPlaces
   /** Checks bytes read from `version` against unit `u`'s id; a mismatch discards the unit (and reports it). */
   verified: (version: ImageVersion, u: number, bytes: Uint8Array) => Promise<boolean>
   /** Deletes all but the newest `keep` versions of `image` (but never one in use) and list parts nothing names; resolves to the versions deleted. */

@@ -89,6 +89,28 @@ export interface HeldChunk {
 export interface ChunkSource {
   /** chunk `id` as held for `image` (a capability for one image never reaches another's chunks) */
   read: (image: string, id: ChunkId) => Promise<HeldChunk | undefined>
+  /**
+   * For a source that holds chunks raw in files (a node's images): the server then reads
+   * them straight into the buffer that goes out, adjacent chunks in one read, instead of a
+   * buffer and a thread-pool trip per chunk.
+   */
+  places?: ChunkPlaces
+}
+
+/** Where a raw chunk lies; opaque to the server but for its length. */
+export interface ChunkPlace { readonly length: number }
+
+export interface ChunkPlaces {
+  /** where each of `ids` lies as held for `image`, in order (undefined: not held) */
+  locate: (image: string, ids: readonly ChunkId[]) => Promise<Array<ChunkPlace | undefined>>
+  /**
+   * Reads each place into its target (exactly its length), adjacent places in one read;
+   * resolves per place whether it was read (false: no longer held, or the read failed).
+   * The bytes are not verified here.
+   */
+  read: (places: readonly ChunkPlace[], targets: readonly Uint8Array[]) => Promise<boolean[]>
+  /** the bytes read from `place` failed verification: the holder drops the chunk (and fetches it again later) */
+  discard: (place: ChunkPlace) => Promise<void>
 }
 
 export interface ChunkServerComponents {

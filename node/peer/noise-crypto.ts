@@ -11,7 +11,9 @@
  *   so joining it would only copy every byte once more;
  * - a message that spans socket reads (a list) is opened with the same cached key, piece
  *   by piece: the library's path imported the key anew for each (~0.6 ms per MiB pulled,
- *   bench/pull-cpu), as most 64 KiB messages span two reads.
+ *   bench/pull-cpu), as most 64 KiB messages span two reads;
+ * - every plaintext piece sealed is reported to send-buffers.ts, which takes a chunk
+ *   server's group buffer back once all of it is sealed.
  *
  * The bytes on the wire are the same.
  */
@@ -19,6 +21,7 @@ import { createCipheriv, createDecipheriv, createSecretKey } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
 import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto'
 import type { ICryptoInterface } from '@chainsafe/libp2p-noise'
+import { sealed } from './send-buffers.ts'
 
 /** Bytes as Noise hands them over: one array, or a list of pieces (a yamux header and its data). */
 type Bytes = Parameters<ICryptoInterface['chaCha20Poly1305Encrypt']>[0]
@@ -44,6 +47,14 @@ function keyObject (k: Uint8Array): KeyObject {
 }
 
 function seal (plaintext: Bytes, nonce: Uint8Array, ad: Uint8Array, k: Uint8Array): ReturnType<ICryptoInterface['chaCha20Poly1305Encrypt']> {
+  const out = encrypt(plaintext, nonce, ad, k)
+  // the plaintext is copied into the ciphertext: a chunk server's group buffer may go back
+  if (plaintext instanceof Uint8Array) sealed(plaintext)
+  else for (const piece of plaintext) sealed(piece)
+  return out
+}
+
+function encrypt (plaintext: Bytes, nonce: Uint8Array, ad: Uint8Array, k: Uint8Array): ReturnType<ICryptoInterface['chaCha20Poly1305Encrypt']> {
   if (plaintext.byteLength < NATIVE_MIN_BYTES) return defaultCrypto.chaCha20Poly1305Encrypt(plaintext, nonce, ad, k).subarray()
   const cipher = createCipheriv(CHACHA, keyObject(k), nonce, { authTagLength: TAG_BYTES })
   cipher.setAAD(ad, { plaintextLength: plaintext.byteLength })

@@ -86,9 +86,48 @@ export type ChunkAnswer =
   | { id: ChunkId, data: Uint8Array, compressed: boolean }
   | { id: ChunkId, data?: undefined }
 
-function answerBytes (a: ChunkAnswer): number {
-  const body = a.data === undefined ? 1 + 32 : 1 + 33 + a.data.length
+/** One answer of a group being laid out: a chunk of `length` stored bytes, or a miss (no length). */
+export interface AnswerSlot { id: ChunkId, length?: number, compressed?: boolean }
+
+function answerBytes (length: number | undefined): number {
+  const body = length === undefined ? 1 + 32 : 1 + 33 + length
   return varintLength(body) + body
+}
+
+/**
+ * CHUNK and MISSING frames for `answers`, in order, then DONE when `done`, in one buffer
+ * with each chunk's bytes left to fill: `slots[i]` is where answer i's stored bytes go
+ * (undefined for a miss). A server reads chunks straight into their slots; every slot must
+ * be filled (or the group laid out again without it) before the bytes go out. `alloc`
+ * gives the buffer (default a new zeroed one); every byte outside the slots is written.
+ */
+export function layoutAnswers (answers: readonly AnswerSlot[], done: boolean, alloc: (bytes: number) => Uint8Array = (n) => new Uint8Array(n)): { bytes: Uint8Array, slots: Array<Uint8Array | undefined> } {
+  let total = done ? 2 : 0
+  for (const a of answers) {
+    if (a.length !== undefined && (!Number.isSafeInteger(a.length) || a.length < 0 || a.length > MAX_CHUNK_BYTES_CEILING)) throw new TypeError('chunk too large for the protocol')
+    total += answerBytes(a.length)
+  }
+  const bytes = alloc(total)
+  if (bytes.length !== total) throw new TypeError('alloc must give the bytes asked for')
+  const slots: Array<Uint8Array | undefined> = []
+  let o = 0
+  for (const a of answers) {
+    const id = idBytes(a.id)
+    if (a.length === undefined) {
+      o = writeVarint(bytes, o, 33)
+      bytes[o++] = FRAME.MISSING
+      bytes.set(id, o); o += 32
+      slots.push(undefined)
+    } else {
+      o = writeVarint(bytes, o, 34 + a.length)
+      bytes[o++] = FRAME.CHUNK
+      bytes.set(id, o); o += 32
+      bytes[o++] = a.compressed === true ? 1 : 0
+      slots.push(bytes.subarray(o, o + a.length)); o += a.length
+    }
+  }
+  if (done) { bytes[o++] = 1; bytes[o++] = FRAME.DONE }
+  return { bytes, slots }
 }
 
 /**
@@ -98,29 +137,9 @@ function answerBytes (a: ChunkAnswer): number {
  * window update back and Noise messages of its own).
  */
 export function encodeAnswers (answers: readonly ChunkAnswer[], done: boolean): Uint8Array {
-  let total = done ? 2 : 0
-  for (const a of answers) {
-    if (a.data !== undefined && a.data.length > MAX_CHUNK_BYTES_CEILING) throw new TypeError('chunk too large for the protocol')
-    total += answerBytes(a)
-  }
-  const buf = new Uint8Array(total)
-  let o = 0
-  for (const a of answers) {
-    const id = idBytes(a.id)
-    if (a.data === undefined) {
-      o = writeVarint(buf, o, 33)
-      buf[o++] = FRAME.MISSING
-      buf.set(id, o); o += 32
-    } else {
-      o = writeVarint(buf, o, 34 + a.data.length)
-      buf[o++] = FRAME.CHUNK
-      buf.set(id, o); o += 32
-      buf[o++] = a.compressed ? 1 : 0
-      buf.set(a.data, o); o += a.data.length
-    }
-  }
-  if (done) { buf[o++] = 1; buf[o++] = FRAME.DONE }
-  return buf
+  const { bytes, slots } = layoutAnswers(answers.map((a) => ({ id: a.id, length: a.data?.length, compressed: a.data === undefined ? undefined : a.compressed })), done)
+  for (const [i, a] of answers.entries()) if (a.data !== undefined) slots[i]!.set(a.data)
+  return bytes
 }
 
 export function encodeMissing (id: ChunkId): Uint8Array {
@@ -184,6 +203,17 @@ export function decodeFrame (body: Uint8Array): ChunkMessage {
   }
 }
 
+export interface ReadFramesOptions {
+  /** a frame longer than this ends the stream (default MAX_FRAME_BYTES) */
+  maxFrameBytes?: number
+  /**
+   * A frame that spans pieces is copied into one buffer reused for the next such frame, so
+   * a message (a chunk's `data`) is valid only until the next one is asked for: for a
+   * reader that copies or drops each at once. Saves a buffer per frame.
+   */
+  reuse?: boolean
+}
+
 /** A Uint8Array, or a list of them (libp2p's Uint8ArrayList iterates its pieces). */
 type Bytes = Uint8Array | Iterable<Uint8Array>
 
@@ -197,9 +227,9 @@ type Bytes = Uint8Array | Iterable<Uint8Array>
  * copied at all). Appending each piece to the partial frame instead made a 4 MiB frame in
  * 256-byte pieces cost seconds of CPU.
  */
-export async function * readFrames (source: AsyncIterable<Bytes>, options: { maxFrameBytes?: number } = {}): AsyncGenerator<ChunkMessage> {
+export async function * readFrames (source: AsyncIterable<Bytes>, options: ReadFramesOptions = {}): AsyncGenerator<ChunkMessage> {
   const max = options.maxFrameBytes ?? MAX_FRAME_BYTES
-  const pending = new PendingBytes()
+  const pending = new PendingBytes(options.reuse === true)
   let frame: FramePrefix | undefined
   for await (const piece of source) {
     // a list's pieces are taken by reference: joining them here would copy every byte once
@@ -239,6 +269,11 @@ function readFramePrefix (head: Uint8Array, max: number): FramePrefix | undefine
 class PendingBytes {
   #pieces: Uint8Array[] = []
   #length = 0
+  readonly #reuse: boolean
+  /** with reuse: the buffer frames that span pieces are copied into */
+  #scratch = new Uint8Array(0)
+
+  constructor (reuse: boolean) { this.#reuse = reuse }
 
   get length (): number { return this.#length }
 
@@ -270,7 +305,13 @@ class PendingBytes {
   }
 
   #copy (n: number, consume: boolean): Uint8Array {
-    const out = new Uint8Array(n)
+    let out: Uint8Array
+    if (consume && this.#reuse) {
+      if (this.#scratch.length < n) this.#scratch = new Uint8Array(n)
+      out = this.#scratch.subarray(0, n)
+    } else {
+      out = new Uint8Array(n)
+    }
     let filled = 0
     let i = 0
     while (filled < n) {
