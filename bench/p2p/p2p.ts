@@ -97,7 +97,8 @@ function makeRunners (client: PeerNode, noiseClient: PeerNode, token: string, no
       await Promise.all(Array.from({ length: streams }, async (_, s) => {
         const mine = ids.slice(s * share, (s + 1) * share)
         for (let i = 0; i < mine.length; i += MAX_IDS_PER_FETCH) {
-          for await (const c of fetchChunksFromPeer(node, multiaddrs, tok, mine.slice(i, i + MAX_IDS_PER_FETCH))) {
+          // transient, as a pulling node asks (its image store copies each chunk at once)
+          for await (const c of fetchChunksFromPeer(node, multiaddrs, tok, mine.slice(i, i + MAX_IDS_PER_FETCH), { transient: true })) {
             if (c.missing === true) throw new Error(`peer lacks ${c.id}`)
             bytes += c.bytes.byteLength
           }

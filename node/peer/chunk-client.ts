@@ -46,6 +46,12 @@ export interface FetchChunksOptions {
   onChunk?: (event: ChunkTransferEvent) => void
   /** largest chunk accepted (the manifest's maximum); default the protocol ceiling */
   maxChunkBytes?: number
+  /**
+   * A chunk's bytes are valid only until the loop asks for the next chunk (they share a
+   * buffer reused for it): for a consumer that copies them at once, as the image store's
+   * `put` does. Saves a buffer per chunk, which was a third of a pulling node's garbage.
+   */
+  transient?: boolean
 }
 
 function resolveTarget (target: PeerTarget): { peerId: string, dial: PeerId | Multiaddr[] } {
@@ -142,7 +148,7 @@ export async function * fetchChunksFromPeer (node: PeerNode, peer: PeerTarget, t
     let batch = 0
     let i = 0 // index into ids of the next expected answer
     let batchEnd = batches[0]!.length
-    frames: for await (const msg of readFrames(stream, { maxFrameBytes: MAX_FRAME_BYTES })) {
+    frames: for await (const msg of readFrames(stream, { maxFrameBytes: MAX_FRAME_BYTES, reuse: options.transient })) {
       switch (msg.type) {
         case 'refused':
           throw new PeerRefusedError(peerId, msg.code, msg.message)
@@ -164,7 +170,7 @@ export async function * fetchChunksFromPeer (node: PeerNode, peer: PeerTarget, t
           }
           // a raw chunk is a view into the frame buffer: copy it when that buffer is much
           // larger, so it does not pin its neighbours (a copy per chunk is a GC cost per byte)
-          if (bytes === msg.data && bytes.buffer.byteLength > 2 * bytes.byteLength) bytes = new Uint8Array(bytes)
+          if (options.transient !== true && bytes === msg.data && bytes.buffer.byteLength > 2 * bytes.byteLength) bytes = new Uint8Array(bytes)
           options.onChunk?.({ id, wireBytes: msg.data.byteLength, compressed: msg.compressed, missing: false })
           yield { id, bytes }
           break

@@ -134,7 +134,8 @@ export async function runTransfer (ctx: TransferContext): Promise<TransferResult
       const addrs = peerAddrs.get(peerId) ?? []
       const ids = units.map((u) => table.unitId(u))
       for await (const r of fetchChunksFromPeer(peer, { peerId, multiaddrs: addrs }, capability ?? '', ids, {
-        signal: withSignal(ctrl), maxChunkBytes: manifest.chunking.maxBytes, onChunk: (e) => { wire.peers += e.wireBytes }
+        // put copies the bytes before it first waits: the frame buffer can serve the next chunk
+        signal: withSignal(ctrl), maxChunkBytes: manifest.chunking.maxBytes, transient: true, onChunk: (e) => { wire.peers += e.wireBytes }
       })) {
         const u = table.unitOfId(r.id)!
         pending.delete(u)

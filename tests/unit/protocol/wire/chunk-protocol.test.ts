@@ -2,7 +2,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { chunkId } from '../../../../protocol/store/chunk-id.ts'
 import {
-  decodeFrame, encodeAnswers, encodeChunk, encodeDone, encodeMissing, encodeRefused, encodeRequest, readFrames,
+  decodeFrame, encodeAnswers, encodeChunk, encodeDone, encodeMissing, encodeRefused, encodeRequest, layoutAnswers, readFrames,
   MAX_IDS_PER_REQUEST
 } from '../../../../protocol/wire/chunk-protocol.ts'
 import type { ChunkMessage } from '../../../../protocol/wire/chunk-protocol.ts'
@@ -50,6 +50,49 @@ test('encodeAnswers gives the bytes of each answer encoded alone, back to back',
   assert.equal(encodeAnswers(answers, true), new Uint8Array(Buffer.concat([...alone, encodeDone()])))
   assert.equal(encodeAnswers([], true), encodeDone())
   assert.throws(() => encodeAnswers([{ id: 'not an id' }], false), TypeError)
+})
+
+test('layoutAnswers leaves each chunk a slot of its length: filled, the bytes are encodeAnswers\'', () => {
+  const big = new Uint8Array(300).fill(9)
+  const answers = [{ id, data, compressed: false }, { id: ids[1]! }, { id: chunkId(big), data: big, compressed: true }]
+  for (const done of [false, true]) {
+    const given: number[] = []
+    const { bytes, slots } = layoutAnswers(answers.map((a) => ({ id: a.id, length: a.data?.length, compressed: a.compressed })), done, (n) => {
+      given.push(n)
+      return new Uint8Array(n).fill(0xee) // a reused buffer: whatever it held before
+    })
+    assert.equal(slots.map((s) => s?.length), [data.length, undefined, 300])
+    slots[0]!.set(data)
+    slots[2]!.set(big)
+    assert.equal(bytes, encodeAnswers(answers, done))
+    assert.equal(given, [bytes.length])
+  }
+  assert.throws(() => layoutAnswers([{ id, length: 4 }], false, (n) => new Uint8Array(n + 1)), /bytes asked for/)
+  assert.throws(() => layoutAnswers([{ id, length: 5 * 1024 * 1024 }], false), /too large/)
+  assert.throws(() => layoutAnswers([{ id, length: -1 }], false), /too large/)
+})
+
+test('with reuse, frames that span pieces share one buffer: each is right when read, gone at the next', async () => {
+  const a = new Uint8Array(5000).fill(1)
+  const b = new Uint8Array(3000).fill(2)
+  const wire = Buffer.concat([encodeChunk(chunkId(a), a, false), encodeChunk(chunkId(b), b, false), encodeDone()])
+  // every frame spans pieces
+  const pieces = Array.from({ length: Math.ceil(wire.length / 1000) }, (_, i) => wire.subarray(i * 1000, (i + 1) * 1000))
+  async function * src (): AsyncGenerator<Uint8Array> { for (const p of pieces) yield p }
+  for (const reuse of [false, true]) {
+    const kept: Uint8Array[] = []
+    for await (const m of readFrames(src(), { reuse })) {
+      if (m.type !== 'chunk') continue
+      // read at once: the bytes sent
+      assert.is(chunkId(m.data), m.id)
+      kept.push(m.data)
+    }
+    assert.is(kept.length, 2)
+    // kept past the next frame: a copy each without reuse, the later frame's bytes with it
+    assert.is(kept[0]!.buffer === kept[1]!.buffer, reuse)
+    assert.is(chunkId(kept[0]!) === chunkId(a), !reuse)
+    assert.is(chunkId(kept[1]!), chunkId(b))
+  }
 })
 
 test('a source of piece lists (libp2p streams yield Uint8ArrayList) decodes the same', async () => {
