@@ -108,8 +108,10 @@ export const PEER_STREAMS_PER_PEER = 2
 /** Slow answers a chunk may get from peers before the origin takes it (reason peers-slow). */
 export const MAX_TIMEOUTS_PER_CHUNK = 3
 /**
- * Chunks a serving stream reads from disk ahead of what it sends: hides the thread pool's
- * latency on a busy machine; bounded so one stream holds at most this many chunks in memory.
+ * Chunks a serving stream reads from disk ahead of what it sends, from a source that hands
+ * chunks over one by one (a chunk store); one that places them (a node's images) reads
+ * the next group while one goes out. Hides the thread pool's latency on a busy machine;
+ * bounded so one stream holds at most this many chunks in memory.
  */
 export const UPLOAD_READ_AHEAD_CHUNKS = 4
 /**
