@@ -1,8 +1,9 @@
 /**
  * The serving side of the p2p bench, in its own process: a libp2p peer with a chunk server
- * and a node:http static server over the same data. The chunk server reads each chunk by
- * offset from the one image file, as a node serves from its images (node/image-store:
- * one positioned read per chunk, verified before it goes out); the static server serves
+ * and a node:http static server over the same data. The chunk server reads chunks by
+ * offset from the one image file as a node serves from its images (node/image-store's
+ * `places`: straight into the outgoing group, adjacent chunks in one readv, each verified
+ * before it goes out); the static server serves
  * the chunk-store directory (per chunk) and the image file (one file). Driven over IPC by
  * bench/p2p/index.ts: it sends `{ ready, multiaddrs, httpPort }`, answers `cpu` with its CPU
  * seconds, and exits on `stop`.
