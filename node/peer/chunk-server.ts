@@ -25,7 +25,6 @@ import {
 } from '../constants.ts'
 import { createTokenBucket } from './rate-limiter.ts'
 import type { TokenBucket } from './rate-limiter.ts'
-import { takeSendBuffer } from './send-buffers.ts'
 import { chunkStoreSource } from './store-source.ts'
 import type { ChunkPlace, ChunkPlaces, ChunkServerComponents, ChunkServerInit, ChunkServerStats, ChunkServer as ChunkServerInterface, ChunkSource, PeerNode } from './index.ts'
 
@@ -214,7 +213,7 @@ export class ChunkServer implements ChunkServerInterface {
    * (adjacent ones in one read) and verified there. A chunk costs no buffer of its own and a
    * group one trip to the thread pool; before, each chunk was read into a buffer of its own
    * (a trip each, ~40 µs of CPU on a busy machine) and copied into the group. The group's
-   * buffer comes back once Noise has sealed it (send-buffers.ts). The next group is read
+   * buffer comes back once Noise has sealed it (the node's send buffers). The next group is read
    * while this one goes out.
    */
   async #answerAllPlaced (places: ChunkPlaces, ids: readonly ChunkId[], image: string, send: (buf: Uint8Array) => Promise<void>): Promise<void> {
@@ -249,7 +248,7 @@ export class ChunkServer implements ChunkServerInterface {
 
   /** One group's bytes: its chunks read into their slots and verified (a chunk that fails goes out as MISSING). */
   async #readGroup (places: ChunkPlaces, ids: readonly ChunkId[], where: ReadonlyArray<ChunkPlace | undefined>, image: string, done: boolean): Promise<Uint8Array> {
-    const { bytes, slots } = layoutAnswers(ids.map((id, i) => ({ id, length: where[i]?.length })), done, takeSendBuffer)
+    const { bytes, slots } = layoutAnswers(ids.map((id, i) => ({ id, length: where[i]?.length })), done, (n) => this.#node.sendBuffers.take(n))
     const placed: number[] = []
     for (let i = 0; i < ids.length; i++) if (where[i] !== undefined) placed.push(i)
     const read = await places.read(placed.map((i) => where[i]!), placed.map((i) => slots[i]!))

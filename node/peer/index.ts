@@ -14,6 +14,7 @@ import type { ChunkId } from '../../protocol/index.ts'
 import type { Logger } from '../../protocol/index.ts'
 import { Libp2pPeerNode } from './peer-node.ts'
 import { ChunkServer as ChunkServerImpl } from './chunk-server.ts'
+import type { SendBuffers } from './send-buffers.ts'
 
 export { fetchChunksFromPeer } from './chunk-client.ts'
 export { chunkStoreSource } from './store-source.ts'
@@ -25,6 +26,7 @@ export type { TokenBucket, TokenBucketInit } from './rate-limiter.ts'
 export { PeerRefusedError, PeerUnavailableError } from './errors.ts'
 export type { PeerErrorCode } from './errors.ts'
 export { loadOrCreatePeerKey } from './peer-key.ts'
+export { SEND_BUFFER_BYTES, SendBuffers } from './send-buffers.ts'
 
 // ---- the libp2p peer ----
 
@@ -52,6 +54,8 @@ export interface PeerNode {
   readonly multiaddrs: string[]
   /** the underlying libp2p node, for dialling and events (e.g. `peer:discovery` from mDNS) */
   readonly libp2p: Libp2p
+  /** buffers its chunk server sends groups in, back once its connections have sealed them */
+  readonly sendBuffers: SendBuffers
   start: () => Promise<void>
   stop: () => Promise<void>
 }

@@ -12,8 +12,9 @@
  * - a message that spans socket reads (a list) is opened with the same cached key, piece
  *   by piece: the library's path imported the key anew for each (~0.6 ms per MiB pulled,
  *   bench/pull-cpu), as most 64 KiB messages span two reads;
- * - every plaintext piece sealed is reported to send-buffers.ts, which takes a chunk
- *   server's group buffer back once all of it is sealed.
+ * - every plaintext piece sealed is reported to the node's send buffers
+ *   (send-buffers.ts), which take a chunk server's group buffer back once all of it is
+ *   sealed.
  *
  * The bytes on the wire are the same.
  */
@@ -21,7 +22,7 @@ import { createCipheriv, createDecipheriv, createSecretKey } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
 import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto'
 import type { ICryptoInterface } from '@chainsafe/libp2p-noise'
-import { sealed } from './send-buffers.ts'
+import type { SendBuffers } from './send-buffers.ts'
 
 /** Bytes as Noise hands them over: one array, or a list of pieces (a yamux header and its data). */
 type Bytes = Parameters<ICryptoInterface['chaCha20Poly1305Encrypt']>[0]
@@ -47,14 +48,6 @@ function keyObject (k: Uint8Array): KeyObject {
 }
 
 function seal (plaintext: Bytes, nonce: Uint8Array, ad: Uint8Array, k: Uint8Array): ReturnType<ICryptoInterface['chaCha20Poly1305Encrypt']> {
-  const out = encrypt(plaintext, nonce, ad, k)
-  // the plaintext is copied into the ciphertext: a chunk server's group buffer may go back
-  if (plaintext instanceof Uint8Array) sealed(plaintext)
-  else for (const piece of plaintext) sealed(piece)
-  return out
-}
-
-function encrypt (plaintext: Bytes, nonce: Uint8Array, ad: Uint8Array, k: Uint8Array): ReturnType<ICryptoInterface['chaCha20Poly1305Encrypt']> {
   if (plaintext.byteLength < NATIVE_MIN_BYTES) return defaultCrypto.chaCha20Poly1305Encrypt(plaintext, nonce, ad, k).subarray()
   const cipher = createCipheriv(CHACHA, keyObject(k), nonce, { authTagLength: TAG_BYTES })
   cipher.setAAD(ad, { plaintextLength: plaintext.byteLength })
@@ -91,9 +84,22 @@ function open (ciphertext: Bytes, nonce: Uint8Array, ad: Uint8Array, k: Uint8Arr
   return body
 }
 
-/** `defaultCrypto` with session keys imported once; pass as `noise({ crypto })`. */
-export const noiseCrypto: ICryptoInterface = {
-  ...defaultCrypto,
-  chaCha20Poly1305Encrypt: seal,
-  chaCha20Poly1305Decrypt: open
+/**
+ * `defaultCrypto` with session keys imported once; pass as `noise({ crypto })`. Every
+ * plaintext piece sealed is reported to `sendBuffers`, if given (the node's pool).
+ */
+export function createNoiseCrypto (sendBuffers?: Pick<SendBuffers, 'sealed'>): ICryptoInterface {
+  return {
+    ...defaultCrypto,
+    chaCha20Poly1305Encrypt: sendBuffers === undefined
+      ? seal
+      : (plaintext, nonce, ad, k) => {
+          const out = seal(plaintext, nonce, ad, k)
+          // copied into the ciphertext: a chunk server's group buffer may go back
+          if (plaintext instanceof Uint8Array) sendBuffers.sealed(plaintext)
+          else for (const piece of plaintext) sendBuffers.sealed(piece)
+          return out
+        },
+    chaCha20Poly1305Decrypt: open
+  }
 }

@@ -1,12 +1,14 @@
 /**
  * Buffers the chunk server lays its outgoing groups in (chunks read straight into them),
- * taken back for the next group once Noise has sealed every byte of one.
+ * taken back for the next group once Noise has sealed every byte of one. One pool per peer
+ * node: its chunk server takes, its connections' Noise (noise-crypto.ts) reports what it
+ * sealed.
  *
  * A group of ~256 KiB goes to the stream, yamux cuts it into frames, Noise seals each frame
- * into a ciphertext of its own (noise-crypto.ts): after that nobody reads the plaintext.
- * Allocated afresh, every group was 256 KiB of new memory (page faults, zeroing) and of
- * garbage, which reached V8's old space whenever it waited out two scavenges for a window
- * update, and full collections followed (bench/RESULTS.md, "Peer-to-peer throughput notes").
+ * into a ciphertext of its own: after that nobody reads the plaintext. Allocated afresh,
+ * every group was 256 KiB of new memory (page faults, zeroing) and of garbage, which
+ * reached V8's old space whenever it waited out two scavenges for a window update, and
+ * full collections followed (bench/RESULTS.md, "Peer-to-peer throughput notes").
  *
  * Safe by construction: a buffer comes back only when as many of its bytes as it lent out
  * went through `sealed`, which only the sealing side calls, once per piece it has
@@ -23,28 +25,29 @@ const SPARE_BUFFERS = 4
 
 interface Lease { lent: number, sealed: number }
 
-const spares: ArrayBuffer[] = []
-const leases = new WeakMap<ArrayBufferLike, Lease>()
+export class SendBuffers {
+  /** groups laid out in a pooled buffer, and buffers that came back sealed (tests, benches) */
+  readonly stats = { lent: 0, returned: 0 }
+  readonly #spares: ArrayBuffer[] = []
+  readonly #leases = new WeakMap<ArrayBufferLike, Lease>()
 
-/** Counts, for tests and benches: groups laid out in a pooled buffer, and buffers that came back sealed. */
-export const sendBufferStats = { lent: 0, returned: 0 }
+  /** A buffer of `bytes` bytes for an outgoing group; what it holds is arbitrary until written. */
+  take (bytes: number): Uint8Array {
+    if (bytes > SEND_BUFFER_BYTES) return new Uint8Array(bytes)
+    const ab = this.#spares.pop() ?? new ArrayBuffer(SEND_BUFFER_BYTES)
+    this.#leases.set(ab, { lent: bytes, sealed: 0 })
+    this.stats.lent++
+    return new Uint8Array(ab, 0, bytes)
+  }
 
-/** A buffer of `bytes` bytes for an outgoing group; what it holds is arbitrary until written. */
-export function takeSendBuffer (bytes: number): Uint8Array {
-  if (bytes > SEND_BUFFER_BYTES) return new Uint8Array(bytes)
-  const ab = spares.pop() ?? new ArrayBuffer(SEND_BUFFER_BYTES)
-  leases.set(ab, { lent: bytes, sealed: 0 })
-  sendBufferStats.lent++
-  return new Uint8Array(ab, 0, bytes)
-}
-
-/** `piece` (plaintext) has been encrypted into a buffer of its own: counts toward giving its buffer back. */
-export function sealed (piece: Uint8Array): void {
-  const lease = leases.get(piece.buffer)
-  if (lease === undefined) return
-  lease.sealed += piece.byteLength
-  if (lease.sealed < lease.lent) return
-  leases.delete(piece.buffer)
-  sendBufferStats.returned++
-  if (spares.length < SPARE_BUFFERS) spares.push(piece.buffer as ArrayBuffer)
+  /** `piece` (plaintext) has been encrypted into a buffer of its own: counts toward giving its buffer back. */
+  sealed (piece: Uint8Array): void {
+    const lease = this.#leases.get(piece.buffer)
+    if (lease === undefined) return
+    lease.sealed += piece.byteLength
+    if (lease.sealed < lease.lent) return
+    this.#leases.delete(piece.buffer)
+    this.stats.returned++
+    if (this.#spares.length < SPARE_BUFFERS) this.#spares.push(piece.buffer as ArrayBuffer)
+  }
 }

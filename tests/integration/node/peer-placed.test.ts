@@ -14,7 +14,6 @@ import type { ChunkId } from '../../../protocol/store/chunk-id.ts'
 import { createChunkServer, createPeerNode, fetchChunksFromPeer } from '../../../node/peer/index.ts'
 import type { ChunkPlace, ChunkServer, ChunkSource, FetchedChunk, PeerNode } from '../../../node/peer/index.ts'
 import { readAll, readvFully } from '../../../node/image-store/positioned-io.ts'
-import { sendBufferStats } from '../../../node/peer/send-buffers.ts'
 import { FETCH_REQUEST_CHUNKS, UPLOAD_WRITE_BYTES } from '../../../node/constants.ts'
 import { makeCapabilityKey, peerToken, silent, startClientNode } from '../../helpers/test-peer.ts'
 
@@ -95,7 +94,6 @@ test('mixed sizes to two clients with two streams each at once: every chunk inta
   const source = await FileSource.create(join(dir, 'image'), chunks)
   const { node, server } = await serve(source)
   const clients = [await startClientNode(), await startClientNode()]
-  const before = { ...sendBufferStats }
   try {
     const fetches = clients.flatMap((client, i) => [fetchAll(client, node, ids, i === 1), fetchAll(client, node, ids.slice(24), i === 1)])
     const got = await Promise.all(fetches)
@@ -126,8 +124,7 @@ test('mixed sizes to two clients with two streams each at once: every chunk inta
     assert.is(source.runs, 2 * (groups(sizes) + groups(sizes.slice(24))))
     assert.ok(source.runs < served / 2, `${source.runs} reads for ${served} chunks`)
     // the groups that fit a pooled buffer went back once sealed
-    const lent = sendBufferStats.lent - before.lent
-    const returned = sendBufferStats.returned - before.returned
+    const { lent, returned } = node.sendBuffers.stats
     assert.ok(lent >= source.runs - 4, `${lent} lent for ${source.runs} reads`)
     assert.ok(returned >= lent - 4, `${returned} of ${lent} pooled buffers came back`)
   } finally {

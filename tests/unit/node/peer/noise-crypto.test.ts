@@ -2,7 +2,9 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { randomBytes } from 'node:crypto'
 import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto'
-import { noiseCrypto } from '../../../../node/peer/noise-crypto.ts'
+import { createNoiseCrypto } from '../../../../node/peer/noise-crypto.ts'
+
+const noiseCrypto = createNoiseCrypto()
 
 const k = randomBytes(32)
 const nonce = randomBytes(12)
