@@ -181,6 +181,25 @@ test('a version still being pulled serves the chunks it holds', async () => {
   }).finally(() => { stopPull.abort() })
 })
 
+test('chunks located in a version deleted before they are read come back as gone, not as an error', async () => {
+  await withSwarm(async ({ tt, start }) => {
+    const ws = await publishAndAssign(tt, { bytes: sampleImage(IMAGE, 62) })
+    const n = await start(ws.userToken)
+    await n.puller.pull({ image: ws.image, ...bound() })
+    const [v] = await n.images.versions(ws.image)
+    const ids = [0, 1, 2].map((u) => v!.table.unitId(u))
+    const places = await n.images.places.locate(ws.image, ids)
+    assert.ok(places.every((p) => p !== undefined))
+    const targets = places.map((p) => new Uint8Array(p!.length))
+    assert.equal(await n.images.places.read(places.map((p) => p!), targets), [true, true, true])
+    assert.equal(targets.map(sha256), ids)
+    // pruned between the server's locate and its read (an update landed meanwhile)
+    assert.equal(await n.images.deleteVersions(ws.image, [ws.version]), [ws.version])
+    assert.equal(await n.images.places.read(places.map((p) => p!), targets), [false, false, false])
+    assert.equal(await n.images.places.locate(ws.image, ids), [undefined, undefined, undefined])
+  })
+})
+
 test('a capability for one image does not fetch a chunk of another from a peer holding both', async () => {
   await withSwarm(async ({ tt, start }) => {
     const alpha = await publishAndAssign(tt, { image: 'alpha', bytes: sampleImage(IMAGE / 2, 41) })
